@@ -1,0 +1,6 @@
+// Public API of rnn-wasm. One line per module.
+export { createRuntime, Runtime, type RuntimeOptions, type RuntimeFeatures } from './runtime/runtime.js';
+export { supportsSimd, supportsRelaxedSimd } from './runtime/load.js';
+export { Tensor, ParameterBlock, type HostTensor } from './runtime/tensor.js';
+export { LinearMemory, Arena } from './runtime/memory.js';
+export * from './kernels/index.js';

@@ -1,0 +1,2 @@
+// TypeScript entry points of the kernels: validate, then call wasm.
+export * from './gemm.js';

@@ -1,0 +1,38 @@
+import { createRuntime, type Runtime } from '../src/runtime/runtime.js';
+import { supportsRelaxedSimd } from '../src/runtime/load.js';
+import type { BuildName } from '../src/runtime/load.js';
+
+/** The builds this process can run: relaxed joins when the runtime accepts it. */
+export const BUILDS: BuildName[] = supportsRelaxedSimd() ? ['simd', 'relaxed'] : ['simd'];
+if (!supportsRelaxedSimd()) {
+  console.warn('[rnn-wasm tests] relaxed SIMD unavailable in this process: only the SIMD build is covered');
+}
+
+export function runtimeFor(build: BuildName): Promise<Runtime> {
+  return createRuntime({ relaxedSimd: build === 'relaxed' });
+}
+
+/** Seeded uniform values in [-scale, scale) (mulberry32), so failures reproduce. */
+export function randomArray(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
+}
+
+/** Largest |got-ref| / max(1,|ref|); tests compare it to a tolerance and print it on failure. */
+export function maxRelError(got: ArrayLike<number>, ref: ArrayLike<number>): number {
+  if (got.length !== ref.length) throw new Error(`length ${got.length} != ${ref.length}`);
+  let worst = 0;
+  for (let i = 0; i < got.length; i++) {
+    const e = Math.abs(got[i] - ref[i]) / Math.max(1, Math.abs(ref[i]));
+    if (!(e <= worst)) worst = Number.isNaN(e) ? Infinity : e;
+  }
+  return worst;
+}
