@@ -1,21 +1,54 @@
-// The `rnn-wasm` command.
+// The `rnn-wasm` command: `rnn-wasm bench <what> [...]`, `rnn-wasm info`.
 import { createRuntime } from '../runtime/runtime.js';
+import { parseArgs, type ParsedArgs } from './args.js';
+import { benchContext, type BenchContext } from './bench/harness.js';
+
+type BenchCommand = (ctx: BenchContext) => Promise<void>;
+
+// One line per bench subcommand; each module exports `run(ctx)`.
+const BENCHES: Record<string, () => Promise<{ run: BenchCommand }>> = {
+};
+
+const USAGE = `usage:
+  rnn-wasm info                         which wasm build this runtime picks
+  rnn-wasm bench <what> [--json] [--build simd|relaxed|all] [--repeat N] [shape options]
+      what: ${Object.keys(BENCHES).join(', ') || '(none yet)'}
+`;
+
+async function bench(args: ParsedArgs): Promise<number> {
+  const what = args.positional[1];
+  const load = what ? BENCHES[what] : undefined;
+  if (!load) {
+    console.error(what ? `unknown bench '${what}'\n${USAGE}` : USAGE);
+    return 2;
+  }
+  const ctx = benchContext(args);
+  await (await load()).run(ctx);
+  ctx.flush();
+  return 0;
+}
 
 async function main(argv: string[]): Promise<number> {
-  const [command] = argv;
-  if (command === 'info' || command === undefined) {
+  const args = parseArgs(argv);
+  const command = args.positional[0];
+  if (command === 'info') {
     const rt = await createRuntime();
     console.log(JSON.stringify({ features: rt.features }));
     return 0;
   }
-  console.error(`unknown command '${command}'`);
+  if (command === 'bench') return bench(args);
+  if (command === undefined || command === 'help' || args.flags.has('help')) {
+    console.log(USAGE);
+    return 0;
+  }
+  console.error(`unknown command '${command}'\n${USAGE}`);
   return 2;
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
-    console.error(err instanceof Error ? err.message : err);
+    console.error(`rnn-wasm: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   },
 );

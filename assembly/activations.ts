@@ -1,0 +1,1 @@
+// activations kernels: see the shape comment above each function.

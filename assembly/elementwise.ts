@@ -1,0 +1,1 @@
+// elementwise kernels: see the shape comment above each function.

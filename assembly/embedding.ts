@@ -1,0 +1,1 @@
+// embedding kernels: see the shape comment above each function.

@@ -1,0 +1,1 @@
+// gru kernels: see the shape comment above each function.

@@ -1,0 +1,1 @@
+// loss kernels: see the shape comment above each function.

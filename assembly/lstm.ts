@@ -1,0 +1,1 @@
+// lstm kernels: see the shape comment above each function.

@@ -1,0 +1,75 @@
+// Vector math shared by every kernel (not exported from the module).
+// exp follows the Cephes expf recipe: 2^n * p(r) with r = x - n*ln2 split in
+// two parts; max relative error about 2e-7 over [-87, 88] (test/math.test.ts).
+// tanh and sigmoid are built on it; scalar tails call the same vector code on
+// lane 0 so that tails and bodies agree bit for bit.
+
+// a*b + c: fused (relaxed_madd) in the relaxed build, mul+add in the SIMD build.
+// @ts-ignore: decorator
+@inline
+export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return f32x4.relaxed_madd(a, b, c);
+  } else {
+    return f32x4.add(f32x4.mul(a, b), c);
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+export function exp_f32x4(x: v128): v128 {
+  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.33654)), f32x4.splat(88.37626));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = madd(p, r, f32x4.splat(1.3981999507e-3));
+  p = madd(p, r, f32x4.splat(8.3334519073e-3));
+  p = madd(p, r, f32x4.splat(4.1665795894e-2));
+  p = madd(p, r, f32x4.splat(1.6666665459e-1));
+  p = madd(p, r, f32x4.splat(5.0000001201e-1));
+  const r2 = f32x4.mul(r, r);
+  const y = f32x4.add(madd(p, r2, r), f32x4.splat(1.0));
+  // 2^n from the exponent bits; n is in [-126, 127] after the clamp.
+  const e = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(y, e);
+}
+
+// 1 / (1 + exp(-x))
+// @ts-ignore: decorator
+@inline
+export function sigmoid_f32x4(x: v128): v128 {
+  const one = f32x4.splat(1.0);
+  return f32x4.div(one, f32x4.add(one, exp_f32x4(f32x4.neg(x))));
+}
+
+// sign(x) * (1 - e) / (1 + e), e = exp(-2|x|): never overflows.
+// @ts-ignore: decorator
+@inline
+export function tanh_f32x4(x: v128): v128 {
+  const one = f32x4.splat(1.0);
+  const ax = f32x4.abs(x);
+  const e = exp_f32x4(f32x4.mul(ax, f32x4.splat(-2.0)));
+  const t = f32x4.div(f32x4.sub(one, e), f32x4.add(one, e));
+  // Copy the sign bit of x onto t.
+  const signBit = v128.and(x, i32x4.splat(0x80000000));
+  return v128.or(t, signBit);
+}
+
+// @ts-ignore: decorator
+@inline
+export function exp_f32(x: f32): f32 {
+  return f32x4.extract_lane(exp_f32x4(f32x4.splat(x)), 0);
+}
+
+// @ts-ignore: decorator
+@inline
+export function sigmoid_f32(x: f32): f32 {
+  return f32x4.extract_lane(sigmoid_f32x4(f32x4.splat(x)), 0);
+}
+
+// @ts-ignore: decorator
+@inline
+export function tanh_f32(x: f32): f32 {
+  return f32x4.extract_lane(tanh_f32x4(f32x4.splat(x)), 0);
+}

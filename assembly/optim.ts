@@ -1,0 +1,1 @@
+// optim kernels: see the shape comment above each function.

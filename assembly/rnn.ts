@@ -1,0 +1,1 @@
+// rnn kernels: see the shape comment above each function.

@@ -1,0 +1,1 @@
+// roofline kernels: see the shape comment above each function.

@@ -1,0 +1,51 @@
+// Tiny flag parser for the CLI: --name value, --name=value, --flag (boolean).
+
+export interface ParsedArgs {
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+export function parseArgs(argv: string[]): ParsedArgs {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
+      else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) flags.set(a.slice(2), argv[++i]);
+      else flags.set(a.slice(2), true);
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+export function flagString(args: ParsedArgs, name: string, fallback: string): string {
+  const v = args.flags.get(name);
+  if (v === undefined) return fallback;
+  if (v === true) throw new Error(`--${name} needs a value`);
+  return v;
+}
+
+export function flagInt(args: ParsedArgs, name: string, fallback: number): number {
+  const v = args.flags.get(name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (v === true || !Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got '${v}'`);
+  return n;
+}
+
+export function flagIntList(args: ParsedArgs, name: string, fallback: number[]): number[] {
+  const v = args.flags.get(name);
+  if (v === undefined) return fallback;
+  if (v === true) throw new Error(`--${name} needs a comma-separated list of integers`);
+  return v.split(',').map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: '${s}' is not a positive integer`);
+    return n;
+  });
+}
+
+export function flagBool(args: ParsedArgs, name: string): boolean {
+  return args.flags.get(name) === true || args.flags.get(name) === 'true';
+}

@@ -1,0 +1,128 @@
+// Shared measurement and reporting for every `rnn-wasm bench` subcommand:
+// warm-up, then the median of repeats of the whole call a user would make.
+import { createRuntime, type Runtime } from '../../runtime/runtime.js';
+import { supportsRelaxedSimd, type BuildName } from '../../runtime/load.js';
+import { flagBool, flagInt, flagString, type ParsedArgs } from '../args.js';
+
+export interface Timing {
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  repeats: number;
+}
+
+/** Runs fn `warmup` times, then `repeat` timed batches; each batch runs enough calls to last >= minBatchMs. */
+export function measure(fn: () => void, opts: { warmup?: number; repeat?: number; minBatchMs?: number } = {}): Timing {
+  const warmup = opts.warmup ?? 3;
+  const repeat = opts.repeat ?? 11;
+  const minBatchMs = opts.minBatchMs ?? 20;
+  for (let i = 0; i < warmup; i++) fn();
+  // Calibrate calls per batch so tiny shapes are not dominated by timer resolution.
+  let calls = 1;
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < calls; i++) fn();
+    const dt = performance.now() - t0;
+    if (dt >= minBatchMs || calls >= 1 << 20) break;
+    calls *= dt < minBatchMs / 8 ? 8 : 2;
+  }
+  const samples: number[] = [];
+  for (let r = 0; r < repeat; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < calls; i++) fn();
+    samples.push((performance.now() - t0) / calls);
+  }
+  samples.sort((a, b) => a - b);
+  return { medianMs: samples[samples.length >> 1], minMs: samples[0], maxMs: samples[samples.length - 1], repeats: repeat };
+}
+
+export interface Measurement {
+  what: string;
+  shape: Record<string, number | string | boolean>;
+  build: BuildName | 'typescript' | string;
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  gflops?: number;
+  /** GFLOP/s as a percentage of the measured register-only roofline of the same build. */
+  percentOfPeak?: number;
+  arenaBytes?: number;
+  [extra: string]: unknown;
+}
+
+export interface BenchContext {
+  args: ParsedArgs;
+  json: boolean;
+  repeat: number;
+  builds: BuildName[];
+  runtime(build: BuildName): Promise<Runtime>;
+  emit(m: Measurement): void;
+  /** Prints the human table (no-op with --json). */
+  flush(): void;
+}
+
+export function benchContext(args: ParsedArgs): BenchContext {
+  const json = flagBool(args, 'json');
+  const repeat = flagInt(args, 'repeat', 11);
+  const which = flagString(args, 'build', 'all');
+  const relaxedOk = supportsRelaxedSimd();
+  let builds: BuildName[];
+  if (which === 'all') builds = relaxedOk ? ['simd', 'relaxed'] : ['simd'];
+  else if (which === 'simd') builds = ['simd'];
+  else if (which === 'relaxed') {
+    if (!relaxedOk) throw new Error('--build relaxed: this Node rejects relaxed SIMD; run node with --experimental-wasm-relaxed-simd (Node 20) or use Node 22+');
+    builds = ['relaxed'];
+  } else throw new Error(`--build must be simd, relaxed or all, got '${which}'`);
+  if (!relaxedOk && which === 'all' && !json) {
+    console.error('note: relaxed SIMD is unavailable in this process (Node 20: add --experimental-wasm-relaxed-simd); measuring the SIMD build only');
+  }
+  const runtimes = new Map<BuildName, Runtime>();
+  const rows: Measurement[] = [];
+  return {
+    args,
+    json,
+    repeat,
+    builds,
+    async runtime(build) {
+      let rt = runtimes.get(build);
+      if (!rt) {
+        rt = await createRuntime({ relaxedSimd: build === 'relaxed' });
+        runtimes.set(build, rt);
+      }
+      return rt;
+    },
+    emit(m) {
+      if (json) process.stdout.write(JSON.stringify(m) + '\n');
+      else rows.push(m);
+    },
+    flush() {
+      if (json || rows.length === 0) return;
+      printTable(rows);
+      rows.length = 0;
+    },
+  };
+}
+
+function fmt(v: unknown): string {
+  if (typeof v === 'number') return v >= 100 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toPrecision(3);
+  return String(v ?? '');
+}
+
+function printTable(rows: Measurement[]): void {
+  const header = ['what', 'shape', 'build', 'median ms', 'min..max ms', 'GFLOP/s', '% peak', 'arena KiB'];
+  const body = rows.map((r) => [
+    r.what,
+    Object.entries(r.shape).map(([k, v]) => `${k}=${v}`).join(' '),
+    String(r.build),
+    fmt(r.medianMs),
+    `${fmt(r.minMs)}..${fmt(r.maxMs)}`,
+    r.gflops === undefined ? '' : fmt(r.gflops),
+    r.percentOfPeak === undefined ? '' : `${r.percentOfPeak.toFixed(0)}%`,
+    r.arenaBytes === undefined ? '' : (r.arenaBytes / 1024).toFixed(0),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const b of body) console.log(line(b));
+}
