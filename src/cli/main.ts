@@ -45,7 +45,22 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
-main(process.argv.slice(2)).then(
+/**
+ * Node 20 runs relaxed SIMD only behind a V8 flag: re-run this script once with
+ * it so `rnn-wasm bench` can measure both builds. Later Nodes need nothing.
+ */
+async function reexecWithRelaxedSimd(): Promise<number | undefined> {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major !== 20 || process.env.RNN_WASM_NO_REEXEC || process.execArgv.includes('--experimental-wasm-relaxed-simd')) return undefined;
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', ...process.execArgv, process.argv[1], ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, RNN_WASM_NO_REEXEC: '1' },
+  });
+  return r.status ?? 1;
+}
+
+reexecWithRelaxedSimd().then((code) => (code === undefined ? main(process.argv.slice(2)) : code)).then(
   (code) => process.exit(code),
   (err) => {
     console.error(`rnn-wasm: ${err instanceof Error ? err.message : String(err)}`);
