@@ -1,0 +1,47 @@
+// Inverted dropout: in training mode each element is kept with probability
+// 1-p and scaled by 1/(1-p), so eval mode is the identity (torch.nn.Dropout).
+// x, mask, y: [n] (any shape)
+import { checkFinite } from '../runtime/check.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Tape, Variable } from '../train/tape.js';
+import type { InitRandom } from './linear.js';
+
+export interface DropoutOptions {
+  /** Probability of zeroing an element, in [0, 1). */
+  p: number;
+}
+
+export class Dropout {
+  readonly p: number;
+
+  /** rng: the model's seeded generator (its state is checkpointed with the model). */
+  constructor(readonly rt: Runtime, options: DropoutOptions, readonly rng: InitRandom) {
+    const p = checkFinite('Dropout p', options.p);
+    if (p < 0 || p >= 1) throw new RangeError(`Dropout p must be in [0, 1), got ${p}`);
+    this.p = p;
+  }
+
+  /** Dropout has no parameters. */
+  static parameterSpecs(): [] {
+    return [];
+  }
+
+  forward(tape: Tape, x: Variable): Variable {
+    if (!tape.training || this.p === 0) return x;
+    const n = x.size;
+    const mask = tape.tensor(x.shape);
+    const m = mask.view();
+    const keep = 1 / (1 - this.p);
+    for (let i = 0; i < n; i++) m[i] = this.rng.next() < this.p ? 0 : keep;
+    const y = tape.variable(x.shape);
+    this.rt.exports.mul_forward(x.ptr, mask.ptr, y.ptr, n);
+    tape.record('Dropout', () => {
+      if (!y.hasGrad || !x.requiresGrad) return;
+      // dx += dy * mask, through a scratch product (the mask needs no gradient).
+      const masked = tape.tensor(x.shape);
+      this.rt.exports.mul_forward(y.grad().ptr, mask.ptr, masked.ptr, n);
+      this.rt.exports.axpy_f32(n, 1, masked.ptr, x.grad().ptr);
+    });
+    return y;
+  }
+}

@@ -1,0 +1,96 @@
+// Losses on the tape. Each returns the loss value (a number) and records a
+// backward entry that adds d(loss)/d(input) into the input's gradient, so a
+// training step is: forward, loss(es), tape.backward().
+// Softmax cross-entropy runs in one fused wasm pass (src/kernels/loss.ts);
+// MSE and BCE are elementwise over at most a batch of outputs and run in
+// TypeScript with float64 sums.
+import { checkAllFinite, ShapeError } from '../runtime/check.js';
+import type { Tape, Variable } from '../train/tape.js';
+
+export type Reduction = 'mean' | 'sum';
+
+function checkReduction(reduction: unknown): Reduction {
+  if (reduction !== 'mean' && reduction !== 'sum') throw new RangeError(`reduction must be 'mean' or 'sum', got ${String(reduction)}`);
+  return reduction;
+}
+
+function checkTargets(name: string, input: Variable, target: ArrayLike<number>): void {
+  if (target.length !== input.size) {
+    throw new ShapeError(`${name}: target has ${target.length} values, input [${input.shape.join(', ')}] has ${input.size}`);
+  }
+  checkAllFinite(`${name} target`, target);
+}
+
+/** Records dInput += grad (grad is an arena tensor made at forward time). */
+function recordGrad(tape: Tape, name: string, input: Variable, gradPtr: number): void {
+  tape.record(name, () => {
+    if (input.requiresGrad) tape.rt.exports.axpy_f32(input.size, 1, gradPtr, input.grad().ptr);
+  });
+}
+
+/** Mean (or sum) of (input - target)^2 over all elements (torch.nn.MSELoss). */
+export function mseLoss(tape: Tape, input: Variable, target: ArrayLike<number>, reduction: Reduction = 'mean'): number {
+  checkReduction(reduction);
+  checkTargets('mseLoss', input, target);
+  const n = input.size;
+  const x = input.value.view();
+  const scale = reduction === 'mean' ? 1 / n : 1;
+  let sum = 0;
+  const grad = tape.training ? tape.tensor(input.shape) : null;
+  const g = grad?.view();
+  for (let i = 0; i < n; i++) {
+    const d = x[i] - target[i];
+    sum += d * d;
+    if (g) g[i] = 2 * d * scale;
+  }
+  if (grad) recordGrad(tape, 'mseLoss', input, grad.ptr);
+  return sum * scale;
+}
+
+/** Binary cross-entropy of probabilities in [0, 1] (torch.nn.BCELoss: logs clamped at -100). */
+export function binaryCrossEntropy(tape: Tape, input: Variable, target: ArrayLike<number>, reduction: Reduction = 'mean'): number {
+  checkReduction(reduction);
+  checkTargets('binaryCrossEntropy', input, target);
+  const n = input.size;
+  const p = input.value.view();
+  const scale = reduction === 'mean' ? 1 / n : 1;
+  for (let i = 0; i < n; i++) {
+    if (!(target[i] >= 0 && target[i] <= 1)) throw new RangeError(`binaryCrossEntropy: target[${i}] = ${target[i]} is outside [0, 1]`);
+    if (!(p[i] >= 0 && p[i] <= 1)) throw new RangeError(`binaryCrossEntropy: input[${i}] = ${p[i]} is not a probability (use binaryCrossEntropyWithLogits for raw scores)`);
+  }
+  const grad = tape.training ? tape.tensor(input.shape) : null;
+  const g = grad?.view();
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const logP = Math.max(Math.log(p[i]), -100);
+    const log1mP = Math.max(Math.log(1 - p[i]), -100);
+    sum -= target[i] * logP + (1 - target[i]) * log1mP;
+    // d/dp of -(t log p + (1-t) log(1-p)), kept finite at p = 0 or 1 as torch does (eps 1e-12).
+    if (g) g[i] = (scale * (p[i] - target[i])) / Math.max(p[i] * (1 - p[i]), 1e-12);
+  }
+  if (grad) recordGrad(tape, 'binaryCrossEntropy', input, grad.ptr);
+  return sum * scale;
+}
+
+/** sigmoid + binary cross-entropy in one numerically stable step (torch.nn.BCEWithLogitsLoss). */
+export function binaryCrossEntropyWithLogits(tape: Tape, input: Variable, target: ArrayLike<number>, reduction: Reduction = 'mean'): number {
+  checkReduction(reduction);
+  checkTargets('binaryCrossEntropyWithLogits', input, target);
+  const n = input.size;
+  const z = input.value.view();
+  const scale = reduction === 'mean' ? 1 / n : 1;
+  for (let i = 0; i < n; i++) {
+    if (!(target[i] >= 0 && target[i] <= 1)) throw new RangeError(`binaryCrossEntropyWithLogits: target[${i}] = ${target[i]} is outside [0, 1]`);
+  }
+  const grad = tape.training ? tape.tensor(input.shape) : null;
+  const g = grad?.view();
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const x = z[i];
+    // log(1 + e^-|x|) + max(x, 0) - x t: no overflow for any finite x.
+    sum += Math.max(x, 0) - x * target[i] + Math.log1p(Math.exp(-Math.abs(x)));
+    if (g) g[i] = scale * (1 / (1 + Math.exp(-x)) - target[i]);
+  }
+  if (grad) recordGrad(tape, 'binaryCrossEntropyWithLogits', input, grad.ptr);
+  return sum * scale;
+}

@@ -1,0 +1,95 @@
+// The Model base class: every layer of a model keeps its parameters in the
+// model's ONE ParameterBlock (values and gradients contiguous), so a single
+// optimizer call and a single clipping call cover the whole model. Names are
+// torch-style dotted paths ('embedding.weight', 'rnn.weight_ih_l0', 'fc.bias'),
+// so stateDict() round-trips through safetensors and PyTorch.
+import { ShapeError, checkAllFinite } from '../runtime/check.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { ParameterBlock, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
+import { Tape } from './tape.js';
+
+/** A model's layers, each with its dotted prefix and parameter specs. */
+export interface LayerPlan {
+  prefix: string;
+  specs: ParameterSpec[];
+}
+
+export abstract class Model {
+  /** Every parameter of every layer; gradients in the block's second half. */
+  readonly params: ParameterBlock;
+  /** The tape forward passes record on; its arena holds the step's activations. */
+  readonly tape: Tape;
+
+  constructor(readonly rt: Runtime, plan: LayerPlan[]) {
+    const specs: ParameterSpec[] = [];
+    for (const { prefix, specs: layerSpecs } of plan) {
+      for (const s of layerSpecs) specs.push({ name: prefix + s.name, shape: [...s.shape] });
+    }
+    this.params = new ParameterBlock(rt.mem, specs);
+    this.tape = new Tape(rt);
+  }
+
+  /** Training mode: forward passes record backward entries and dropout is active. */
+  train(): this {
+    this.tape.training = true;
+    return this;
+  }
+
+  /** Evaluation mode: nothing recorded, dropout off. */
+  eval(): this {
+    this.tape.training = false;
+    return this;
+  }
+
+  get training(): boolean {
+    return this.tape.training;
+  }
+
+  /** Number of trainable values (padding between tensors excluded). */
+  get parameterCount(): number {
+    let n = 0;
+    for (const name of this.params.names) n += this.params.value(name).size;
+    return n;
+  }
+
+  zeroGrad(): void {
+    this.params.zeroGrad();
+  }
+
+  /** Copies of every parameter under its dotted name. */
+  stateDict(): Record<string, HostTensor> {
+    const out: Record<string, HostTensor> = {};
+    for (const name of this.params.names) out[name] = this.params.value(name).toHost();
+    return out;
+  }
+
+  /**
+   * Loads parameters by name. Every name must be present with its exact shape
+   * and finite values; unknown names are an error too (strict, like torch).
+   * Nothing is written unless the whole dict validates.
+   */
+  loadStateDict(dict: Record<string, { shape: number[]; data: ArrayLike<number> }>): void {
+    const known = new Set(this.params.names);
+    for (const key of Object.keys(dict)) {
+      if (!known.has(key)) throw new Error(`loadStateDict: unexpected parameter '${key}'; expected: ${this.params.names.join(', ')}`);
+    }
+    for (const name of this.params.names) {
+      const t = dict[name];
+      if (!t) throw new Error(`loadStateDict: missing parameter '${name}'`);
+      const shape = this.params.shapes.get(name)!;
+      if (!Array.isArray(t.shape) || t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+        throw new ShapeError(`loadStateDict: '${name}' must have shape [${shape.join(', ')}], got [${String(t.shape)}]`);
+      }
+      const size = shape.reduce((a, b) => a * b, 1);
+      if (!t.data || t.data.length !== size) throw new ShapeError(`loadStateDict: '${name}' needs ${size} values, got ${t.data?.length}`);
+      checkAllFinite(`loadStateDict '${name}'`, t.data);
+    }
+    for (const name of this.params.names) this.params.value(name).set(dict[name].data);
+  }
+
+  /** Returns the parameter memory to the runtime. */
+  dispose(): void {
+    this.tape.arena.reset();
+    this.params.dispose();
+  }
+}
