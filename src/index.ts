@@ -4,3 +4,4 @@ export { supportsSimd, supportsRelaxedSimd } from './runtime/load.js';
 export { Tensor, ParameterBlock, type HostTensor } from './runtime/tensor.js';
 export { LinearMemory, Arena } from './runtime/memory.js';
 export * from './kernels/index.js';
+export * from './io/index.js';
