@@ -1,10 +1,66 @@
-// Bundles the compiled TypeScript (build/ts, from `tsc -p tsconfig.build.json`)
-// into dist/: the library as one ESM file and the CLI.
+// Bundles the compiled TypeScript (build/ts, from `tsc -p tsconfig.build.json`) into dist/:
+//   index.js              ESM for Node, Deno and the default condition (reads dist/wasm/ from disk)
+//   index.cjs             the same as CommonJS, for require('rnn-wasm')
+//   browser.js            ESM for browsers, bundlers and Workers: fetches ./wasm/*.wasm beside
+//                         itself (streaming compile); no node: imports at all
+//   rnn-wasm.inline.js    browser.js with both wasm builds embedded as base64, one file to drop
+//                         next to a page that has no bundler
+//   cli.js                the rnn-wasm command
+import { readFileSync } from 'node:fs';
+
+const LOAD_MODULE = /[\\/]runtime[\\/]load\.js$/;
+const INLINED_DECLARATION = 'const INLINED_WASM = undefined;';
+
+/** Browsers have no node:fs: the file-reading path of load.ts gets a stub that is never called there. */
+function noNodeBuiltins() {
+  return {
+    name: 'rnn-wasm-no-node-builtins',
+    resolveId(id) {
+      return id.startsWith('node:') ? `\0stub:${id}` : null;
+    },
+    load(id) {
+      if (!id.startsWith('\0stub:')) return null;
+      return `export function readFile() { throw new Error('${id.slice(6)} is not available in browsers'); }`;
+    },
+  };
+}
+
+/** Embeds dist/wasm/{simd,relaxed}.wasm into load.js for the single-file browser build. */
+function inlineWasm() {
+  return {
+    name: 'rnn-wasm-inline-wasm',
+    transform(code, id) {
+      if (!LOAD_MODULE.test(id)) return null;
+      if (!code.includes(INLINED_DECLARATION)) {
+        this.error(`inline build: '${INLINED_DECLARATION}' not found in ${id}; keep it in sync with src/runtime/load.ts`);
+      }
+      const base64 = (build) => readFileSync(new URL(`./dist/wasm/${build}.wasm`, import.meta.url)).toString('base64');
+      const literal = JSON.stringify({ simd: base64('simd'), relaxed: base64('relaxed') });
+      return { code: code.replace(INLINED_DECLARATION, `const INLINED_WASM = ${literal};`), map: null };
+    },
+  };
+}
+
+const library = 'build/ts/index.js';
+
 export default [
   {
-    input: 'build/ts/index.js',
-    output: { file: 'dist/index.js', format: 'es' },
+    input: library,
+    output: [
+      { file: 'dist/index.js', format: 'es' },
+      { file: 'dist/index.cjs', format: 'cjs', exports: 'named' },
+    ],
     external: [/^node:/],
+  },
+  {
+    input: library,
+    output: { file: 'dist/browser.js', format: 'es', inlineDynamicImports: true },
+    plugins: [noNodeBuiltins()],
+  },
+  {
+    input: library,
+    output: { file: 'dist/rnn-wasm.inline.js', format: 'es', inlineDynamicImports: true },
+    plugins: [noNodeBuiltins(), inlineWasm()],
   },
   {
     input: 'build/ts/cli/main.js',

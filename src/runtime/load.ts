@@ -1,6 +1,9 @@
-// Finding and compiling the package's wasm on each platform. Node and Deno read
-// the bytes that ship beside this module; elsewhere the caller passes a
-// WebAssembly.Module (Cloudflare Workers forbid compiling from bytes) or bytes.
+// Finding and compiling the package's wasm on each platform (DESIGN.md, Runtimes):
+// - Node and Deno read the bytes that ship beside this module (dist/wasm/);
+// - browsers fetch them from beside the bundle, compiling while streaming;
+// - the inlined browser bundle decodes the copies rollup embedded in it;
+// - Cloudflare Workers forbid compiling from bytes, so the caller imports the
+//   .wasm file (a WebAssembly.Module) and passes { module }.
 
 export type BuildName = 'simd' | 'relaxed';
 
@@ -12,6 +15,13 @@ export interface RuntimeOptions {
   /** true: require the relaxed-SIMD build; false: use the plain SIMD build; unset: relaxed where supported. */
   relaxedSimd?: boolean;
 }
+
+/**
+ * Base64 of both builds in dist/rnn-wasm.inline.js only: rollup.config.js
+ * replaces this exact declaration. Everywhere else it stays undefined and the
+ * branch using it is dropped by tree-shaking.
+ */
+const INLINED_WASM: Record<BuildName, string> | undefined = undefined;
 
 /** Smallest module using f32x4.relaxed_madd: validates only where relaxed SIMD runs. */
 function relaxedProbe(): Uint8Array<ArrayBuffer> {
@@ -44,38 +54,98 @@ export function supportsRelaxedSimd(): boolean {
   return typeof WebAssembly === 'object' && WebAssembly.validate(relaxedProbe());
 }
 
-/** Reads a file that ships with the package (Node or Deno); undefined elsewhere. */
-async function readPackageFile(name: string): Promise<Uint8Array | undefined> {
+interface PlatformGlobals {
+  Deno?: { readFile(u: URL): Promise<Uint8Array> };
+  process?: { versions?: { node?: string } };
+  navigator?: { userAgent?: string };
+}
+const platform = globalThis as unknown as PlatformGlobals;
+
+function isCloudflareWorkers(): boolean {
+  return platform.navigator?.userAgent === 'Cloudflare-Workers';
+}
+
+/**
+ * Where a build ships relative to this module. The URLs are literal so that
+ * bundlers (Vite, webpack 5, Parcel, esbuild with a file loader) see them,
+ * copy the .wasm files and rewrite the paths.
+ */
+function besideBundle(build: BuildName): URL {
+  return build === 'relaxed' ? new URL('./wasm/relaxed.wasm', import.meta.url) : new URL('./wasm/simd.wasm', import.meta.url);
+}
+
+/** Node and Deno: the bytes from the installed package (or from dist/ when running from source). */
+async function readLocalFile(build: BuildName): Promise<Uint8Array | undefined> {
   // Bundled: dist/index.js beside dist/wasm/. From source (tests): src/runtime/ -> dist/wasm/.
-  const candidates = [new URL(`./wasm/${name}`, import.meta.url), new URL(`../../dist/wasm/${name}`, import.meta.url)];
-  const g = globalThis as unknown as {
-    Deno?: { readFile(u: URL): Promise<Uint8Array> };
-    process?: { versions?: { node?: string } };
-  };
+  const candidates = [besideBundle(build), new URL(`../../dist/wasm/${build}.wasm`, import.meta.url)];
+  const tried: string[] = [];
   for (const url of candidates) {
     if (url.protocol !== 'file:') continue;
+    tried.push(url.pathname);
     try {
-      if (g.Deno) return await g.Deno.readFile(url);
-      if (g.process?.versions?.node) {
-        const fs = await import(/* webpackIgnore: true */ 'node:fs/promises');
-        return new Uint8Array(await fs.readFile(url));
+      if (platform.Deno) return await platform.Deno.readFile(url);
+      const fs = await import(/* webpackIgnore: true */ 'node:fs/promises');
+      return new Uint8Array(await fs.readFile(url));
+    } catch (err) {
+      // Deno without --allow-read: say so instead of "not found".
+      if ((err as { name?: string }).name === 'NotCapable' || (err as { name?: string }).name === 'PermissionDenied') {
+        throw new Error(`rnn-wasm could not read ${url.pathname}: run deno with --allow-read (${(err as Error).message})`);
       }
-    } catch {
-      // try the next location
     }
   }
-  // Browsers: fetch beside the bundle, compiled while streaming by the caller.
-  if (typeof fetch === 'function' && candidates[0].protocol !== 'file:') {
-    const res = await fetch(candidates[0]);
-    if (!res.ok) throw new Error(`could not fetch ${candidates[0]}: HTTP ${res.status}`);
-    return new Uint8Array(await res.arrayBuffer());
+  if (tried.length === 0) return undefined;
+  throw new Error(`rnn-wasm could not find ${build}.wasm (looked at ${tried.join(', ')}); run \`npm run build\` or pass { module } or { bytes } to createRuntime`);
+}
+
+/** Browsers: fetch beside the bundle and compile while the bytes arrive. */
+async function fetchAndCompile(build: BuildName): Promise<WebAssembly.Module> {
+  const url = besideBundle(build);
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`rnn-wasm could not fetch ${url}: HTTP ${response.status}`);
+  // compileStreaming insists on Content-Type: application/wasm; servers that send
+  // something else still work, just without streaming.
+  const type = response.headers.get('content-type') ?? '';
+  if (typeof WebAssembly.compileStreaming === 'function' && type.split(';')[0].trim() === 'application/wasm') {
+    return WebAssembly.compileStreaming(response);
   }
-  return undefined;
+  return WebAssembly.compile(await response.arrayBuffer());
+}
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** The build's module when the caller passed neither module nor bytes. */
+async function defaultModule(build: BuildName): Promise<WebAssembly.Module> {
+  if (INLINED_WASM) return WebAssembly.compile(decodeBase64((INLINED_WASM as Record<BuildName, string>)[build]));
+  if (isCloudflareWorkers()) {
+    throw new Error(
+      "Cloudflare Workers do not allow compiling WebAssembly from bytes at run time: import the module and pass it, " +
+        "e.g. `import wasm from 'rnn-wasm/wasm/relaxed.wasm'; const rt = await createRuntime({ module: wasm });`",
+    );
+  }
+  if (platform.Deno || platform.process?.versions?.node) {
+    const bytes = await readLocalFile(build);
+    if (bytes) return WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+  }
+  if (typeof fetch === 'function') return fetchAndCompile(build);
+  throw new Error(
+    `rnn-wasm cannot locate ${build}.wasm on this platform; pass { module } or { bytes } to createRuntime (see the README for your runtime)`,
+  );
 }
 
 export async function compileWasm(options: RuntimeOptions): Promise<WebAssembly.Module> {
+  if (typeof WebAssembly !== 'object') {
+    throw new Error('rnn-wasm needs WebAssembly, which this runtime does not provide');
+  }
   if (!supportsSimd()) {
-    throw new Error('rnn-wasm needs WebAssembly SIMD (fixed-width 128-bit), which this runtime does not support');
+    throw new Error(
+      'rnn-wasm needs WebAssembly SIMD (fixed-width 128-bit SIMD, the simd128 feature), which this runtime does not support; ' +
+        'it ships in Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+, Deno and Cloudflare Workers',
+    );
   }
   const relaxedOk = supportsRelaxedSimd();
   if (options.relaxedSimd === true && !relaxedOk) {
@@ -84,13 +154,18 @@ export async function compileWasm(options: RuntimeOptions): Promise<WebAssembly.
     );
   }
   if (options.module) {
+    if (!(options.module instanceof WebAssembly.Module)) {
+      throw new TypeError('module must be a WebAssembly.Module (Workers: `import wasm from "rnn-wasm/wasm/relaxed.wasm"`)');
+    }
     checkIsOurs(options.module);
     return options.module;
   }
   if (options.bytes) {
     if (!WebAssembly.validate(options.bytes)) {
       throw new Error(
-        relaxedOk ? 'the bytes passed are not a valid WebAssembly module' : 'the bytes passed do not validate here; if they are relaxed.wasm, pass simd.wasm instead (this runtime has no relaxed SIMD)',
+        relaxedOk
+          ? 'the bytes passed are not a valid WebAssembly module'
+          : 'the bytes passed do not validate here; if they are relaxed.wasm, pass simd.wasm instead (this runtime has no relaxed SIMD)',
       );
     }
     const module = await WebAssembly.compile(options.bytes);
@@ -98,13 +173,7 @@ export async function compileWasm(options: RuntimeOptions): Promise<WebAssembly.
     return module;
   }
   const build: BuildName = options.relaxedSimd === false ? 'simd' : relaxedOk ? 'relaxed' : 'simd';
-  const bytes = await readPackageFile(`${build}.wasm`);
-  if (!bytes) {
-    throw new Error(
-      `could not locate ${build}.wasm on this platform; pass { module } or { bytes } to createRuntime (see the README for your runtime)`,
-    );
-  }
-  return WebAssembly.compile(bytes as BufferSource);
+  return defaultModule(build);
 }
 
 function checkIsOurs(module: WebAssembly.Module): void {
