@@ -47,6 +47,8 @@ export interface Measurement {
   /** GFLOP/s as a percentage of the measured register-only roofline of the same build. */
   percentOfPeak?: number;
   arenaBytes?: number;
+  /** Short human remark shown in the table (ratios, agreement, skipped peers). */
+  note?: string;
   [extra: string]: unknown;
 }
 
@@ -59,9 +61,46 @@ export interface BenchContext {
   emit(m: Measurement): void;
   /** Prints the human table (no-op with --json). */
   flush(): void;
+  /** A remark for the reader (missing peer, loaded machine...): stderr, so --json output stays parseable. */
+  note(text: string): void;
+  /**
+   * The register-only roofline of a build in GFLOP/s, measured once per
+   * context (the denominator of every "% of peak").
+   */
+  peak(build: BuildName): Promise<Roofline>;
+  /** gflops as a percentage of the build's roofline (measures the roofline on first use). */
+  percentOfPeak(build: BuildName, gflops: number): Promise<number>;
 }
 
-export function benchContext(args: ParsedArgs): BenchContext {
+export interface Roofline extends Timing {
+  gflops: number;
+  flopsPerCall: number;
+}
+
+export interface BenchContextOptions {
+  /** Where JSON lines and the table go (default: stdout). Tests capture it. */
+  write?: (text: string) => void;
+  /** Where notes go (default: stderr). */
+  writeNote?: (text: string) => void;
+}
+
+/** Iterations of roofline_f32x4 per call: long enough (~1 ms) to hide the call overhead. */
+const ROOFLINE_ITERS = 1 << 16;
+/** 12 accumulator chains x 4 lanes x 2 flops (multiply, add) per iteration. */
+const ROOFLINE_FLOPS_PER_ITER = 12 * 4 * 2;
+
+/** Measures the register-only SIMD peak of a runtime (assembly/roofline.ts). */
+export function measureRoofline(rt: Runtime, repeat: number): Roofline {
+  const kernel = rt.exports.roofline_f32x4;
+  if (typeof kernel !== 'function') throw new Error('this wasm build has no roofline_f32x4 export; rebuild with npm run build:wasm');
+  const t = measure(() => kernel(ROOFLINE_ITERS), { repeat });
+  const flopsPerCall = ROOFLINE_ITERS * ROOFLINE_FLOPS_PER_ITER;
+  return { ...t, flopsPerCall, gflops: flopsPerCall / (t.medianMs * 1e6) };
+}
+
+export function benchContext(args: ParsedArgs, options: BenchContextOptions = {}): BenchContext {
+  const write = options.write ?? ((text: string) => void process.stdout.write(text));
+  const writeNote = options.writeNote ?? ((text: string) => void process.stderr.write(text));
   const json = flagBool(args, 'json');
   const repeat = flagInt(args, 'repeat', 11);
   const which = flagString(args, 'build', 'all');
@@ -77,8 +116,9 @@ export function benchContext(args: ParsedArgs): BenchContext {
     console.error('note: relaxed SIMD is unavailable in this process (Node 20: add --experimental-wasm-relaxed-simd); measuring the SIMD build only');
   }
   const runtimes = new Map<BuildName, Runtime>();
+  const peaks = new Map<BuildName, Promise<Roofline>>();
   const rows: Measurement[] = [];
-  return {
+  const ctx: BenchContext = {
     args,
     json,
     repeat,
@@ -92,15 +132,30 @@ export function benchContext(args: ParsedArgs): BenchContext {
       return rt;
     },
     emit(m) {
-      if (json) process.stdout.write(JSON.stringify(m) + '\n');
+      if (json) write(JSON.stringify(m) + '\n');
       else rows.push(m);
     },
     flush() {
       if (json || rows.length === 0) return;
-      printTable(rows);
+      write(formatTable(rows));
       rows.length = 0;
     },
+    note(text) {
+      writeNote(`note: ${text}\n`);
+    },
+    peak(build) {
+      let p = peaks.get(build);
+      if (!p) {
+        p = ctx.runtime(build).then((rt) => measureRoofline(rt, repeat));
+        peaks.set(build, p);
+      }
+      return p;
+    },
+    async percentOfPeak(build, gflops) {
+      return (100 * gflops) / (await ctx.peak(build)).gflops;
+    },
   };
+  return ctx;
 }
 
 function fmt(v: unknown): string {
@@ -108,8 +163,10 @@ function fmt(v: unknown): string {
   return String(v ?? '');
 }
 
-function printTable(rows: Measurement[]): void {
-  const header = ['what', 'shape', 'build', 'median ms', 'min..max ms', 'GFLOP/s', '% peak', 'arena KiB'];
+/** The human table: one row per measurement; a note column appears when some row has one. */
+export function formatTable(rows: Measurement[]): string {
+  const withNotes = rows.some((r) => r.note !== undefined);
+  const header = ['what', 'shape', 'build', 'median ms', 'min..max ms', 'GFLOP/s', '% peak', 'arena KiB', ...(withNotes ? ['note'] : [])];
   const body = rows.map((r) => [
     r.what,
     Object.entries(r.shape).map(([k, v]) => `${k}=${v}`).join(' '),
@@ -119,10 +176,9 @@ function printTable(rows: Measurement[]): void {
     r.gflops === undefined ? '' : fmt(r.gflops),
     r.percentOfPeak === undefined ? '' : `${r.percentOfPeak.toFixed(0)}%`,
     r.arenaBytes === undefined ? '' : (r.arenaBytes / 1024).toFixed(0),
+    ...(withNotes ? [r.note === undefined ? '' : String(r.note)] : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const b of body) console.log(line(b));
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n') + '\n';
 }
