@@ -5,7 +5,8 @@ import type { Runtime } from '../src/runtime/runtime.js';
 import { Tape } from '../src/train/tape.js';
 import { Linear } from '../src/layers/linear.js';
 import { Dropout } from '../src/layers/dropout.js';
-import { binaryCrossEntropy, binaryCrossEntropyWithLogits, mseLoss } from '../src/layers/losses.js';
+import { binaryCrossEntropy, binaryCrossEntropyWithLogits, mseLoss, softmaxCrossEntropy } from '../src/layers/losses.js';
+import { Embedding } from '../src/layers/embedding.js';
 
 // float64 reference: y = x W^T + b
 function linear64(x: Float64Array, w: Float64Array, b: Float64Array | null, rows: number, inF: number, outF: number): Float64Array {
@@ -146,5 +147,112 @@ describe.each(BUILDS)('layers (%s build)', (build) => {
     expect(() => binaryCrossEntropy(tape, x, [1, 2])).toThrow(/outside \[0, 1\]/);
     expect(() => mseLoss(tape, x, [1, 2], 'avg' as never)).toThrow(/reduction/);
     expect(tape.length).toBe(0);
+  });
+});
+
+
+function crossEntropy64(x: Float64Array, targets: ArrayLike<number>, classes: number, counts: (r: number) => boolean, mean: boolean): number {
+  const rows = targets.length;
+  let total = 0;
+  let n = 0;
+  for (let r = 0; r < rows; r++) {
+    if (!counts(r)) continue;
+    let m = -Infinity;
+    for (let c = 0; c < classes; c++) m = Math.max(m, x[r * classes + c]);
+    let s = 0;
+    for (let c = 0; c < classes; c++) s += Math.exp(x[r * classes + c] - m);
+    total += Math.log(s) + m - x[r * classes + targets[r]];
+    n++;
+  }
+  return mean ? (n > 0 ? total / n : 0) : total;
+}
+
+describe.each(BUILDS)('embedding and cross-entropy (%s build)', (build) => {
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await runtimeFor(build);
+  });
+
+  it.each([
+    [1, 1, undefined],
+    [7, 3, 0],
+    [13, 17, 2],
+    [100, 33, undefined],
+  ])('Embedding V=%i D=%i paddingIdx=%s: gather and scatter-add gradient', (V, D, paddingIdx) => {
+    const tape = new Tape(rt);
+    const emb = new Embedding(rt, { numEmbeddings: V, embeddingDim: D, paddingIdx });
+    emb.resetParameters(testRandom(V + D));
+    if (paddingIdx !== undefined) expect(Array.from(emb.weight.view().slice(paddingIdx * D, (paddingIdx + 1) * D)).every((v) => v === 0)).toBe(true);
+    const shape = [5, 3];
+    const ids = Int32Array.from({ length: 15 }, (_, i) => (i * 7 + 3) % V);
+    tape.reset();
+    emb.block.zeroGrad();
+    const y = emb.forward(tape, ids, shape);
+    expect(y.shape).toEqual([5, 3, D]);
+    const w = emb.weight.view().slice();
+    const yv = y.toArray();
+    for (let i = 0; i < 15; i++) for (let j = 0; j < D; j++) expect(yv[i * D + j]).toBe(w[ids[i] * D + j]);
+    const r = randomArray(15 * D, 9);
+    y.grad().set(r);
+    tape.backward();
+    const w64 = toF64(w);
+    const loss = () => {
+      let s = 0;
+      for (let i = 0; i < 15; i++) for (let j = 0; j < D; j++) s += r[i * D + j] * w64[ids[i] * D + j];
+      return s;
+    };
+    const num = numericalGradient(loss, w64);
+    if (paddingIdx !== undefined) num.fill(0, paddingIdx * D, (paddingIdx + 1) * D);
+    expect(gradError(emb.block.grad('weight').view(), num)).toBeLessThan(1e-3);
+  });
+
+  it('Embedding rejects out-of-range ids and paddingIdx before any kernel', () => {
+    const tape = new Tape(rt);
+    const emb = new Embedding(rt, { numEmbeddings: 4, embeddingDim: 2 });
+    tape.reset();
+    expect(() => emb.forward(tape, [0, 4])).toThrow(/ids\[1\] = 4 is outside the vocabulary \[0, 4\)/);
+    expect(() => emb.forward(tape, [0, -1])).toThrow(/ids\[1\] = -1/);
+    expect(() => emb.forward(tape, [0, 1.5])).toThrow(/ids\[1\] = 1.5/);
+    expect(() => emb.forward(tape, [0, 1], [3])).toThrow(/needs 3 ids/);
+    expect(() => new Embedding(rt, { numEmbeddings: 4, embeddingDim: 2, paddingIdx: 4 })).toThrow(/paddingIdx/);
+    expect(tape.length).toBe(0);
+  });
+
+  describe.each([
+    [1, 1],
+    [3, 7],
+    [13, 17],
+    [33, 100],
+  ])('softmaxCrossEntropy rows=%i classes=%i', (rows, classes) => {
+    it.each([
+      { label: 'mean', opts: {}, counts: () => true, mean: true },
+      { label: 'sum', opts: { reduction: 'sum' as const }, counts: () => true, mean: false },
+      { label: 'ignoreIndex', opts: { ignoreIndex: 0 }, counts: (t: number) => t !== 0, mean: true },
+      { label: 'mask', opts: { mask: true }, counts: (_t: number, r: number) => r % 3 !== 1, mean: true },
+    ])('$label: loss and fused gradient vs float64', ({ opts, counts, mean }) => {
+      const tape = new Tape(rt);
+      tape.reset();
+      const xData = randomArray(rows * classes, rows * 100 + classes, 3);
+      const targets = Int32Array.from({ length: rows }, (_, r) => (r * 5 + 1) % classes);
+      const mask = Float32Array.from({ length: rows }, (_, r) => (r % 3 === 1 ? 0 : 1));
+      const x = tape.input(xData, [rows, classes], true);
+      const options = { ...opts, mask: 'mask' in opts ? mask : undefined };
+      const loss = softmaxCrossEntropy(tape, x, targets, options);
+      const x64 = toF64(xData);
+      const pred = (r: number) => counts(targets[r], r);
+      const ref = () => crossEntropy64(x64, targets, classes, pred, mean);
+      expect(Math.abs(loss - ref())).toBeLessThan(1e-5 * Math.max(1, Math.abs(ref())));
+      tape.backward();
+      expect(gradError(x.gradToArray(), numericalGradient(ref, x64, 1e-5))).toBeLessThan(2e-3);
+    });
+  });
+
+  it('softmaxCrossEntropy names the row of a bad target', () => {
+    const tape = new Tape(rt);
+    tape.reset();
+    const x = tape.input(new Float32Array(6), [2, 3], true);
+    expect(() => softmaxCrossEntropy(tape, x, [0, 3])).toThrow(/row 1 is 3, outside the classes \[0, 3\)/);
+    expect(() => softmaxCrossEntropy(tape, x, [0])).toThrow(/need 2 targets/);
+    expect(softmaxCrossEntropy(tape, x, [0, 3], { ignoreIndex: 3 })).toBeCloseTo(Math.log(3), 5);
   });
 });

@@ -94,3 +94,51 @@ export function binaryCrossEntropyWithLogits(tape: Tape, input: Variable, target
   if (grad) recordGrad(tape, 'binaryCrossEntropyWithLogits', input, grad.ptr);
   return sum * scale;
 }
+
+export interface CrossEntropyOptions {
+  /** Rows whose target equals this id count for nothing (torch's ignore_index); none by default. */
+  ignoreIndex?: number;
+  /** Per-row weight-or-skip mask: rows with mask 0 count for nothing (e.g. padding steps). */
+  mask?: ArrayLike<number>;
+  reduction?: Reduction;
+}
+
+/**
+ * Softmax cross-entropy of logits [..., C] against integer targets [...]
+ * (torch.nn.CrossEntropyLoss); mean over the rows that count. The wasm pass
+ * writes d(loss)/d(logits) while it computes the loss.
+ */
+export function softmaxCrossEntropy(tape: Tape, logits: Variable, targets: ArrayLike<number>, options: CrossEntropyOptions = {}): number {
+  const reduction = checkReduction(options.reduction ?? 'mean');
+  const shape = logits.shape;
+  if (shape.length < 1) throw new ShapeError('softmaxCrossEntropy: logits need a class axis');
+  const classes = shape[shape.length - 1];
+  const rows = logits.size / Math.max(1, classes);
+  if (targets.length !== rows) {
+    throw new ShapeError(`softmaxCrossEntropy: ${rows} rows of logits [${shape.join(', ')}] need ${rows} targets, got ${targets.length}`);
+  }
+  const ignore = options.ignoreIndex;
+  if (ignore !== undefined && !Number.isInteger(ignore)) throw new RangeError(`softmaxCrossEntropy: ignoreIndex must be an integer, got ${ignore}`);
+  const mask = options.mask;
+  if (mask !== undefined) {
+    if (mask.length !== rows) throw new ShapeError(`softmaxCrossEntropy: mask has ${mask.length} values, expected ${rows}`);
+    checkAllFinite('softmaxCrossEntropy mask', mask);
+  }
+  for (let r = 0; r < rows; r++) {
+    const t = targets[r];
+    if (t === ignore || (mask !== undefined && mask[r] === 0)) continue;
+    if (!Number.isInteger(t) || t < 0 || t >= classes) {
+      throw new RangeError(`softmaxCrossEntropy: target of row ${r} is ${t}, outside the classes [0, ${classes})`);
+    }
+  }
+  const ex = tape.rt.exports;
+  const targetsPtr = tape.int32(targets);
+  const maskPtr = mask === undefined ? 0 : tape.input(mask, [rows]).ptr;
+  const grad = tape.tensor(shape);
+  // No ignore index: pass i32 min, which no valid target equals.
+  const loss = ex.softmax_cross_entropy(
+    logits.ptr, targetsPtr, maskPtr, ignore ?? -2147483648, grad.ptr, classes, rows, classes, reduction === 'mean' ? 1 : 0,
+  );
+  recordGrad(tape, 'softmaxCrossEntropy', logits, grad.ptr);
+  return loss;
+}
