@@ -42,7 +42,7 @@ export function dot(r: ArrayLike<number>, y: ArrayLike<number>): number {
 }
 
 /** Seeded uniform in [0,1) as an InitRandom-compatible source (mulberry32). */
-export function testRandom(seed: number): { next(): number; normal(): number } {
+export function testRandom(seed: number): { uniform(): number; normal(): number } {
   let s = seed >>> 0;
   const next = () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -52,7 +52,7 @@ export function testRandom(seed: number): { next(): number; normal(): number } {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   return {
-    next,
+    uniform: next,
     normal: () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next()),
   };
 }

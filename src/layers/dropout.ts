@@ -32,7 +32,7 @@ export class Dropout {
     const mask = tape.tensor(x.shape);
     const m = mask.view();
     const keep = 1 / (1 - this.p);
-    for (let i = 0; i < n; i++) m[i] = this.rng.next() < this.p ? 0 : keep;
+    for (let i = 0; i < n; i++) m[i] = this.rng.uniform() < this.p ? 0 : keep;
     const y = tape.variable(x.shape);
     this.rt.exports.mul_forward(x.ptr, mask.ptr, y.ptr, n);
     tape.record('Dropout', () => {

@@ -18,7 +18,7 @@ export interface ParameterBinding {
 /** Uniform and normal draws for initialisation (src/train/rng.ts's Rng satisfies it). */
 export interface InitRandom {
   /** Uniform in [0, 1). */
-  next(): number;
+  uniform(): number;
   /** Standard normal. */
   normal(): number;
 }
@@ -49,7 +49,7 @@ export function prefixSpecs(prefix: string, specs: ParameterSpec[]): ParameterSp
 /** Fills a tensor with U(-bound, bound). */
 export function initUniform(t: Tensor, bound: number, rng: InitRandom): void {
   const v = t.view();
-  for (let i = 0; i < v.length; i++) v[i] = (rng.next() * 2 - 1) * bound;
+  for (let i = 0; i < v.length; i++) v[i] = (rng.uniform() * 2 - 1) * bound;
 }
 
 /** The feature count of the last axis and the number of rows before it. */
