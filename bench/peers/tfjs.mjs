@@ -15,7 +15,7 @@ export const INSTALL = 'npm install --save-dev @tensorflow/tfjs @tensorflow/tfjs
 let tfPromise;
 
 /** Imports TF.js once; throws an Error carrying the install command if it is missing. */
-async function importTf() {
+export async function importTf() {
   tfPromise ??= (async () => {
     let tf;
     try {
@@ -117,7 +117,8 @@ export function recurrent(tf, spec, x, dOutput) {
       : cell === 'gru'
         ? tf.layers.gru({ ...common, recurrentActivation: 'sigmoid', activation: 'tanh', resetAfter: false })
         : tf.layers.simpleRNN({ ...common, activation: 'tanh' });
-  layer.build([B, T, I]);
+  // The first call builds the weights (layer.build() alone does not mark the layer built).
+  tf.tidy(() => layer.apply(tf.zeros([B, T, I])));
   const perm = ORDER[cell];
   const kernel = transpose2d(permuteGates(weights.weight_ih_l0, H, perm), G * H, I);
   const recurrentKernel = transpose2d(permuteGates(weights.weight_hh_l0, H, perm), G * H, H);
