@@ -1,1 +1,281 @@
-// gru kernels: see the shape comment above each function.
+// GRU over a whole sequence, one layer and one direction per call (the cuDNN recipe, as in
+// lstm.ts). Gate rows are torch's: r, z, n.  r = σ(.), z = σ(.), h' = (1-z)n + z h, and
+//   resetAfter = 1 (torch, cuDNN):   n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+//   resetAfter = 0 (Cho 2014, the lecture): n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)
+// The reset-before form needs the r gate before the n product, so its step does two
+// recurrent products (h·[W_hr;W_hz]ᵀ, then (r⊙h)·W_hnᵀ).
+// Row/length/direction conventions: see recurrent_common.ts.
+import { sigmoid_f32x4, tanh_f32x4, madd } from "./math";
+import {
+  at, ld, st, seq_len, step_time, rec_matmul, rec_forward_prologue, rec_zero_padded,
+  rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
+} from "./recurrent_common";
+
+// Reset-after step. g: this row's input projection (r, z with both biases; n with b_in only).
+// @ts-ignore: decorator
+@inline
+function gru_after_forward(g: usize, hh: usize, bhn: usize, h: usize, out: usize, hprev: usize, hnKeep: usize, H: i32, j: i32, vec: bool, keep: bool): void {
+  const jo = <usize>j << 2;
+  const Ho = <usize>H << 2;
+  const r = sigmoid_f32x4(f32x4.add(ld(g + jo, vec), ld(hh + jo, vec)));
+  const z = sigmoid_f32x4(f32x4.add(ld(g + Ho + jo, vec), ld(hh + Ho + jo, vec)));
+  let hn = ld(hh + 2 * Ho + jo, vec);
+  if (bhn != 0) hn = f32x4.add(hn, ld(bhn + jo, vec));
+  const n = tanh_f32x4(madd(r, hn, ld(g + 2 * Ho + jo, vec)));
+  const hOld = ld(h + jo, vec);
+  const hNew = madd(z, f32x4.sub(hOld, n), n);
+  if (keep) {
+    st(hprev + jo, hOld, vec);
+    st(hnKeep + jo, hn, vec);
+    st(g + jo, r, vec);
+    st(g + Ho + jo, z, vec);
+    st(g + 2 * Ho + jo, n, vec);
+  }
+  st(h + jo, hNew, vec);
+  st(out + jo, hNew, vec);
+}
+
+// Reset-before, first half: r and z (kept in g), and r⊙h for the n product.
+// @ts-ignore: decorator
+@inline
+function gru_before_gates(g: usize, hh: usize, h: usize, rh: usize, H: i32, j: i32, vec: bool): void {
+  const jo = <usize>j << 2;
+  const Ho = <usize>H << 2;
+  const r = sigmoid_f32x4(f32x4.add(ld(g + jo, vec), ld(hh + jo, vec)));
+  const z = sigmoid_f32x4(f32x4.add(ld(g + Ho + jo, vec), ld(hh + Ho + jo, vec)));
+  st(g + jo, r, vec);
+  st(g + Ho + jo, z, vec);
+  st(rh + jo, f32x4.mul(r, ld(h + jo, vec)), vec);
+}
+
+// Reset-before, second half: n (all biases merged into g) and the new state.
+// @ts-ignore: decorator
+@inline
+function gru_before_state(g: usize, hh: usize, h: usize, rh: usize, out: usize, hprev: usize, rhKeep: usize, H: i32, j: i32, vec: bool, keep: bool): void {
+  const jo = <usize>j << 2;
+  const Ho = <usize>H << 2;
+  const z = ld(g + Ho + jo, vec);
+  const n = tanh_f32x4(f32x4.add(ld(g + 2 * Ho + jo, vec), ld(hh + 2 * Ho + jo, vec)));
+  const hOld = ld(h + jo, vec);
+  const hNew = madd(z, f32x4.sub(hOld, n), n);
+  if (keep) {
+    st(hprev + jo, hOld, vec);
+    st(rhKeep + jo, ld(rh + jo, vec), vec);
+    st(g + 2 * Ho + jo, n, vec);
+  }
+  st(h + jo, hNew, vec);
+  st(out + jo, hNew, vec);
+}
+
+// x: [T*B, I] (row stride ldx)  w_ih: [3H, I]  w_hh: [3H, H]  b_ih, b_hh: [3H] or 0
+// h0: [B, H]  lengths: [B] i32 or 0  out: [T*B, H] (row stride ldout; zero past each length)
+// hN: [B, H] (final state per sequence; also the running state)  gates: [T*B, 3H]
+// hprev, extra: [T*B, H] kept for backward (extra = W_hn h + b_hn after, r⊙h before), or 0
+// work: gru_forward_work_floats(B, H) floats
+export function gru_forward(
+  T: i32, B: i32, I: i32, H: i32, x: usize, ldx: i32, w_ih: usize, w_hh: usize, b_ih: usize, b_hh: usize,
+  h0: usize, lengths: usize, reverse: i32, resetAfter: i32, out: usize, ldout: i32, hN: usize,
+  gates: usize, hprev: usize, extra: usize, work: usize,
+): void {
+  const GH = 3 * H;
+  const wT = work;
+  const hh = at(work, H * GH);
+  const rhStep = at(hh, B * GH);
+  rec_forward_prologue(T, B, I, H, 3, x, ldx, w_ih, w_hh, b_ih, b_hh, resetAfter ? 2 * H : GH, lengths, out, ldout, gates, wT, hprev);
+  const keep = hprev != 0;
+  const bhn = resetAfter && b_hh != 0 ? at(b_hh, 2 * H) : 0;
+  memory.copy(hN, h0, <usize>(B * H) << 2);
+  let maxLen = 0;
+  for (let b = 0; b < B; b++) maxLen = max(maxLen, seq_len(lengths, b, T));
+  for (let s = 0; s < maxLen; s++) {
+    if (resetAfter) {
+      rec_matmul(B, GH, H, hN, H, wT, GH, hh, GH, 0);
+      for (let b = 0; b < B; b++) {
+        const t = step_time(lengths, b, T, s, reverse);
+        if (t < 0) continue;
+        const row = t * B + b;
+        const g = at(gates, row * GH), hr = at(hh, b * GH), h = at(hN, b * H), o = at(out, row * ldout);
+        let j = 0;
+        if (keep) {
+          const hp = at(hprev, row * H), ex = at(extra, row * H);
+          for (; j + 4 <= H; j += 4) gru_after_forward(g, hr, bhn, h, o, hp, ex, H, j, true, true);
+          for (; j < H; j++) gru_after_forward(g, hr, bhn, h, o, hp, ex, H, j, false, true);
+        } else {
+          for (; j + 4 <= H; j += 4) gru_after_forward(g, hr, bhn, h, o, 0, 0, H, j, true, false);
+          for (; j < H; j++) gru_after_forward(g, hr, bhn, h, o, 0, 0, H, j, false, false);
+        }
+      }
+    } else {
+      rec_matmul(B, 2 * H, H, hN, H, wT, GH, hh, GH, 0);
+      for (let b = 0; b < B; b++) {
+        const t = step_time(lengths, b, T, s, reverse);
+        const rh = at(rhStep, b * H);
+        if (t < 0) { memory.fill(rh, 0, <usize>H << 2); continue; }
+        const g = at(gates, (t * B + b) * GH), hr = at(hh, b * GH), h = at(hN, b * H);
+        let j = 0;
+        for (; j + 4 <= H; j += 4) gru_before_gates(g, hr, h, rh, H, j, true);
+        for (; j < H; j++) gru_before_gates(g, hr, h, rh, H, j, false);
+      }
+      rec_matmul(B, H, H, rhStep, H, at(wT, 2 * H), GH, at(hh, 2 * H), GH, 0);
+      for (let b = 0; b < B; b++) {
+        const t = step_time(lengths, b, T, s, reverse);
+        if (t < 0) continue;
+        const row = t * B + b;
+        const g = at(gates, row * GH), hr = at(hh, b * GH), h = at(hN, b * H), rh = at(rhStep, b * H), o = at(out, row * ldout);
+        let j = 0;
+        if (keep) {
+          const hp = at(hprev, row * H), ex = at(extra, row * H);
+          for (; j + 4 <= H; j += 4) gru_before_state(g, hr, h, rh, o, hp, ex, H, j, true, true);
+          for (; j < H; j++) gru_before_state(g, hr, h, rh, o, hp, ex, H, j, false, true);
+        } else {
+          for (; j + 4 <= H; j += 4) gru_before_state(g, hr, h, rh, o, 0, 0, H, j, true, false);
+          for (; j < H; j++) gru_before_state(g, hr, h, rh, o, 0, 0, H, j, false, false);
+        }
+      }
+    }
+  }
+}
+
+export function gru_forward_work_floats(B: i32, H: i32): i32 {
+  return 3 * H * H + 3 * B * H + B * H;
+}
+
+// Reset-after backward of one row: dgx gets the input-side gate gradients, dgn and the
+// step row the hidden-side ones (the n rows differ by the factor r), dh the direct z path.
+// @ts-ignore: decorator
+@inline
+function gru_after_backward(g: usize, hprev: usize, hn: usize, dout: usize, dh: usize, dgx: usize, dgn: usize, step: usize, H: i32, j: i32, vec: bool): void {
+  const jo = <usize>j << 2;
+  const Ho = <usize>H << 2;
+  const one = f32x4.splat(1);
+  const r = ld(g + jo, vec), z = ld(g + Ho + jo, vec), n = ld(g + 2 * Ho + jo, vec);
+  const h = ld(hprev + jo, vec);
+  let dhv = ld(dh + jo, vec);
+  if (dout != 0) dhv = f32x4.add(dhv, ld(dout + jo, vec));
+  const dnp = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(n, n)));
+  const dzp = f32x4.mul(f32x4.mul(dhv, f32x4.sub(h, n)), f32x4.mul(z, f32x4.sub(one, z)));
+  const drp = f32x4.mul(f32x4.mul(dnp, ld(hn + jo, vec)), f32x4.mul(r, f32x4.sub(one, r)));
+  const dhn = f32x4.mul(dnp, r);
+  st(dgx + jo, drp, vec); st(dgx + Ho + jo, dzp, vec); st(dgx + 2 * Ho + jo, dnp, vec);
+  st(dgn + jo, dhn, vec);
+  st(step + jo, drp, vec); st(step + Ho + jo, dzp, vec); st(step + 2 * Ho + jo, dhn, vec);
+  st(dh + jo, f32x4.mul(dhv, z), vec);
+}
+
+// Reset-before backward, first half: z and n gradients, the direct z path into dh.
+// @ts-ignore: decorator
+@inline
+function gru_before_backward_zn(g: usize, hprev: usize, dout: usize, dh: usize, dgx: usize, step: usize, H: i32, j: i32, vec: bool): void {
+  const jo = <usize>j << 2;
+  const Ho = <usize>H << 2;
+  const one = f32x4.splat(1);
+  const z = ld(g + Ho + jo, vec), n = ld(g + 2 * Ho + jo, vec);
+  const h = ld(hprev + jo, vec);
+  let dhv = ld(dh + jo, vec);
+  if (dout != 0) dhv = f32x4.add(dhv, ld(dout + jo, vec));
+  const dnp = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(n, n)));
+  const dzp = f32x4.mul(f32x4.mul(dhv, f32x4.sub(h, n)), f32x4.mul(z, f32x4.sub(one, z)));
+  st(dgx + Ho + jo, dzp, vec); st(dgx + 2 * Ho + jo, dnp, vec);
+  st(step + Ho + jo, dzp, vec); st(step + 2 * Ho + jo, dnp, vec);
+  st(dh + jo, f32x4.mul(dhv, z), vec);
+}
+
+// Reset-before backward, second half: from d(r⊙h) to the r gradient and the r path into dh.
+// @ts-ignore: decorator
+@inline
+function gru_before_backward_r(g: usize, hprev: usize, drh: usize, dh: usize, dgx: usize, step: usize, j: i32, vec: bool): void {
+  const jo = <usize>j << 2;
+  const one = f32x4.splat(1);
+  const r = ld(g + jo, vec);
+  const d = ld(drh + jo, vec);
+  const drp = f32x4.mul(f32x4.mul(d, ld(hprev + jo, vec)), f32x4.mul(r, f32x4.sub(one, r)));
+  st(dgx + jo, drp, vec);
+  st(step + jo, drp, vec);
+  st(dh + jo, madd(d, r, ld(dh + jo, vec)), vec);
+}
+
+// BPTT for one gru_forward call made with hprev/extra kept (same T, B, lengths, reverse, resetAfter).
+// dout: [T*B, H] (row stride lddout) or 0  dhN: [B, H] or 0
+// dx: [T*B, I] (row stride lddx) or 0; written, or added to when dxAccumulate   dh0: [B, H] written
+// dw_ih, dw_hh, db_ih, db_hh: accumulated (db_* 0 without bias)
+// dgates: [T*B, 3H]  dgn: [T*B, H] (reset-after only, else 0)  work: gru_backward_work_floats(B, H)
+export function gru_backward(
+  T: i32, B: i32, I: i32, H: i32, x: usize, ldx: i32, w_ih: usize, w_hh: usize, lengths: usize, reverse: i32,
+  resetAfter: i32, dout: usize, lddout: i32, dhN: usize, gates: usize, hprev: usize, extra: usize,
+  dx: usize, lddx: i32, dxAccumulate: i32, dh0: usize,
+  dw_ih: usize, dw_hh: usize, db_ih: usize, db_hh: usize, dgates: usize, dgn: usize, work: usize,
+): void {
+  const GH = 3 * H;
+  const rows = T * B;
+  const step = work;
+  const dhNext = at(work, B * GH);
+  const drh = at(dhNext, B * H);
+  rec_zero_padded(T, B, GH, lengths, dgates, GH);
+  if (resetAfter) rec_zero_padded(T, B, H, lengths, dgn, H);
+  if (dhN != 0) memory.copy(dh0, dhN, <usize>(B * H) << 2); else memory.fill(dh0, 0, <usize>(B * H) << 2);
+  let maxLen = 0;
+  for (let b = 0; b < B; b++) maxLen = max(maxLen, seq_len(lengths, b, T));
+  for (let s = maxLen - 1; s >= 0; s--) {
+    for (let b = 0; b < B; b++) {
+      const t = step_time(lengths, b, T, s, reverse);
+      const sb = at(step, b * GH);
+      if (t < 0) { memory.fill(sb, 0, <usize>GH << 2); continue; }
+      const row = t * B + b;
+      const g = at(gates, row * GH), hp = at(hprev, row * H), dg = at(dgates, row * GH), dh = at(dh0, b * H);
+      const dO = dout != 0 ? at(dout, row * lddout) : 0;
+      let j = 0;
+      if (resetAfter) {
+        const hn = at(extra, row * H), dn = at(dgn, row * H);
+        for (; j + 4 <= H; j += 4) gru_after_backward(g, hp, hn, dO, dh, dg, dn, sb, H, j, true);
+        for (; j < H; j++) gru_after_backward(g, hp, hn, dO, dh, dg, dn, sb, H, j, false);
+      } else {
+        for (; j + 4 <= H; j += 4) gru_before_backward_zn(g, hp, dO, dh, dg, sb, H, j, true);
+        for (; j < H; j++) gru_before_backward_zn(g, hp, dO, dh, dg, sb, H, j, false);
+      }
+    }
+    let K = GH;
+    if (!resetAfter) {
+      // d(r⊙h) = dn_pre · W_hn, then the r gate.
+      rec_matmul(B, H, H, at(step, 2 * H), GH, at(w_hh, 2 * H * H), H, drh, H, 0);
+      for (let b = 0; b < B; b++) {
+        const t = step_time(lengths, b, T, s, reverse);
+        if (t < 0) continue;
+        const row = t * B + b;
+        const g = at(gates, row * GH), hp = at(hprev, row * H), dg = at(dgates, row * GH), dh = at(dh0, b * H);
+        const sb = at(step, b * GH), d = at(drh, b * H);
+        let j = 0;
+        for (; j + 4 <= H; j += 4) gru_before_backward_r(g, hp, d, dh, dg, sb, j, true);
+        for (; j < H; j++) gru_before_backward_r(g, hp, d, dh, dg, sb, j, false);
+      }
+      K = 2 * H;
+    }
+    // dh_{t-1} += step · W_hh (rows r, z and, reset-after, n); finished sequences are untouched.
+    if (lengths == 0) {
+      rec_matmul(B, H, K, step, GH, w_hh, H, dh0, H, 1);
+    } else {
+      rec_matmul(B, H, K, step, GH, w_hh, H, dhNext, H, 0);
+      for (let b = 0; b < B; b++) {
+        if (s >= seq_len(lengths, b, T)) continue;
+        const dh = at(dh0, b * H), dn = at(dhNext, b * H);
+        let j = 0;
+        for (; j + 4 <= H; j += 4) v128.store(at(dh, j), f32x4.add(v128.load(at(dh, j)), v128.load(at(dn, j))));
+        for (; j < H; j++) store<f32>(at(dh, j), load<f32>(at(dh, j)) + load<f32>(at(dn, j)));
+      }
+    }
+  }
+  rec_acc_weight_grad(rows, GH, I, dgates, GH, x, ldx, dw_ih, I);
+  rec_acc_weight_grad(rows, 2 * H, H, dgates, GH, hprev, H, dw_hh, H);
+  if (resetAfter) rec_acc_weight_grad(rows, H, H, dgn, H, hprev, H, at(dw_hh, 2 * H * H), H);
+  else rec_acc_weight_grad(rows, H, H, at(dgates, 2 * H), GH, extra, H, at(dw_hh, 2 * H * H), H);
+  if (db_ih != 0) {
+    rec_acc_bias_grad(rows, GH, dgates, GH, db_ih);
+    rec_acc_bias_grad(rows, 2 * H, dgates, GH, db_hh);
+    if (resetAfter) rec_acc_bias_grad(rows, H, dgn, H, at(db_hh, 2 * H));
+    else rec_acc_bias_grad(rows, H, at(dgates, 2 * H), GH, at(db_hh, 2 * H));
+  }
+  if (dx != 0) rec_input_grad(rows, GH, I, dgates, w_ih, dx, lddx, dxAccumulate);
+}
+
+export function gru_backward_work_floats(B: i32, H: i32): i32 {
+  return 3 * B * H + 2 * B * H;
+}

@@ -1,1 +1,157 @@
-// lstm kernels: see the shape comment above each function.
+// LSTM over a whole sequence, one layer and one direction per call (the cuDNN recipe):
+// one GEMM projects every step's input, then the time loop runs here with one recurrent
+// product and one fused gate kernel per step. Gate rows are torch's: i, f, g, o.
+//   [i;f;g;o] = W_ih x + b_ih + W_hh h + b_hh,  c' = σ(f)c + σ(i)tanh(g),  h' = σ(o)tanh(c')
+// Row/length/direction conventions: see recurrent_common.ts.
+import { sigmoid_f32x4, tanh_f32x4, madd } from "./math";
+import {
+  at, ld, st, seq_len, step_time, rec_matmul, rec_forward_prologue, rec_zero_padded,
+  rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
+} from "./recurrent_common";
+
+// @ts-ignore: decorator
+@inline
+function lstm_cell_forward(g: usize, hh: usize, h: usize, c: usize, out: usize, hprev: usize, cprev: usize, H: i32, j: i32, vec: bool, keep: bool): void {
+  const jo = <usize>j << 2;
+  const Ho = <usize>H << 2;
+  const i = sigmoid_f32x4(f32x4.add(ld(g + jo, vec), ld(hh + jo, vec)));
+  const f = sigmoid_f32x4(f32x4.add(ld(g + Ho + jo, vec), ld(hh + Ho + jo, vec)));
+  const gg = tanh_f32x4(f32x4.add(ld(g + 2 * Ho + jo, vec), ld(hh + 2 * Ho + jo, vec)));
+  const o = sigmoid_f32x4(f32x4.add(ld(g + 3 * Ho + jo, vec), ld(hh + 3 * Ho + jo, vec)));
+  const cOld = ld(c + jo, vec);
+  const cNew = madd(f, cOld, f32x4.mul(i, gg));
+  const hNew = f32x4.mul(o, tanh_f32x4(cNew));
+  if (keep) {
+    st(hprev + jo, ld(h + jo, vec), vec);
+    st(cprev + jo, cOld, vec);
+    st(g + jo, i, vec);
+    st(g + Ho + jo, f, vec);
+    st(g + 2 * Ho + jo, gg, vec);
+    st(g + 3 * Ho + jo, o, vec);
+  }
+  st(c + jo, cNew, vec);
+  st(h + jo, hNew, vec);
+  st(out + jo, hNew, vec);
+}
+
+// x: [T*B, I] (row stride ldx)  w_ih: [4H, I]  w_hh: [4H, H]  b_ih, b_hh: [4H] or 0
+// h0, c0: [B, H]  lengths: [B] i32 or 0  out: [T*B, H] (row stride ldout; zero past each length)
+// hN, cN: [B, H] (the state after each sequence's last valid step; they also serve as the
+// running state)  gates: [T*B, 4H]  hprev, cprev: [T*B, H] kept for backward, or 0 (inference)
+// work: lstm_forward_work_floats(B, H) floats
+export function lstm_forward(
+  T: i32, B: i32, I: i32, H: i32, x: usize, ldx: i32, w_ih: usize, w_hh: usize, b_ih: usize, b_hh: usize,
+  h0: usize, c0: usize, lengths: usize, reverse: i32, out: usize, ldout: i32, hN: usize, cN: usize,
+  gates: usize, hprev: usize, cprev: usize, work: usize,
+): void {
+  const GH = 4 * H;
+  const wT = work;
+  const hh = at(work, H * GH);
+  rec_forward_prologue(T, B, I, H, 4, x, ldx, w_ih, w_hh, b_ih, b_hh, GH, lengths, out, ldout, gates, wT, hprev);
+  const keep = hprev != 0;
+  if (keep) rec_zero_padded(T, B, H, lengths, cprev, H);
+  memory.copy(hN, h0, <usize>(B * H) << 2);
+  memory.copy(cN, c0, <usize>(B * H) << 2);
+  let maxLen = 0;
+  for (let b = 0; b < B; b++) maxLen = max(maxLen, seq_len(lengths, b, T));
+  for (let s = 0; s < maxLen; s++) {
+    rec_matmul(B, GH, H, hN, H, wT, GH, hh, GH, 0);
+    for (let b = 0; b < B; b++) {
+      const t = step_time(lengths, b, T, s, reverse);
+      if (t < 0) continue;
+      const row = t * B + b;
+      const g = at(gates, row * GH), hr = at(hh, b * GH), h = at(hN, b * H), c = at(cN, b * H), o = at(out, row * ldout);
+      if (keep) {
+        const hp = at(hprev, row * H), cp = at(cprev, row * H);
+        let j = 0;
+        for (; j + 4 <= H; j += 4) lstm_cell_forward(g, hr, h, c, o, hp, cp, H, j, true, true);
+        for (; j < H; j++) lstm_cell_forward(g, hr, h, c, o, hp, cp, H, j, false, true);
+      } else {
+        let j = 0;
+        for (; j + 4 <= H; j += 4) lstm_cell_forward(g, hr, h, c, o, 0, 0, H, j, true, false);
+        for (; j < H; j++) lstm_cell_forward(g, hr, h, c, o, 0, 0, H, j, false, false);
+      }
+    }
+  }
+}
+
+export function lstm_forward_work_floats(B: i32, H: i32): i32 {
+  return 4 * H * H + 4 * B * H;
+}
+
+// @ts-ignore: decorator
+@inline
+function lstm_cell_backward(g: usize, cprev: usize, dout: usize, dh: usize, dc: usize, dg: usize, step: usize, H: i32, j: i32, vec: bool): void {
+  const jo = <usize>j << 2;
+  const Ho = <usize>H << 2;
+  const one = f32x4.splat(1);
+  const i = ld(g + jo, vec), f = ld(g + Ho + jo, vec), gg = ld(g + 2 * Ho + jo, vec), o = ld(g + 3 * Ho + jo, vec);
+  const cp = ld(cprev + jo, vec);
+  const tc = tanh_f32x4(madd(f, cp, f32x4.mul(i, gg)));
+  let dhv = ld(dh + jo, vec);
+  if (dout != 0) dhv = f32x4.add(dhv, ld(dout + jo, vec));
+  const dcv = madd(f32x4.mul(dhv, o), f32x4.sub(one, f32x4.mul(tc, tc)), ld(dc + jo, vec));
+  const dO = f32x4.mul(f32x4.mul(dhv, tc), f32x4.mul(o, f32x4.sub(one, o)));
+  const dI = f32x4.mul(f32x4.mul(dcv, gg), f32x4.mul(i, f32x4.sub(one, i)));
+  const dF = f32x4.mul(f32x4.mul(dcv, cp), f32x4.mul(f, f32x4.sub(one, f)));
+  const dG = f32x4.mul(f32x4.mul(dcv, i), f32x4.sub(one, f32x4.mul(gg, gg)));
+  st(dc + jo, f32x4.mul(dcv, f), vec);
+  st(dg + jo, dI, vec); st(dg + Ho + jo, dF, vec); st(dg + 2 * Ho + jo, dG, vec); st(dg + 3 * Ho + jo, dO, vec);
+  st(step + jo, dI, vec); st(step + Ho + jo, dF, vec); st(step + 2 * Ho + jo, dG, vec); st(step + 3 * Ho + jo, dO, vec);
+}
+
+// BPTT for one lstm_forward call made with hprev/cprev kept (same T, B, lengths, reverse).
+// dout: [T*B, H] (row stride lddout) or 0  dhN, dcN: [B, H] or 0
+// dx: [T*B, I] (row stride lddx) or 0; written, or added to when dxAccumulate
+// dh0, dc0: [B, H] written   dw_ih, dw_hh, db_ih, db_hh: accumulated (db_* 0 without bias)
+// dgates: [T*B, 4H]   work: lstm_backward_work_floats(B, H) floats
+export function lstm_backward(
+  T: i32, B: i32, I: i32, H: i32, x: usize, ldx: i32, w_ih: usize, w_hh: usize, lengths: usize, reverse: i32,
+  dout: usize, lddout: i32, dhN: usize, dcN: usize, gates: usize, hprev: usize, cprev: usize,
+  dx: usize, lddx: i32, dxAccumulate: i32, dh0: usize, dc0: usize,
+  dw_ih: usize, dw_hh: usize, db_ih: usize, db_hh: usize, dgates: usize, work: usize,
+): void {
+  const GH = 4 * H;
+  const rows = T * B;
+  const step = work;
+  const dhNext = at(work, B * GH);
+  rec_zero_padded(T, B, GH, lengths, dgates, GH);
+  if (dhN != 0) memory.copy(dh0, dhN, <usize>(B * H) << 2); else memory.fill(dh0, 0, <usize>(B * H) << 2);
+  if (dcN != 0) memory.copy(dc0, dcN, <usize>(B * H) << 2); else memory.fill(dc0, 0, <usize>(B * H) << 2);
+  let maxLen = 0;
+  for (let b = 0; b < B; b++) maxLen = max(maxLen, seq_len(lengths, b, T));
+  for (let s = maxLen - 1; s >= 0; s--) {
+    for (let b = 0; b < B; b++) {
+      const t = step_time(lengths, b, T, s, reverse);
+      const st_b = at(step, b * GH);
+      if (t < 0) { memory.fill(st_b, 0, <usize>GH << 2); continue; }
+      const row = t * B + b;
+      const g = at(gates, row * GH), cp = at(cprev, row * H), dg = at(dgates, row * GH);
+      const dO = dout != 0 ? at(dout, row * lddout) : 0;
+      const dh = at(dh0, b * H), dc = at(dc0, b * H);
+      let j = 0;
+      for (; j + 4 <= H; j += 4) lstm_cell_backward(g, cp, dO, dh, dc, dg, st_b, H, j, true);
+      for (; j < H; j++) lstm_cell_backward(g, cp, dO, dh, dc, dg, st_b, H, j, false);
+    }
+    // dh_{t-1} = dgates_t · W_hh; finished sequences keep their carried gradient.
+    if (lengths == 0) {
+      rec_matmul(B, H, GH, step, GH, w_hh, H, dh0, H, 0);
+    } else {
+      rec_matmul(B, H, GH, step, GH, w_hh, H, dhNext, H, 0);
+      for (let b = 0; b < B; b++) {
+        if (s < seq_len(lengths, b, T)) memory.copy(at(dh0, b * H), at(dhNext, b * H), <usize>H << 2);
+      }
+    }
+  }
+  rec_acc_weight_grad(rows, GH, I, dgates, GH, x, ldx, dw_ih, I);
+  rec_acc_weight_grad(rows, GH, H, dgates, GH, hprev, H, dw_hh, H);
+  if (db_ih != 0) {
+    rec_acc_bias_grad(rows, GH, dgates, GH, db_ih);
+    rec_acc_bias_grad(rows, GH, dgates, GH, db_hh);
+  }
+  if (dx != 0) rec_input_grad(rows, GH, I, dgates, w_ih, dx, lddx, dxAccumulate);
+}
+
+export function lstm_backward_work_floats(B: i32, H: i32): i32 {
+  return 4 * B * H + B * H;
+}

@@ -1,1 +1,133 @@
-// rnn kernels: see the shape comment above each function.
+// Elman RNN over a whole sequence, one layer and one direction per call (the cuDNN recipe,
+// as in lstm.ts):  h' = act(W_ih x + b_ih + W_hh h + b_hh), act = tanh or relu.
+// Row/length/direction conventions: see recurrent_common.ts.
+import { tanh_f32x4 } from "./math";
+import {
+  at, ld, st, seq_len, step_time, rec_matmul, rec_forward_prologue, rec_zero_padded,
+  rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
+} from "./recurrent_common";
+
+// Layout helpers the TypeScript layer driver calls (batch-first transposes, dropout masks).
+export { rec_swap01, rec_mul, rec_zero } from "./recurrent_common";
+
+// @ts-ignore: decorator
+@inline
+function rnn_cell_forward(g: usize, hh: usize, h: usize, out: usize, hprev: usize, relu: i32, j: i32, vec: bool, keep: bool): void {
+  const jo = <usize>j << 2;
+  const pre = f32x4.add(ld(g + jo, vec), ld(hh + jo, vec));
+  const hNew = relu ? f32x4.max(pre, f32x4.splat(0)) : tanh_f32x4(pre);
+  if (keep) {
+    st(hprev + jo, ld(h + jo, vec), vec);
+    st(g + jo, hNew, vec);
+  }
+  st(h + jo, hNew, vec);
+  st(out + jo, hNew, vec);
+}
+
+// x: [T*B, I] (row stride ldx)  w_ih: [H, I]  w_hh: [H, H]  b_ih, b_hh: [H] or 0
+// h0: [B, H]  lengths: [B] i32 or 0  relu: 0 tanh, 1 relu
+// out: [T*B, H] (row stride ldout; zero past each length)  hN: [B, H] (final state; running state)
+// gates: [T*B, H] (kept: the new state h')  hprev: [T*B, H] kept for backward, or 0 (inference)
+// work: rnn_forward_work_floats(B, H) floats
+export function rnn_forward(
+  T: i32, B: i32, I: i32, H: i32, x: usize, ldx: i32, w_ih: usize, w_hh: usize, b_ih: usize, b_hh: usize,
+  h0: usize, lengths: usize, reverse: i32, relu: i32, out: usize, ldout: i32, hN: usize,
+  gates: usize, hprev: usize, work: usize,
+): void {
+  const wT = work;
+  const hh = at(work, H * H);
+  rec_forward_prologue(T, B, I, H, 1, x, ldx, w_ih, w_hh, b_ih, b_hh, H, lengths, out, ldout, gates, wT, hprev);
+  const keep = hprev != 0;
+  memory.copy(hN, h0, <usize>(B * H) << 2);
+  let maxLen = 0;
+  for (let b = 0; b < B; b++) maxLen = max(maxLen, seq_len(lengths, b, T));
+  for (let s = 0; s < maxLen; s++) {
+    rec_matmul(B, H, H, hN, H, wT, H, hh, H, 0);
+    for (let b = 0; b < B; b++) {
+      const t = step_time(lengths, b, T, s, reverse);
+      if (t < 0) continue;
+      const row = t * B + b;
+      const g = at(gates, row * H), hr = at(hh, b * H), h = at(hN, b * H), o = at(out, row * ldout);
+      let j = 0;
+      if (keep) {
+        const hp = at(hprev, row * H);
+        for (; j + 4 <= H; j += 4) rnn_cell_forward(g, hr, h, o, hp, relu, j, true, true);
+        for (; j < H; j++) rnn_cell_forward(g, hr, h, o, hp, relu, j, false, true);
+      } else {
+        for (; j + 4 <= H; j += 4) rnn_cell_forward(g, hr, h, o, 0, relu, j, true, false);
+        for (; j < H; j++) rnn_cell_forward(g, hr, h, o, 0, relu, j, false, false);
+      }
+    }
+  }
+}
+
+export function rnn_forward_work_floats(B: i32, H: i32): i32 {
+  return H * H + B * H;
+}
+
+// @ts-ignore: decorator
+@inline
+function rnn_cell_backward(g: usize, dout: usize, dh: usize, dg: usize, step: usize, relu: i32, j: i32, vec: bool): void {
+  const jo = <usize>j << 2;
+  const hNew = ld(g + jo, vec);
+  let dhv = ld(dh + jo, vec);
+  if (dout != 0) dhv = f32x4.add(dhv, ld(dout + jo, vec));
+  // relu: h' > 0 exactly where the pre-activation is; tanh: 1 - h'^2.
+  const dpre = relu
+    ? v128.and(dhv, f32x4.gt(hNew, f32x4.splat(0)))
+    : f32x4.mul(dhv, f32x4.sub(f32x4.splat(1), f32x4.mul(hNew, hNew)));
+  st(dg + jo, dpre, vec);
+  st(step + jo, dpre, vec);
+}
+
+// BPTT for one rnn_forward call made with hprev kept (same T, B, lengths, reverse, relu).
+// dout: [T*B, H] (row stride lddout) or 0  dhN: [B, H] or 0
+// dx: [T*B, I] (row stride lddx) or 0; written, or added to when dxAccumulate   dh0: [B, H] written
+// dw_ih, dw_hh, db_ih, db_hh: accumulated (db_* 0 without bias)
+// dgates: [T*B, H]  work: rnn_backward_work_floats(B, H) floats
+export function rnn_backward(
+  T: i32, B: i32, I: i32, H: i32, x: usize, ldx: i32, w_ih: usize, w_hh: usize, lengths: usize, reverse: i32,
+  relu: i32, dout: usize, lddout: i32, dhN: usize, gates: usize, hprev: usize,
+  dx: usize, lddx: i32, dxAccumulate: i32, dh0: usize,
+  dw_ih: usize, dw_hh: usize, db_ih: usize, db_hh: usize, dgates: usize, work: usize,
+): void {
+  const rows = T * B;
+  const step = work;
+  const dhNext = at(work, B * H);
+  rec_zero_padded(T, B, H, lengths, dgates, H);
+  if (dhN != 0) memory.copy(dh0, dhN, <usize>(B * H) << 2); else memory.fill(dh0, 0, <usize>(B * H) << 2);
+  let maxLen = 0;
+  for (let b = 0; b < B; b++) maxLen = max(maxLen, seq_len(lengths, b, T));
+  for (let s = maxLen - 1; s >= 0; s--) {
+    for (let b = 0; b < B; b++) {
+      const t = step_time(lengths, b, T, s, reverse);
+      const sb = at(step, b * H);
+      if (t < 0) { memory.fill(sb, 0, <usize>H << 2); continue; }
+      const row = t * B + b;
+      const g = at(gates, row * H), dg = at(dgates, row * H), dh = at(dh0, b * H);
+      const dO = dout != 0 ? at(dout, row * lddout) : 0;
+      let j = 0;
+      for (; j + 4 <= H; j += 4) rnn_cell_backward(g, dO, dh, dg, sb, relu, j, true);
+      for (; j < H; j++) rnn_cell_backward(g, dO, dh, dg, sb, relu, j, false);
+    }
+    if (lengths == 0) {
+      rec_matmul(B, H, H, step, H, w_hh, H, dh0, H, 0);
+    } else {
+      rec_matmul(B, H, H, step, H, w_hh, H, dhNext, H, 0);
+      for (let b = 0; b < B; b++) {
+        if (s < seq_len(lengths, b, T)) memory.copy(at(dh0, b * H), at(dhNext, b * H), <usize>H << 2);
+      }
+    }
+  }
+  rec_acc_weight_grad(rows, H, I, dgates, H, x, ldx, dw_ih, I);
+  rec_acc_weight_grad(rows, H, H, dgates, H, hprev, H, dw_hh, H);
+  if (db_ih != 0) {
+    rec_acc_bias_grad(rows, H, dgates, H, db_ih);
+    rec_acc_bias_grad(rows, H, dgates, H, db_hh);
+  }
+  if (dx != 0) rec_input_grad(rows, H, I, dgates, w_ih, dx, lddx, dxAccumulate);
+}
+
+export function rnn_backward_work_floats(B: i32, H: i32): i32 {
+  return 2 * B * H;
+}
