@@ -1,0 +1,78 @@
+// Node 20 as users run it: the packed package imported by name, the README snippets verbatim.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CHECK_URL, FIXTURE, REPORT_TAG, checkEpilogue, importSpecifier, installPackedPackage, logReport, parseReport, readSnippet, run } from './harness.js';
+
+const nodeMajor = Number(process.versions.node.split('.')[0]);
+const readFixture = `(await import('node:fs')).readFileSync(${JSON.stringify(FIXTURE)})`;
+
+describe('Node', () => {
+  let appDir = '';
+  beforeAll(() => {
+    appDir = installPackedPackage().appDir;
+  });
+
+  async function runEsm(label: string, flags: string[]) {
+    const snippet = readSnippet('node.mjs');
+    const file = join(appDir, `${label}.mjs`);
+    writeFileSync(file, `${snippet}\n${checkEpilogue(importSpecifier(snippet), label, readFixture)}\n`);
+    const r = await run(process.execPath, [...flags, file], { cwd: appDir });
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.code).toBe(0);
+    const report = parseReport(r.stdout);
+    logReport(label, report);
+    expect(r.stdout).toContain(`rnn-wasm: ${report.build} build`);
+    expect(report.failures).toEqual([]);
+    expect(report.ok).toBe(true);
+    return report;
+  }
+
+  it('ESM snippet on plain Node picks the build the runtime supports (SIMD on Node 20)', async () => {
+    const report = await runEsm(`node${nodeMajor}`, []);
+    expect(report.build).toBe(nodeMajor >= 22 ? 'relaxed' : 'simd');
+  });
+
+  it('ESM snippet with --experimental-wasm-relaxed-simd runs the relaxed build', async () => {
+    const report = await runEsm(`node${nodeMajor}-relaxed`, ['--experimental-wasm-relaxed-simd']);
+    expect(report.build).toBe('relaxed');
+    expect(report.relaxedSimd).toBe(true);
+  });
+
+  it('CommonJS snippet: require("rnn-wasm") loads and runs the same check', async () => {
+    const snippet = readSnippet('node.cjs');
+    const file = join(appDir, 'app.cjs');
+    const epilogue = [
+      `require('rnn-wasm').createRuntime().then(async (rt) => {`,
+      `  const { runCheck } = await import('${CHECK_URL}');`,
+      `  const fixture = require('node:fs').readFileSync(${JSON.stringify(FIXTURE)});`,
+      `  console.log('${REPORT_TAG}' + JSON.stringify(await runCheck({ lib: require('rnn-wasm'), rt, fixture, runtime: 'node-cjs' })));`,
+      `});`,
+    ].join('\n');
+    writeFileSync(file, `${snippet}\n${epilogue}\n`);
+    const r = await run(process.execPath, [file], { cwd: appDir });
+    expect(r.code, r.stderr).toBe(0);
+    const report = parseReport(r.stdout);
+    logReport('node-cjs', report);
+    expect(r.stdout).toContain(`rnn-wasm: ${report.build} build`);
+    expect(report.failures).toEqual([]);
+  });
+
+  it('the package exports the two wasm builds by name', async () => {
+    const file = join(appDir, 'wasm-exports.mjs');
+    writeFileSync(
+      file,
+      `import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+const require = createRequire(import.meta.url);
+for (const name of ['simd', 'relaxed']) {
+  const path = require.resolve('rnn-wasm/wasm/' + name + '.wasm');
+  console.log(name, WebAssembly.validate(readFileSync(path)) || name === 'relaxed', path.endsWith('dist/wasm/' + name + '.wasm'));
+}
+`,
+    );
+    const r = await run(process.execPath, ['--experimental-wasm-relaxed-simd', file], { cwd: appDir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual(['simd true true', 'relaxed true true']);
+  });
+});
