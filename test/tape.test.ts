@@ -1,0 +1,146 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BUILDS, randomArray, runtimeFor } from './helpers.js';
+import { gradError, numericalGradient, testRandom, toF64 } from './models-helpers.js';
+import type { Runtime } from '../src/runtime/runtime.js';
+import { Tape } from '../src/train/tape.js';
+import { Model } from '../src/train/model.js';
+import { Linear } from '../src/layers/linear.js';
+import { Embedding } from '../src/layers/embedding.js';
+import { softmaxCrossEntropy } from '../src/layers/losses.js';
+import { concatFeatures, maxOverTime, meanOverTime, tanh } from '../src/layers/ops.js';
+
+const T = 4, B = 3, V = 11, D = 5, H = 6, C = 3;
+const lengths = [4, 2, 3];
+const ids = Int32Array.from({ length: T * B }, (_, i) => {
+  const t = Math.floor(i / B), b = i % B;
+  return t < lengths[b] ? 1 + ((i * 7) % (V - 1)) : 0;
+});
+const targets = [2, 0, 1];
+
+/** Embedding -> Linear -> tanh -> [max; mean] over time -> Linear -> cross-entropy. */
+class PoolingClassifier extends Model {
+  readonly emb: Embedding;
+  readonly proj: Linear;
+  readonly fc: Linear;
+  constructor(rt: Runtime) {
+    const e = { numEmbeddings: V, embeddingDim: D, paddingIdx: 0 };
+    const p = { inFeatures: D, outFeatures: H };
+    const f = { inFeatures: 2 * H, outFeatures: C };
+    super(rt, [
+      { prefix: 'emb.', specs: Embedding.parameterSpecs(e) },
+      { prefix: 'proj.', specs: Linear.parameterSpecs(p) },
+      { prefix: 'fc.', specs: Linear.parameterSpecs(f) },
+    ]);
+    this.emb = new Embedding(rt, e, { block: this.params, prefix: 'emb.' });
+    this.proj = new Linear(rt, p, { block: this.params, prefix: 'proj.' });
+    this.fc = new Linear(rt, f, { block: this.params, prefix: 'fc.' });
+    const rng = testRandom(7);
+    this.emb.resetParameters(rng);
+    this.proj.resetParameters(rng);
+    this.fc.resetParameters(rng);
+  }
+  loss(): number {
+    const tape = this.tape;
+    const h = tanh(tape, this.proj.forward(tape, this.emb.forward(tape, ids, [T, B])));
+    const pooled = concatFeatures(tape, [maxOverTime(tape, h, lengths), meanOverTime(tape, h, lengths)]);
+    return softmaxCrossEntropy(tape, this.fc.forward(tape, pooled), targets);
+  }
+}
+
+/** The same model in float64. */
+function reference(p: Record<string, Float64Array>): number {
+  let total = 0;
+  for (let b = 0; b < B; b++) {
+    const hs: number[][] = [];
+    for (let t = 0; t < lengths[b]; t++) {
+      const id = ids[t * B + b];
+      const h: number[] = [];
+      for (let o = 0; o < H; o++) {
+        let s = p['proj.bias'][o];
+        for (let i = 0; i < D; i++) s += p['emb.weight'][id * D + i] * p['proj.weight'][o * D + i];
+        h.push(Math.tanh(s));
+      }
+      hs.push(h);
+    }
+    const feat: number[] = [];
+    for (let o = 0; o < H; o++) feat.push(Math.max(...hs.map((h) => h[o])));
+    for (let o = 0; o < H; o++) feat.push(hs.reduce((s, h) => s + h[o], 0) / hs.length);
+    const logits: number[] = [];
+    for (let c = 0; c < C; c++) {
+      let s = p['fc.bias'][c];
+      for (let i = 0; i < 2 * H; i++) s += feat[i] * p['fc.weight'][c * 2 * H + i];
+      logits.push(s);
+    }
+    const m = Math.max(...logits);
+    total += Math.log(logits.reduce((s, l) => s + Math.exp(l - m), 0)) + m - logits[targets[b]];
+  }
+  return total / B;
+}
+
+describe.each(BUILDS)('tape (%s build)', (build) => {
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await runtimeFor(build);
+  });
+
+  it('a model of several layers in one parameter block passes an end-to-end finite-difference check', () => {
+    const model = new PoolingClassifier(rt);
+    expect(model.params.names).toEqual(['emb.weight', 'proj.weight', 'proj.bias', 'fc.weight', 'fc.bias']);
+    model.tape.reset();
+    model.zeroGrad();
+    const loss = model.loss();
+    expect(model.tape.entryNames).toEqual(['Embedding', 'Linear', 'tanh', 'maxOverTime', 'meanOverTime', 'concatFeatures', 'Linear', 'softmaxCrossEntropy']);
+    model.tape.backward();
+    const p: Record<string, Float64Array> = {};
+    for (const name of model.params.names) p[name] = toF64(model.params.value(name).view());
+    expect(Math.abs(loss - reference(p))).toBeLessThan(1e-5);
+    for (const name of model.params.names) {
+      const num = numericalGradient(() => reference(p), p[name], 1e-5);
+      if (name === 'emb.weight') num.fill(0, 0, D); // padding row: no gradient
+      const err = gradError(model.params.grad(name).view(), num);
+      expect(err, name).toBeLessThan(2e-3);
+    }
+    model.dispose();
+  });
+
+  it('replays in reverse, records nothing in eval mode, and rejects stale variables and double backward', () => {
+    const tape = new Tape(rt);
+    const order: string[] = [];
+    tape.reset();
+    tape.record('a', () => order.push('a'));
+    tape.record('b', () => order.push('b'));
+    tape.record('c', () => order.push('c'));
+    tape.backward();
+    expect(order).toEqual(['c', 'b', 'a']);
+    expect(() => tape.backward()).toThrow(/tape is empty/);
+    const v = tape.input([1, 2, 3], [3]);
+    tape.reset();
+    expect(() => v.ptr).toThrow(/used after tape.reset\(\)/);
+    tape.training = false;
+    tape.record('d', () => order.push('d'));
+    expect(tape.length).toBe(0);
+    expect(() => tape.backward()).toThrow(/eval mode/);
+    expect(() => tape.input([1, 2], [3])).toThrow(/needs 3 values/);
+  });
+
+  it('gradients accumulate when a variable feeds two ops', () => {
+    const tape = new Tape(rt);
+    tape.reset();
+    const x = tape.input(randomArray(2 * 3 * 4, 1), [2, 3, 4], true);
+    const y = concatFeatures(tape, [tanh(tape, x), tanh(tape, x)]);
+    y.grad().set(new Float32Array(y.size).fill(1));
+    tape.backward();
+    const xv = x.toArray();
+    const dx = x.gradToArray();
+    for (let i = 0; i < xv.length; i++) expect(dx[i]).toBeCloseTo(2 * (1 - Math.tanh(xv[i]) ** 2), 5);
+  });
+
+  it('pooling checks lengths before touching memory', () => {
+    const tape = new Tape(rt);
+    tape.reset();
+    const x = tape.input(new Float32Array(2 * 3 * 4), [2, 3, 4], true);
+    expect(() => meanOverTime(tape, x, [1, 2])).toThrow(/3 entries/);
+    expect(() => maxOverTime(tape, x, [1, 3, 1])).toThrow(/lengths\[1\] = 3 must be an integer in \[1, 2\]/);
+    expect(() => concatFeatures(tape, [x, tape.input(new Float32Array(4), [1, 4])])).toThrow(/leading dims differ/);
+  });
+});
