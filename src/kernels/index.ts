@@ -1,2 +1,7 @@
 // TypeScript entry points of the kernels: validate, then call wasm.
 export * from './gemm.js';
+export { biasAddRows, biasAddRowsBackward, elementwiseAdd, elementwiseMul, elementwiseMulBackward, axpy, scaleBuffer, fillBuffer, copyBuffer } from './elementwise.js';
+export { sigmoidForward, sigmoidBackward, tanhForward, tanhBackward, reluForward, reluBackward } from './activations.js';
+export { softmaxForward, softmaxBackward, logSoftmaxForward, logSoftmaxBackward, softmaxCrossEntropy, type SoftmaxCrossEntropyArgs } from './loss.js';
+export { embeddingForward, embeddingBackward } from './embedding.js';
+export { SGD, Adam, AdamW, sgdStep, adamStep, clipGradNorm, clipGradNormList, type SGDOptions, type AdamOptions, type FlatParameters, type FlatTensor } from './optim.js';

@@ -1,0 +1,151 @@
+/**
+ * Elementwise kernels over wasm memory. Every argument is validated (sizes,
+ * finite scalars that fit in float32, pointer ranges) before wasm runs.
+ * Pointers are byte offsets from rt.mem.alloc / arenas; sizes and leading
+ * dimensions are in elements (row-major). Outputs may alias inputs.
+ *
+ *   biasAddRows(rt, { y, b, rows, cols, ldy? })           y[r, :] += b
+ *   biasAddRowsBackward(rt, { dy, db, rows, cols, lddy? }) db += column sums of dy
+ *   elementwiseAdd(rt, { a, b, y, n })                    y = a + b
+ *   elementwiseMul(rt, { a, b, y, n })                    y = a * b
+ *   elementwiseMulBackward(rt, { a, b, dy, da, db, n })   da += dy * b, db += dy * a
+ *   axpy(rt, { alpha, x, y, n })                          y += alpha * x
+ *   scaleBuffer(rt, { alpha, x, n })                      x *= alpha
+ *   fillBuffer(rt, { value, x, n })                       x[:] = value
+ *   copyBuffer(rt, { x, y, n })                           y = x (overlap allowed)
+ */
+import { checkFinite, checkSize } from '../runtime/check.js';
+import type { Runtime } from '../runtime/runtime.js';
+
+/** A finite number that stays finite in float32 (wasm f32 parameters round to it). */
+export function checkFloat32(name: string, value: unknown): number {
+  checkFinite(name, value);
+  if (!Number.isFinite(Math.fround(value as number))) {
+    throw new RangeError(`${name} must fit in float32 (|value| <= 3.4e38), got ${value}`);
+  }
+  return value as number;
+}
+
+/** Bytes spanned by a row-major [rows, cols] float32 matrix with row stride ld. */
+export function matrixBytes(rows: number, cols: number, ld: number): number {
+  return rows === 0 || cols === 0 ? 0 : ((rows - 1) * ld + cols) * 4;
+}
+
+/** Validates a leading dimension (defaults to cols) and returns it. */
+export function checkLeadingDim(name: string, ld: number | undefined, cols: number): number {
+  const value = checkSize(name, ld ?? cols);
+  if (value < cols) throw new RangeError(`${name} must be >= cols = ${cols}, got ${value}`);
+  return value;
+}
+
+/** Validates that `ptr` holds n float32 values inside wasm memory. */
+export function checkVector(rt: Runtime, name: string, ptr: number, n: number): void {
+  rt.mem.checkRange(name, ptr, n * 4);
+}
+
+export interface BiasAddRowsArgs {
+  /** [rows, cols], row stride ldy (default cols) */
+  y: number;
+  /** [cols] */
+  b: number;
+  rows: number;
+  cols: number;
+  ldy?: number;
+}
+
+export function biasAddRows(rt: Runtime, args: BiasAddRowsArgs): void {
+  const rows = checkSize('biasAddRows rows', args.rows);
+  const cols = checkSize('biasAddRows cols', args.cols);
+  const ldy = checkLeadingDim('biasAddRows ldy', args.ldy, cols);
+  rt.mem.checkRange('biasAddRows y', args.y, matrixBytes(rows, cols, ldy));
+  checkVector(rt, 'biasAddRows b', args.b, cols);
+  rt.exports.bias_add_rows_forward(args.y, ldy, args.b, rows, cols);
+}
+
+export interface BiasAddRowsBackwardArgs {
+  /** [rows, cols], row stride lddy (default cols) */
+  dy: number;
+  /** [cols], accumulated into */
+  db: number;
+  rows: number;
+  cols: number;
+  lddy?: number;
+}
+
+export function biasAddRowsBackward(rt: Runtime, args: BiasAddRowsBackwardArgs): void {
+  const rows = checkSize('biasAddRowsBackward rows', args.rows);
+  const cols = checkSize('biasAddRowsBackward cols', args.cols);
+  const lddy = checkLeadingDim('biasAddRowsBackward lddy', args.lddy, cols);
+  rt.mem.checkRange('biasAddRowsBackward dy', args.dy, matrixBytes(rows, cols, lddy));
+  checkVector(rt, 'biasAddRowsBackward db', args.db, cols);
+  rt.exports.bias_add_rows_backward(args.dy, lddy, args.db, rows, cols);
+}
+
+export interface BinaryArgs {
+  a: number;
+  b: number;
+  y: number;
+  n: number;
+}
+
+export function elementwiseAdd(rt: Runtime, args: BinaryArgs): void {
+  const n = checkSize('elementwiseAdd n', args.n);
+  checkVector(rt, 'elementwiseAdd a', args.a, n);
+  checkVector(rt, 'elementwiseAdd b', args.b, n);
+  checkVector(rt, 'elementwiseAdd y', args.y, n);
+  rt.exports.add_forward(args.a, args.b, args.y, n);
+}
+
+export function elementwiseMul(rt: Runtime, args: BinaryArgs): void {
+  const n = checkSize('elementwiseMul n', args.n);
+  checkVector(rt, 'elementwiseMul a', args.a, n);
+  checkVector(rt, 'elementwiseMul b', args.b, n);
+  checkVector(rt, 'elementwiseMul y', args.y, n);
+  rt.exports.mul_forward(args.a, args.b, args.y, n);
+}
+
+export interface MulBackwardArgs {
+  a: number;
+  b: number;
+  dy: number;
+  /** accumulated into */
+  da: number;
+  /** accumulated into */
+  db: number;
+  n: number;
+}
+
+export function elementwiseMulBackward(rt: Runtime, args: MulBackwardArgs): void {
+  const n = checkSize('elementwiseMulBackward n', args.n);
+  for (const key of ['a', 'b', 'dy', 'da', 'db'] as const) checkVector(rt, `elementwiseMulBackward ${key}`, args[key], n);
+  rt.exports.mul_backward(args.a, args.b, args.dy, args.da, args.db, n);
+}
+
+export function axpy(rt: Runtime, args: { alpha: number; x: number; y: number; n: number }): void {
+  const n = checkSize('axpy n', args.n);
+  const alpha = checkFloat32('axpy alpha', args.alpha);
+  checkVector(rt, 'axpy x', args.x, n);
+  checkVector(rt, 'axpy y', args.y, n);
+  rt.exports.axpy_f32(n, alpha, args.x, args.y);
+}
+
+export function scaleBuffer(rt: Runtime, args: { alpha: number; x: number; n: number }): void {
+  const n = checkSize('scaleBuffer n', args.n);
+  const alpha = checkFloat32('scaleBuffer alpha', args.alpha);
+  checkVector(rt, 'scaleBuffer x', args.x, n);
+  rt.exports.scale_f32(n, alpha, args.x);
+}
+
+export function fillBuffer(rt: Runtime, args: { value: number; x: number; n: number }): void {
+  const n = checkSize('fillBuffer n', args.n);
+  const value = checkFloat32('fillBuffer value', args.value);
+  checkVector(rt, 'fillBuffer x', args.x, n);
+  rt.exports.fill_f32(n, value, args.x);
+}
+
+export function copyBuffer(rt: Runtime, args: { x: number; y: number; n: number }): void {
+  const n = checkSize('copyBuffer n', args.n);
+  checkVector(rt, 'copyBuffer x', args.x, n);
+  checkVector(rt, 'copyBuffer y', args.y, n);
+  rt.exports.copy_f32(n, args.x, args.y);
+}
