@@ -1,23 +1,410 @@
 // C: [M,N] = alpha * op(A) * op(B) + beta * C
 // op(A): [M,K] (A stored [M,K] with row stride lda, or [K,M] when transA)
 // op(B): [K,N] (B stored [K,N] with row stride ldb, or [N,K] when transB)
-// Strides are in elements; pointers in bytes. Plain scalar placeholder: the
-// SIMD micro-kernels replace it behind this same signature.
+// Strides are in elements; pointers in bytes; row-major. beta == 0 never reads
+// C (it may hold NaN); alpha == 0 or K == 0 never reads A or B.
+//
+// Design (BLIS style): one register-blocked micro-kernel computes a 4x8 tile
+// of C from a 4-row sliver of op(A) and an 8-column sliver of op(B). Big
+// problems pack op(B) into KC x 8 column panels and op(A) into 4 x KC row
+// panels (zero-padded), so all four transpose variants cost only O(n^2)
+// packing and share the same inner loop. Small M (recurrent steps: M = batch)
+// skips packing: the kernel reads A and B where they lie, and op(B) = B^T
+// uses dot products along K's contiguous rows instead.
+import { madd } from "./math";
+
+// Register tile: 4 x 8 = eight f32x4 accumulators, plus two B vectors, one
+// broadcast A value and one mul temporary = 12 of the 16 xmm registers of
+// x64 (V8 keeps one as scratch), so the inner loop never spills.
+const MR = 4;
+const NR = 8;
+// Cache blocks: a KC x NR panel of packed B (8 KiB) stays in L1 while the
+// kernel walks down MC rows of packed A (MC x KC = 128 KiB, L2); a KC x NC
+// block of packed B (256 KiB) stays in L2 across MC row blocks. Static
+// scratch must fit the module's 1 MiB initial memory with everyone else's data.
+const KC = 256;
+const MC = 128;
+const NC = 256;
+// At or below these M the per-call cost of packing outweighs its gain.
+const DIRECT_MAX_M = 16;
+const DOT_MAX_M = 16;
+
+const PACK_A: usize = memory.data(MC * KC * 4, 64);
+const PACK_B: usize = memory.data(KC * NC * 4, 64);
+// Partial tiles at the right edge of C go through here.
+const EDGE: usize = memory.data(MR * NR * 4, 64);
+
 export function gemm_f32(
   transA: i32, transB: i32, M: i32, N: i32, K: i32,
   alpha: f32, A: usize, lda: i32, B: usize, ldb: i32,
   beta: f32, C: usize, ldc: i32,
 ): void {
-  for (let i = 0; i < M; i++) {
-    for (let j = 0; j < N; j++) {
-      let acc: f32 = 0;
-      for (let p = 0; p < K; p++) {
-        const a = transA ? load<f32>(A + (<usize>(p * lda + i) << 2)) : load<f32>(A + (<usize>(i * lda + p) << 2));
-        const b = transB ? load<f32>(B + (<usize>(j * ldb + p) << 2)) : load<f32>(B + (<usize>(p * ldb + j) << 2));
-        acc += a * b;
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == 0) {
+    scale_c(M, N, beta, C, ldc);
+    return;
+  }
+  if (transB && !transA && M <= DOT_MAX_M) {
+    gemm_dot(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  // op(A)[i][p] lives at A + i*aRs + p*aCs (bytes).
+  const aRs: usize = transA ? 4 : <usize>lda << 2;
+  const aCs: usize = transA ? <usize>lda << 2 : 4;
+  const ldcB: usize = <usize>ldc << 2;
+  const direct = M <= DIRECT_MAX_M;
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      // Later K blocks accumulate onto what the first one wrote.
+      const betaBlock: f32 = pc == 0 ? beta : 1;
+      const directB = direct && !transB;
+      if (!directB) pack_b(transB, B, ldb, pc, kc, jc, nc);
+      for (let ic = 0; ic < M; ic += MC) {
+        const mc = min(MC, M - ic);
+        if (!direct) pack_a(transA, A, lda, ic, mc, pc, kc);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const cols = min(NR, nc - jr);
+          let b: usize = PACK_B + (<usize>(jr * kc) << 2);
+          let bRs: usize = NR << 2;
+          if (directB) {
+            if (cols == NR) {
+              b = B + (<usize>pc * <usize>ldb + <usize>(jc + jr) << 2);
+              bRs = <usize>ldb << 2;
+            } else {
+              // The ragged right edge of B is copied (zero-padded) so the
+              // kernel never reads past the end of a row.
+              pack_b_panel_n(B, ldb, pc, kc, jc + jr, cols, PACK_B);
+              b = PACK_B;
+            }
+          }
+          for (let ir = 0; ir < mc; ir += MR) {
+            const rows = min(MR, mc - ir);
+            const c = C + (<usize>(ic + ir) * ldcB) + (<usize>(jc + jr) << 2);
+            if (direct) {
+              const a = A + <usize>(ic + ir) * aRs + <usize>pc * aCs;
+              kernel_direct(kc, a, aRs, aCs, rows, b, bRs, c, ldcB, rows, cols, alpha, betaBlock);
+            } else {
+              kernel_packed(kc, PACK_A + (<usize>(ir * kc) << 2), b, bRs, c, ldcB, rows, cols, alpha, betaBlock);
+            }
+          }
+        }
       }
-      const cp = C + (<usize>(i * ldc + j) << 2);
-      store<f32>(cp, beta == 0 ? alpha * acc : alpha * acc + beta * load<f32>(cp));
     }
   }
+}
+
+// C = beta * C (beta == 0 writes zeros without reading C).
+function scale_c(M: i32, N: i32, beta: f32, C: usize, ldc: i32): void {
+  const bv = f32x4.splat(beta);
+  for (let i = 0; i < M; i++) {
+    const row = C + (<usize>i * <usize>ldc << 2);
+    let j = 0;
+    if (beta == 0) {
+      for (; j + 4 <= N; j += 4) v128.store(row + (<usize>j << 2), f32x4.splat(0));
+      for (; j < N; j++) store<f32>(row + (<usize>j << 2), 0);
+    } else {
+      for (; j + 4 <= N; j += 4) {
+        const p = row + (<usize>j << 2);
+        v128.store(p, f32x4.mul(v128.load(p), bv));
+      }
+      for (; j < N; j++) {
+        const p = row + (<usize>j << 2);
+        store<f32>(p, load<f32>(p) * beta);
+      }
+    }
+  }
+}
+
+// Writes one 4x8 register tile: C = alpha*acc + beta*C for `rows` x `cols`.
+// @ts-ignore: decorator
+@inline
+function store_tile(
+  c: usize, ldcB: usize, rows: i32, cols: i32, alpha: f32, beta: f32,
+  c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
+): void {
+  const av = f32x4.splat(alpha);
+  c00 = f32x4.mul(c00, av); c01 = f32x4.mul(c01, av);
+  c10 = f32x4.mul(c10, av); c11 = f32x4.mul(c11, av);
+  c20 = f32x4.mul(c20, av); c21 = f32x4.mul(c21, av);
+  c30 = f32x4.mul(c30, av); c31 = f32x4.mul(c31, av);
+  if (cols == NR) {
+    store_row8(c, beta, c00, c01);
+    if (rows > 1) store_row8(c + ldcB, beta, c10, c11);
+    if (rows > 2) store_row8(c + 2 * ldcB, beta, c20, c21);
+    if (rows > 3) store_row8(c + 3 * ldcB, beta, c30, c31);
+  } else {
+    v128.store(EDGE, c00); v128.store(EDGE, c01, 16);
+    v128.store(EDGE, c10, 32); v128.store(EDGE, c11, 48);
+    v128.store(EDGE, c20, 64); v128.store(EDGE, c21, 80);
+    v128.store(EDGE, c30, 96); v128.store(EDGE, c31, 112);
+    for (let r = 0; r < rows; r++) {
+      const crow = c + <usize>r * ldcB;
+      const erow = EDGE + (<usize>r << 5);
+      for (let j = 0; j < cols; j++) {
+        const p = crow + (<usize>j << 2);
+        const v = load<f32>(erow + (<usize>j << 2));
+        store<f32>(p, beta == 0 ? v : v + beta * load<f32>(p));
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function store_row8(p: usize, beta: f32, lo: v128, hi: v128): void {
+  if (beta == 0) {
+    v128.store(p, lo);
+    v128.store(p, hi, 16);
+  } else {
+    const bv = f32x4.splat(beta);
+    v128.store(p, madd(v128.load(p), bv, lo));
+    v128.store(p, madd(v128.load(p, 16), bv, hi), 16);
+  }
+}
+
+// Micro-kernel over packed A: the 4 values of op(A)[ir..ir+3][p] are
+// contiguous (16 bytes per p); B rows are bRs bytes apart (packed: 32).
+function kernel_packed(
+  k: i32, a: usize, b: usize, bRs: usize,
+  c: usize, ldcB: usize, rows: i32, cols: i32, alpha: f32, beta: f32,
+): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let p = 0; p < k; p++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let av = v128.load32_splat(a);
+    c00 = madd(av, b0, c00); c01 = madd(av, b1, c01);
+    av = v128.load32_splat(a, 4);
+    c10 = madd(av, b0, c10); c11 = madd(av, b1, c11);
+    av = v128.load32_splat(a, 8);
+    c20 = madd(av, b0, c20); c21 = madd(av, b1, c21);
+    av = v128.load32_splat(a, 12);
+    c30 = madd(av, b0, c30); c31 = madd(av, b1, c31);
+    a += 16;
+    b += bRs;
+  }
+  store_tile(c, ldcB, rows, cols, alpha, beta, c00, c01, c10, c11, c20, c21, c30, c31);
+}
+
+// Micro-kernel reading op(A) in place: row r of the tile at a + r*aRs, step
+// aCs per k. Rows past `aRows` re-read the last valid row (never past the
+// matrix); their results are not stored.
+function kernel_direct(
+  k: i32, a: usize, aRs: usize, aCs: usize, aRows: i32, b: usize, bRs: usize,
+  c: usize, ldcB: usize, rows: i32, cols: i32, alpha: f32, beta: f32,
+): void {
+  const o1: usize = aRows > 1 ? aRs : 0;
+  const o2: usize = aRows > 2 ? 2 * aRs : o1;
+  const o3: usize = aRows > 3 ? 3 * aRs : o2;
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let p = 0; p < k; p++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let av = v128.load32_splat(a);
+    c00 = madd(av, b0, c00); c01 = madd(av, b1, c01);
+    av = v128.load32_splat(a + o1);
+    c10 = madd(av, b0, c10); c11 = madd(av, b1, c11);
+    av = v128.load32_splat(a + o2);
+    c20 = madd(av, b0, c20); c21 = madd(av, b1, c21);
+    av = v128.load32_splat(a + o3);
+    c30 = madd(av, b0, c30); c31 = madd(av, b1, c31);
+    a += aCs;
+    b += bRs;
+  }
+  store_tile(c, ldcB, rows, cols, alpha, beta, c00, c01, c10, c11, c20, c21, c30, c31);
+}
+
+// Packs op(B)[pc:pc+kc, jc:jc+nc] into PACK_B as NR-column panels: panel q
+// holds kc rows of 8 contiguous values (zero beyond nc).
+function pack_b(transB: i32, B: usize, ldb: i32, pc: i32, kc: i32, jc: i32, nc: i32): void {
+  for (let q = 0; q < nc; q += NR) {
+    const cols = min(NR, nc - q);
+    const dst = PACK_B + (<usize>(q * kc) << 2);
+    if (transB) pack_b_panel_t(B, ldb, pc, kc, jc + q, cols, dst);
+    else pack_b_panel_n(B, ldb, pc, kc, jc + q, cols, dst);
+  }
+}
+
+// op(B) = B: rows of B are already contiguous runs of columns.
+function pack_b_panel_n(B: usize, ldb: i32, pc: i32, kc: i32, j0: i32, cols: i32, dst: usize): void {
+  const ldbB: usize = <usize>ldb << 2;
+  let src = B + <usize>pc * ldbB + (<usize>j0 << 2);
+  if (cols == NR) {
+    for (let p = 0; p < kc; p++) {
+      v128.store(dst, v128.load(src));
+      v128.store(dst, v128.load(src, 16), 16);
+      src += ldbB;
+      dst += NR << 2;
+    }
+  } else {
+    for (let p = 0; p < kc; p++) {
+      v128.store(dst, f32x4.splat(0));
+      v128.store(dst, f32x4.splat(0), 16);
+      for (let j = 0; j < cols; j++) store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>j << 2)));
+      src += ldbB;
+      dst += NR << 2;
+    }
+  }
+}
+
+// op(B) = B^T: column j of op(B) is row j of B. Full panels transpose 4x4
+// blocks in registers; the K tail and partial panels go element by element.
+function pack_b_panel_t(B: usize, ldb: i32, pc: i32, kc: i32, j0: i32, cols: i32, dst: usize): void {
+  const ldbB: usize = <usize>ldb << 2;
+  const src = B + <usize>j0 * ldbB + (<usize>pc << 2);
+  let p = 0;
+  if (cols == NR) {
+    for (; p + 4 <= kc; p += 4) {
+      const s = src + (<usize>p << 2);
+      const d = dst + (<usize>p << 5);
+      transpose4_store(s, ldbB, d, 32);
+      transpose4_store(s + 4 * ldbB, ldbB, d + 16, 32);
+    }
+  }
+  for (; p < kc; p++) {
+    const d = dst + (<usize>p << 5);
+    for (let j = 0; j < NR; j++) {
+      const v: f32 = j < cols ? load<f32>(src + <usize>j * ldbB + (<usize>p << 2)) : 0;
+      store<f32>(d + (<usize>j << 2), v);
+    }
+  }
+}
+
+// Reads 4 rows of 4 floats (src, src+srcStride, ...) and writes their
+// transpose as 4 vectors at dst, dst+dstStride, ...
+// @ts-ignore: decorator
+@inline
+function transpose4_store(src: usize, srcStride: usize, dst: usize, dstStride: usize): void {
+  const r0 = v128.load(src);
+  const r1 = v128.load(src + srcStride);
+  const r2 = v128.load(src + 2 * srcStride);
+  const r3 = v128.load(src + 3 * srcStride);
+  const t0 = f32x4.shuffle(r0, r1, 0, 4, 1, 5);
+  const t1 = f32x4.shuffle(r0, r1, 2, 6, 3, 7);
+  const t2 = f32x4.shuffle(r2, r3, 0, 4, 1, 5);
+  const t3 = f32x4.shuffle(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, f32x4.shuffle(t0, t2, 0, 1, 4, 5));
+  v128.store(dst + dstStride, f32x4.shuffle(t0, t2, 2, 3, 6, 7));
+  v128.store(dst + 2 * dstStride, f32x4.shuffle(t1, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * dstStride, f32x4.shuffle(t1, t3, 2, 3, 6, 7));
+}
+
+// Packs op(A)[ic:ic+mc, pc:pc+kc] into PACK_A as MR-row panels: panel q holds
+// kc groups of 4 contiguous values op(A)[q*4..q*4+3][p] (zero beyond mc).
+function pack_a(transA: i32, A: usize, lda: i32, ic: i32, mc: i32, pc: i32, kc: i32): void {
+  const ldaB: usize = <usize>lda << 2;
+  for (let q = 0; q < mc; q += MR) {
+    const rows = min(MR, mc - q);
+    const i0 = ic + q;
+    const dst = PACK_A + (<usize>(q * kc) << 2);
+    let p = 0;
+    if (rows == MR) {
+      if (transA) {
+        // op(A)[i][p] = A[p][i]: the 4 values are already contiguous.
+        let src = A + <usize>pc * ldaB + (<usize>i0 << 2);
+        for (; p < kc; p++) {
+          v128.store(dst + (<usize>p << 4), v128.load(src));
+          src += ldaB;
+        }
+      } else {
+        const src = A + <usize>i0 * ldaB + (<usize>pc << 2);
+        for (; p + 4 <= kc; p += 4) transpose4_store(src + (<usize>p << 2), ldaB, dst + (<usize>p << 4), 16);
+      }
+    }
+    for (; p < kc; p++) {
+      const d = dst + (<usize>p << 4);
+      for (let r = 0; r < MR; r++) {
+        let v: f32 = 0;
+        if (r < rows) {
+          const i = <usize>(i0 + r), k = <usize>(pc + p);
+          v = transA ? load<f32>(A + k * ldaB + (i << 2)) : load<f32>(A + i * ldaB + (k << 2));
+        }
+        store<f32>(d + (<usize>r << 2), v);
+      }
+    }
+  }
+}
+
+// Small M with op(B) = B^T (the recurrent step h * W^T): C[i][j] is the dot
+// product of row i of A and row j of B, both contiguous along K. Tiles of
+// 2 rows x 4 columns keep 8 vector accumulators; a 4x4 transpose-add folds
+// them into one vector of 4 results per row. Ragged rows and columns re-read
+// the last valid one and are not stored.
+function gemm_dot(
+  M: i32, N: i32, K: i32, alpha: f32, A: usize, lda: i32, B: usize, ldb: i32,
+  beta: f32, C: usize, ldc: i32,
+): void {
+  const ldaB: usize = <usize>lda << 2;
+  const ldbB: usize = <usize>ldb << 2;
+  const ldcB: usize = <usize>ldc << 2;
+  const K4 = K & ~3;
+  const av = f32x4.splat(alpha);
+  const bv = f32x4.splat(beta);
+  for (let i = 0; i < M; i += 2) {
+    const rows = min(2, M - i);
+    const a0 = A + <usize>i * ldaB;
+    const a1 = rows > 1 ? a0 + ldaB : a0;
+    for (let j = 0; j < N; j += 4) {
+      const cols = min(4, N - j);
+      const b0 = B + <usize>j * ldbB;
+      const b1 = cols > 1 ? b0 + ldbB : b0;
+      const b2 = cols > 2 ? b1 + ldbB : b1;
+      const b3 = cols > 3 ? b2 + ldbB : b2;
+      let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0), s03 = f32x4.splat(0);
+      let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s12 = f32x4.splat(0), s13 = f32x4.splat(0);
+      for (let p = 0; p < K4; p += 4) {
+        const o = <usize>p << 2;
+        const x0 = v128.load(a0 + o), x1 = v128.load(a1 + o);
+        let w = v128.load(b0 + o);
+        s00 = madd(x0, w, s00); s10 = madd(x1, w, s10);
+        w = v128.load(b1 + o);
+        s01 = madd(x0, w, s01); s11 = madd(x1, w, s11);
+        w = v128.load(b2 + o);
+        s02 = madd(x0, w, s02); s12 = madd(x1, w, s12);
+        w = v128.load(b3 + o);
+        s03 = madd(x0, w, s03); s13 = madd(x1, w, s13);
+      }
+      let r0 = hsum4(s00, s01, s02, s03);
+      let r1 = hsum4(s10, s11, s12, s13);
+      for (let p = K4; p < K; p++) {
+        const o = <usize>p << 2;
+        let w = f32x4.splat(load<f32>(b0 + o));
+        w = f32x4.replace_lane(w, 1, load<f32>(b1 + o));
+        w = f32x4.replace_lane(w, 2, load<f32>(b2 + o));
+        w = f32x4.replace_lane(w, 3, load<f32>(b3 + o));
+        r0 = madd(f32x4.splat(load<f32>(a0 + o)), w, r0);
+        r1 = madd(f32x4.splat(load<f32>(a1 + o)), w, r1);
+      }
+      r0 = f32x4.mul(r0, av);
+      r1 = f32x4.mul(r1, av);
+      const c0 = C + <usize>i * ldcB + (<usize>j << 2);
+      if (cols == 4) {
+        v128.store(c0, beta == 0 ? r0 : madd(v128.load(c0), bv, r0));
+        if (rows > 1) v128.store(c0 + ldcB, beta == 0 ? r1 : madd(v128.load(c0 + ldcB), bv, r1));
+      } else {
+        v128.store(EDGE, r0);
+        v128.store(EDGE, r1, 16);
+        for (let r = 0; r < rows; r++) {
+          for (let jj = 0; jj < cols; jj++) {
+            const p = c0 + <usize>r * ldcB + (<usize>jj << 2);
+            const v = load<f32>(EDGE + (<usize>(r * 4 + jj) << 2));
+            store<f32>(p, beta == 0 ? v : v + beta * load<f32>(p));
+          }
+        }
+      }
+    }
+  }
+}
+
+// [sum(x0), sum(x1), sum(x2), sum(x3)]
+// @ts-ignore: decorator
+@inline
+function hsum4(x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  const s01 = f32x4.add(f32x4.shuffle(x0, x1, 0, 4, 1, 5), f32x4.shuffle(x0, x1, 2, 6, 3, 7));
+  const s23 = f32x4.add(f32x4.shuffle(x2, x3, 0, 4, 1, 5), f32x4.shuffle(x2, x3, 2, 6, 3, 7));
+  return f32x4.add(f32x4.shuffle(s01, s23, 0, 1, 4, 5), f32x4.shuffle(s01, s23, 2, 3, 6, 7));
 }
