@@ -1,22 +1,197 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { gemm } from '../src/kernels/gemm.js';
 import { gemmReference } from '../src/reference/gemm.js';
+import type { Runtime } from '../src/runtime/runtime.js';
 import { BUILDS, maxRelError, randomArray, runtimeFor } from './helpers.js';
 
+interface Case {
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  alpha: number;
+  beta: number;
+  /** Extra elements per stored row beyond the tight stride (lda > cols etc.). */
+  padA?: number;
+  padB?: number;
+  padC?: number;
+  /** Fill C with NaN before the call (only meaningful with beta = 0). */
+  nanC?: boolean;
+}
+
+const TRANSPOSES = [[false, false], [false, true], [true, false], [true, true]] as const;
+
+/** Float32 accumulation over k terms of size <= 1 versus the float64 reference. */
+const tolerance = (k: number) => 2e-6 * (k + 8);
+
+/**
+ * Runs one GEMM in wasm and in the TypeScript reference on the same inputs and
+ * returns the worst relative error over all of C (padding columns included:
+ * they must come back untouched).
+ */
+function runCase(rt: Runtime, c: Case, seed: number): number {
+  const { transA, transB, m, n, k, alpha, beta } = c;
+  const aRows = transA ? k : m, aCols = transA ? m : k;
+  const bRows = transB ? n : k, bCols = transB ? k : n;
+  const lda = aCols + (c.padA ?? 0), ldb = bCols + (c.padB ?? 0), ldc = n + (c.padC ?? 0);
+  const a = randomArray(Math.max(1, aRows * lda), seed);
+  const b = randomArray(Math.max(1, bRows * ldb), seed + 1);
+  const cInit = randomArray(m * ldc, seed + 2);
+  if (c.nanC) {
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) cInit[i * ldc + j] = NaN;
+  }
+  const pa = rt.mem.alloc(a.length * 4), pb = rt.mem.alloc(b.length * 4), pc = rt.mem.alloc(cInit.length * 4);
+  try {
+    rt.mem.f32(pa, a.length).set(a);
+    rt.mem.f32(pb, b.length).set(b);
+    rt.mem.f32(pc, cInit.length).set(cInit);
+    gemm(rt, { transA, transB, m, n, k, alpha, a: pa, lda, b: pb, ldb, beta, c: pc, ldc });
+    const ref = cInit.slice();
+    gemmReference(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, ref, ldc);
+    return maxRelError(rt.mem.f32(pc, cInit.length), ref);
+  } finally {
+    rt.mem.free(pa);
+    rt.mem.free(pb);
+    rt.mem.free(pc);
+  }
+}
+
+const label = (c: Case) =>
+  `${c.m}x${c.n}x${c.k} ${c.transA ? 'At' : 'A'}*${c.transB ? 'Bt' : 'B'} alpha=${c.alpha} beta=${c.beta}` +
+  (c.padA || c.padB || c.padC ? ` pad=${c.padA ?? 0}/${c.padB ?? 0}/${c.padC ?? 0}` : '') +
+  (c.nanC ? ' C=NaN' : '');
+
 describe.each(BUILDS)('gemm (%s build)', (build) => {
-  const sizes: [number, number, number][] = [[1, 1, 1], [3, 7, 13], [17, 33, 7], [100, 17, 33]];
-  for (const [m, n, k] of sizes) {
-    for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
-      it(`m=${m} n=${n} k=${k} transA=${transA} transB=${transB}`, async () => {
-        const rt = await runtimeFor(build);
-        const a = randomArray(m * k, 1), b = randomArray(k * n, 2), c = randomArray(m * n, 3);
-        const pa = rt.mem.alloc(a.length * 4), pb = rt.mem.alloc(b.length * 4), pc = rt.mem.alloc(c.length * 4);
-        rt.mem.f32(pa, a.length).set(a); rt.mem.f32(pb, b.length).set(b); rt.mem.f32(pc, c.length).set(c);
-        gemm(rt, { transA, transB, m, n, k, alpha: 0.5, a: pa, b: pb, beta: 0.25, c: pc });
-        const ref = c.slice();
-        gemmReference(transA, transB, m, n, k, 0.5, a, transA ? m : k, b, transB ? k : n, 0.25, ref, n);
-        expect(maxRelError(rt.mem.f32(pc, c.length), ref)).toBeLessThan(1e-5);
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await runtimeFor(build);
+  });
+
+  // Square sizes that are not multiples of the 4x8 tile, and shapes that cross
+  // every blocking boundary (KC = 256, MC = 128, NC = 256) and every path
+  // (direct small M, dot product for small-M A*B^T, packed).
+  const shapes: [number, number, number][] = [
+    [1, 1, 1], [3, 3, 3], [7, 7, 7], [13, 13, 13], [17, 17, 17], [33, 33, 33], [100, 100, 100],
+    [1, 256, 64], [4, 256, 64], [16, 256, 64], [17, 256, 64], [5, 13, 7], [2, 3, 300], [9, 1, 5],
+    [64, 13, 100], [20, 3, 7], [1, 520, 300], [40, 520, 300], [300, 40, 20], [131, 263, 259],
+  ];
+  const scalars: [number, number][] = [[1, 0], [0.5, 0.25], [-2, 1], [1.5, -0.75]];
+  shapes.forEach(([m, n, k], s) => {
+    for (const [transA, transB] of TRANSPOSES) {
+      const [alpha, beta] = scalars[s % scalars.length];
+      const c: Case = { transA, transB, m, n, k, alpha, beta };
+      it(label(c), () => {
+        expect(runCase(rt, c, 10 + s)).toBeLessThan(tolerance(k));
       });
     }
-  }
+  });
+
+  describe('leading dimensions larger than the rows', () => {
+    const padded: [number, number, number][] = [[3, 5, 7], [17, 33, 13], [100, 37, 29], [13, 300, 9]];
+    padded.forEach(([m, n, k], s) => {
+      for (const [transA, transB] of TRANSPOSES) {
+        const c: Case = { transA, transB, m, n, k, alpha: 0.75, beta: 0.5, padA: 3, padB: 5, padC: 7 };
+        it(label(c), () => {
+          expect(runCase(rt, c, 50 + s)).toBeLessThan(tolerance(k));
+        });
+      }
+    });
+  });
+
+  describe('alpha and beta', () => {
+    for (const [transA, transB] of TRANSPOSES) {
+      for (const [m, n, k] of [[7, 13, 17], [33, 40, 100]] as const) {
+        // beta = 0 must not read C: NaN there must not leak into the result.
+        const nan: Case = { transA, transB, m, n, k, alpha: 1.25, beta: 0, nanC: true };
+        it(label(nan), () => {
+          expect(runCase(rt, nan, 70)).toBeLessThan(tolerance(k));
+        });
+        // beta = 1 accumulates onto C.
+        const acc: Case = { transA, transB, m, n, k, alpha: 1, beta: 1, padC: 1 };
+        it(label(acc), () => {
+          expect(runCase(rt, acc, 71)).toBeLessThan(tolerance(k));
+        });
+        // alpha = 0: C = beta*C without touching A or B.
+        const zero: Case = { transA, transB, m, n, k, alpha: 0, beta: -0.5 };
+        it(label(zero), () => {
+          expect(runCase(rt, zero, 72)).toBe(0);
+        });
+      }
+    }
+
+    it('K = 0 scales C by beta, and beta = 0 then clears NaN', () => {
+      expect(runCase(rt, { transA: false, transB: false, m: 5, n: 9, k: 0, alpha: 1, beta: 3 }, 80)).toBe(0);
+      expect(runCase(rt, { transA: true, transB: true, m: 5, n: 9, k: 0, alpha: 1, beta: 0, nanC: true }, 81)).toBe(0);
+    });
+
+    it('beta = 0 accumulation equals one call with beta = 1 after a zero fill', () => {
+      const m = 19, n = 21, k = 300;
+      const a = randomArray(m * k, 90), b = randomArray(k * n, 91);
+      const pa = rt.mem.alloc(a.length * 4), pb = rt.mem.alloc(b.length * 4);
+      const p0 = rt.mem.alloc(m * n * 4), p1 = rt.mem.alloc(m * n * 4);
+      rt.mem.f32(pa, a.length).set(a);
+      rt.mem.f32(pb, b.length).set(b);
+      rt.mem.f32(p0, m * n).fill(NaN);
+      gemm(rt, { m, n, k, a: pa, b: pb, c: p0 });
+      gemm(rt, { m, n, k, a: pa, b: pb, c: p1, beta: 1 });
+      expect(Array.from(rt.mem.f32(p0, m * n))).toEqual(Array.from(rt.mem.f32(p1, m * n)));
+      for (const p of [pa, pb, p0, p1]) rt.mem.free(p);
+    });
+  });
+
+  it('gives the same results after memory grows between calls', () => {
+    const m = 37, n = 45, k = 29;
+    const a = randomArray(m * k, 100), b = randomArray(n * k, 101);
+    const pa = rt.mem.alloc(a.length * 4), pb = rt.mem.alloc(b.length * 4), pc = rt.mem.alloc(m * n * 4);
+    rt.mem.f32(pa, a.length).set(a);
+    rt.mem.f32(pb, b.length).set(b);
+    gemm(rt, { m, n, k, a: pa, b: pb, transB: true, c: pc });
+    const before = rt.mem.f32(pc, m * n).slice();
+    const bytesBefore = rt.mem.byteLength;
+    const big = rt.mem.alloc(bytesBefore + (16 << 20)); // forces memory.grow, detaching old views
+    expect(rt.mem.byteLength).toBeGreaterThan(bytesBefore);
+    rt.mem.f32(pc, m * n).fill(NaN);
+    gemm(rt, { m, n, k, a: pa, b: pb, transB: true, c: pc });
+    expect(Array.from(rt.mem.f32(pc, m * n))).toEqual(Array.from(before));
+    const ref = new Float32Array(m * n);
+    gemmReference(false, true, m, n, k, 1, a, k, b, k, 0, ref, n);
+    expect(maxRelError(before, ref)).toBeLessThan(tolerance(k));
+    for (const p of [pa, pb, pc, big]) rt.mem.free(p);
+  });
+
+  describe('argument validation (throws before any kernel runs)', () => {
+    let pa = 0, pb = 0, pc = 0;
+    beforeAll(() => {
+      pa = rt.mem.alloc(64 * 4);
+      pb = rt.mem.alloc(64 * 4);
+      pc = rt.mem.alloc(64 * 4);
+    });
+    const base = () => ({ m: 4, n: 4, k: 4, a: pa, b: pb, c: pc });
+    // Each case must throw and leave C exactly as it was.
+    const bad: [string, () => object, RegExp][] = [
+      ['negative m', () => ({ ...base(), m: -1 }), /gemm m must be an integer >= 0, got -1/],
+      ['fractional n', () => ({ ...base(), n: 2.5 }), /gemm n must be an integer >= 0, got 2.5/],
+      ['NaN k', () => ({ ...base(), k: NaN }), /gemm k must be an integer >= 0, got NaN/],
+      ['NaN alpha', () => ({ ...base(), alpha: NaN }), /gemm alpha must be a finite number, got NaN/],
+      ['infinite beta', () => ({ ...base(), beta: Infinity }), /gemm beta must be a finite number, got Infinity/],
+      ['lda too small', () => ({ ...base(), lda: 3 }), /gemm lda must be >= 4/],
+      ['lda too small for A^T', () => ({ ...base(), m: 6, transA: true, lda: 5 }), /gemm lda must be >= 6/],
+      ['ldb too small for B^T', () => ({ ...base(), k: 8, transB: true, ldb: 7 }), /gemm ldb must be >= 8/],
+      ['ldc too small', () => ({ ...base(), ldc: 2 }), /gemm ldc must be >= n = 4, got 2/],
+      ['A outside memory', () => ({ ...base(), a: rt.mem.byteLength - 16 }), /gemm A: byte range .* lies outside wasm memory/],
+      ['B negative pointer', () => ({ ...base(), b: -64 }), /gemm B: byte range .* lies outside wasm memory/],
+      ['C too long for memory', () => ({ ...base(), m: 1 << 20, n: 1 << 10, ldc: 1 << 10, k: 1, lda: 1 }), /gemm (A|C): byte range/],
+      ['unaligned C', () => ({ ...base(), c: pc + 2 }), /gemm C: pointer .* must be 4-byte aligned/],
+    ];
+    for (const [name, args, message] of bad) {
+      it(name, () => {
+        const c = rt.mem.f32(pc, 16);
+        c.set(randomArray(16, 7));
+        const before = Array.from(c);
+        expect(() => gemm(rt, args() as Parameters<typeof gemm>[1])).toThrow(message);
+        expect(Array.from(rt.mem.f32(pc, 16))).toEqual(before);
+      });
+    }
+  });
 });
