@@ -1,5 +1,14 @@
 // Shared by the layer, tape and model tests: float64 central differences and
-// vector-Jacobian comparison.
+// vector-Jacobian comparison, and a small bag-of-tokens model and task for
+// the trainer and checkpoint tests.
+import type { Runtime } from '../src/runtime/runtime.js';
+import { Model } from '../src/train/model.js';
+import { Rng } from '../src/train/rng.js';
+import { Linear } from '../src/layers/linear.js';
+import { Embedding } from '../src/layers/embedding.js';
+import { Dropout } from '../src/layers/dropout.js';
+import { softmaxCrossEntropy } from '../src/layers/losses.js';
+import { meanOverTime, tanh } from '../src/layers/ops.js';
 
 /** d f / d v[i] for every i by central differences in float64. */
 export function numericalGradient(f: () => number, v: Float64Array, eps = 1e-4): Float64Array {
@@ -56,3 +65,83 @@ export function testRandom(seed: number): { uniform(): number; normal(): number 
     normal: () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next()),
   };
 }
+
+export interface TokenBatch {
+  ids: Int32Array; // [T, B]
+  lengths: number[];
+  labels: number[];
+}
+
+/** Label 1 when token 2 occurs more often than token 3: learnable from a bag of tokens. */
+export function countingTask(n: number, seed: number): { tokens: number[]; label: number }[] {
+  const rng = new Rng(seed);
+  const out: { tokens: number[]; label: number }[] = [];
+  while (out.length < n) {
+    const len = 3 + rng.int(6);
+    const tokens = Array.from({ length: len }, () => 1 + rng.int(7));
+    const a = tokens.filter((t) => t === 2).length;
+    const b = tokens.filter((t) => t === 3).length;
+    if (a === b) continue;
+    out.push({ tokens, label: a > b ? 1 : 0 });
+  }
+  return out;
+}
+
+export function collate(examples: { tokens: number[]; label: number }[]): TokenBatch {
+  const T = Math.max(...examples.map((e) => e.tokens.length));
+  const B = examples.length;
+  const ids = new Int32Array(T * B);
+  examples.forEach((e, b) => e.tokens.forEach((tok, t) => (ids[t * B + b] = tok)));
+  return { ids, lengths: examples.map((e) => e.tokens.length), labels: examples.map((e) => e.label) };
+}
+
+/** Embedding -> dropout -> Linear -> tanh -> mean over time -> Linear: small, fast, uses every RNG. */
+export class BagClassifier extends Model {
+  readonly emb: Embedding;
+  readonly drop: Dropout;
+  readonly hidden: Linear;
+  readonly out: Linear;
+  constructor(rt: Runtime, seed: number) {
+    const e = { numEmbeddings: 8, embeddingDim: 8, paddingIdx: 0 };
+    const h = { inFeatures: 8, outFeatures: 16 };
+    const o = { inFeatures: 16, outFeatures: 2 };
+    super(rt, [
+      { prefix: 'emb.', specs: Embedding.parameterSpecs(e) },
+      { prefix: 'hidden.', specs: Linear.parameterSpecs(h) },
+      { prefix: 'out.', specs: Linear.parameterSpecs(o) },
+    ], seed);
+    this.emb = new Embedding(rt, e, { block: this.params, prefix: 'emb.' });
+    this.drop = new Dropout(rt, { p: 0.1 }, this.rng);
+    this.hidden = new Linear(rt, h, { block: this.params, prefix: 'hidden.' });
+    this.out = new Linear(rt, o, { block: this.params, prefix: 'out.' });
+    this.emb.resetParameters(this.rng);
+    this.hidden.resetParameters(this.rng);
+    this.out.resetParameters(this.rng);
+  }
+  logits(batch: TokenBatch) {
+    const tape = this.tape;
+    const T = batch.ids.length / batch.lengths.length;
+    const x = this.drop.forward(tape, this.emb.forward(tape, batch.ids, [T, batch.lengths.length]));
+    return this.out.forward(tape, meanOverTime(tape, tanh(tape, this.hidden.forward(tape, x)), batch.lengths));
+  }
+  loss(batch: TokenBatch): number {
+    return softmaxCrossEntropy(this.tape, this.logits(batch), batch.labels);
+  }
+  accuracy(batch: TokenBatch): number {
+    this.tape.reset();
+    const l = this.logits(batch).toArray();
+    let ok = 0;
+    batch.labels.forEach((y, b) => (ok += (l[2 * b + 1] > l[2 * b] ? 1 : 0) === y ? 1 : 0));
+    return ok / batch.labels.length;
+  }
+}
+
+export function shuffledBatches(data: { tokens: number[]; label: number }[], batchSize: number) {
+  return (_epoch: number, rng: Rng) => {
+    const order = rng.permutation(data.length);
+    const batches: TokenBatch[] = [];
+    for (let i = 0; i < data.length; i += batchSize) batches.push(collate(Array.from(order.subarray(i, i + batchSize), (k) => data[k])));
+    return batches;
+  };
+}
+

@@ -6,6 +6,7 @@
 import { ShapeError, checkAllFinite } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ParameterBlock, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
+import { Rng } from './rng.js';
 import { Tape } from './tape.js';
 
 /** A model's layers, each with its dotted prefix and parameter specs. */
@@ -19,15 +20,32 @@ export abstract class Model {
   readonly params: ParameterBlock;
   /** The tape forward passes record on; its arena holds the step's activations. */
   readonly tape: Tape;
+  /** Seeded generator for initialisation and dropout masks; checkpoints save its state. */
+  readonly rng: Rng;
 
-  constructor(readonly rt: Runtime, plan: LayerPlan[]) {
+  constructor(readonly rt: Runtime, plan: LayerPlan[], seed: number = 0) {
     const specs: ParameterSpec[] = [];
     for (const { prefix, specs: layerSpecs } of plan) {
       for (const s of layerSpecs) specs.push({ name: prefix + s.name, shape: [...s.shape] });
     }
     this.params = new ParameterBlock(rt.mem, specs);
     this.tape = new Tape(rt);
+    this.rng = new Rng(seed);
   }
+
+  /**
+   * State carried between training steps that is not a parameter (e.g. the
+   * hidden state of a stream trained with truncated BPTT). Checkpoints save it
+   * so a resumed run continues exactly. Default: none.
+   */
+  carriedState(): Record<string, HostTensor> {
+    return {};
+  }
+
+  loadCarriedState(_state: Record<string, HostTensor>): void {}
+
+  /** Forgets carried state (start of an epoch over a stream). */
+  resetCarriedState(): void {}
 
   /** Training mode: forward passes record backward entries and dropout is active. */
   train(): this {
