@@ -7,6 +7,8 @@ type BenchCommand = (ctx: BenchContext) => Promise<void>;
 
 // One line per bench subcommand; each module exports `run(ctx)`.
 const BENCHES: Record<string, () => Promise<{ run: BenchCommand }>> = {
+  gemm: () => import('./bench/gemm.js'),
+  roofline: () => import('./bench/roofline.js'),
 };
 
 const USAGE = `usage:

@@ -1,0 +1,53 @@
+// The register-only compute peak of each wasm build (assembly/roofline.ts):
+// the denominator of every bench's percentOfPeak. `rnn-wasm bench roofline`.
+import type { BuildName } from '../../runtime/load.js';
+import { measure, type BenchContext, type Measurement } from './harness.js';
+
+/** Loop iterations per call: 2^20 * 96 flops, about 2 ms. */
+const ITERS = 1 << 20;
+/** 12 accumulator chains x 4 lanes x 2 flops (multiply and add) per iteration. */
+const FLOPS_PER_ITER = 96;
+
+// Measured once per build per process: every bench divides by the same peak.
+const cache = new Map<BuildName, Measurement>();
+
+/** The roofline of `build` as a bench row (measured on first use, then cached). */
+export async function rooflineMeasurement(ctx: BenchContext, build: BuildName): Promise<Measurement> {
+  const hit = cache.get(build);
+  if (hit) return hit;
+  const rt = await ctx.runtime(build);
+  const roofline = rt.exports.roofline_f32x4;
+  let sink = 0;
+  const t = measure(() => {
+    sink += roofline(ITERS);
+  }, { repeat: Math.max(ctx.repeat, 11) });
+  if (!Number.isFinite(sink)) throw new Error(`roofline_f32x4 returned ${sink}`);
+  const gflops = (ITERS * FLOPS_PER_ITER) / (t.medianMs * 1e6);
+  const row: Measurement = {
+    what: 'roofline',
+    shape: { iters: ITERS, chains: 12 },
+    build,
+    medianMs: t.medianMs,
+    minMs: t.minMs,
+    maxMs: t.maxMs,
+    gflops,
+    percentOfPeak: 100,
+    repeats: t.repeats,
+  };
+  cache.set(build, row);
+  return row;
+}
+
+/** Register-only peak GFLOP/s of `build` (f32x4 multiply-adds; fused in the relaxed build). */
+export async function measureRoofline(ctx: BenchContext, build: BuildName): Promise<number> {
+  return (await rooflineMeasurement(ctx, build)).gflops as number;
+}
+
+/** `gflops` as a percentage of the same build's roofline. */
+export async function percentOfPeak(ctx: BenchContext, build: BuildName, gflops: number): Promise<number> {
+  return (100 * gflops) / (await measureRoofline(ctx, build));
+}
+
+export async function run(ctx: BenchContext): Promise<void> {
+  for (const build of ctx.builds) ctx.emit(await rooflineMeasurement(ctx, build));
+}
