@@ -83,6 +83,7 @@ export function gru_forward(
   const rhStep = at(hh, B * GH);
   rec_forward_prologue(T, B, I, H, 3, x, ldx, w_ih, w_hh, b_ih, b_hh, resetAfter ? 2 * H : GH, lengths, out, ldout, gates, wT, hprev);
   const keep = hprev != 0;
+  if (keep) rec_zero_padded(T, B, H, lengths, extra, H);
   const bhn = resetAfter && b_hh != 0 ? at(b_hh, 2 * H) : 0;
   memory.copy(hN, h0, <usize>(B * H) << 2);
   let maxLen = 0;

@@ -5,3 +5,4 @@ export { Tensor, ParameterBlock, type HostTensor } from './runtime/tensor.js';
 export { LinearMemory, Arena } from './runtime/memory.js';
 export * from './kernels/index.js';
 export * from './io/index.js';
+export * from './layers/index.js';

@@ -1,0 +1,27 @@
+// torch.nn.GRU: gates r, z, n; h' = (1-z)n + z h.
+//   resetAfter true (default, torch/cuDNN): n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+//   resetAfter false (Cho 2014, the lecture): n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)
+// x: [T,B,I] (or [B,T,I] batchFirst)  weight_ih_l{k}: [3H, I or D*H]  weight_hh_l{k}: [3H, H]
+import type { Runtime } from '../runtime/runtime.js';
+import type { ParameterSpec } from '../runtime/tensor.js';
+import { RecurrentLayer, recurrentParameterSpecs, type RecurrentOptions } from './recurrent.js';
+
+export interface GRUOptions extends RecurrentOptions {
+  /** Default true (torch.nn.GRU). */
+  resetAfter?: boolean;
+}
+
+export class GRU extends RecurrentLayer {
+  readonly resetAfter: boolean;
+
+  static parameterSpecs(options: GRUOptions): ParameterSpec[] {
+    return recurrentParameterSpecs(3, options);
+  }
+
+  constructor(rt: Runtime, options: GRUOptions) {
+    const resetAfter = options?.resetAfter ?? true;
+    if (typeof resetAfter !== 'boolean') throw new TypeError(`resetAfter must be a boolean, got ${typeof resetAfter}`);
+    super(rt, resetAfter ? 'gru_after' : 'gru_before', options);
+    this.resetAfter = resetAfter;
+  }
+}

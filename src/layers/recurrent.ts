@@ -1,0 +1,623 @@
+// The shared driver of RNN, LSTM and GRU: torch.nn semantics (names, shapes, defaults,
+// packed-sequence lengths, bidirectional layout), parameters in a ParameterBlock, and
+// per layer and direction ONE wasm call for the whole forward sequence and one for its
+// backward (assembly/{rnn,lstm,gru}.ts).
+//
+// Two levels of API:
+//  * host:   forward(x: HostTensor, {h0, c0, lengths, training}) / backward({dOutput, dHN, dCN}):
+//            plain arrays in, copies out; activations live in the layer's own arena.
+//  * device: forwardDevice / backwardDevice over Tensor handles in wasm memory with an Arena
+//            passed in, so that a model chains layers without copying through JS. Every
+//            buffer they return lives in that arena until its next reset().
+//
+// Truncated BPTT: run chunk after chunk, passing the previous chunk's hN (and cN) as h0 (c0)
+// of the next; call backward per chunk and ignore dH0/dC0, so gradients stop at the boundary.
+import { checkAllFinite, checkFinite, checkShape, checkSize, ShapeError, shapeSize } from '../runtime/check.js';
+import type { Arena } from '../runtime/memory.js';
+import { Arena as ArenaClass } from '../runtime/memory.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { ParameterBlock, Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
+import { Rng } from '../train/rng.js';
+import { bindParameters } from './linear.js';
+
+/** The cell types of the wasm kernels. */
+export type CellKind = 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru_after' | 'gru_before';
+
+export interface RecurrentOptions {
+  inputSize: number;
+  hiddenSize: number;
+  /** Stacked layers (default 1). */
+  numLayers?: number;
+  /** Default false. */
+  bidirectional?: boolean;
+  /** Default true: bias_ih and bias_hh (both applied, as in torch). */
+  bias?: boolean;
+  /** x and output as [B, T, F] instead of [T, B, F] (h0/hN stay [L*D, B, H]). Default false. */
+  batchFirst?: boolean;
+  /** Dropout probability on the outputs of every layer but the last, in training mode only. Default 0. */
+  dropout?: number;
+  /** Seed of the initialisation U(-1/sqrt(H), 1/sqrt(H)) and of the dropout masks. Default: random. */
+  seed?: number;
+  /** An existing block holding `prefix + name` for every spec (one block for a whole model). */
+  block?: ParameterBlock;
+  /** Name prefix inside a shared block, e.g. 'encoder.'. */
+  prefix?: string;
+}
+
+export interface RecurrentForwardOptions {
+  /** [L*D, B, H]; zeros when absent. */
+  h0?: HostTensor;
+  /** LSTM only: [L*D, B, H]; zeros when absent. */
+  c0?: HostTensor;
+  /** [B], each in 1..T (torch's pack_padded_sequence, any order). */
+  lengths?: Int32Array;
+  /** Overrides the layer's train()/eval() mode for this call. */
+  training?: boolean;
+}
+
+export interface RecurrentForwardResult {
+  /** [T, B, D*H] ([B, T, D*H] when batchFirst); exactly 0 past each sequence's length. */
+  output: HostTensor;
+  /** [L*D, B, H]: the state after each sequence's last valid step. */
+  hN: HostTensor;
+  /** LSTM only. */
+  cN?: HostTensor;
+}
+
+export interface RecurrentBackwardArgs {
+  dOutput?: HostTensor;
+  dHN?: HostTensor;
+  dCN?: HostTensor;
+}
+
+export interface RecurrentBackwardResult {
+  dx: HostTensor;
+  dH0: HostTensor;
+  dC0?: HostTensor;
+}
+
+export interface DeviceForwardArgs {
+  /** [T, B, I] ([B, T, I] when batchFirst), in wasm memory. */
+  x: Tensor;
+  h0?: Tensor;
+  c0?: Tensor;
+  lengths?: Int32Array;
+  training?: boolean;
+  /** Where outputs and kept activations go; must not be reset before backwardDevice. */
+  arena: Arena;
+}
+
+export interface DeviceForwardResult {
+  output: Tensor;
+  hN: Tensor;
+  cN?: Tensor;
+}
+
+export interface DeviceBackwardArgs {
+  /** Each optional: absent means a zero upstream gradient. */
+  dOutput?: Tensor;
+  dHN?: Tensor;
+  dCN?: Tensor;
+  /** The arena the training forward used (it allocates the gradients here). */
+  arena: Arena;
+}
+
+export interface DeviceBackwardResult {
+  dx: Tensor;
+  dH0: Tensor;
+  dC0?: Tensor;
+}
+
+interface DirectionParams {
+  wIh: number; wHh: number; bIh: number; bHh: number;
+  gWIh: number; gWHh: number; gBIh: number; gBHh: number;
+}
+
+/** What one layer-direction keeps from a training forward for its backward. */
+interface KeptDirection {
+  gates: number;
+  hprev: number;
+  /** LSTM: c_{t-1}; GRU: W_hn h + b_hn (reset-after) or r⊙h (reset-before); RNN: unused. */
+  aux: number;
+}
+
+interface KeptLayer {
+  /** Time-first input of the layer as the kernels saw it (after dropout). */
+  input: number;
+  inputSize: number;
+  /** Dropout mask applied to this layer's input (scaled by 1/(1-p)), or 0. */
+  mask: number;
+  dirs: KeptDirection[];
+}
+
+interface ForwardContext {
+  T: number;
+  B: number;
+  lengths: number;
+  arena: Arena;
+  layers: KeptLayer[];
+}
+
+const GATES: Record<CellKind, number> = { rnn_tanh: 1, rnn_relu: 1, lstm: 4, gru_after: 3, gru_before: 3 };
+
+/** Parameter names and shapes, in torch's state_dict order. */
+export function recurrentParameterSpecs(gates: number, options: RecurrentOptions): ParameterSpec[] {
+  const c = resolveSizes(options);
+  const specs: ParameterSpec[] = [];
+  for (let k = 0; k < c.L; k++) {
+    for (let d = 0; d < c.D; d++) {
+      const sfx = `_l${k}${d === 1 ? '_reverse' : ''}`;
+      const inSize = k === 0 ? c.I : c.D * c.H;
+      specs.push({ name: `weight_ih${sfx}`, shape: [gates * c.H, inSize] });
+      specs.push({ name: `weight_hh${sfx}`, shape: [gates * c.H, c.H] });
+      if (c.bias) {
+        specs.push({ name: `bias_ih${sfx}`, shape: [gates * c.H] });
+        specs.push({ name: `bias_hh${sfx}`, shape: [gates * c.H] });
+      }
+    }
+  }
+  return specs;
+}
+
+function resolveSizes(o: RecurrentOptions) {
+  if (o === null || typeof o !== 'object') throw new TypeError('options must be an object with inputSize and hiddenSize');
+  const I = checkSize('inputSize', o.inputSize, 1);
+  const H = checkSize('hiddenSize', o.hiddenSize, 1);
+  const L = checkSize('numLayers', o.numLayers ?? 1, 1);
+  for (const flag of ['bidirectional', 'bias', 'batchFirst'] as const) {
+    if (o[flag] !== undefined && typeof o[flag] !== 'boolean') throw new TypeError(`${flag} must be a boolean, got ${typeof o[flag]}`);
+  }
+  const dropout = checkFinite('dropout', o.dropout ?? 0);
+  if (dropout < 0 || dropout >= 1) throw new RangeError(`dropout must be in [0, 1), got ${dropout}`);
+  return { I, H, L, D: o.bidirectional ? 2 : 1, bias: o.bias ?? true, batchFirst: o.batchFirst ?? false, dropout };
+}
+
+export class RecurrentLayer {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly bidirectional: boolean;
+  readonly bias: boolean;
+  readonly batchFirst: boolean;
+  readonly dropout: number;
+  readonly gateCount: number;
+  /** The block holding the parameters (shared with a model, or the layer's own). */
+  readonly block: ParameterBlock;
+  /** Prefix of this layer's names inside block. */
+  readonly prefix: string;
+  /** train() / eval(); forward's `training` option overrides it per call. */
+  training = true;
+
+  private readonly D: number;
+  private readonly ownsBlock: boolean;
+  private readonly specs: ParameterSpec[];
+  private readonly dropoutRng: Rng;
+  /** Arena of the host-level API (forward/backward): reset at each host forward. */
+  private hostArena: Arena | null = null;
+  private ctx: ForwardContext | null = null;
+
+  constructor(
+    readonly rt: Runtime,
+    readonly cell: CellKind,
+    options: RecurrentOptions,
+  ) {
+    const c = resolveSizes(options);
+    this.inputSize = c.I;
+    this.hiddenSize = c.H;
+    this.numLayers = c.L;
+    this.D = c.D;
+    this.bidirectional = c.D === 2;
+    this.bias = c.bias;
+    this.batchFirst = c.batchFirst;
+    this.dropout = c.dropout;
+    this.gateCount = GATES[cell];
+    this.specs = recurrentParameterSpecs(this.gateCount, options);
+    const bound = bindParameters(rt, this.specs, { block: options.block, prefix: options.prefix });
+    this.block = bound.block;
+    this.prefix = bound.prefix;
+    this.ownsBlock = bound.owned;
+    const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
+    const rng = new Rng(seed);
+    this.dropoutRng = rng.split();
+    this.resetParameters(rng);
+  }
+
+  /** torch.nn's default initialisation: every parameter U(-1/sqrt(H), 1/sqrt(H)), in state_dict order. */
+  resetParameters(rng: { uniform(): number }): void {
+    const k = 1 / Math.sqrt(this.hiddenSize);
+    for (const s of this.specs) {
+      const v = this.block.value(this.prefix + s.name).view();
+      for (let i = 0; i < v.length; i++) v[i] = (rng.uniform() * 2 - 1) * k;
+    }
+  }
+
+  train(): this {
+    this.training = true;
+    return this;
+  }
+
+  eval(): this {
+    this.training = false;
+    return this;
+  }
+
+  /** torch state_dict names (without the block prefix) and shapes. */
+  parameterNames(): string[] {
+    return this.specs.map((s) => s.name);
+  }
+
+  /** Copies of every parameter by torch name. */
+  stateDict(): Record<string, HostTensor> {
+    const out: Record<string, HostTensor> = {};
+    for (const s of this.specs) out[s.name] = this.block.value(this.prefix + s.name).toHost();
+    return out;
+  }
+
+  /**
+   * Loads torch state_dict tensors (names without a prefix). Every expected tensor must be
+   * present with its exact shape, and nothing else (a `__metadata__` entry is ignored).
+   */
+  loadStateDict(dict: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>): void {
+    if (dict === null || typeof dict !== 'object') throw new TypeError('loadStateDict expects an object of name -> { shape, data }');
+    const expected = new Map(this.specs.map((s) => [s.name, s.shape]));
+    for (const name of Object.keys(dict)) {
+      if (name === '__metadata__') continue;
+      if (!expected.has(name)) {
+        throw new Error(`unexpected tensor '${name}' in state dict; expected exactly: ${[...expected.keys()].join(', ')}`);
+      }
+    }
+    for (const [name, shape] of expected) {
+      const t = dict[name];
+      if (t === undefined) throw new Error(`state dict is missing '${name}' (shape [${shape.join(', ')}])`);
+      if (!t || !Array.isArray(t.shape) || !t.data) throw new TypeError(`state dict entry '${name}' must be { shape, data }`);
+      checkShape(`state dict '${name}'`, t.shape, shape);
+      if (t.data.length !== shapeSize(shape)) {
+        throw new ShapeError(`state dict '${name}' has ${t.data.length} values, expected ${shapeSize(shape)} for shape [${shape.join(', ')}]`);
+      }
+      if (t.data instanceof Int32Array) throw new TypeError(`state dict '${name}' must be float32 data, got Int32Array`);
+      checkAllFinite(`state dict '${name}'`, t.data);
+    }
+    for (const name of expected.keys()) this.block.value(this.prefix + name).set(dict[name].data);
+  }
+
+  /** Copies of the accumulated gradients by torch name. */
+  gradients(): Record<string, HostTensor> {
+    const out: Record<string, HostTensor> = {};
+    for (const s of this.specs) out[s.name] = this.block.grad(this.prefix + s.name).toHost();
+    return out;
+  }
+
+  /** Zeroes this layer's gradients (only its own tensors when the block is shared). */
+  zeroGrad(): void {
+    if (this.ownsBlock) {
+      this.block.zeroGrad();
+      return;
+    }
+    for (const s of this.specs) this.block.grad(this.prefix + s.name).view().fill(0);
+  }
+
+  /** Bytes of the host API's arena at its high-water mark (activations of one training step). */
+  get arenaHighWater(): number {
+    return this.hostArena?.highWater ?? 0;
+  }
+
+  /** The host API's arena (for memory reports and flatness checks). */
+  get arena(): Arena {
+    if (!this.hostArena) this.hostArena = new ArenaClass(this.rt.mem);
+    return this.hostArena;
+  }
+
+  dispose(): void {
+    this.hostArena?.dispose();
+    this.hostArena = null;
+    this.ctx = null;
+    if (this.ownsBlock) this.block.dispose();
+  }
+
+  // ---- host API ----------------------------------------------------------------------
+
+  forward(x: HostTensor, options: RecurrentForwardOptions = {}): RecurrentForwardResult {
+    const { T, B } = this.checkInputShape('x', x?.shape);
+    checkHostTensor('x', x);
+    checkAllFinite('x', x.data);
+    const stateShape = [this.numLayers * this.D, B, this.hiddenSize];
+    if (options.h0 !== undefined) {
+      checkHostTensor('h0', options.h0);
+      checkShape('h0', options.h0.shape, stateShape);
+      checkAllFinite('h0', options.h0.data);
+    }
+    if (options.c0 !== undefined) {
+      if (this.cell !== 'lstm') throw new Error('c0 is only accepted by LSTM');
+      checkHostTensor('c0', options.c0);
+      checkShape('c0', options.c0.shape, stateShape);
+      checkAllFinite('c0', options.c0.data);
+    }
+    this.checkLengths(options.lengths, T, B);
+    const arena = this.arena;
+    this.ctx = null;
+    arena.reset();
+    const xt = this.upload(arena, x);
+    const h0 = options.h0 ? this.upload(arena, options.h0) : undefined;
+    const c0 = options.c0 ? this.upload(arena, options.c0) : undefined;
+    const r = this.forwardDevice({ x: xt, h0, c0, lengths: options.lengths, training: options.training, arena });
+    return { output: r.output.toHost(), hN: r.hN.toHost(), ...(r.cN ? { cN: r.cN.toHost() } : {}) };
+  }
+
+  backward(args: RecurrentBackwardArgs = {}): RecurrentBackwardResult {
+    const ctx = this.ctx;
+    if (!ctx || ctx.arena !== this.hostArena) {
+      throw new Error('backward() needs a preceding forward() in training mode (call train() or pass { training: true })');
+    }
+    const { T, B } = ctx;
+    const H = this.hiddenSize;
+    const outShape = this.batchFirst ? [B, T, this.D * H] : [T, B, this.D * H];
+    const stateShape = [this.numLayers * this.D, B, H];
+    for (const [name, t, shape] of [['dOutput', args.dOutput, outShape], ['dHN', args.dHN, stateShape], ['dCN', args.dCN, stateShape]] as const) {
+      if (t === undefined) continue;
+      if (name === 'dCN' && this.cell !== 'lstm') throw new Error('dCN is only accepted by LSTM');
+      checkHostTensor(name, t);
+      checkShape(name, t.shape, shape);
+      checkAllFinite(name, t.data);
+    }
+    const arena = ctx.arena;
+    const dOutput = args.dOutput ? this.upload(arena, args.dOutput) : undefined;
+    const dHN = args.dHN ? this.upload(arena, args.dHN) : undefined;
+    const dCN = args.dCN ? this.upload(arena, args.dCN) : undefined;
+    const r = this.backwardDevice({ dOutput, dHN, dCN, arena });
+    return { dx: r.dx.toHost(), dH0: r.dH0.toHost(), ...(r.dC0 ? { dC0: r.dC0.toHost() } : {}) };
+  }
+
+  // ---- device API --------------------------------------------------------------------
+
+  /**
+   * Forward over wasm-memory tensors. Training mode keeps the activations BPTT needs in
+   * args.arena (until its next reset) for backwardDevice; inference keeps nothing.
+   */
+  forwardDevice(args: DeviceForwardArgs): DeviceForwardResult {
+    const { rt, D } = this;
+    const H = this.hiddenSize, L = this.numLayers, G = this.gateCount;
+    const mem = rt.mem;
+    const { T, B } = this.checkInputShape('x', args.x?.shape);
+    mem.checkRange('x', args.x.ptr, args.x.bytes);
+    const stateShape = [L * D, B, H];
+    for (const [name, t] of [['h0', args.h0], ['c0', args.c0]] as const) {
+      if (t === undefined) continue;
+      if (name === 'c0' && this.cell !== 'lstm') throw new Error('c0 is only accepted by LSTM');
+      checkShape(name, t.shape, stateShape);
+      mem.checkRange(name, t.ptr, t.bytes);
+    }
+    this.checkLengths(args.lengths, T, B);
+    const training = args.training ?? this.training;
+    const arena = args.arena;
+    const isLstm = this.cell === 'lstm';
+    this.ctx = null;
+
+    const stateBytes = L * D * B * H * 4;
+    const h0 = args.h0 ? args.h0.ptr : arena.allocZeroed(stateBytes);
+    const c0 = isLstm ? (args.c0 ? args.c0.ptr : arena.allocZeroed(stateBytes)) : 0;
+    const hN = new Tensor(mem, arena.alloc(stateBytes), stateShape);
+    const cN = isLstm ? new Tensor(mem, arena.alloc(stateBytes), stateShape) : undefined;
+    const lengths = this.uploadLengths(arena, args.lengths);
+    let input = args.x.ptr;
+    if (this.batchFirst) {
+      input = arena.alloc(T * B * this.inputSize * 4);
+      rt.exports.rec_swap01(B, T, this.inputSize, args.x.ptr, input);
+    }
+
+    const rows = T * B;
+    const outBytes = rows * D * H * 4;
+    const work = arena.alloc(this.forwardWorkFloats(B) * 4);
+    // Inference: one gates scratch and two ping-pong layer outputs, whatever L and D.
+    const scratchGates = training ? 0 : arena.alloc(rows * G * H * 4);
+    const pingPong = training ? [] : [arena.alloc(outBytes), L > 1 ? arena.alloc(outBytes) : 0];
+    const kept: KeptLayer[] = [];
+    let out = 0;
+    for (let k = 0; k < L; k++) {
+      const inSize = k === 0 ? this.inputSize : D * H;
+      let mask = 0;
+      if (k > 0 && training && this.dropout > 0) {
+        mask = this.dropoutMask(arena, rows * inSize);
+        const dropped = arena.alloc(rows * inSize * 4);
+        rt.exports.rec_mul(rows * inSize, input, mask, dropped);
+        input = dropped;
+      }
+      out = training ? arena.alloc(outBytes) : pingPong[k % 2];
+      const dirs: KeptDirection[] = [];
+      for (let d = 0; d < D; d++) {
+        const p = this.directionParams(k, d);
+        const kd = (k * D + d) * B * H * 4;
+        const keep: KeptDirection = training
+          ? { gates: arena.alloc(rows * G * H * 4), hprev: arena.alloc(rows * H * 4), aux: G > 1 ? arena.alloc(rows * H * 4) : 0 }
+          : { gates: scratchGates, hprev: 0, aux: 0 };
+        const o = out + d * H * 4;
+        const ldout = D * H;
+        switch (this.cell) {
+          case 'lstm':
+            rt.exports.lstm_forward(T, B, inSize, H, input, inSize, p.wIh, p.wHh, p.bIh, p.bHh, h0 + kd, c0 + kd, lengths, d,
+              o, ldout, hN.ptr + kd, cN!.ptr + kd, keep.gates, keep.hprev, keep.aux, work);
+            break;
+          case 'gru_after':
+          case 'gru_before':
+            rt.exports.gru_forward(T, B, inSize, H, input, inSize, p.wIh, p.wHh, p.bIh, p.bHh, h0 + kd, lengths, d,
+              this.cell === 'gru_after' ? 1 : 0, o, ldout, hN.ptr + kd, keep.gates, keep.hprev, keep.aux, work);
+            break;
+          default:
+            rt.exports.rnn_forward(T, B, inSize, H, input, inSize, p.wIh, p.wHh, p.bIh, p.bHh, h0 + kd, lengths, d,
+              this.cell === 'rnn_relu' ? 1 : 0, o, ldout, hN.ptr + kd, keep.gates, keep.hprev, work);
+        }
+        dirs.push(keep);
+      }
+      kept.push({ input, inputSize: inSize, mask, dirs });
+      input = out;
+    }
+    let output = new Tensor(mem, out, [T, B, D * H]);
+    if (this.batchFirst) {
+      output = new Tensor(mem, arena.alloc(outBytes), [B, T, D * H]);
+      rt.exports.rec_swap01(T, B, D * H, out, output.ptr);
+    }
+    if (training) this.ctx = { T, B, lengths, arena, layers: kept };
+    return { output, hN, ...(cN ? { cN } : {}) };
+  }
+
+  /**
+   * BPTT of the last training forwardDevice (same arena, not reset since). Adds the
+   * parameter gradients into the block's gradient half; returns dx, dH0 (and dC0).
+   */
+  backwardDevice(args: DeviceBackwardArgs): DeviceBackwardResult {
+    const ctx = this.ctx;
+    if (!ctx) throw new Error('backwardDevice() needs a preceding forwardDevice() in training mode');
+    if (args.arena !== ctx.arena) throw new Error('backwardDevice() must use the arena of its training forward');
+    const { rt, D } = this;
+    const mem = rt.mem;
+    const H = this.hiddenSize, L = this.numLayers, G = this.gateCount;
+    const { T, B, lengths, arena } = ctx;
+    const rows = T * B;
+    const outShape = this.batchFirst ? [B, T, D * H] : [T, B, D * H];
+    const stateShape = [L * D, B, H];
+    for (const [name, t, shape] of [['dOutput', args.dOutput, outShape], ['dHN', args.dHN, stateShape], ['dCN', args.dCN, stateShape]] as const) {
+      if (t === undefined) continue;
+      if (name === 'dCN' && this.cell !== 'lstm') throw new Error('dCN is only accepted by LSTM');
+      checkShape(name, t.shape, shape);
+      mem.checkRange(name, t.ptr, t.bytes);
+    }
+    const isLstm = this.cell === 'lstm';
+    let dOut = args.dOutput ? args.dOutput.ptr : 0;
+    if (dOut !== 0 && this.batchFirst) {
+      dOut = arena.alloc(rows * D * H * 4);
+      rt.exports.rec_swap01(B, T, D * H, args.dOutput!.ptr, dOut);
+    }
+    const stateBytes = L * D * B * H * 4;
+    const dH0 = new Tensor(mem, arena.alloc(stateBytes), stateShape);
+    const dC0 = isLstm ? new Tensor(mem, arena.alloc(stateBytes), stateShape) : undefined;
+    const dHN = args.dHN ? args.dHN.ptr : 0;
+    const dCN = args.dCN ? args.dCN.ptr : 0;
+    const work = arena.alloc(this.backwardWorkFloats(B) * 4);
+    const dgates = arena.alloc(rows * G * H * 4);
+    const dgn = this.cell === 'gru_after' ? arena.alloc(rows * H * 4) : 0;
+    let dIn = 0;
+    for (let k = L - 1; k >= 0; k--) {
+      const layer = ctx.layers[k];
+      const inSize = layer.inputSize;
+      dIn = arena.alloc(rows * inSize * 4);
+      for (let d = 0; d < D; d++) {
+        const p = this.directionParams(k, d);
+        const keep = layer.dirs[d];
+        const kd = (k * D + d) * B * H * 4;
+        const dO = dOut === 0 ? 0 : dOut + d * H * 4;
+        const lddout = D * H;
+        const dhN = dHN === 0 ? 0 : dHN + kd;
+        switch (this.cell) {
+          case 'lstm':
+            rt.exports.lstm_backward(T, B, inSize, H, layer.input, inSize, p.wIh, p.wHh, lengths, d, dO, lddout,
+              dhN, dCN === 0 ? 0 : dCN + kd, keep.gates, keep.hprev, keep.aux, dIn, inSize, d, dH0.ptr + kd, dC0!.ptr + kd,
+              p.gWIh, p.gWHh, p.gBIh, p.gBHh, dgates, work);
+            break;
+          case 'gru_after':
+          case 'gru_before':
+            rt.exports.gru_backward(T, B, inSize, H, layer.input, inSize, p.wIh, p.wHh, lengths, d,
+              this.cell === 'gru_after' ? 1 : 0, dO, lddout, dhN, keep.gates, keep.hprev, keep.aux, dIn, inSize, d,
+              dH0.ptr + kd, p.gWIh, p.gWHh, p.gBIh, p.gBHh, dgates, dgn, work);
+            break;
+          default:
+            rt.exports.rnn_backward(T, B, inSize, H, layer.input, inSize, p.wIh, p.wHh, lengths, d,
+              this.cell === 'rnn_relu' ? 1 : 0, dO, lddout, dhN, keep.gates, keep.hprev, dIn, inSize, d, dH0.ptr + kd,
+              p.gWIh, p.gWHh, p.gBIh, p.gBHh, dgates, work);
+        }
+      }
+      if (layer.mask !== 0) rt.exports.rec_mul(rows * inSize, dIn, layer.mask, dIn);
+      dOut = dIn;
+    }
+    let dx = new Tensor(mem, dIn, [T, B, this.inputSize]);
+    if (this.batchFirst) {
+      dx = new Tensor(mem, arena.alloc(rows * this.inputSize * 4), [B, T, this.inputSize]);
+      rt.exports.rec_swap01(T, B, this.inputSize, dIn, dx.ptr);
+    }
+    return { dx, dH0, ...(dC0 ? { dC0 } : {}) };
+  }
+
+  // ---- internals ---------------------------------------------------------------------
+
+  private forwardWorkFloats(B: number): number {
+    const ex = this.rt.exports;
+    const H = this.hiddenSize;
+    if (this.cell === 'lstm') return ex.lstm_forward_work_floats(B, H);
+    if (this.gateCount === 3) return ex.gru_forward_work_floats(B, H);
+    return ex.rnn_forward_work_floats(B, H);
+  }
+
+  private backwardWorkFloats(B: number): number {
+    const ex = this.rt.exports;
+    const H = this.hiddenSize;
+    if (this.cell === 'lstm') return ex.lstm_backward_work_floats(B, H);
+    if (this.gateCount === 3) return ex.gru_backward_work_floats(B, H);
+    return ex.rnn_backward_work_floats(B, H);
+  }
+
+  private directionParams(k: number, d: number): DirectionParams {
+    const sfx = `_l${k}${d === 1 ? '_reverse' : ''}`;
+    const b = this.block;
+    const name = (n: string) => this.prefix + n + sfx;
+    return {
+      wIh: b.value(name('weight_ih')).ptr,
+      wHh: b.value(name('weight_hh')).ptr,
+      bIh: this.bias ? b.value(name('bias_ih')).ptr : 0,
+      bHh: this.bias ? b.value(name('bias_hh')).ptr : 0,
+      gWIh: b.grad(name('weight_ih')).ptr,
+      gWHh: b.grad(name('weight_hh')).ptr,
+      gBIh: this.bias ? b.grad(name('bias_ih')).ptr : 0,
+      gBHh: this.bias ? b.grad(name('bias_hh')).ptr : 0,
+    };
+  }
+
+  /** Validates an input shape against inputSize and batchFirst; returns T and B. */
+  private checkInputShape(name: string, shape: readonly number[] | undefined): { T: number; B: number } {
+    const layout = this.batchFirst ? '[B, T, inputSize]' : '[T, B, inputSize]';
+    if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d >= 1)) {
+      throw new ShapeError(`${name} must have shape ${layout} with every dimension >= 1, got ${Array.isArray(shape) ? `[${shape.join(', ')}]` : String(shape)}`);
+    }
+    if (shape[2] !== this.inputSize) {
+      throw new ShapeError(`${name} must have shape ${layout} with inputSize ${this.inputSize}, got [${shape.join(', ')}]`);
+    }
+    return this.batchFirst ? { T: shape[1], B: shape[0] } : { T: shape[0], B: shape[1] };
+  }
+
+  private checkLengths(lengths: Int32Array | undefined, T: number, B: number): void {
+    if (lengths === undefined) return;
+    if (!(lengths instanceof Int32Array)) throw new TypeError(`lengths must be an Int32Array of ${B} values, got ${typeof lengths}`);
+    if (lengths.length !== B) throw new ShapeError(`lengths must have ${B} values (the batch size), got ${lengths.length}`);
+    for (let b = 0; b < B; b++) {
+      if (lengths[b] < 1 || lengths[b] > T) throw new RangeError(`lengths[${b}] must be in 1..${T} (the sequence length), got ${lengths[b]}`);
+    }
+  }
+
+  private uploadLengths(arena: Arena, lengths: Int32Array | undefined): number {
+    if (!lengths) return 0;
+    const p = arena.alloc(lengths.length * 4);
+    this.rt.mem.i32(p, lengths.length).set(lengths);
+    return p;
+  }
+
+  private upload(arena: Arena, t: HostTensor): Tensor {
+    const tensor = new Tensor(this.rt.mem, arena.alloc(t.data.length * 4), [...t.shape]);
+    tensor.set(t.data);
+    return tensor;
+  }
+
+  /** Inverted-dropout mask: 0 with probability p, else 1/(1-p). */
+  private dropoutMask(arena: Arena, n: number): number {
+    const p = arena.alloc(n * 4);
+    const v = this.rt.mem.f32(p, n);
+    const keepScale = 1 / (1 - this.dropout);
+    for (let i = 0; i < n; i++) v[i] = this.dropoutRng.uniform() < this.dropout ? 0 : keepScale;
+    return p;
+  }
+}
+
+function checkHostTensor(name: string, t: HostTensor | undefined): void {
+  if (!t || !Array.isArray(t.shape) || !(t.data instanceof Float32Array)) {
+    throw new TypeError(`${name} must be { shape: number[], data: Float32Array }`);
+  }
+  if (t.data.length !== shapeSize(t.shape)) {
+    throw new ShapeError(`${name} has ${t.data.length} values but shape [${t.shape.join(', ')}] needs ${shapeSize(t.shape)}`);
+  }
+}

@@ -1,0 +1,27 @@
+// torch.nn.RNN (Elman): h' = act(W_ih x + b_ih + W_hh h + b_hh), act = tanh (default) or relu.
+// x: [T,B,I] (or [B,T,I] batchFirst)  weight_ih_l{k}: [H, I or D*H]  weight_hh_l{k}: [H, H]
+import type { Runtime } from '../runtime/runtime.js';
+import type { ParameterSpec } from '../runtime/tensor.js';
+import { RecurrentLayer, recurrentParameterSpecs, type RecurrentOptions } from './recurrent.js';
+
+export interface RNNOptions extends RecurrentOptions {
+  /** Default 'tanh'. */
+  nonlinearity?: 'tanh' | 'relu';
+}
+
+export class RNN extends RecurrentLayer {
+  readonly nonlinearity: 'tanh' | 'relu';
+
+  static parameterSpecs(options: RNNOptions): ParameterSpec[] {
+    return recurrentParameterSpecs(1, options);
+  }
+
+  constructor(rt: Runtime, options: RNNOptions) {
+    const nonlinearity = options?.nonlinearity ?? 'tanh';
+    if (nonlinearity !== 'tanh' && nonlinearity !== 'relu') {
+      throw new RangeError(`nonlinearity must be 'tanh' or 'relu', got ${String(nonlinearity)}`);
+    }
+    super(rt, nonlinearity === 'relu' ? 'rnn_relu' : 'rnn_tanh', options);
+    this.nonlinearity = nonlinearity;
+  }
+}
