@@ -227,6 +227,8 @@ export class Trainer<Batch> {
     if (typeof state.epochLossSum !== 'number') throw new Error('checkpoint state.epochLossSum must be a number');
     const epochRng = Rng.fromState(state.epochStartRng as unknown as RngState);
     const modelRng = Rng.fromState(state.modelRng as unknown as RngState);
+    // Check the optimizer part first: loadStateDict validates the whole dict before writing.
+    this.optimizer.checkState(optimDict, state.optimizer);
     this.model.loadStateDict(modelDict);
     this.optimizer.loadState(optimDict, state.optimizer);
     this.model.loadCarriedState(carry);
@@ -298,7 +300,8 @@ export class TrainerOptimizer {
     return { name: this.name, stepCount: this.impl.stepCount };
   }
 
-  loadState(tensors: Record<string, HostTensor>, json: JsonValue | undefined): void {
+  /** Throws unless loadState would accept these; changes nothing. */
+  checkState(tensors: Record<string, HostTensor>, json: JsonValue | undefined): void {
     const j = json as { name?: unknown; stepCount?: unknown } | undefined;
     if (!j || j.name !== this.name) throw new Error(`checkpoint optimizer is ${JSON.stringify(j?.name)}, this trainer uses '${this.name}'`);
     if (typeof j.stepCount !== 'number' || !Number.isInteger(j.stepCount) || j.stepCount < 0) throw new Error('checkpoint optimizer.stepCount must be a non-negative integer');
@@ -309,6 +312,13 @@ export class TrainerOptimizer {
       const t = tensors[slot];
       if (!t || t.data.length !== count) throw new Error(`checkpoint: optimizer state '${slot}' must hold ${count} values`);
     }
+  }
+
+  loadState(tensors: Record<string, HostTensor>, json: JsonValue | undefined): void {
+    this.checkState(tensors, json);
+    const j = json as { stepCount: number };
+    const count = this.model.params.count;
+    const slots = this.slots();
     for (const [slot, ptr] of Object.entries(slots)) this.model.rt.mem.f32(ptr, count).set(tensors[slot].data);
     this.impl.stepCount = j.stepCount;
   }

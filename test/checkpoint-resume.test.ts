@@ -1,0 +1,96 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUILDS, runtimeFor } from './helpers.js';
+import { BagClassifier, countingTask, shuffledBatches } from './models-helpers.js';
+import type { Runtime } from '../src/runtime/runtime.js';
+import { Trainer, type TrainerOptions } from '../src/train/trainer.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rnn-wasm-resume-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe.each(BUILDS)('checkpoint and resume (%s build)', (build) => {
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await runtimeFor(build);
+  });
+  const data = countingTask(100, 5);
+  const epochs = 3;
+  const batches = shuffledBatches(data, 8); // 13 batches per epoch, the last one short
+
+  for (const optimizer of ['adam', 'sgd'] as const) {
+    it(`${optimizer}: resuming mid-epoch continues exactly as the uninterrupted run, bit for bit`, async () => {
+      const options = (path?: string): TrainerOptions => ({
+        optimizer, lr: optimizer === 'sgd' ? 0.1 : 0.01, momentum: 0.9, seed: 9, clipNorm: 2, progress: false,
+        schedule: (s) => (optimizer === 'sgd' ? 0.1 : 0.01) * Math.pow(0.97, s),
+        checkpoint: path ? { path, every: 7 } : undefined,
+      });
+      // Uninterrupted.
+      const full = new BagClassifier(rt, 11);
+      const fullTrainer = new Trainer(full, options());
+      const fullLosses: number[] = [];
+      await fullTrainer.fit({ epochs, batches, onStep: (r) => fullLosses.push(r.loss) });
+      expect(fullLosses.length).toBe(39);
+
+      // Interrupted after 23 steps (mid second epoch); the last checkpoint is at step 21.
+      const path = join(dir, `${build}-${optimizer}.safetensors`);
+      const first = new BagClassifier(rt, 11);
+      const firstTrainer = new Trainer(first, options(path));
+      const firstLosses: number[] = [];
+      await firstTrainer.fit({ epochs, batches, maxSteps: 23, onStep: (r) => firstLosses.push(r.loss) });
+      expect(firstLosses).toEqual(fullLosses.slice(0, 23));
+
+      // A fresh process would build the model with any seed; resume overwrites everything.
+      const resumed = new BagClassifier(rt, 999);
+      const resumedTrainer = new Trainer(resumed, options(path));
+      await resumedTrainer.resume(path);
+      expect(resumedTrainer.step).toBe(21);
+      expect(resumedTrainer.epoch).toBe(1);
+      expect(resumedTrainer.batchInEpoch).toBe(8);
+      const restLosses: number[] = [];
+      const history = await resumedTrainer.fit({ epochs, batches, onStep: (r) => restLosses.push(r.loss) });
+      expect(restLosses).toEqual(fullLosses.slice(21));
+      expect(resumed.params.valuesView().slice()).toEqual(full.params.valuesView().slice());
+      expect(history.map((h) => h.loss)).toEqual(fullTrainer.history.map((h) => h.loss));
+      for (const m of [full, first, resumed]) m.dispose();
+      for (const t of [fullTrainer, firstTrainer, resumedTrainer]) t.optimizer.dispose();
+    });
+  }
+
+  it('a save interrupted halfway leaves the previous checkpoint intact and loadable', async () => {
+    const path = join(dir, `${build}-interrupted.safetensors`);
+    const model = new BagClassifier(rt, 3);
+    const trainer = new Trainer(model, { lr: 0.01, seed: 1, progress: false });
+    const all = batches(0, trainer.rng);
+    trainer.trainStep(all[0]);
+    await trainer.save(path);
+    const saved = model.params.valuesView().slice();
+    trainer.trainStep(all[1]);
+    trainer.trainStep(all[2]);
+    let chunks = 0;
+    await expect(
+      saveCheckpoint(path, trainer.checkpoint(), {
+        chunkBytes: 256,
+        onProgress: () => {
+          if (++chunks === 3) throw new Error('simulated crash mid-write');
+        },
+      }),
+    ).rejects.toThrow(/simulated crash/);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    const ck = await loadCheckpoint(path);
+    expect(ck.state.step).toBe(1);
+    const again = new BagClassifier(rt, 77);
+    const againTrainer = new Trainer(again, { lr: 0.01, seed: 1, progress: false });
+    await againTrainer.resume(path);
+    expect(again.params.valuesView().slice()).toEqual(saved);
+    expect(againTrainer.step).toBe(1);
+    // A checkpoint for another optimizer or model is refused with a clear error.
+    const sgd = new Trainer(new BagClassifier(rt, 1), { optimizer: 'sgd', lr: 0.1, momentum: 0.9, progress: false });
+    const sgdModel = sgd.model.params.valuesView().slice();
+    await expect(sgd.resume(path)).rejects.toThrow(/optimizer is "adam", this trainer uses 'sgd'/);
+    expect(sgd.model.params.valuesView().slice()).toEqual(sgdModel); // nothing changed
+    for (const m of [model, again]) m.dispose();
+  });
+});
