@@ -75,6 +75,8 @@ export interface FitOptions<Batch> {
   onStep?: (result: StepResult) => void;
   /** Items per batch, for the progress bar's rate (default 1). */
   itemsPerBatch?: number;
+  /** Unit of the progress rate ('seq', 'tok', ...); default 'it'. */
+  unit?: string;
   /** Stop after this many steps in total (tests use it to simulate an interruption). */
   maxSteps?: number;
 }
@@ -152,7 +154,9 @@ export class Trainer<Batch> {
       if (this.batchInEpoch === 0) this.model.resetCarriedState();
       const batches = options.batches(this.epoch, this.rng);
       if (batches.length === 0) throw new Error(`epoch ${this.epoch} has no batches`);
-      const bar = showProgress ? await makeProgress(batches.length, `epoch ${this.epoch + 1}/${options.epochs}`, options.itemsPerBatch ?? 1) : null;
+      const bar = showProgress
+        ? await makeProgress(batches.length, `epoch ${this.epoch + 1}/${options.epochs}`, options.itemsPerBatch ?? 1, options.unit ?? 'it')
+        : null;
       for (; this.batchInEpoch < batches.length; ) {
         if (this.step >= maxSteps) {
           bar?.close();
@@ -338,16 +342,12 @@ interface ProgressLike {
   close(): void;
 }
 
-async function makeProgress(total: number, label: string, itemsPerBatch: number): Promise<ProgressLike> {
-  // Interim plain bar until src/train/progress.ts lands.
-  const t0 = performance.now();
-  const stderr = (globalThis as unknown as { process: { stderr: { write(s: string): void } } }).process.stderr;
+async function makeProgress(total: number, label: string, itemsPerBatch: number, unit: string): Promise<ProgressLike> {
+  const { ProgressBar } = await import('./progress.js');
+  // Forced on (progress: true) off a terminal prints a line every 10%; 'auto' is quiet there.
+  const bar = new ProgressBar({ total: total * itemsPerBatch, label, unit, mode: isStderrTty() ? 'tty' : 'lines', everyPercent: 10 });
   return {
-    update: (done, loss) => {
-      const secs = (performance.now() - t0) / 1000;
-      const rate = (done * itemsPerBatch) / Math.max(secs, 1e-9);
-      stderr.write(`\r${label} ${done}/${total} loss ${loss.toFixed(4)} ${rate.toFixed(0)}/s`);
-    },
-    close: () => stderr.write('\n'),
+    update: (done, loss) => bar.update(done * itemsPerBatch, loss),
+    close: () => bar.finish(),
   };
 }
