@@ -9,6 +9,9 @@ type BenchCommand = (ctx: BenchContext) => Promise<void>;
 const BENCHES: Record<string, () => Promise<{ run: BenchCommand }>> = {
   gemm: () => import('./bench/gemm.js'),
   roofline: () => import('./bench/roofline.js'),
+  lstm: () => import('./bench/recurrent.js'),
+  gru: () => import('./bench/recurrent.js'),
+  rnn: () => import('./bench/recurrent.js'),
 };
 
 const USAGE = `usage:

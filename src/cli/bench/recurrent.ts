@@ -1,0 +1,94 @@
+// `rnn-wasm bench lstm|gru|rnn [--input I --hidden H --seq T --batch B --layers L --bidirectional]`:
+// inference forward and one training step (forward + BPTT + an SGD update over the whole
+// parameter block) through the public host API, per build, with GFLOP/s of the matrix
+// products and the arena high-water mark. Without shape flags it runs the two standard
+// shapes: small (I 32, H 64, T 32, B 1) and throughput (I 128, H 256, T 64, B 16).
+import { GRU, LSTM, RNN, type RecurrentLayer } from '../../layers/index.js';
+import type { Runtime } from '../../runtime/runtime.js';
+import { flagBool, flagInt } from '../args.js';
+import { measure, type BenchContext } from './harness.js';
+
+interface Shape { name: string; input: number; hidden: number; seq: number; batch: number; layers: number; bidirectional: boolean }
+
+const STANDARD: Shape[] = [
+  { name: 'small', input: 32, hidden: 64, seq: 32, batch: 1, layers: 1, bidirectional: false },
+  { name: 'throughput', input: 128, hidden: 256, seq: 64, batch: 16, layers: 1, bidirectional: false },
+];
+
+const SHAPE_FLAGS = ['input', 'hidden', 'seq', 'batch', 'layers', 'bidirectional'];
+
+function makeLayer(rt: Runtime, cell: string, s: Shape): RecurrentLayer {
+  const o = { inputSize: s.input, hiddenSize: s.hidden, numLayers: s.layers, bidirectional: s.bidirectional, seed: 1 };
+  if (cell === 'lstm') return new LSTM(rt, o);
+  if (cell === 'gru') return new GRU(rt, o);
+  return new RNN(rt, o);
+}
+
+/** Multiply-adds of the matrix products of one forward, times 2. */
+export function recurrentForwardFlops(gates: number, s: Shape): number {
+  const D = s.bidirectional ? 2 : 1;
+  let flops = 0;
+  for (let k = 0; k < s.layers; k++) {
+    const inSize = k === 0 ? s.input : D * s.hidden;
+    flops += D * 2 * s.seq * s.batch * gates * s.hidden * (inSize + s.hidden);
+  }
+  return flops;
+}
+
+function seeded(n: number, seed: number): Float32Array {
+  let v = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    v = (Math.imul(v, 1664525) + 1013904223) >>> 0;
+    out[i] = v / 4294967296 - 0.5;
+  }
+  return out;
+}
+
+export async function run(ctx: BenchContext): Promise<void> {
+  const cell = ctx.args.positional[1];
+  const custom = SHAPE_FLAGS.some((f) => ctx.args.flags.has(f));
+  const shapes: Shape[] = custom
+    ? [{
+        name: 'custom',
+        input: flagInt(ctx.args, 'input', 128),
+        hidden: flagInt(ctx.args, 'hidden', 256),
+        seq: flagInt(ctx.args, 'seq', 64),
+        batch: flagInt(ctx.args, 'batch', 16),
+        layers: flagInt(ctx.args, 'layers', 1),
+        bidirectional: flagBool(ctx.args, 'bidirectional'),
+      }]
+    : STANDARD;
+  for (const s of shapes) {
+    const D = s.bidirectional ? 2 : 1;
+    const x = { shape: [s.seq, s.batch, s.input], data: seeded(s.seq * s.batch * s.input, 1) };
+    const dOutput = { shape: [s.seq, s.batch, D * s.hidden], data: seeded(s.seq * s.batch * D * s.hidden, 2) };
+    const shape = { cell, name: s.name, input: s.input, hidden: s.hidden, seq: s.seq, batch: s.batch, layers: s.layers, bidirectional: s.bidirectional };
+    for (const build of ctx.builds) {
+      const rt = await ctx.runtime(build);
+      const layer = makeLayer(rt, cell, s);
+      const flops = recurrentForwardFlops(layer.gateCount, s);
+      const lr = 1e-6;
+      const ex = rt.exports;
+      const fwd = measure(() => layer.forward(x, { training: false }), { repeat: ctx.repeat });
+      ctx.emit({
+        what: `${cell} forward`, shape, build, medianMs: fwd.medianMs, minMs: fwd.minMs, maxMs: fwd.maxMs,
+        gflops: flops / (fwd.medianMs * 1e6), arenaBytes: layer.arenaHighWater,
+      });
+      // Training step: forward keeping activations, BPTT (about twice the forward's products),
+      // then plain SGD over the whole block (one axpy) and zeroed gradients.
+      const step = () => {
+        layer.forward(x, { training: true });
+        layer.backward({ dOutput });
+        ex.axpy_f32(layer.block.count, -lr, layer.block.gradsPtr, layer.block.valuesPtr);
+        layer.zeroGrad();
+      };
+      const train = measure(step, { repeat: ctx.repeat });
+      ctx.emit({
+        what: `${cell} train step`, shape, build, medianMs: train.medianMs, minMs: train.minMs, maxMs: train.maxMs,
+        gflops: (3 * flops) / (train.medianMs * 1e6), arenaBytes: layer.arenaHighWater,
+      });
+      layer.dispose();
+    }
+  }
+}
