@@ -7,6 +7,7 @@
 //                         next to a page that has no bundler
 //   cli.js                the rnn-wasm command
 import { readFileSync } from 'node:fs';
+import ts from 'typescript';
 
 const LOAD_MODULE = /[\\/]runtime[\\/]load\.js$/;
 const INLINED_DECLARATION = 'const INLINED_WASM = undefined;';
@@ -41,6 +42,25 @@ function inlineWasm() {
   };
 }
 
+/**
+ * The shipped bundles drop comments (the size budget counts every byte; the API docs
+ * live on in dist/types/*.d.ts). TypeScript's printer does it from the syntax tree, so
+ * strings and regular expressions are left alone; the code is not otherwise minified.
+ */
+function stripComments() {
+  return {
+    name: 'rnn-wasm-strip-comments',
+    renderChunk(code, chunk, options) {
+      const module = options.format === 'cjs' ? ts.ModuleKind.CommonJS : ts.ModuleKind.ESNext;
+      const out = ts.transpileModule(code, {
+        compilerOptions: { removeComments: true, target: ts.ScriptTarget.ES2022, module, verbatimModuleSyntax: false, isolatedModules: true },
+        fileName: chunk.fileName,
+      });
+      return { code: out.outputText, map: null };
+    },
+  };
+}
+
 const library = 'build/ts/index.js';
 
 export default [
@@ -51,20 +71,22 @@ export default [
       { file: 'dist/index.cjs', format: 'cjs', exports: 'named' },
     ],
     external: [/^node:/],
+    plugins: [stripComments()],
   },
   {
     input: library,
     output: { file: 'dist/browser.js', format: 'es', inlineDynamicImports: true },
-    plugins: [noNodeBuiltins()],
+    plugins: [noNodeBuiltins(), stripComments()],
   },
   {
     input: library,
     output: { file: 'dist/rnn-wasm.inline.js', format: 'es', inlineDynamicImports: true },
-    plugins: [noNodeBuiltins(), inlineWasm()],
+    plugins: [noNodeBuiltins(), inlineWasm(), stripComments()],
   },
   {
     input: 'build/ts/cli/main.js',
-    output: { file: 'dist/cli.js', format: 'es', banner: '#!/usr/bin/env node' },
+    // One file: the bench subcommands are lazy import()s, inlined rather than split into chunks.
+    output: { file: 'dist/cli.js', format: 'es', banner: '#!/usr/bin/env node', inlineDynamicImports: true },
     external: [/^node:/],
   },
 ];
