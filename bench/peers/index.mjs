@@ -2,6 +2,8 @@
 // package is missing the CLI prints the install command and goes on.
 import * as tfjs from './tfjs.mjs';
 
+export { recurrent as ours } from './ours.mjs';
+
 /** Peers measured with the same layer and weights as ours. */
 export const RECURRENT_PEERS = [
   { name: 'tfjs-cpu', library: '@tensorflow/tfjs', backend: 'cpu', install: tfjs.INSTALL, activate: () => tfjs.activate('cpu'), recurrent: tfjs.recurrent },

@@ -24,8 +24,9 @@ export async function importTf() {
       throw unavailable('@tensorflow/tfjs', err);
     }
     tf = tf.default?.layers ? tf.default : tf;
-    // Silence the "install tfjs-node" banner: it is advice, not a result.
-    tf.env().set('IS_TEST', true);
+    // Production mode, as a deployed app runs: no debug checks, and no
+    // "install tfjs-node" banner (advice, not a result).
+    tf.enableProdMode();
     return tf;
   })();
   return tfPromise;

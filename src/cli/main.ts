@@ -12,6 +12,10 @@ const BENCHES: Record<string, () => Promise<{ run: BenchCommand }>> = {
   lstm: () => import('./bench/recurrent.js'),
   gru: () => import('./bench/recurrent.js'),
   rnn: () => import('./bench/recurrent.js'),
+  activations: () => import('./bench/activations.js'),
+  coldstart: () => import('./bench/coldstart.js'),
+  memory: () => import('./bench/memory.js'),
+  compare: () => import('./bench/compare.js'),
 };
 
 const USAGE = `usage:
@@ -21,7 +25,7 @@ const USAGE = `usage:
 `;
 
 async function bench(args: ParsedArgs): Promise<number> {
-  const what = args.positional[1];
+  const what = args.flags.has('compare') ? 'compare' : args.positional[1];
   const load = what ? BENCHES[what] : undefined;
   if (!load) {
     console.error(what ? `unknown bench '${what}'\n${USAGE}` : USAGE);

@@ -63,18 +63,6 @@ export interface BenchContext {
   flush(): void;
   /** A remark for the reader (missing peer, loaded machine...): stderr, so --json output stays parseable. */
   note(text: string): void;
-  /**
-   * The register-only roofline of a build in GFLOP/s, measured once per
-   * context (the denominator of every "% of peak").
-   */
-  peak(build: BuildName): Promise<Roofline>;
-  /** gflops as a percentage of the build's roofline (measures the roofline on first use). */
-  percentOfPeak(build: BuildName, gflops: number): Promise<number>;
-}
-
-export interface Roofline extends Timing {
-  gflops: number;
-  flopsPerCall: number;
 }
 
 export interface BenchContextOptions {
@@ -82,20 +70,6 @@ export interface BenchContextOptions {
   write?: (text: string) => void;
   /** Where notes go (default: stderr). */
   writeNote?: (text: string) => void;
-}
-
-/** Iterations of roofline_f32x4 per call: long enough (~1 ms) to hide the call overhead. */
-const ROOFLINE_ITERS = 1 << 16;
-/** 12 accumulator chains x 4 lanes x 2 flops (multiply, add) per iteration. */
-const ROOFLINE_FLOPS_PER_ITER = 12 * 4 * 2;
-
-/** Measures the register-only SIMD peak of a runtime (assembly/roofline.ts). */
-export function measureRoofline(rt: Runtime, repeat: number): Roofline {
-  const kernel = rt.exports.roofline_f32x4;
-  if (typeof kernel !== 'function') throw new Error('this wasm build has no roofline_f32x4 export; rebuild with npm run build:wasm');
-  const t = measure(() => kernel(ROOFLINE_ITERS), { repeat });
-  const flopsPerCall = ROOFLINE_ITERS * ROOFLINE_FLOPS_PER_ITER;
-  return { ...t, flopsPerCall, gflops: flopsPerCall / (t.medianMs * 1e6) };
 }
 
 export function benchContext(args: ParsedArgs, options: BenchContextOptions = {}): BenchContext {
@@ -116,7 +90,6 @@ export function benchContext(args: ParsedArgs, options: BenchContextOptions = {}
     console.error('note: relaxed SIMD is unavailable in this process (Node 20: add --experimental-wasm-relaxed-simd); measuring the SIMD build only');
   }
   const runtimes = new Map<BuildName, Runtime>();
-  const peaks = new Map<BuildName, Promise<Roofline>>();
   const rows: Measurement[] = [];
   const ctx: BenchContext = {
     args,
@@ -142,17 +115,6 @@ export function benchContext(args: ParsedArgs, options: BenchContextOptions = {}
     },
     note(text) {
       writeNote(`note: ${text}\n`);
-    },
-    peak(build) {
-      let p = peaks.get(build);
-      if (!p) {
-        p = ctx.runtime(build).then((rt) => measureRoofline(rt, repeat));
-        peaks.set(build, p);
-      }
-      return p;
-    },
-    async percentOfPeak(build, gflops) {
-      return (100 * gflops) / (await ctx.peak(build)).gflops;
     },
   };
   return ctx;
@@ -181,4 +143,17 @@ export function formatTable(rows: Measurement[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n') + '\n';
+}
+
+/** Seeded uniform values in [-scale, scale) (mulberry32): benches see the same data every run. */
+export function randomFill(out: Float32Array, seed: number, scale = 1): Float32Array {
+  let s = seed >>> 0;
+  for (let i = 0; i < out.length; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
 }

@@ -26,7 +26,7 @@ export interface PeerModel {
   /** Output in our [T,B,H] layout. */
   output(): Float32Array;
   trainStep(): void;
-  memory(): { tensorBytes?: number; wasmMemoryBytes?: number };
+  memory(): { tensorBytes?: number; wasmMemoryBytes?: number; arenaBytes?: number };
   dispose(): void;
 }
 
@@ -58,6 +58,8 @@ export interface SkippedPeer {
 
 interface PeersModule {
   RECURRENT_PEERS: RecurrentPeer[];
+  /** Our layer behind the PeerModel interface; api holds LSTM, GRU, RNN and SGD. */
+  ours(api: unknown, rt: unknown, spec: RecurrentSpec, x: Float32Array, dOutput: Float32Array): PeerModel;
   skippedPeers(): Promise<SkippedPeer[]>;
 }
 
@@ -82,19 +84,20 @@ export interface ChildResult {
   stdout: string;
 }
 
-/** Runs `node <args>` in a fresh process; resolves with its stdout, rejects with its stderr on failure. */
-export function runNode(args: string[], timeoutMs = 600_000): Promise<ChildResult> {
+/** Runs `node <args>` in a fresh process (stdin: `input`); resolves with its stdout, rejects with its stderr on failure. */
+export function runNode(args: string[], input?: string, timeoutMs = 600_000): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, args, {
       env: { ...process.env, RNN_WASM_NO_REEXEC: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       timeout: timeoutMs,
     });
+    if (input !== undefined) child.stdin!.end(input);
     let out = '';
     let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
     child.on('error', reject);
     child.on('close', (code, signal) => {
       const wallMs = performance.now() - t0;
