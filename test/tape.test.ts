@@ -8,6 +8,10 @@ import { Linear } from '../src/layers/linear.js';
 import { Embedding } from '../src/layers/embedding.js';
 import { softmaxCrossEntropy } from '../src/layers/losses.js';
 import { concatFeatures, maxOverTime, meanOverTime, tanh } from '../src/layers/ops.js';
+import { SequenceClassifier, type Pooling } from '../src/models/classifier.js';
+import type { CellName } from '../src/models/common.js';
+import type { CellKind } from '../src/layers/recurrent.js';
+import { referenceForward } from './recurrent-reference.js';
 
 const T = 4, B = 3, V = 11, D = 5, H = 6, C = 3;
 const lengths = [4, 2, 3];
@@ -142,5 +146,63 @@ describe.each(BUILDS)('tape (%s build)', (build) => {
     expect(() => meanOverTime(tape, x, [1, 2])).toThrow(/3 entries/);
     expect(() => maxOverTime(tape, x, [1, 3, 1])).toThrow(/lengths\[1\] = 3 must be an integer in \[1, 2\]/);
     expect(() => concatFeatures(tape, [x, tape.input(new Float32Array(4), [1, 4])])).toThrow(/leading dims differ/);
+  });
+});
+
+describe.each(BUILDS)('SequenceClassifier end to end (%s build)', (build) => {
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await runtimeFor(build);
+  });
+
+  it.each([
+    { cell: 'gru' as CellName, bidirectional: true, numLayers: 1, pooling: 'maxmean' as Pooling },
+    { cell: 'lstm' as CellName, bidirectional: false, numLayers: 2, pooling: 'last' as Pooling },
+    { cell: 'rnn' as CellName, bidirectional: true, numLayers: 1, pooling: 'mean' as Pooling },
+    { cell: 'gru' as CellName, bidirectional: true, numLayers: 2, pooling: 'last' as Pooling },
+  ])('$cell bidirectional=$bidirectional layers=$numLayers pooling=$pooling: every parameter gradient vs float64', (cfg) => {
+    const V2 = 7, E = 3, H2 = 4, T2 = 5, B2 = 3, C2 = 3;
+    const lens = Int32Array.from([5, 2, 4]);
+    const batchIds = Int32Array.from({ length: T2 * B2 }, (_, i) => (Math.floor(i / B2) < lens[i % B2] ? 1 + ((i * 5) % (V2 - 1)) : 0));
+    const labels = Int32Array.from([2, 0, 1]);
+    const model = new SequenceClassifier(rt, { vocabSize: V2, numClasses: C2, embeddingDim: E, hiddenSize: H2, seed: 5, ...cfg });
+    model.tape.reset();
+    model.zeroGrad();
+    const loss = model.loss({ ids: batchIds, lengths: lens, labels });
+    model.tape.backward();
+    const D2 = cfg.bidirectional ? 2 : 1;
+    const kind: CellKind = cfg.cell === 'gru' ? 'gru_after' : cfg.cell === 'lstm' ? 'lstm' : 'rnn_tanh';
+    const p: Record<string, Float64Array> = {};
+    for (const name of model.params.names) p[name] = toF64(model.params.value(name).view());
+    const rnnParams: Record<string, Float64Array> = {};
+    for (const name of model.params.names) if (name.startsWith('rnn.')) rnnParams[name.slice(4)] = p[name];
+    const ref = () => {
+      const x = new Float64Array(T2 * B2 * E);
+      for (let i = 0; i < T2 * B2; i++) for (let j = 0; j < E; j++) x[i * E + j] = p['embedding.weight'][batchIds[i] * E + j];
+      const { output, hN } = referenceForward(
+        { cell: kind, I: E, H: H2, L: cfg.numLayers, D: D2, bias: true, batchFirst: false, T: T2, B: B2 },
+        { params: rnnParams, x, h0: new Float64Array(cfg.numLayers * D2 * B2 * H2), c0: kind === 'lstm' ? new Float64Array(cfg.numLayers * D2 * B2 * H2) : undefined, lengths: lens },
+      );
+      const F = D2 * H2;
+      let total = 0;
+      for (let b = 0; b < B2; b++) {
+        const feat: number[] = [];
+        const at = (t: number, f: number) => output[(t * B2 + b) * F + f];
+        if (cfg.pooling === 'max' || cfg.pooling === 'maxmean') for (let f = 0; f < F; f++) feat.push(Math.max(...Array.from({ length: lens[b] }, (_, t) => at(t, f))));
+        if (cfg.pooling === 'mean' || cfg.pooling === 'maxmean') for (let f = 0; f < F; f++) feat.push(Array.from({ length: lens[b] }, (_, t) => at(t, f)).reduce((a, c) => a + c, 0) / lens[b]);
+        if (cfg.pooling === 'last') for (let d = 0; d < D2; d++) for (let h = 0; h < H2; h++) feat.push(hN[(((cfg.numLayers - 1) * D2 + d) * B2 + b) * H2 + h]);
+        const logits = Array.from({ length: C2 }, (_, c) => feat.reduce((s2, v, i) => s2 + v * p['fc.weight'][c * feat.length + i], p['fc.bias'][c]));
+        const m = Math.max(...logits);
+        total += Math.log(logits.reduce((s2, l) => s2 + Math.exp(l - m), 0)) + m - logits[labels[b]];
+      }
+      return total / B2;
+    };
+    expect(Math.abs(loss - ref())).toBeLessThan(1e-5);
+    for (const name of model.params.names) {
+      const num = numericalGradient(ref, p[name], 1e-5);
+      if (name === 'embedding.weight') num.fill(0, 0, E);
+      expect(gradError(model.params.grad(name).view(), num), name).toBeLessThan(3e-3);
+    }
+    model.dispose();
   });
 });

@@ -3,7 +3,9 @@
 // concatenation along the feature axis. Pooling and concatenation are
 // memory moves over at most [T, B, H] values per step and run in TypeScript.
 import { ShapeError } from '../runtime/check.js';
-import type { Tape, Variable } from '../train/tape.js';
+import type { Tensor } from '../runtime/tensor.js';
+import { Variable, type Tape } from '../train/tape.js';
+import type { RecurrentLayer } from './recurrent.js';
 
 type Activation = 'tanh' | 'sigmoid' | 'relu';
 
@@ -158,6 +160,84 @@ export function concatFeatures(tape: Tape, parts: Variable[]): Variable {
       }
       c += w;
     });
+  });
+  return y;
+}
+
+export interface RecurrentTapeInputs {
+  /** [L*D, B, H] initial state; its gradient flows back when it requires one. */
+  h0?: Variable;
+  /** LSTM only. */
+  c0?: Variable;
+  /** [B], each in 1..T. */
+  lengths?: Int32Array;
+}
+
+export interface RecurrentTapeOutputs {
+  /** [T, B, D*H] (or [B, T, D*H] batchFirst), zero past each length. */
+  output: Variable;
+  /** [L*D, B, H] */
+  hN: Variable;
+  cN?: Variable;
+}
+
+/** The last training forward of each recurrent layer (it keeps one BPTT context). */
+const lastRecurrentCall = new WeakMap<RecurrentLayer, Variable>();
+
+/**
+ * Runs an RNN/LSTM/GRU layer (src/layers/recurrent.ts device API) on the tape:
+ * one whole-sequence forward in wasm, and on backward one BPTT call whose dx,
+ * dH0, dC0 are added into the inputs' gradients. A layer keeps only its last
+ * training context, so call each recurrent layer once per step (truncated BPTT
+ * over a stream: one call per chunk, previous hN passed as a constant h0).
+ */
+export function recurrent(tape: Tape, layer: RecurrentLayer, x: Variable, inputs: RecurrentTapeInputs = {}): RecurrentTapeOutputs {
+  const result = layer.forwardDevice({
+    x: x.value,
+    h0: inputs.h0?.value,
+    c0: inputs.c0?.value,
+    lengths: inputs.lengths,
+    training: tape.training,
+    arena: tape.arena,
+  });
+  const wrap = (t: Tensor) => new Variable(tape, t, true);
+  const output = wrap(result.output);
+  const hN = wrap(result.hN);
+  const cN = result.cN ? wrap(result.cN) : undefined;
+  if (tape.training) lastRecurrentCall.set(layer, output);
+  tape.record(layer.constructor.name, () => {
+    if (!output.hasGrad && !hN.hasGrad && !cN?.hasGrad) return;
+    if (lastRecurrentCall.get(layer) !== output) {
+      throw new Error(`${layer.constructor.name} was called again after this call in the same step: a recurrent layer can be backpropagated through once per step`);
+    }
+    const grads = layer.backwardDevice({
+      dOutput: output.hasGrad ? output.grad() : undefined,
+      dHN: hN.hasGrad ? hN.grad() : undefined,
+      dCN: cN?.hasGrad ? cN.grad() : undefined,
+      arena: tape.arena,
+    });
+    const ex = tape.rt.exports;
+    const add = (v: Variable | undefined, g: Tensor | undefined) => {
+      if (v && g && v.requiresGrad) ex.axpy_f32(v.size, 1, g.ptr, v.grad().ptr);
+    };
+    add(x, grads.dx);
+    add(inputs.h0, grads.dH0);
+    add(inputs.c0, grads.dC0);
+  });
+  return { output, hN, cN };
+}
+
+/** Entry k along the first axis: v [N, ...rest] -> y [...rest], gradient flowing back into v. */
+export function selectFirstAxis(tape: Tape, v: Variable, k: number): Variable {
+  const N = v.shape[0];
+  if (v.shape.length < 2 || !Number.isInteger(k) || k < 0 || k >= N) {
+    throw new RangeError(`selectFirstAxis: index ${k} must be an integer in [0, ${N}) of a tensor [${v.shape.join(', ')}] with at least 2 axes`);
+  }
+  const n = v.size / N;
+  const y = tape.variable(v.shape.slice(1));
+  tape.rt.exports.copy_f32(n, v.ptr + k * n * 4, y.ptr);
+  tape.record('selectFirstAxis', () => {
+    if (y.hasGrad && v.requiresGrad) tape.rt.exports.axpy_f32(n, 1, y.grad().ptr, v.grad().ptr + k * n * 4);
   });
   return y;
 }

@@ -1,0 +1,175 @@
+// Many-to-one: a sequence of tokens -> one class (e.g. sentiment).
+// ids: [T, B] -> Embedding [T,B,E] -> dropout -> (bi)RNN [T,B,D*H]
+//   -> pooling over valid steps [B, D*H] (max, mean, both, or last state)
+//   -> dropout -> Linear -> logits [B, C]
+import { checkSize, ShapeError } from '../runtime/check.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { Dropout } from '../layers/dropout.js';
+import { Embedding } from '../layers/embedding.js';
+import { Linear } from '../layers/linear.js';
+import { softmaxCrossEntropy } from '../layers/losses.js';
+import { concatFeatures, maxOverTime, meanOverTime, recurrent, selectFirstAxis } from '../layers/ops.js';
+import type { RecurrentLayer } from '../layers/recurrent.js';
+import { Model } from '../train/model.js';
+import type { Variable } from '../train/tape.js';
+import { checkCell, makeRecurrent, recurrentSpecs, type CellName } from './common.js';
+
+export type Pooling = 'max' | 'mean' | 'maxmean' | 'last';
+
+export interface SequenceClassifierOptions {
+  vocabSize: number;
+  numClasses: number;
+  /** Default 64. */
+  embeddingDim?: number;
+  /** Default 64. */
+  hiddenSize?: number;
+  /** Default 'gru'. */
+  cell?: CellName;
+  /** Default true. */
+  bidirectional?: boolean;
+  /** Default 1. */
+  numLayers?: number;
+  /** Default 'max'. */
+  pooling?: Pooling;
+  /** Dropout on embeddings and on the pooled features (default 0). */
+  dropout?: number;
+  /** Token id of padding (row kept zero); default 0. */
+  paddingIdx?: number;
+  /** Seed of initialisation and dropout (default 0). */
+  seed?: number;
+}
+
+/** A padded batch: ids [T, B] time-major, lengths [B], labels [B]. */
+export interface ClassificationBatch {
+  ids: Int32Array;
+  lengths: Int32Array;
+  labels?: Int32Array;
+}
+
+export class SequenceClassifier extends Model {
+  readonly options: Required<SequenceClassifierOptions>;
+  readonly embedding: Embedding;
+  readonly rnn: RecurrentLayer;
+  readonly fc: Linear;
+  private readonly drop: Dropout;
+
+  constructor(rt: Runtime, options: SequenceClassifierOptions) {
+    const o: Required<SequenceClassifierOptions> = {
+      embeddingDim: 64, hiddenSize: 64, cell: 'gru', bidirectional: true, numLayers: 1, pooling: 'max', dropout: 0, paddingIdx: 0, seed: 0,
+      ...options,
+    };
+    checkSize('numClasses', o.numClasses, 2);
+    checkCell(o.cell);
+    if (!['max', 'mean', 'maxmean', 'last'].includes(o.pooling)) throw new RangeError(`pooling must be 'max', 'mean', 'maxmean' or 'last', got ${String(o.pooling)}`);
+    const e = { numEmbeddings: o.vocabSize, embeddingDim: o.embeddingDim, paddingIdx: o.paddingIdx };
+    const r = { inputSize: o.embeddingDim, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bidirectional: o.bidirectional };
+    const D = o.bidirectional ? 2 : 1;
+    const f = { inFeatures: (o.pooling === 'maxmean' ? 2 : 1) * D * o.hiddenSize, outFeatures: o.numClasses };
+    super(rt, [
+      { prefix: 'embedding.', specs: Embedding.parameterSpecs(e) },
+      { prefix: 'rnn.', specs: recurrentSpecs(o.cell, r) },
+      { prefix: 'fc.', specs: Linear.parameterSpecs(f) },
+    ], o.seed);
+    this.options = o;
+    this.embedding = new Embedding(rt, e, { block: this.params, prefix: 'embedding.' });
+    this.embedding.resetParameters(this.rng);
+    this.rnn = makeRecurrent(rt, o.cell, r, this.params, 'rnn.', this.rng);
+    this.fc = new Linear(rt, f, { block: this.params, prefix: 'fc.' });
+    this.fc.resetParameters(this.rng);
+    this.drop = new Dropout(rt, { p: o.dropout }, this.rng);
+  }
+
+  /** Checks a batch's layout; returns [T, B]. */
+  private checkBatch(batch: ClassificationBatch): [number, number] {
+    const B = batch.lengths?.length;
+    if (!(batch.lengths instanceof Int32Array) || B === 0) throw new ShapeError('batch.lengths must be a non-empty Int32Array [B]');
+    if (!(batch.ids instanceof Int32Array) || batch.ids.length % B !== 0) {
+      throw new ShapeError(`batch.ids must be an Int32Array [T, B] with B = ${B}, got ${batch.ids?.length} ids`);
+    }
+    return [batch.ids.length / B, B];
+  }
+
+  /** Logits [B, numClasses] on the model's tape (records in training mode). */
+  logits(batch: ClassificationBatch): Variable {
+    const [T, B] = this.checkBatch(batch);
+    const tape = this.tape;
+    const x = this.drop.forward(tape, this.embedding.forward(tape, batch.ids, [T, B]));
+    const { output, hN } = recurrent(tape, this.rnn, x, { lengths: batch.lengths });
+    let pooled: Variable;
+    const pooling = this.options.pooling;
+    if (pooling === 'max') pooled = maxOverTime(tape, output, batch.lengths);
+    else if (pooling === 'mean') pooled = meanOverTime(tape, output, batch.lengths);
+    else if (pooling === 'maxmean') pooled = concatFeatures(tape, [maxOverTime(tape, output, batch.lengths), meanOverTime(tape, output, batch.lengths)]);
+    else pooled = this.lastStates(hN);
+    return this.fc.forward(tape, this.drop.forward(tape, pooled));
+  }
+
+  /** [B, D*H] from hN [L*D, B, H]: the last layer's forward (and backward) final states. */
+  private lastStates(hN: Variable): Variable {
+    const D = this.options.bidirectional ? 2 : 1;
+    const L = this.options.numLayers;
+    const parts: Variable[] = [];
+    for (let d = 0; d < D; d++) {
+      const k = (L - 1) * D + d;
+      parts.push(selectFirstAxis(this.tape, hN, k));
+    }
+    return parts.length === 1 ? parts[0] : concatFeatures(this.tape, parts);
+  }
+
+  loss(batch: ClassificationBatch): number {
+    if (!batch.labels || batch.labels.length !== batch.lengths.length) throw new ShapeError(`batch.labels must hold ${batch.lengths.length} class ids`);
+    return softmaxCrossEntropy(this.tape, this.logits(batch), batch.labels);
+  }
+
+  /** Class probabilities [B, numClasses] (eval mode, nothing recorded). */
+  predictProba(batch: ClassificationBatch): Float32Array {
+    const wasTraining = this.training;
+    this.eval();
+    try {
+      this.tape.reset();
+      const l = this.logits(batch).toArray();
+      const C = this.options.numClasses;
+      for (let b = 0; b < l.length / C; b++) {
+        let m = -Infinity;
+        for (let c = 0; c < C; c++) m = Math.max(m, l[b * C + c]);
+        let s = 0;
+        for (let c = 0; c < C; c++) s += (l[b * C + c] = Math.exp(l[b * C + c] - m));
+        for (let c = 0; c < C; c++) l[b * C + c] /= s;
+      }
+      return l;
+    } finally {
+      if (wasTraining) this.train();
+    }
+  }
+
+  /** Predicted class per sequence. */
+  predict(batch: ClassificationBatch): Int32Array {
+    const p = this.predictProba(batch);
+    const C = this.options.numClasses;
+    const out = new Int32Array(p.length / C);
+    for (let b = 0; b < out.length; b++) {
+      let best = 0;
+      for (let c = 1; c < C; c++) if (p[b * C + c] > p[b * C + best]) best = c;
+      out[b] = best;
+    }
+    return out;
+  }
+
+  /** Accuracy and mean loss over labelled batches (eval mode). */
+  evaluate(batches: ClassificationBatch[]): { accuracy: number; loss: number } {
+    let correct = 0, total = 0, lossSum = 0;
+    const C = this.options.numClasses;
+    for (const batch of batches) {
+      const p = this.predictProba(batch);
+      const labels = batch.labels!;
+      for (let b = 0; b < labels.length; b++) {
+        let best = 0;
+        for (let c = 1; c < C; c++) if (p[b * C + c] > p[b * C + best]) best = c;
+        if (best === labels[b]) correct++;
+        lossSum -= Math.log(Math.max(p[b * C + labels[b]], 1e-30));
+      }
+      total += labels.length;
+    }
+    return { accuracy: correct / Math.max(1, total), loss: lossSum / Math.max(1, total) };
+  }
+}
