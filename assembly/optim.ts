@@ -22,32 +22,48 @@ export function sgd_step(
   p: usize, g: usize, buf: usize, n: i32,
   lr: f32, momentum: f32, dampening: f32, weightDecay: f32, nesterov: i32, first: i32,
 ): void {
-  const vlr = f32x4.splat(lr), vmom = f32x4.splat(momentum), vdamp = f32x4.splat(<f32>1.0 - dampening);
-  const vwd = f32x4.splat(weightDecay);
-  const useMomentum = momentum != 0;
+  const vlr = f32x4.splat(lr), vwd = f32x4.splat(weightDecay);
+  if (momentum == 0) {
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const off = <usize>i << 2;
+      v128.store(p + off, sgdPlain(v128.load(p + off), v128.load(g + off), vlr, vwd));
+    }
+    for (; i < n; i++) {
+      const off = <usize>i << 2;
+      store<f32>(p + off, lane0(sgdPlain(f32x4.splat(load<f32>(p + off)), f32x4.splat(load<f32>(g + off)), vlr, vwd)));
+    }
+    return;
+  }
+  const vmom = f32x4.splat(momentum), vdamp = f32x4.splat(<f32>1.0 - dampening);
+  // Uniform lane masks instead of branches keep the loop body straight-line.
+  const firstMask = i32x4.splat(first ? -1 : 0), nesterovMask = i32x4.splat(nesterov ? -1 : 0);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const off = <usize>i << 2;
     const pv = v128.load(p + off);
-    let d = f32x4.add(v128.load(g + off), f32x4.mul(vwd, pv));
-    if (useMomentum) {
-      const b = first ? d : f32x4.add(f32x4.mul(v128.load(buf + off), vmom), f32x4.mul(d, vdamp));
-      v128.store(buf + off, b);
-      d = nesterov ? f32x4.add(d, f32x4.mul(b, vmom)) : b;
-    }
-    v128.store(p + off, f32x4.sub(pv, f32x4.mul(vlr, d)));
+    const d = f32x4.add(v128.load(g + off), f32x4.mul(vwd, pv));
+    const b = v128.bitselect(d, f32x4.add(f32x4.mul(v128.load(buf + off), vmom), f32x4.mul(d, vdamp)), firstMask);
+    v128.store(buf + off, b);
+    const step = v128.bitselect(f32x4.add(d, f32x4.mul(b, vmom)), b, nesterovMask);
+    v128.store(p + off, f32x4.sub(pv, f32x4.mul(vlr, step)));
   }
   for (; i < n; i++) {
     const off = <usize>i << 2;
     const pv = f32x4.splat(load<f32>(p + off));
-    let d = f32x4.add(f32x4.splat(load<f32>(g + off)), f32x4.mul(vwd, pv));
-    if (useMomentum) {
-      const b = first ? d : f32x4.add(f32x4.mul(f32x4.splat(load<f32>(buf + off)), vmom), f32x4.mul(d, vdamp));
-      store<f32>(buf + off, lane0(b));
-      d = nesterov ? f32x4.add(d, f32x4.mul(b, vmom)) : b;
-    }
-    store<f32>(p + off, lane0(f32x4.sub(pv, f32x4.mul(vlr, d))));
+    const d = f32x4.add(f32x4.splat(load<f32>(g + off)), f32x4.mul(vwd, pv));
+    const b = v128.bitselect(d, f32x4.add(f32x4.mul(f32x4.splat(load<f32>(buf + off)), vmom), f32x4.mul(d, vdamp)), firstMask);
+    store<f32>(buf + off, lane0(b));
+    const step = v128.bitselect(f32x4.add(d, f32x4.mul(b, vmom)), b, nesterovMask);
+    store<f32>(p + off, lane0(f32x4.sub(pv, f32x4.mul(vlr, step))));
   }
+}
+
+// p - lr * (g + weightDecay * p)
+// @ts-ignore: decorator
+@inline
+function sgdPlain(pv: v128, gv: v128, vlr: v128, vwd: v128): v128 {
+  return f32x4.sub(pv, f32x4.mul(vlr, f32x4.add(gv, f32x4.mul(vwd, pv))));
 }
 
 // p, g, m, v: [n]
