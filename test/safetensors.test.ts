@@ -338,4 +338,54 @@ describe('safetensors: malformed files get a SafetensorsError', () => {
     expect(rejected).toBeGreaterThan(100);
     expect(Date.now() - start).toBeLessThan(30_000);
   });
+
+  it('fuzz: structured header edits (valid JSON, lying fields) parse consistently or throw SafetensorsError', () => {
+    const base = writeSafetensors(sampleTensors(), { kind: 'test' });
+    const n = new DataView(base.buffer).getUint32(0, true);
+    const header = JSON.parse(new TextDecoder().decode(base.subarray(8, 8 + n)));
+    const payload = base.subarray(8 + n);
+    const values: unknown[] = [-1, 0, 1, 3, 4, 7.5, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, 1e308, -0, '4', null, [], {}, true, [0, 4], [4, 0], [1, 2, 3]];
+    const dtypes = ['F32', 'I32', 'F64', 'F16', 'BF16', 'I64', 'U8', 'BOOL', 'F8_E5M2', 'f32', ''];
+    let seed = 99;
+    const rand = (k: number) => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return Math.floor((seed / 4294967296) * k);
+    };
+    let parsed = 0;
+    for (let iter = 0; iter < 2000; iter++) {
+      const h = JSON.parse(JSON.stringify(header));
+      const names = Object.keys(h).filter((k) => k !== '__metadata__');
+      for (let e = 0; e <= rand(3); e++) {
+        const entry = h[names[rand(names.length)]];
+        const op = rand(7);
+        // Edits of a field an earlier edit deleted or replaced are skipped.
+        if ((op === 1 && !Array.isArray(entry.shape)) || ((op === 2 || op === 6) && !Array.isArray(entry.data_offsets))) continue;
+        switch (op) {
+          case 0: entry.dtype = dtypes[rand(dtypes.length)]; break;
+          case 1: entry.shape = entry.shape.length && rand(2) ? entry.shape.map((d: number) => (rand(3) ? d : values[rand(values.length)])) : [...entry.shape, values[rand(values.length)]]; break;
+          case 2: entry.data_offsets[rand(2)] = values[rand(values.length)]; break;
+          case 3: entry.data_offsets = structuredClone(h[names[rand(names.length)]].data_offsets); break;
+          case 4: delete entry[['dtype', 'shape', 'data_offsets'][rand(3)]]; break;
+          case 5: h.__metadata__[`k${rand(3)}`] = values[rand(values.length)]; break;
+          default: entry.data_offsets = entry.data_offsets.map((o: number) => o + (rand(3) - 1) * 4); break;
+        }
+      }
+      const bytes = rawFile(JSON.stringify(h), payload);
+      try {
+        const file = readSafetensors(bytes);
+        let total = 0;
+        for (const t of Object.values<SafetensorsTensor>(file)) {
+          expect(t.data.length).toBe(t.shape.reduce((a, b) => a * b, 1));
+          total += t.data.length;
+        }
+        expect(total).toBeGreaterThanOrEqual(0);
+        parsed++;
+      } catch (e) {
+        if (!(e instanceof SafetensorsError)) throw new Error(`iteration ${iter}: non-SafetensorsError ${String(e)}`);
+      }
+    }
+    // Some edits are harmless (e.g. metadata strings, F32<->I32 swaps); most are caught.
+    expect(parsed).toBeGreaterThan(0);
+    expect(parsed).toBeLessThan(2000);
+  });
 });
