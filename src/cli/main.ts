@@ -46,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'bench') return bench(args);
+  if (command === 'train') return (await import('./train.js')).train(args);
   if (command === undefined || command === 'help' || args.flags.has('help')) {
     console.log(USAGE);
     return 0;

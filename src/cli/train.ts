@@ -1,0 +1,76 @@
+// `rnn-wasm train <task>`: trains one of the four models from scratch with a
+// progress bar on stderr, prints per-epoch lines and what the model learned,
+// and with --json prints the final metrics as one JSON line on stdout.
+import { createRuntime } from '../runtime/runtime.js';
+import type { TaskOptions, TaskResult } from '../models/tasks.js';
+import { flagBool, flagInt, flagString, type ParsedArgs } from './args.js';
+
+const TASKS = ['sentiment', 'tagger', 'caption', 'charlm'] as const;
+type TaskName = (typeof TASKS)[number];
+
+export const TRAIN_USAGE = `usage: rnn-wasm train <task> [options]
+  tasks:
+    sentiment   many-to-one SequenceClassifier (bi-GRU + max pooling); --data 'sentence<TAB>label' file(s) or a directory
+    tagger      many-to-many SequenceTagger (bidirectional) vs the same model one-directional, on tags needing both sides
+    caption     one-to-many SequenceGenerator: captions from scene feature vectors, greedy and temperature sampling
+    charlm      character-level language model (truncated BPTT); --data any text file, default a built-in corpus
+  options:
+    --data PATH          real data instead of the built-in synthetic set
+    --epochs N           passes over the training data
+    --seed N             seed of split, initialisation, shuffling, dropout (same seed, same losses bit for bit)
+    --batch N  --hidden N  --lr X  --cell gru|lstm|rnn
+    --checkpoint PATH    save every --every N steps (default 50) and at the end; resume from it when present
+    --json               print the final metrics as one JSON line on stdout
+    --quiet              no progress bar or epoch lines
+`;
+
+function flagNumber(args: ParsedArgs, name: string): number | undefined {
+  const v = args.flags.get(name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v === true || !Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got '${v}'`);
+  return n;
+}
+
+export async function train(args: ParsedArgs): Promise<number> {
+  const task = args.positional[1] as TaskName | undefined;
+  if (!task || !TASKS.includes(task) || args.flags.has('help')) {
+    (task && !TASKS.includes(task) ? console.error : console.log)(task && !TASKS.includes(task) ? `unknown task '${task}'\n${TRAIN_USAGE}` : TRAIN_USAGE);
+    return task && !TASKS.includes(task) ? 2 : 0;
+  }
+  const json = flagBool(args, 'json');
+  const quiet = flagBool(args, 'quiet');
+  const log = quiet ? undefined : (line: string) => console.error(line);
+  const seedText = args.flags.get('seed');
+  const seed = seedText === undefined ? 0 : Number(seedText);
+  if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got '${seedText}'`);
+  const cell = args.flags.get('cell');
+  if (cell !== undefined && cell !== 'gru' && cell !== 'lstm' && cell !== 'rnn') throw new Error(`--cell must be gru, lstm or rnn, got '${cell}'`);
+  const checkpointPath = args.flags.has('checkpoint') ? flagString(args, 'checkpoint', '') : undefined;
+  const options: TaskOptions & { data?: string } = {
+    seed,
+    epochs: args.flags.has('epochs') ? flagInt(args, 'epochs', 1) : undefined,
+    batchSize: args.flags.has('batch') ? flagInt(args, 'batch', 1) : undefined,
+    hiddenSize: args.flags.has('hidden') ? flagInt(args, 'hidden', 1) : undefined,
+    lr: flagNumber(args, 'lr'),
+    cell: cell as TaskOptions['cell'],
+    data: args.flags.has('data') ? flagString(args, 'data', '') : undefined,
+    progress: quiet ? false : 'auto',
+    log,
+    checkpoint: checkpointPath ? { path: checkpointPath, every: flagInt(args, 'every', 50) } : undefined,
+    resume: checkpointPath !== undefined,
+  };
+  const rt = await createRuntime();
+  const tasks = await import('../models/tasks.js');
+  log?.(`rnn-wasm train ${task} (${rt.features.build} build, seed ${seed})`);
+  let result: TaskResult<unknown>;
+  if (task === 'sentiment') result = await tasks.trainSentiment(rt, options);
+  else throw new Error(`task '${task}' is not available yet`);
+  if (log) {
+    log('what it learned:');
+    for (const line of result.examples) log(`  ${line}`);
+    log(Object.entries(result.metrics).map(([k, v]) => `${k} ${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : v}`).join(', '));
+  }
+  if (json) console.log(JSON.stringify({ ...result.metrics, build: rt.features.build, seed }));
+  return 0;
+}
