@@ -6,6 +6,7 @@
 // start (`bench coldstart`), unless --no-memory / --no-coldstart.
 //   rows: the roofline per build; per cell and shape, ours (per build) and
 //   each peer: forward and training step (forward + backward + SGD).
+import { availableParallelism, loadavg } from 'node:os';
 import type { BuildName } from '../../runtime/load.js';
 import { measure, type BenchContext, type Measurement, type Timing } from './harness.js';
 import { forwardFlops, maxAbsDiff, parseCells, recurrentData, shapeRecord, shapesFromArgs, trainFlops, type Cell, type RecurrentShape } from './cases.js';
@@ -38,6 +39,8 @@ function timeModel(ctx: BenchContext, model: PeerModel, phase: Phase): Timing {
 export async function run(ctx: BenchContext): Promise<void> {
   const cells = compareCells(ctx);
   const shapes = shapesFromArgs(ctx.args);
+  const [load1] = loadavg();
+  ctx.note(`load average ${load1.toFixed(2)} on ${availableParallelism()} cores at the start${load1 > 0.5 ? ': other work is running, figures are from a loaded machine' : ''}`);
 
   // The roofline of each build, in the same output: every GFLOP/s below is also a % of it.
   for (const build of ctx.builds) {

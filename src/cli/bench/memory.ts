@@ -1,4 +1,4 @@
-// `rnn-wasm bench memory [--cell lstm] [--shapes small,throughput] [--steps 10]`:
+// `rnn-wasm bench memory [--cell lstm] [--shapes small,throughput] [--steps 5]`:
 // peak memory of training steps, ours beside each peer. Every library runs in
 // a fresh child process (bench/peers/memory.mjs), so one library's peak cannot
 // hide another's: the child reports its resident set once the library is
@@ -25,7 +25,7 @@ const MiB = 1024 * 1024;
 export async function run(ctx: BenchContext, opts?: { cells: Cell[]; shapes: RecurrentShape[] }): Promise<void> {
   const cells = opts?.cells ?? parseCells(flagString(ctx.args, 'cell', 'lstm'));
   const shapes = opts?.shapes ?? shapesFromArgs(ctx.args);
-  const steps = flagInt(ctx.args, 'steps', 10);
+  const steps = flagInt(ctx.args, 'steps', 5);
   const script = repoFile('bench/peers/memory.mjs', 'memory figures run from a checkout of the rnn-wasm repository');
   // Ours is imported as the package ('rnn-wasm' -> dist/index.js): it must be built.
   if (ctx.builds.length > 0) repoFile('dist/index.js', 'run npm run build first');
