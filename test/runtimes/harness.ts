@@ -81,10 +81,33 @@ export interface Report {
   runtime: string;
   build: 'simd' | 'relaxed';
   relaxedSimd: boolean;
+  model: string;
   forward: Record<string, number>;
+  backward?: Record<string, number>;
   training: { losses: number[] };
   ok: boolean;
   failures: string[];
+}
+
+/**
+ * Asserts what every runtime test asserts of its report: no failures, and the same
+ * training losses (1e-4 relative) as the check run in this process from src/ with the
+ * same build, so Deno, workerd and Chromium compute what Node computes.
+ */
+export async function expectReportPasses(report: Report): Promise<void> {
+  const { expect } = await import('vitest');
+  expect(report.failures).toEqual([]);
+  expect(report.ok).toBe(true);
+  const lib = await import('../../src/index.js');
+  const { runCheck } = (await import(CHECK_URL)) as { runCheck: (args: object) => Promise<Report> };
+  const rt = await lib.createRuntime({ relaxedSimd: report.build === 'relaxed' });
+  const local = await runCheck({ lib, rt, fixture: readFileSync(FIXTURE), runtime: 'vitest' });
+  expect(report.model, 'dist/ and src/ differ (LSTM exported in one only): run `npm run build`').toBe(local.model);
+  expect(report.training.losses.length).toBe(local.training.losses.length);
+  report.training.losses.forEach((loss, i) => {
+    const ref = local.training.losses[i];
+    expect(Math.abs(loss - ref) / Math.max(1, Math.abs(ref)), `training loss at step ${i}: ${loss} here, ${ref} in-process`).toBeLessThanOrEqual(1e-4);
+  });
 }
 
 export function parseReport(stdout: string): Report {
@@ -118,7 +141,10 @@ export function run(command: string, args: string[], options: { cwd: string; env
 
 /** Prints what ran where, so the test log shows the build each runtime picked. */
 export function logReport(label: string, report: Report): void {
-  const errs = Object.entries(report.forward).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ');
+  const worst = (errors: Record<string, number> | undefined) => (errors ? Math.max(...Object.values(errors)).toExponential(1) : 'n/a');
   const losses = report.training.losses;
-  console.log(`[runtimes] ${label}: ${report.build} build; forward max rel err ${errs}; loss ${losses[0].toFixed(4)} -> ${losses[losses.length - 1].toFixed(4)}`);
+  console.log(
+    `[runtimes] ${label}: ${report.build} build, ${report.model}; max rel err forward ${worst(report.forward)}, ` +
+      `backward ${worst(report.backward)}; training loss ${losses[0].toFixed(4)} -> ${losses[losses.length - 1].toFixed(4)} in ${losses.length} steps`,
+  );
 }

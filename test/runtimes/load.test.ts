@@ -15,9 +15,9 @@ function usesRelaxedMadd(bytes: BufferSource): boolean {
   return false;
 }
 
-function wasmBytes(build: 'simd' | 'relaxed'): Uint8Array {
+function wasmBytes(build: 'simd' | 'relaxed'): Uint8Array<ArrayBuffer> {
   requireDist();
-  return new Uint8Array(readFileSync(join(ROOT, `dist/wasm/${build}.wasm`)));
+  return new Uint8Array(readFileSync(join(ROOT, `dist/wasm/${build}.wasm`))) as Uint8Array<ArrayBuffer>;
 }
 
 const navigatorDescriptor = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
@@ -50,7 +50,7 @@ describe('runtime loading', () => {
 
   it('passed bytes or module: the build they hold runs', async () => {
     expect((await createRuntime({ bytes: wasmBytes('simd') })).features.build).toBe('simd');
-    const module = await WebAssembly.compile(wasmBytes('relaxed') as Uint8Array<ArrayBuffer>);
+    const module = await WebAssembly.compile(wasmBytes('relaxed'));
     expect((await createRuntime({ module })).features.build).toBe('relaxed');
     await expect(createRuntime({ module, relaxedSimd: false })).rejects.toThrow(/relaxedSimd: false was requested but the module passed is the relaxed-SIMD build/);
   });
