@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import vm from 'node:vm';
 import {
   readSafetensors,
   writeSafetensors,
@@ -121,6 +122,12 @@ describe('safetensors round trip', () => {
     shifted.fill(0);
     expect(Array.from(file.a.data)).toEqual([1, 2, 3]);
     expect(Array.from(readSafetensors(bytes.slice().buffer).a.data)).toEqual([1, 2, 3]);
+    // Arrays from another realm (worker, vm context) fail instanceof but are accepted.
+    const foreign = vm.runInNewContext('(b) => new Uint8Array(b)')(bytes.slice().buffer) as Uint8Array;
+    expect(foreign instanceof Uint8Array).toBe(false);
+    expect(Array.from(readSafetensors(foreign).a.data)).toEqual([1, 2, 3]);
+    const foreignF32 = vm.runInNewContext('new Float32Array([4, 5])') as Float32Array;
+    expect(Array.from(readSafetensors(writeSafetensors({ f: { shape: [2], data: foreignF32 } })).f.data)).toEqual([4, 5]);
   });
 
   it('reads payloads at unaligned offsets (foreign files) and empty tensors', () => {

@@ -73,8 +73,10 @@ export function safetensorsMetadata(file: Record<string, SafetensorsTensor>): Re
 
 export function readSafetensors(input: Uint8Array | ArrayBuffer): SafetensorsFile {
   let bytes: Uint8Array;
-  if (input instanceof Uint8Array) bytes = input;
-  else if (input instanceof ArrayBuffer) bytes = new Uint8Array(input);
+  // Tags rather than instanceof, so arrays from another realm (worker, vm, iframe) work too.
+  const tag = tagOf(input);
+  if (tag === 'Uint8Array') bytes = input as Uint8Array;
+  else if (tag === 'ArrayBuffer' || tag === 'SharedArrayBuffer') bytes = new Uint8Array(input as ArrayBuffer);
   else throw new SafetensorsError(`readSafetensors: expected a Uint8Array or ArrayBuffer, got ${typeName(input)}`);
 
   if (bytes.length < 8) {
@@ -339,8 +341,9 @@ export function writeSafetensors(
     const where = `writeSafetensors: tensor "${name}"`;
     if (t === null || typeof t !== 'object') throw new SafetensorsError(`${where} is not an object { shape, data }`);
     let dtype: 'F32' | 'I32';
-    if (t.data instanceof Float32Array) dtype = 'F32';
-    else if (t.data instanceof Int32Array) dtype = 'I32';
+    const dataTag = tagOf(t.data);
+    if (dataTag === 'Float32Array') dtype = 'F32';
+    else if (dataTag === 'Int32Array') dtype = 'I32';
     else throw new SafetensorsError(`${where}: data must be a Float32Array or Int32Array, got ${typeName(t.data)}`);
     if (!Array.isArray(t.shape)) throw new SafetensorsError(`${where}: shape must be an array, got ${typeName(t.shape)}`);
     let count = 1;
@@ -359,7 +362,7 @@ export function writeSafetensors(
       value: { dtype, shape: t.shape.slice(), data_offsets: [offset, offset + size] },
       enumerable: true, writable: true, configurable: true,
     });
-    payloads.push(littleEndianBytes(t.data));
+    payloads.push(littleEndianBytes(t.data, dtype));
     offset += size;
   }
 
@@ -379,15 +382,19 @@ export function writeSafetensors(
   return out;
 }
 
-function littleEndianBytes(data: Float32Array | Int32Array): Uint8Array {
+function littleEndianBytes(data: Float32Array | Int32Array, dtype: 'F32' | 'I32'): Uint8Array {
   if (LITTLE_ENDIAN) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const out = new Uint8Array(data.byteLength);
   const view = new DataView(out.buffer);
   for (let i = 0; i < data.length; i++) {
-    if (data instanceof Float32Array) view.setFloat32(i * 4, data[i], true);
+    if (dtype === 'F32') view.setFloat32(i * 4, data[i], true);
     else view.setInt32(i * 4, data[i], true);
   }
   return out;
+}
+
+function tagOf(v: unknown): string {
+  return Object.prototype.toString.call(v).slice(8, -1);
 }
 
 // ---------------------------------------------------------------------------------------
