@@ -83,7 +83,7 @@ describe('rnn-wasm bench subcommands (tiny shapes, --json)', () => {
 });
 
 describe('bench --compare: peers on the same weights', () => {
-  it('TF.js cpu and wasm agree with our LSTM, GRU (reset-before) and RNN, and ratios are given for both builds', async () => {
+  it('TF.js cpu and wasm agree with our LSTM, GRU (reset-before) and RNN (outputs and weight gradients), and ratios are given for both builds', async () => {
     const { rows, notes } = await runBench('compare', 'compare', TINY.compare);
     expect(rows.some((r) => r.what === 'roofline')).toBe(true);
     for (const cell of ['lstm', 'gru', 'rnn']) {
@@ -95,6 +95,7 @@ describe('bench --compare: peers on the same weights', () => {
           const row = rows.find((r) => r.what === `${cell} ${phase}` && r.build === peer);
           expect(row, `${peer} ${cell} ${phase} (notes: ${notes})`).toBeDefined();
           expect(row!.maxAbsDiff as number, `${peer} ${cell} output vs ours`).toBeLessThan(1e-5);
+          expect(row!.gradMaxRelDiff as number, `${peer} ${cell} gradients vs ours`).toBeLessThan(1e-4);
           const ratios = row!.oursFasterBy as Record<string, number>;
           expect(Object.keys(ratios).sort()).toEqual(ours.map((o) => o.build).sort());
           for (const r of Object.values(ratios)) expect(Number.isFinite(r) && r > 0).toBe(true);

@@ -33,6 +33,15 @@ export function recurrent(api, rt, spec, x, dOutput) {
       optimizer.step();
       layer.zeroGrad();
     },
+    /** Gradients of sum(output * dOutput) by torch name; bias: bias_ih's (equal to bias_hh's here). */
+    gradients() {
+      layer.zeroGrad();
+      layer.forward(xHost, { training: true });
+      layer.backward({ dOutput: dHost });
+      const g = layer.gradients();
+      layer.zeroGrad();
+      return { weight_ih_l0: g.weight_ih_l0.data, weight_hh_l0: g.weight_hh_l0.data, bias: g.bias_ih_l0.data };
+    },
     memory: () => ({ wasmMemoryBytes: rt.memoryBytes, arenaBytes: layer.arenaHighWater }),
     dispose() {
       optimizer.dispose();

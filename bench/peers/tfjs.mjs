@@ -93,7 +93,7 @@ function permuteGates(src, hidden, order) {
 }
 
 const GATES = { lstm: 4, gru: 3, rnn: 1 };
-// Keras gate block k takes PyTorch block ORDER[k].
+// Keras gate block k takes PyTorch block ORDER[k] (each order is its own inverse).
 const ORDER = { lstm: [0, 1, 2, 3], gru: [1, 0, 2], rnn: [0] };
 
 /**
@@ -154,6 +154,22 @@ export function recurrent(tf, spec, x, dOutput) {
       }, true);
       loss.dataSync();
       loss.dispose();
+    },
+    /**
+     * Gradients of sum(output * dOutput) in PyTorch layout (weights not changed), for the
+     * agreement check: weight_ih_l0, weight_hh_l0, and bias (Keras's single bias, whose
+     * gradient equals both bias_ih's and bias_hh's).
+     */
+    gradients() {
+      const vars = layer.trainableWeights.map((w) => w.read());
+      const { grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(tf.tensor3d(xNative, [B, T, I])), dNative)), vars);
+      const [gk, grk, gb] = vars.map((v) => grads[v.name].dataSync());
+      Object.values(grads).forEach((g) => g.dispose());
+      return {
+        weight_ih_l0: permuteGates(transpose2d(gk, I, G * H), H, perm),
+        weight_hh_l0: permuteGates(transpose2d(grk, H, G * H), H, perm),
+        bias: permuteGates(gb, H, perm),
+      };
     },
     /** Bytes held by TF.js tensors now, and the wasm heap of the wasm backend. */
     memory() {

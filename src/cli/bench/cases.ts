@@ -107,3 +107,14 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return worst;
 }
+
+/** Largest |a-b| / max(1, |b|): gradients summed over many steps grow with T*B. */
+export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`gradients differ in length: ${a.length} vs ${b.length}`);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i]));
+    if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
+  }
+  return worst;
+}

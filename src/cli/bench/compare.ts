@@ -9,7 +9,7 @@
 import { availableParallelism, loadavg } from 'node:os';
 import type { BuildName } from '../../runtime/load.js';
 import { measure, type BenchContext, type Measurement, type Timing } from './harness.js';
-import { forwardFlops, maxAbsDiff, parseCells, recurrentData, shapeRecord, shapesFromArgs, trainFlops, type Cell, type RecurrentShape } from './cases.js';
+import { forwardFlops, maxAbsDiff, maxRelDiff, parseCells, recurrentData, shapeRecord, shapesFromArgs, trainFlops, type Cell, type RecurrentShape } from './cases.js';
 import { run as runColdStart } from './coldstart.js';
 import { run as runMemory } from './memory.js';
 import { SGD } from '../../kernels/optim.js';
@@ -65,6 +65,7 @@ export async function run(ctx: BenchContext): Promise<void> {
       const shape = shapeRecord(s);
       const ours = new Map<string, number>(); // `${phase} ${build}` -> median ms
       let reference: Float32Array | undefined;
+      let referenceGrads: Record<string, Float32Array> | undefined;
       for (const build of ctx.builds) {
         const rt = await ctx.runtime(build);
         const model = mod.ours(api, rt, data.spec, data.x, data.dOutput);
@@ -73,7 +74,10 @@ export async function run(ctx: BenchContext): Promise<void> {
           if (reference) {
             const d = maxAbsDiff(out, reference);
             if (!(d < 1e-4)) throw new Error(`${cell} ${s.name}: the ${build} build's output differs from the ${ctx.builds[0]} build's by ${d}`);
-          } else reference = out;
+          } else {
+            reference = out;
+            referenceGrads = model.gradients();
+          }
           for (const phase of PHASES) {
             const t = timeModel(ctx, model, phase);
             ours.set(`${phase} ${build}`, t.medianMs);
@@ -101,10 +105,15 @@ export async function run(ctx: BenchContext): Promise<void> {
         }
         const model = peer.recurrent(tf, data.spec, data.x, data.dOutput);
         try {
-          // Same weights, same math: check before timing, so no ratio is printed for different work.
+          // Same weights, same math: check the output and the training gradients before timing,
+          // so no ratio is printed for different work.
           const diff = maxAbsDiff(model.output(), reference!);
-          const agrees = diff < 1e-3;
-          if (!agrees) ctx.note(`${peer.name} ${cell} ${s.name}: output differs from ours by ${diff.toExponential(2)}; ratios not printed`);
+          const grads = model.gradients();
+          const gradDiff = Math.max(...Object.keys(grads).map((k) => maxRelDiff(grads[k], referenceGrads![k])));
+          const agrees = diff < 1e-4 && gradDiff < 1e-3;
+          if (!agrees) {
+            ctx.note(`${peer.name} ${cell} ${s.name}: differs from ours (output max|diff| ${diff.toExponential(2)}, gradients ${gradDiff.toExponential(2)}); ratios not printed`);
+          }
           for (const phase of PHASES) {
             const t = timeModel(ctx, model, phase);
             const gflops = gflopsOf(phase, cell, s, t.medianMs);
@@ -115,10 +124,11 @@ export async function run(ctx: BenchContext): Promise<void> {
               // % of our best build's roofline: the same machine's limit.
               percentOfPeak: await percentOfPeak(ctx, bestBuild(ctx.builds), gflops),
               maxAbsDiff: diff,
+              gradMaxRelDiff: gradDiff,
               ...(agrees ? { oursFasterBy } : {}),
               note: agrees
-                ? `ours ${Object.entries(oursFasterBy).map(([b, r]) => `${r.toFixed(1)}x (${b})`).join(', ')} faster; max|diff| ${diff.toExponential(1)}`
-                : `DISAGREES with ours: max|diff| ${diff.toExponential(1)}`,
+                ? `ours ${Object.entries(oursFasterBy).map(([b, r]) => `${r.toFixed(1)}x (${b})`).join(', ')} faster; max|diff| out ${diff.toExponential(1)}, grad ${gradDiff.toExponential(1)}`
+                : `DISAGREES with ours: max|diff| out ${diff.toExponential(1)}, grad ${gradDiff.toExponential(1)}`,
             };
             ctx.emit(row);
           }

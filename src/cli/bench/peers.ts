@@ -26,6 +26,8 @@ export interface PeerModel {
   /** Output in our [T,B,H] layout. */
   output(): Float32Array;
   trainStep(): void;
+  /** Gradients of sum(output * dOutput) in torch layout (weight_ih_l0, weight_hh_l0, bias); weights unchanged. */
+  gradients(): Record<string, Float32Array>;
   memory(): { tensorBytes?: number; wasmMemoryBytes?: number; arenaBytes?: number };
   dispose(): void;
 }
