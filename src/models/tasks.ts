@@ -8,7 +8,7 @@ import { syntheticSentiment } from '../data/synthetic.js';
 import { tokenizeWords } from '../data/tokenize.js';
 import { UNK_ID, Vocabulary } from '../data/vocab.js';
 import { Trainer, type EpochSummary } from '../train/trainer.js';
-import { SequenceClassifier, type ClassificationBatch } from './classifier.js';
+import { SequenceClassifier, type ClassificationBatch, type Pooling } from './classifier.js';
 import type { CellName } from './common.js';
 
 export interface TaskOptions {
@@ -67,6 +67,11 @@ export interface SentimentOptions extends TaskOptions {
   validationFraction?: number;
   embeddingDim?: number;
   dropout?: number;
+  /** Words seen fewer times in the training split map to <unk> (default 2: rarer words overfit). */
+  minCount?: number;
+  /** AdamW decoupled weight decay (default 0: plain Adam). */
+  weightDecay?: number;
+  pooling?: Pooling;
 }
 
 /** Reads a file, a comma-separated list of files, or every .txt/.tsv file (not README) in a directory. */
@@ -98,7 +103,7 @@ export async function trainSentiment(rt: Runtime, options: SentimentOptions = {}
   const split = stratifiedSplit(data.map((d) => d.label), options.validationFraction ?? 0.2, seed);
   const tokens = data.map((d) => tokenizeWords(d.sentence));
   // The vocabulary sees the training split only: held-out words it never saw map to <unk>.
-  const vocab = Vocabulary.build(Array.from(split.train, (i) => tokens[i]));
+  const vocab = Vocabulary.build(Array.from(split.train, (i) => tokens[i]), { minCount: options.minCount ?? 2 });
   const encode = (i: number) => {
     const ids = vocab.encode(tokens[i]);
     return ids.length > 0 ? ids : Int32Array.of(UNK_ID);
@@ -117,11 +122,11 @@ export async function trainSentiment(rt: Runtime, options: SentimentOptions = {}
 
   const model = new SequenceClassifier(rt, {
     vocabSize: vocab.size, numClasses, embeddingDim: options.embeddingDim ?? 64, hiddenSize: options.hiddenSize ?? 64,
-    cell: options.cell ?? 'gru', bidirectional: true, pooling: 'max', dropout: options.dropout ?? 0.3, seed,
+    cell: options.cell ?? 'gru', bidirectional: true, pooling: options.pooling ?? 'max', dropout: options.dropout ?? 0.3, seed,
   });
   const epochs = options.epochs ?? 10;
   const trainer = new Trainer<ClassificationBatch>(model, {
-    optimizer: 'adam', lr: options.lr ?? 3e-3, clipNorm: 5, seed, progress: options.progress ?? 'auto', checkpoint: options.checkpoint,
+    optimizer: options.weightDecay ? 'adamw' : 'adam', weightDecay: options.weightDecay, lr: options.lr ?? 3e-3, clipNorm: 5, seed, progress: options.progress ?? 'auto', checkpoint: options.checkpoint,
   });
   await maybeResume(trainer as Trainer<unknown>, options);
   const t0 = performance.now();
