@@ -76,8 +76,11 @@ function besideBundle(build: BuildName): URL {
 
 /** Node and Deno: the bytes from the installed package (or from dist/ when running from source). */
 async function readLocalFile(build: BuildName): Promise<Uint8Array | undefined> {
-  // Bundled: dist/index.js beside dist/wasm/. From source (tests): src/runtime/ -> dist/wasm/.
-  const candidates = [besideBundle(build), new URL(`../../dist/wasm/${build}.wasm`, import.meta.url)];
+  // Bundled: dist/index.js beside dist/wasm/. From source (tests): src/runtime/wasm/x.wasm
+  // does not exist, so go up to the repository's dist/wasm/. (Relative to the first URL,
+  // not import.meta.url, so that bundlers do not mistake it for an asset to copy.)
+  const beside = besideBundle(build);
+  const candidates = [beside, new URL(`../../../dist/wasm/${build}.wasm`, beside)];
   const tried: string[] = [];
   for (const url of candidates) {
     if (url.protocol !== 'file:') continue;

@@ -87,10 +87,13 @@ describe.skipIf(!haveChromium)('Chromium', () => {
   let context: BrowserContext;
   let server: Server;
   let origin = '';
+  let appDir = '';
   const requested: string[] = [];
 
   beforeAll(async () => {
-    const { appDir, packageDir } = installPackedPackage();
+    const installed = installPackedPackage();
+    appDir = installed.appDir;
+    const packageDir = installed.packageDir;
     // The site: the README pages at the root (they import ./node_modules/rnn-wasm/...),
     // the example at /examples/web/ importing ../../dist/browser.js as from a repository checkout.
     cpSync(join(packageDir, 'dist'), join(appDir, 'dist'), { recursive: true });
@@ -143,6 +146,37 @@ describe.skipIf(!haveChromium)('Chromium', () => {
     expect(text).toContain('rnn-wasm: relaxed build');
     await expectReportPasses(report);
     expect(requested.slice(before).filter((p) => p.endsWith('.wasm'))).toEqual([]);
+  });
+
+  it('bundled by Vite: the "browser" condition, relaxed.wasm emitted as an asset and fetched', async () => {
+    // The README's bundler advice is "import it as in Node": the Node snippet verbatim as the app.
+    const { build } = await import('vite');
+    const srcDir = join(appDir, 'vite-src');
+    mkdirSync(srcDir);
+    cpSync(CHECK_SCRIPT, join(srcDir, 'check.js'));
+    const snippet = readSnippet('node.mjs');
+    const epilogue = `
+import * as __lib from '${importSpecifier(snippet)}';
+import { runCheck as __runCheck } from './check.js';
+document.body.append(\`rnn-wasm: \${rt.features.build} build\`);
+const __fixture = new Uint8Array(await (await fetch('/fixture.safetensors')).arrayBuffer());
+window.__report = await __runCheck({ lib: __lib, rt, fixture: __fixture, runtime: 'chromium-vite' });
+`;
+    writeFileSync(join(srcDir, 'main.js'), snippet + epilogue);
+    writeFileSync(join(srcDir, 'index.html'), '<!doctype html>\n<meta charset="utf-8">\n<body>\n<script type="module" src="./main.js"></script>\n</body>\n');
+    await build({
+      root: srcDir,
+      base: './',
+      configFile: false,
+      logLevel: 'warn',
+      build: { outDir: join(appDir, 'vite'), emptyOutDir: true, target: 'esnext' },
+    });
+    const before = requested.length;
+    const { report, text } = await openAndCheck('vite/index.html', 'chromium (Vite bundle)');
+    expect(report.build).toBe('relaxed');
+    expect(text).toContain('rnn-wasm: relaxed build');
+    await expectReportPasses(report);
+    expect(requested.slice(before).filter((p) => p.endsWith('.wasm'))).toEqual([expect.stringMatching(/^\/vite\/assets\/relaxed-[\w-]+\.wasm$/)]);
   });
 
   it('examples/web trains in the page: the loss falls; screenshot in test-output/', async () => {
