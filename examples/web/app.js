@@ -1,82 +1,70 @@
-// Trains a small forecaster in the page and draws its loss curve and predictions
-// as it learns. Every matrix product (forward and backward) runs in rnn-wasm's
-// WebAssembly GEMM; the few elementwise steps run here.
-// The state is published on window.rnnWasmExample for the end-to-end test.
-import { createRuntime, gemm } from 'rnn-wasm';
+// Trains an LSTM forecaster in the page and draws its loss curve and predictions as it
+// learns. The LSTM (forward and backpropagation through time), the linear read-out's
+// matrix products and the Adam update all run in rnn-wasm's WebAssembly; the page only
+// computes the squared error and draws. State is published on window.rnnWasmExample
+// for the end-to-end test (test/runtimes/chromium.test.ts).
+import { Adam, LSTM, ParameterBlock, createRuntime, gemm } from 'rnn-wasm';
 
-const WINDOW = 16; // past samples the model sees
 const HIDDEN = 24;
-const TRAIN = 256; // training windows
-const TEST = 120; // held-out windows, later in time
-const STEPS = 400;
-const STEPS_PER_FRAME = 10;
-const LEARNING_RATE = 0.01;
-
-const state = (window.rnnWasmExample = { build: null, model: `MLP ${WINDOW}-${HIDDEN}-1`, step: 0, losses: [], heldOutLoss: null, done: false, error: null });
-const status = document.getElementById('status');
-document.getElementById('task').textContent =
-  `Task: predict the next sample of s(t) = sin(t) + 0.4 sin(2.7t + 1) from the previous ${WINDOW}; ` +
-  `${TRAIN} training windows, ${TEST} held-out ones later in time.`;
-
-const signal = (t) => Math.sin(t) + 0.4 * Math.sin(2.7 * t + 1);
+const SEQ = 48; // steps per training sequence
+const BATCH = 16; // sequences per step
+const HELD_OUT = 160; // steps of the held-out stretch, later in time
+const STEPS = 300;
+const STEPS_PER_FRAME = 5;
 const DT = 0.2;
 
-function windows(count, start) {
-  const x = new Float32Array(count * WINDOW);
-  const y = new Float32Array(count);
-  for (let n = 0; n < count; n++) {
-    for (let i = 0; i < WINDOW; i++) x[n * WINDOW + i] = signal((start + n + i) * DT);
-    y[n] = signal((start + n + WINDOW) * DT);
+const state = (window.rnnWasmExample = { build: null, model: `LSTM(1→${HIDDEN}) + linear`, step: 0, losses: [], heldOutLoss: null, done: false, error: null });
+const status = document.getElementById('status');
+document.getElementById('task').textContent =
+  `Task: read s(t) = sin(t) + 0.4 sin(2.7t + 1) one sample at a time and predict the next sample; ` +
+  `${BATCH} training sequences of ${SEQ} steps, then a held-out stretch of ${HELD_OUT} steps later in time.`;
+
+const signal = (t) => Math.sin(t) + 0.4 * Math.sin(2.7 * t + 1);
+
+/** x: [T, B, 1] samples from step `start + b*stride`; y: the next sample of each. */
+function sequences(T, B, start, stride) {
+  const x = new Float32Array(T * B);
+  const y = new Float32Array(T * B);
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < B; b++) {
+      const k = start + b * stride + t;
+      x[t * B + b] = signal(k * DT);
+      y[t * B + b] = signal((k + 1) * DT);
+    }
   }
-  return { x, y };
+  return { x: { shape: [T, B, 1], data: x }, y, T, B };
 }
 
-/** Deterministic init, so every run (and the test) sees the same curve. */
-function seeded(n, seed, scale) {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 4294967296 * 2 - 1) * scale;
-  }
-  return out;
-}
-
-/** Parameters, gradients and Adam moments on the host; matrices copied into wasm memory per step. */
 function createModel(rt) {
-  const params = {
-    w1: seeded(HIDDEN * WINDOW, 1, 1 / Math.sqrt(WINDOW)),
-    b1: new Float32Array(HIDDEN),
-    w2: seeded(HIDDEN, 2, 1 / Math.sqrt(HIDDEN)),
-    b2: new Float32Array(1),
-  };
-  const moments = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, { m: new Float32Array(v.length), v: new Float32Array(v.length) }]));
-  const rows = Math.max(TRAIN, TEST);
-  // Byte pointers into wasm memory, allocated once and reused by every step.
-  const p = {
-    x: rt.mem.alloc(rows * WINDOW * 4),
-    w1: rt.mem.alloc(HIDDEN * WINDOW * 4),
-    w2: rt.mem.alloc(HIDDEN * 4),
-    a1: rt.mem.alloc(rows * HIDDEN * 4),
-    y: rt.mem.alloc(rows * 4),
-    dy: rt.mem.alloc(rows * 4),
-    dz1: rt.mem.alloc(rows * HIDDEN * 4),
-    dw1: rt.mem.alloc(HIDDEN * WINDOW * 4),
-    dw2: rt.mem.alloc(HIDDEN * 4),
-  };
-  const f32 = (ptr, n) => rt.mem.f32(ptr, n); // fresh views: memory may grow between calls
+  const lstmOptions = { inputSize: 1, hiddenSize: HIDDEN, seed: 7 };
+  // One block for the whole model: LSTM weights under 'lstm.', then the read-out,
+  // so that one Adam call updates everything.
+  const specs = [
+    ...LSTM.parameterSpecs(lstmOptions).map((s) => ({ name: `lstm.${s.name}`, shape: s.shape })),
+    { name: 'head.weight', shape: [1, HIDDEN] },
+    { name: 'head.bias', shape: [1] },
+  ];
+  const block = new ParameterBlock(rt.mem, specs);
+  const lstm = new LSTM(rt, { ...lstmOptions, block, prefix: 'lstm.' });
+  const headWeight = block.value('head.weight');
+  headWeight.set(Array.from({ length: HIDDEN }, (_, i) => Math.sin(i * 12.9898) * 0.2));
+  const optimizer = new Adam(rt, block, { lr: 0.005 });
+  const rows = Math.max(SEQ * BATCH, HELD_OUT);
+  const hiddenPtr = rt.mem.alloc(rows * HIDDEN * 4); // LSTM outputs, [rows, H]
+  const predPtr = rt.mem.alloc(rows * 4); // read-out, [rows, 1]
+  const dPredPtr = rt.mem.alloc(rows * 4);
+  const dHiddenPtr = rt.mem.alloc(rows * HIDDEN * 4);
 
-  function forward(x, n) {
-    f32(p.x, n * WINDOW).set(x);
-    f32(p.w1, HIDDEN * WINDOW).set(params.w1);
-    f32(p.w2, HIDDEN).set(params.w2);
-    gemm(rt, { transB: true, m: n, n: HIDDEN, k: WINDOW, a: p.x, b: p.w1, c: p.a1 }); // Z1 = X W1^T
-    const a1 = f32(p.a1, n * HIDDEN);
-    for (let r = 0; r < n; r++) for (let j = 0; j < HIDDEN; j++) a1[r * HIDDEN + j] = Math.tanh(a1[r * HIDDEN + j] + params.b1[j]);
-    gemm(rt, { transB: true, m: n, n: 1, k: HIDDEN, a: p.a1, b: p.w2, c: p.y }); // Y = A1 W2^T
-    const y = f32(p.y, n).slice();
-    for (let r = 0; r < n; r++) y[r] += params.b2[0];
-    return y;
+  /** LSTM then y = h W^T + b over all rows at once. */
+  function forward(seq, training) {
+    const rowsUsed = seq.T * seq.B;
+    const { output } = lstm.forward(seq.x, { training });
+    rt.mem.f32(hiddenPtr, rowsUsed * HIDDEN).set(output.data);
+    gemm(rt, { transB: true, m: rowsUsed, n: 1, k: HIDDEN, a: hiddenPtr, b: block.value('head.weight').ptr, c: predPtr });
+    const pred = rt.mem.f32(predPtr, rowsUsed).slice();
+    const bias = block.value('head.bias').view()[0];
+    for (let i = 0; i < rowsUsed; i++) pred[i] += bias;
+    return pred;
   }
 
   function mse(pred, target) {
@@ -85,33 +73,24 @@ function createModel(rt) {
     return s / pred.length;
   }
 
-  function trainStep(data, step) {
-    const n = data.y.length;
-    const pred = forward(data.x, n);
-    const loss = mse(pred, data.y);
-    const dy = f32(p.dy, n);
-    for (let r = 0; r < n; r++) dy[r] = (2 * (pred[r] - data.y[r])) / n;
-    const grads = { b2: new Float32Array([dy.reduce((a, b) => a + b, 0)]), b1: new Float32Array(HIDDEN) };
-    gemm(rt, { transA: true, m: 1, n: HIDDEN, k: n, a: p.dy, b: p.a1, c: p.dw2 }); // dW2 = dY^T A1
-    gemm(rt, { m: n, n: HIDDEN, k: 1, a: p.dy, b: p.w2, c: p.dz1 }); // dA1 = dY W2
-    const dz1 = f32(p.dz1, n * HIDDEN), a1 = f32(p.a1, n * HIDDEN);
-    for (let i = 0; i < n * HIDDEN; i++) {
-      dz1[i] *= 1 - a1[i] * a1[i];
-      grads.b1[i % HIDDEN] += dz1[i];
+  function trainStep(seq) {
+    const rowsUsed = seq.T * seq.B;
+    block.zeroGrad();
+    const pred = forward(seq, true);
+    const loss = mse(pred, seq.y);
+    const dPred = rt.mem.f32(dPredPtr, rowsUsed);
+    let dBias = 0;
+    for (let i = 0; i < rowsUsed; i++) {
+      dPred[i] = (2 * (pred[i] - seq.y[i])) / rowsUsed;
+      dBias += dPred[i];
     }
-    gemm(rt, { transA: true, m: HIDDEN, n: WINDOW, k: n, a: p.dz1, b: p.x, c: p.dw1 }); // dW1 = dZ1^T X
-    grads.w1 = f32(p.dw1, HIDDEN * WINDOW).slice();
-    grads.w2 = f32(p.dw2, HIDDEN).slice();
-    // Adam
-    const t = step + 1, b1 = 0.9, b2 = 0.999;
-    for (const [name, value] of Object.entries(params)) {
-      const g = grads[name], { m, v } = moments[name];
-      for (let i = 0; i < value.length; i++) {
-        m[i] = b1 * m[i] + (1 - b1) * g[i];
-        v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-        value[i] -= (LEARNING_RATE * (m[i] / (1 - b1 ** t))) / (Math.sqrt(v[i] / (1 - b2 ** t)) + 1e-8);
-      }
-    }
+    block.grad('head.bias').view()[0] += dBias;
+    // dW += dY^T H ; dH = dY W
+    gemm(rt, { transA: true, m: 1, n: HIDDEN, k: rowsUsed, a: dPredPtr, b: hiddenPtr, beta: 1, c: block.grad('head.weight').ptr });
+    gemm(rt, { m: rowsUsed, n: HIDDEN, k: 1, a: dPredPtr, b: block.value('head.weight').ptr, c: dHiddenPtr });
+    const dOutput = { shape: [seq.T, seq.B, HIDDEN], data: rt.mem.f32(dHiddenPtr, rowsUsed * HIDDEN).slice() };
+    lstm.backward({ dOutput });
+    optimizer.step();
     return loss;
   }
 
@@ -160,21 +139,21 @@ async function main() {
   const rt = await createRuntime();
   state.build = rt.features.build;
   const model = createModel(rt);
-  const train = windows(TRAIN, 0);
-  const test = windows(TEST, TRAIN + WINDOW);
+  const train = sequences(SEQ, BATCH, 0, 23);
+  const heldOut = sequences(HELD_OUT, 1, BATCH * 23 + SEQ, 0);
   const lossCanvas = document.getElementById('loss');
   const predCanvas = document.getElementById('predictions');
 
   await new Promise((resolve) => {
     function frame() {
       for (let i = 0; i < STEPS_PER_FRAME && state.step < STEPS; i++) {
-        state.losses.push(model.trainStep(train, state.step));
+        state.losses.push(model.trainStep(train));
         state.step++;
       }
-      const pred = model.forward(test.x, TEST);
-      state.heldOutLoss = model.mse(pred, test.y);
+      const pred = model.forward(heldOut, false);
+      state.heldOutLoss = model.mse(pred, heldOut.y);
       drawLoss(lossCanvas, state.losses);
-      drawPredictions(predCanvas, test.y, pred);
+      drawPredictions(predCanvas, heldOut.y, pred);
       status.textContent = `${rt.features.build} build | ${state.model} | step ${state.step}/${STEPS} | ` +
         `train loss ${state.losses[state.losses.length - 1].toExponential(2)} | held-out loss ${state.heldOutLoss.toExponential(2)}`;
       if (state.step < STEPS) requestAnimationFrame(frame); else resolve();
@@ -185,6 +164,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  state.error = String(err && err.stack || err);
+  state.error = String((err && err.stack) || err);
   status.textContent = `error: ${err.message}`;
 });

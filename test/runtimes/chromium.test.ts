@@ -207,6 +207,8 @@ window.__report = await __runCheck({ lib: __lib, rt, fixture: __fixture, runtime
         `over ${state.step} steps, held-out ${state.heldOutLoss.toExponential(2)}; screenshot ${shot}`,
     );
     expect(state.build).toBe('relaxed');
+    expect(state.model).toMatch(/^LSTM/);
+    expect(state.step).toBe(state.losses.length);
     expect(state.losses.every(Number.isFinite)).toBe(true);
     expect(last).toBeLessThan(first * 0.1);
     expect(state.heldOutLoss).toBeLessThan(first * 0.1);
