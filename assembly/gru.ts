@@ -7,7 +7,7 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { sigmoid_f32x4, tanh_f32x4, madd } from "./math";
 import {
-  at, ld, st, seq_len, step_time, rec_matmul, rec_forward_prologue, rec_zero_padded,
+  at, ld, st, seq_len, step_time, rec_pack, rec_matmul_packed, packed_floats, rec_forward_prologue, rec_zero_padded,
   rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
 } from "./recurrent_common";
 
@@ -78,10 +78,18 @@ export function gru_forward(
   gates: usize, hprev: usize, extra: usize, work: usize,
 ): void {
   const GH = 3 * H;
-  const wT = work;
-  const hh = at(work, H * GH);
+  // Packed W_hhᵀ: all three gates (reset-after), or [W_hr;W_hz]ᵀ then W_hnᵀ (reset-before).
+  const whhT = work;
+  const whnT = at(work, packed_floats(H, 2 * H));
+  const hh = at(work, packed_floats(H, GH) + packed_floats(H, H));
   const rhStep = at(hh, B * GH);
-  rec_forward_prologue(T, B, I, H, 3, x, ldx, w_ih, w_hh, b_ih, b_hh, resetAfter ? 2 * H : GH, lengths, out, ldout, gates, wT, hprev);
+  rec_forward_prologue(T, B, I, H, 3, x, ldx, w_ih, b_ih, b_hh, resetAfter ? 2 * H : GH, lengths, out, ldout, gates, hprev);
+  if (resetAfter) {
+    rec_pack(H, GH, w_hh, H, 1, whhT);
+  } else {
+    rec_pack(H, 2 * H, w_hh, H, 1, whhT);
+    rec_pack(H, H, at(w_hh, 2 * H * H), H, 1, whnT);
+  }
   const keep = hprev != 0;
   if (keep) rec_zero_padded(T, B, H, lengths, extra, H);
   const bhn = resetAfter && b_hh != 0 ? at(b_hh, 2 * H) : 0;
@@ -90,7 +98,7 @@ export function gru_forward(
   for (let b = 0; b < B; b++) maxLen = max(maxLen, seq_len(lengths, b, T));
   for (let s = 0; s < maxLen; s++) {
     if (resetAfter) {
-      rec_matmul(B, GH, H, hN, H, wT, GH, hh, GH, 0);
+      rec_matmul_packed(B, GH, H, hN, H, whhT, hh, GH, 0);
       for (let b = 0; b < B; b++) {
         const t = step_time(lengths, b, T, s, reverse);
         if (t < 0) continue;
@@ -107,7 +115,7 @@ export function gru_forward(
         }
       }
     } else {
-      rec_matmul(B, 2 * H, H, hN, H, wT, GH, hh, GH, 0);
+      rec_matmul_packed(B, 2 * H, H, hN, H, whhT, hh, GH, 0);
       for (let b = 0; b < B; b++) {
         const t = step_time(lengths, b, T, s, reverse);
         const rh = at(rhStep, b * H);
@@ -117,7 +125,7 @@ export function gru_forward(
         for (; j + 4 <= H; j += 4) gru_before_gates(g, hr, h, rh, H, j, true);
         for (; j < H; j++) gru_before_gates(g, hr, h, rh, H, j, false);
       }
-      rec_matmul(B, H, H, rhStep, H, at(wT, 2 * H), GH, at(hh, 2 * H), GH, 0);
+      rec_matmul_packed(B, H, H, rhStep, H, whnT, at(hh, 2 * H), GH, 0);
       for (let b = 0; b < B; b++) {
         const t = step_time(lengths, b, T, s, reverse);
         if (t < 0) continue;
@@ -138,7 +146,7 @@ export function gru_forward(
 }
 
 export function gru_forward_work_floats(B: i32, H: i32): i32 {
-  return 3 * H * H + 3 * B * H + B * H;
+  return packed_floats(H, 3 * H) + packed_floats(H, H) + 3 * B * H + B * H;
 }
 
 // Reset-after backward of one row: dgx gets the input-side gate gradients, dgn and the
@@ -208,9 +216,18 @@ export function gru_backward(
 ): void {
   const GH = 3 * H;
   const rows = T * B;
-  const step = work;
-  const dhNext = at(work, B * GH);
+  // Packed W_hh: all three gate rows (reset-after), or rows r,z then rows n (reset-before).
+  const whhP = work;
+  const whnP = at(work, packed_floats(2 * H, H));
+  const step = at(work, packed_floats(GH, H) + packed_floats(H, H));
+  const dhNext = at(step, B * GH);
   const drh = at(dhNext, B * H);
+  if (resetAfter) {
+    rec_pack(GH, H, w_hh, H, 0, whhP);
+  } else {
+    rec_pack(2 * H, H, w_hh, H, 0, whhP);
+    rec_pack(H, H, at(w_hh, 2 * H * H), H, 0, whnP);
+  }
   rec_zero_padded(T, B, GH, lengths, dgates, GH);
   if (resetAfter) rec_zero_padded(T, B, H, lengths, dgn, H);
   if (dhN != 0) memory.copy(dh0, dhN, <usize>(B * H) << 2); else memory.fill(dh0, 0, <usize>(B * H) << 2);
@@ -237,7 +254,7 @@ export function gru_backward(
     let K = GH;
     if (!resetAfter) {
       // d(r⊙h) = dn_pre · W_hn, then the r gate.
-      rec_matmul(B, H, H, at(step, 2 * H), GH, at(w_hh, 2 * H * H), H, drh, H, 0);
+      rec_matmul_packed(B, H, H, at(step, 2 * H), GH, whnP, drh, H, 0);
       for (let b = 0; b < B; b++) {
         const t = step_time(lengths, b, T, s, reverse);
         if (t < 0) continue;
@@ -252,9 +269,9 @@ export function gru_backward(
     }
     // dh_{t-1} += step · W_hh (rows r, z and, reset-after, n); finished sequences are untouched.
     if (lengths == 0) {
-      rec_matmul(B, H, K, step, GH, w_hh, H, dh0, H, 1);
+      rec_matmul_packed(B, H, K, step, GH, whhP, dh0, H, 1);
     } else {
-      rec_matmul(B, H, K, step, GH, w_hh, H, dhNext, H, 0);
+      rec_matmul_packed(B, H, K, step, GH, whhP, dhNext, H, 0);
       for (let b = 0; b < B; b++) {
         if (s >= seq_len(lengths, b, T)) continue;
         const dh = at(dh0, b * H), dn = at(dhNext, b * H);
@@ -278,5 +295,5 @@ export function gru_backward(
 }
 
 export function gru_backward_work_floats(B: i32, H: i32): i32 {
-  return 3 * B * H + 2 * B * H;
+  return packed_floats(3 * H, H) + packed_floats(H, H) + 3 * B * H + 2 * B * H;
 }

@@ -5,7 +5,7 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { sigmoid_f32x4, tanh_f32x4, madd } from "./math";
 import {
-  at, ld, st, seq_len, step_time, rec_matmul, rec_forward_prologue, rec_zero_padded,
+  at, ld, st, seq_len, step_time, rec_pack, rec_matmul_packed, packed_floats, rec_forward_prologue, rec_zero_padded,
   rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
 } from "./recurrent_common";
 
@@ -45,9 +45,10 @@ export function lstm_forward(
   gates: usize, hprev: usize, cprev: usize, work: usize,
 ): void {
   const GH = 4 * H;
-  const wT = work;
-  const hh = at(work, H * GH);
-  rec_forward_prologue(T, B, I, H, 4, x, ldx, w_ih, w_hh, b_ih, b_hh, GH, lengths, out, ldout, gates, wT, hprev);
+  const whhT = work; // W_hhᵀ [H, 4H], packed
+  const hh = at(work, packed_floats(H, GH));
+  rec_forward_prologue(T, B, I, H, 4, x, ldx, w_ih, b_ih, b_hh, GH, lengths, out, ldout, gates, hprev);
+  rec_pack(H, GH, w_hh, H, 1, whhT);
   const keep = hprev != 0;
   if (keep) rec_zero_padded(T, B, H, lengths, cprev, H);
   memory.copy(hN, h0, <usize>(B * H) << 2);
@@ -55,7 +56,7 @@ export function lstm_forward(
   let maxLen = 0;
   for (let b = 0; b < B; b++) maxLen = max(maxLen, seq_len(lengths, b, T));
   for (let s = 0; s < maxLen; s++) {
-    rec_matmul(B, GH, H, hN, H, wT, GH, hh, GH, 0);
+    rec_matmul_packed(B, GH, H, hN, H, whhT, hh, GH, 0);
     for (let b = 0; b < B; b++) {
       const t = step_time(lengths, b, T, s, reverse);
       if (t < 0) continue;
@@ -76,7 +77,7 @@ export function lstm_forward(
 }
 
 export function lstm_forward_work_floats(B: i32, H: i32): i32 {
-  return 4 * H * H + 4 * B * H;
+  return packed_floats(H, 4 * H) + 4 * B * H;
 }
 
 // @ts-ignore: decorator
@@ -113,8 +114,10 @@ export function lstm_backward(
 ): void {
   const GH = 4 * H;
   const rows = T * B;
-  const step = work;
-  const dhNext = at(work, B * GH);
+  const whhP = work; // W_hh [4H, H], packed
+  const step = at(work, packed_floats(GH, H));
+  const dhNext = at(step, B * GH);
+  rec_pack(GH, H, w_hh, H, 0, whhP);
   rec_zero_padded(T, B, GH, lengths, dgates, GH);
   if (dhN != 0) memory.copy(dh0, dhN, <usize>(B * H) << 2); else memory.fill(dh0, 0, <usize>(B * H) << 2);
   if (dcN != 0) memory.copy(dc0, dcN, <usize>(B * H) << 2); else memory.fill(dc0, 0, <usize>(B * H) << 2);
@@ -135,9 +138,9 @@ export function lstm_backward(
     }
     // dh_{t-1} = dgates_t · W_hh; finished sequences keep their carried gradient.
     if (lengths == 0) {
-      rec_matmul(B, H, GH, step, GH, w_hh, H, dh0, H, 0);
+      rec_matmul_packed(B, H, GH, step, GH, whhP, dh0, H, 0);
     } else {
-      rec_matmul(B, H, GH, step, GH, w_hh, H, dhNext, H, 0);
+      rec_matmul_packed(B, H, GH, step, GH, whhP, dhNext, H, 0);
       for (let b = 0; b < B; b++) {
         if (s < seq_len(lengths, b, T)) memory.copy(at(dh0, b * H), at(dhNext, b * H), <usize>H << 2);
       }
@@ -153,5 +156,5 @@ export function lstm_backward(
 }
 
 export function lstm_backward_work_floats(B: i32, H: i32): i32 {
-  return 4 * B * H + B * H;
+  return packed_floats(4 * H, H) + 4 * B * H + B * H;
 }

@@ -47,23 +47,85 @@ export function step_time(lengths: usize, b: i32, T: i32, s: i32, reverse: i32):
   return reverse ? len - 1 - s : s;
 }
 
-// C: [M,N] = A: [M,K] · B: [K,N]  (+ C when accumulate), all row-major with element strides.
-// The per-step recurrent product (M = batch): register-blocked 4 rows x 8 columns with
-// column blocks outermost so a [K,8] panel of B stays in L1 across the row blocks;
-// single rows use 32-column blocks (8 independent accumulators hide the FMA latency).
-export function rec_matmul(
-  M: i32, N: i32, K: i32, A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, accumulate: i32,
-): void {
+// Packs a [K, N] operand (element (k, n) = src[k*lds + n], or src[n*lds + k] when trans)
+// into panels of 8 columns, each [K, 8] contiguous and zero-padded past N: the layout
+// rec_matmul_packed streams. Weights are packed once per sequence call, so every step reads
+// its panel linearly (row-strided panels of a [K, 1024] matrix alias the same L1 sets).
+export function rec_pack(K: i32, N: i32, src: usize, lds: i32, trans: i32, dst: usize): void {
+  const panels = (N + 7) >> 3;
+  for (let p = 0; p < panels; p++) {
+    const n0 = p << 3;
+    const w = min(8, N - n0);
+    const d = at(dst, p * K * 8);
+    for (let k = 0; k < K; k++) {
+      const dk = at(d, k << 3);
+      if (!trans && w == 8) {
+        const sp = at(src, k * lds + n0);
+        v128.store(dk, v128.load(sp));
+        v128.store(dk, v128.load(sp, 16), 16);
+        continue;
+      }
+      for (let c = 0; c < 8; c++) {
+        const n = n0 + c;
+        store<f32>(at(dk, c), c < w ? load<f32>(at(src, trans ? n * lds + k : k * lds + n)) : 0);
+      }
+    }
+  }
+}
+
+// Floats taken by rec_pack(K, N, ...).
+// @ts-ignore: decorator
+@inline
+export function packed_floats(K: i32, N: i32): i32 {
+  return ((N + 7) >> 3) * 8 * K;
+}
+
+// Stores the first n (0..4) lanes of v at p, added to what is there when accumulate.
+// @ts-ignore: decorator
+@inline
+function store_lanes(p: usize, v: v128, n: i32, accumulate: i32): void {
+  if (n > 0) store<f32>(p, f32x4.extract_lane(v, 0) + (accumulate ? load<f32>(p) : 0));
+  if (n > 1) store<f32>(p, f32x4.extract_lane(v, 1) + (accumulate ? load<f32>(p, 4) : 0), 4);
+  if (n > 2) store<f32>(p, f32x4.extract_lane(v, 2) + (accumulate ? load<f32>(p, 8) : 0), 8);
+  if (n > 3) store<f32>(p, f32x4.extract_lane(v, 3) + (accumulate ? load<f32>(p, 12) : 0), 12);
+}
+
+// Stores 8 columns (v0, v1) of one C row, only the first w when the panel is partial.
+// @ts-ignore: decorator
+@inline
+function store_row8(p: usize, v0: v128, v1: v128, w: i32, accumulate: i32): void {
+  if (w == 8) {
+    if (accumulate) {
+      v0 = f32x4.add(v0, v128.load(p));
+      v1 = f32x4.add(v1, v128.load(p, 16));
+    }
+    v128.store(p, v0);
+    v128.store(p, v1, 16);
+  } else {
+    store_lanes(p, v0, min(w, 4), accumulate);
+    store_lanes(p + 16, v1, w - 4, accumulate);
+  }
+}
+
+// C: [M,N] = A: [M,K] · P (+ C when accumulate), P = rec_pack of a [K,N] operand.
+// 4-row x 8-column register blocks over chunks of 64 rows (a chunk of A stays in L2 while
+// every panel passes); leftover single rows take 4 panels at once so that 8 independent
+// accumulators hide the multiply-add latency (the batch-1 case is all single rows).
+export function rec_matmul_packed(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32): void {
   const zero = f32x4.splat(0);
-  const bStride = <usize>ldb << 2;
+  const panels = (N + 7) >> 3;
+  const panelBytes = <usize>(K * 8) << 2;
   const M4 = M & ~3;
-  let j = 0;
-  if (M4 > 0) {
-    for (; j + 8 <= N; j += 8) {
-      for (let i = 0; i < M4; i += 4) {
+  for (let i0 = 0; i0 < M4; i0 += 64) {
+    const i1 = min(i0 + 64, M4);
+    for (let p = 0; p < panels; p++) {
+      const n0 = p << 3;
+      const w = min(8, N - n0);
+      const pp = P + <usize>p * panelBytes;
+      for (let i = i0; i < i1; i += 4) {
         const a0 = at(A, i * lda), a1 = at(A, (i + 1) * lda), a2 = at(A, (i + 2) * lda), a3 = at(A, (i + 3) * lda);
         let c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
-        let bp = at(B, j);
+        let bp = pp;
         for (let k = 0; k < K; k++) {
           const b0 = v128.load(bp), b1 = v128.load(bp, 16);
           const ko = <usize>k << 2;
@@ -73,88 +135,56 @@ export function rec_matmul(
           const x2 = v128.load32_splat(a2 + ko), x3 = v128.load32_splat(a3 + ko);
           c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
           c30 = madd(x3, b0, c30); c31 = madd(x3, b1, c31);
-          bp += bStride;
+          bp += 32;
         }
-        const r0 = at(C, i * ldc + j), r1 = at(C, (i + 1) * ldc + j), r2 = at(C, (i + 2) * ldc + j), r3 = at(C, (i + 3) * ldc + j);
-        if (accumulate) {
-          c00 = f32x4.add(c00, v128.load(r0)); c01 = f32x4.add(c01, v128.load(r0, 16));
-          c10 = f32x4.add(c10, v128.load(r1)); c11 = f32x4.add(c11, v128.load(r1, 16));
-          c20 = f32x4.add(c20, v128.load(r2)); c21 = f32x4.add(c21, v128.load(r2, 16));
-          c30 = f32x4.add(c30, v128.load(r3)); c31 = f32x4.add(c31, v128.load(r3, 16));
-        }
-        v128.store(r0, c00); v128.store(r0, c01, 16);
-        v128.store(r1, c10); v128.store(r1, c11, 16);
-        v128.store(r2, c20); v128.store(r2, c21, 16);
-        v128.store(r3, c30); v128.store(r3, c31, 16);
+        store_row8(at(C, i * ldc + n0), c00, c01, w, accumulate);
+        store_row8(at(C, (i + 1) * ldc + n0), c10, c11, w, accumulate);
+        store_row8(at(C, (i + 2) * ldc + n0), c20, c21, w, accumulate);
+        store_row8(at(C, (i + 3) * ldc + n0), c30, c31, w, accumulate);
       }
     }
-    // Remaining columns of the 4-row blocks, and every column of the leftover rows.
-    rec_matmul_rows(0, M4, j, N, K, A, lda, B, ldb, C, ldc, accumulate);
-    rec_matmul_rows(M4, M, 0, N, K, A, lda, B, ldb, C, ldc, accumulate);
-  } else {
-    rec_matmul_rows(0, M, 0, N, K, A, lda, B, ldb, C, ldc, accumulate);
   }
-}
-
-// Rows [i0,i1), columns [j0,N) of rec_matmul, one row at a time.
-function rec_matmul_rows(
-  i0: i32, i1: i32, j0: i32, N: i32, K: i32, A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, accumulate: i32,
-): void {
-  const zero = f32x4.splat(0);
-  const bStride = <usize>ldb << 2;
-  for (let i = i0; i < i1; i++) {
+  const fullPanels = N >> 3;
+  for (let i = M4; i < M; i++) {
     const a = at(A, i * lda);
-    const c = at(C, i * ldc);
-    let j = j0;
-    for (; j + 32 <= N; j += 32) {
+    let p = 0;
+    for (; p + 4 <= fullPanels; p += 4) {
       let c0 = zero, c1 = zero, c2 = zero, c3 = zero, c4 = zero, c5 = zero, c6 = zero, c7 = zero;
-      let bp = at(B, j);
+      let b0 = P + <usize>p * panelBytes;
+      const b1 = b0 + panelBytes, b2 = b1 + panelBytes, b3 = b2 + panelBytes;
+      let off: usize = 0;
       for (let k = 0; k < K; k++) {
         const x = v128.load32_splat(a + (<usize>k << 2));
-        c0 = madd(x, v128.load(bp), c0); c1 = madd(x, v128.load(bp, 16), c1);
-        c2 = madd(x, v128.load(bp, 32), c2); c3 = madd(x, v128.load(bp, 48), c3);
-        c4 = madd(x, v128.load(bp, 64), c4); c5 = madd(x, v128.load(bp, 80), c5);
-        c6 = madd(x, v128.load(bp, 96), c6); c7 = madd(x, v128.load(bp, 112), c7);
-        bp += bStride;
+        c0 = madd(x, v128.load(b0 + off), c0); c1 = madd(x, v128.load(b0 + off, 16), c1);
+        c2 = madd(x, v128.load(b1 + off), c2); c3 = madd(x, v128.load(b1 + off, 16), c3);
+        c4 = madd(x, v128.load(b2 + off), c4); c5 = madd(x, v128.load(b2 + off, 16), c5);
+        c6 = madd(x, v128.load(b3 + off), c6); c7 = madd(x, v128.load(b3 + off, 16), c7);
+        off += 32;
       }
-      const cp = at(c, j);
-      if (accumulate) {
-        c0 = f32x4.add(c0, v128.load(cp)); c1 = f32x4.add(c1, v128.load(cp, 16));
-        c2 = f32x4.add(c2, v128.load(cp, 32)); c3 = f32x4.add(c3, v128.load(cp, 48));
-        c4 = f32x4.add(c4, v128.load(cp, 64)); c5 = f32x4.add(c5, v128.load(cp, 80));
-        c6 = f32x4.add(c6, v128.load(cp, 96)); c7 = f32x4.add(c7, v128.load(cp, 112));
+      const cp = at(C, i * ldc + (p << 3));
+      store_row8(cp, c0, c1, 8, accumulate);
+      store_row8(cp + 32, c2, c3, 8, accumulate);
+      store_row8(cp + 64, c4, c5, 8, accumulate);
+      store_row8(cp + 96, c6, c7, 8, accumulate);
+    }
+    for (; p < panels; p++) {
+      const n0 = p << 3;
+      let c0 = zero, c1 = zero, c2 = zero, c3 = zero;
+      const bp = P + <usize>p * panelBytes;
+      // Two partial sums per half, even and odd k, to shorten the dependency chains.
+      let k = 0;
+      for (; k + 2 <= K; k += 2) {
+        const off = <usize>k << 5;
+        const x0 = v128.load32_splat(a + (<usize>k << 2)), x1 = v128.load32_splat(a + (<usize>k << 2), 4);
+        c0 = madd(x0, v128.load(bp + off), c0); c1 = madd(x0, v128.load(bp + off, 16), c1);
+        c2 = madd(x1, v128.load(bp + off, 32), c2); c3 = madd(x1, v128.load(bp + off, 48), c3);
       }
-      v128.store(cp, c0); v128.store(cp, c1, 16); v128.store(cp, c2, 32); v128.store(cp, c3, 48);
-      v128.store(cp, c4, 64); v128.store(cp, c5, 80); v128.store(cp, c6, 96); v128.store(cp, c7, 112);
-    }
-    for (; j + 4 <= N; j += 4) {
-      let c0 = zero;
-      let bp = at(B, j);
-      for (let k = 0; k < K; k++) {
-        c0 = madd(v128.load32_splat(a + (<usize>k << 2)), v128.load(bp), c0);
-        bp += bStride;
+      if (k < K) {
+        const off = <usize>k << 5;
+        const x0 = v128.load32_splat(a + (<usize>k << 2));
+        c0 = madd(x0, v128.load(bp + off), c0); c1 = madd(x0, v128.load(bp + off, 16), c1);
       }
-      const cp = at(c, j);
-      if (accumulate) c0 = f32x4.add(c0, v128.load(cp));
-      v128.store(cp, c0);
-    }
-    for (; j < N; j++) {
-      let acc: f32 = 0;
-      for (let k = 0; k < K; k++) acc += load<f32>(at(a, k)) * load<f32>(at(B, k * ldb + j));
-      const cp = at(c, j);
-      store<f32>(cp, accumulate ? acc + load<f32>(cp) : acc);
-    }
-  }
-}
-
-// dst: [cols, rows] = transpose of src: [rows, cols] (row stride lds).
-export function rec_transpose(rows: i32, cols: i32, src: usize, lds: i32, dst: usize): void {
-  // 8-row strips keep the writes of one destination row contiguous for a while.
-  for (let r0 = 0; r0 < rows; r0 += 8) {
-    const r1 = min(r0 + 8, rows);
-    for (let c = 0; c < cols; c++) {
-      const d = at(dst, c * rows);
-      for (let r = r0; r < r1; r++) store<f32>(at(d, r), load<f32>(at(src, r * lds + c)));
+      store_row8(at(C, i * ldc + n0), f32x4.add(c0, c2), f32x4.add(c1, c3), min(8, N - n0), accumulate);
     }
   }
 }
@@ -184,14 +214,14 @@ export function rec_mul(n: i32, a: usize, b: usize, out: usize): void {
 // Start of every forward kernel: input projection of all steps at once,
 //   gates[t*B+b, :] = x[t,b] · w_ihᵀ + b_ih (+ b_hh on columns < mergeCols)
 // (columns >= mergeCols keep b_hh out: the GRU n gate with reset-after adds it inside r⊙(.)),
-// wT = w_hhᵀ for the per-step products, h (and c) start from h0 (c0), and outputs at padded
-// positions (t >= len_b) are zeroed, as are the kept hprev rows there (they meet zero gradients).
-// x: [T*B, I] (row stride ldx)  w_ih: [GH, I]  w_hh: [GH, H]  b_ih, b_hh: [GH] or 0
-// gates: [T*B, GH]  wT: [H, GH]  out: [T*B, H] (row stride ldout)  hprev: [T*B, H] or 0
+// and outputs at padded positions (t >= len_b) are zeroed, as are the kept hprev rows there
+// (they meet zero gradients).
+// x: [T*B, I] (row stride ldx)  w_ih: [GH, I]  b_ih, b_hh: [GH] or 0
+// gates: [T*B, GH]  out: [T*B, H] (row stride ldout)  hprev: [T*B, H] or 0
 export function rec_forward_prologue(
-  T: i32, B: i32, I: i32, H: i32, G: i32, x: usize, ldx: i32, w_ih: usize, w_hh: usize,
+  T: i32, B: i32, I: i32, H: i32, G: i32, x: usize, ldx: i32, w_ih: usize,
   b_ih: usize, b_hh: usize, mergeCols: i32, lengths: usize, out: usize, ldout: i32,
-  gates: usize, wT: usize, hprev: usize,
+  gates: usize, hprev: usize,
 ): void {
   const GH = G * H;
   const rows = T * B;
@@ -207,7 +237,6 @@ export function rec_forward_prologue(
   } else {
     gemm_f32(0, 1, rows, GH, I, 1, x, ldx, w_ih, I, 0, gates, GH);
   }
-  rec_transpose(GH, H, w_hh, H, wT);
   if (lengths != 0) {
     for (let b = 0; b < B; b++) {
       for (let t = seq_len(lengths, b, T); t < T; t++) {

@@ -3,12 +3,12 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { tanh_f32x4 } from "./math";
 import {
-  at, ld, st, seq_len, step_time, rec_matmul, rec_forward_prologue, rec_zero_padded,
+  at, ld, st, seq_len, step_time, rec_pack, rec_matmul_packed, packed_floats, rec_forward_prologue, rec_zero_padded,
   rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
 } from "./recurrent_common";
 
 // Layout helpers the TypeScript layer driver calls (batch-first transposes, dropout masks).
-export { rec_swap01, rec_mul, rec_zero } from "./recurrent_common";
+export { rec_swap01, rec_mul, rec_zero, rec_matmul_packed, rec_pack } from "./recurrent_common";
 
 // @ts-ignore: decorator
 @inline
@@ -34,15 +34,16 @@ export function rnn_forward(
   h0: usize, lengths: usize, reverse: i32, relu: i32, out: usize, ldout: i32, hN: usize,
   gates: usize, hprev: usize, work: usize,
 ): void {
-  const wT = work;
-  const hh = at(work, H * H);
-  rec_forward_prologue(T, B, I, H, 1, x, ldx, w_ih, w_hh, b_ih, b_hh, H, lengths, out, ldout, gates, wT, hprev);
+  const whhT = work; // W_hhᵀ, packed
+  const hh = at(work, packed_floats(H, H));
+  rec_forward_prologue(T, B, I, H, 1, x, ldx, w_ih, b_ih, b_hh, H, lengths, out, ldout, gates, hprev);
+  rec_pack(H, H, w_hh, H, 1, whhT);
   const keep = hprev != 0;
   memory.copy(hN, h0, <usize>(B * H) << 2);
   let maxLen = 0;
   for (let b = 0; b < B; b++) maxLen = max(maxLen, seq_len(lengths, b, T));
   for (let s = 0; s < maxLen; s++) {
-    rec_matmul(B, H, H, hN, H, wT, H, hh, H, 0);
+    rec_matmul_packed(B, H, H, hN, H, whhT, hh, H, 0);
     for (let b = 0; b < B; b++) {
       const t = step_time(lengths, b, T, s, reverse);
       if (t < 0) continue;
@@ -62,7 +63,7 @@ export function rnn_forward(
 }
 
 export function rnn_forward_work_floats(B: i32, H: i32): i32 {
-  return H * H + B * H;
+  return packed_floats(H, H) + B * H;
 }
 
 // @ts-ignore: decorator
@@ -92,8 +93,10 @@ export function rnn_backward(
   dw_ih: usize, dw_hh: usize, db_ih: usize, db_hh: usize, dgates: usize, work: usize,
 ): void {
   const rows = T * B;
-  const step = work;
-  const dhNext = at(work, B * H);
+  const whhP = work; // W_hh, packed
+  const step = at(work, packed_floats(H, H));
+  const dhNext = at(step, B * H);
+  rec_pack(H, H, w_hh, H, 0, whhP);
   rec_zero_padded(T, B, H, lengths, dgates, H);
   if (dhN != 0) memory.copy(dh0, dhN, <usize>(B * H) << 2); else memory.fill(dh0, 0, <usize>(B * H) << 2);
   let maxLen = 0;
@@ -111,9 +114,9 @@ export function rnn_backward(
       for (; j < H; j++) rnn_cell_backward(g, dO, dh, dg, sb, relu, j, false);
     }
     if (lengths == 0) {
-      rec_matmul(B, H, H, step, H, w_hh, H, dh0, H, 0);
+      rec_matmul_packed(B, H, H, step, H, whhP, dh0, H, 0);
     } else {
-      rec_matmul(B, H, H, step, H, w_hh, H, dhNext, H, 0);
+      rec_matmul_packed(B, H, H, step, H, whhP, dhNext, H, 0);
       for (let b = 0; b < B; b++) {
         if (s < seq_len(lengths, b, T)) memory.copy(at(dh0, b * H), at(dhNext, b * H), <usize>H << 2);
       }
@@ -129,5 +132,5 @@ export function rnn_backward(
 }
 
 export function rnn_backward_work_floats(B: i32, H: i32): i32 {
-  return 2 * B * H;
+  return packed_floats(H, H) + 2 * B * H;
 }
