@@ -3,8 +3,8 @@
 // Formulas follow torch.optim (1.13, single-tensor path) operation by operation
 // so that float32 results round the same way; the hyperparameters that depend
 // on the step counter (bias corrections) are computed in f64 by TypeScript.
-// Each element's update is one inline function on v128; tails run it on lane 0,
-// so an element's result does not depend on its position.
+// Tails run the same vector formulas on lane 0 (splat, compute, extract), so
+// an element's result does not depend on its position in the block.
 import { scale_f32 } from "./elementwise";
 
 // @ts-ignore: decorator
