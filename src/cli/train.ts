@@ -65,7 +65,9 @@ export async function train(args: ParsedArgs): Promise<number> {
   log?.(`rnn-wasm train ${task} (${rt.features.build} build, seed ${seed})`);
   let result: TaskResult<unknown>;
   if (task === 'sentiment') result = await tasks.trainSentiment(rt, options);
-  else throw new Error(`task '${task}' is not available yet`);
+  else if (task === 'tagger') result = await tasks.trainTagger(rt, options);
+  else if (task === 'caption') result = await tasks.trainCaptioner(rt, options);
+  else result = await tasks.trainCharLM(rt, options);
   if (log) {
     log('what it learned:');
     for (const line of result.examples) log(`  ${line}`);

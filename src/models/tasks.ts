@@ -4,12 +4,17 @@
 import type { Runtime } from '../runtime/runtime.js';
 import { padBatch, miniBatches, stratifiedSplit } from '../data/batch.js';
 import { loadLabelledSentences, type LabelledSentence } from '../data/sentiment.js';
-import { syntheticSentiment } from '../data/synthetic.js';
-import { tokenizeWords } from '../data/tokenize.js';
+import { syntheticRepeatTagging, syntheticScenes, syntheticSentiment } from '../data/synthetic.js';
+import { builtinCorpus } from '../data/corpus.js';
+import { tokenizeChars, tokenizeWords } from '../data/tokenize.js';
+import { Rng } from '../train/rng.js';
 import { UNK_ID, Vocabulary } from '../data/vocab.js';
 import { Trainer, type EpochSummary } from '../train/trainer.js';
 import { SequenceClassifier, type ClassificationBatch, type Pooling } from './classifier.js';
 import type { CellName } from './common.js';
+import { SequenceTagger, type TaggingBatch } from './tagger.js';
+import { SequenceGenerator, type GenerationBatch } from './generator.js';
+import { CharLanguageModel, streamChunks, type StreamChunk } from './charlm.js';
 
 export interface TaskOptions {
   /** Seed of data split, initialisation, shuffling and dropout (default 0). */
@@ -152,6 +157,223 @@ export async function trainSentiment(rt: Runtime, options: SentimentOptions = {}
     metrics: {
       task: 'sentiment', accuracy: final.accuracy, loss: final.loss, trainSize: trainIdx.length, validationSize: split.validation.length,
       vocabSize: vocab.size, epochs, steps: trainer.step, seconds, parameters: model.parameterCount,
+    },
+  };
+}
+
+// ---------------------------------------------------------------- tagger (many-to-many, synced)
+
+export interface TaggerOptions extends TaskOptions {
+  /** Training sequences (default 2000); validation is a further 500. */
+  count?: number;
+  /** Look-back/look-ahead distance of the synthetic tags (default 2). */
+  distance?: number;
+  /** Also train the same model one-directional (same hidden size) for comparison (default true). */
+  compareUnidirectional?: boolean;
+}
+
+function taggingBatches(data: { tokens: string[][]; tags: Int32Array[] }, vocab: Vocabulary) {
+  const encoded = data.tokens.map((t) => vocab.encode(t));
+  return (idx: ArrayLike<number>): TaggingBatch => {
+    const seqs = Array.from(idx, (i) => encoded[i]);
+    const padded = padBatch(seqs);
+    const tags = padBatch(Array.from(idx, (i) => data.tags[i]), { padId: 0 });
+    return { ids: padded.ids, lengths: padded.lengths, tags: tags.ids };
+  };
+}
+
+/**
+ * Tags that need both sides (tag = token equals the one k steps before, and/or
+ * k steps after): a bidirectional tagger against the same model reading
+ * forward only. Default data: synthetic; --data is not used by this task.
+ */
+export async function trainTagger(rt: Runtime, options: TaggerOptions = {}): Promise<TaskResult<SequenceTagger>> {
+  const seed = options.seed ?? 0;
+  const count = options.count ?? 2000;
+  const distance = options.distance ?? 2;
+  const all = syntheticRepeatTagging({ count: count + 500, seed, distance });
+  const vocab = Vocabulary.build(all.tokens);
+  const toBatch = taggingBatches(all, vocab);
+  const trainIdx = Int32Array.from({ length: count }, (_, i) => i);
+  const validIdx = Int32Array.from({ length: 500 }, (_, i) => count + i);
+  const validBatches = miniBatches(500, 250).map((b) => toBatch(Array.from(b, (k) => validIdx[k])));
+  const batchSize = options.batchSize ?? 32;
+  const epochs = options.epochs ?? 6;
+  const fitOne = async (bidirectional: boolean, log: ((line: string) => void) | undefined, withCheckpoint: boolean) => {
+    const model = new SequenceTagger(rt, {
+      vocabSize: vocab.size, numTags: all.tagNames.length, hiddenSize: options.hiddenSize ?? 32, cell: options.cell ?? 'gru', bidirectional, seed,
+    });
+    const trainer = new Trainer<TaggingBatch>(model, {
+      lr: options.lr ?? 1e-2, clipNorm: 5, seed, progress: options.progress ?? 'auto', checkpoint: withCheckpoint ? options.checkpoint : undefined,
+    });
+    if (withCheckpoint) await maybeResume(trainer as Trainer<unknown>, options);
+    const history = await trainer.fit({
+      epochs,
+      batches: (_e, rng) => miniBatches(count, batchSize, { rng }).map((b) => toBatch(Array.from(b, (k) => trainIdx[k]))),
+      validate: () => model.evaluate(validBatches),
+      onEpoch: epochLogger(log, epochs),
+      itemsPerBatch: batchSize,
+      unit: 'seq',
+    });
+    return { model, trainer, history };
+  };
+  const t0 = performance.now();
+  const bi = await fitOne(true, options.log ? (l) => options.log!(`[bidirectional] ${l}`) : undefined, true);
+  const biMetrics = bi.model.evaluate(validBatches);
+  const metrics: Record<string, number | string> = {
+    task: 'tagger', accuracy: biMetrics.accuracy, sequenceAccuracy: biMetrics.sequenceAccuracy,
+  };
+  if (options.compareUnidirectional ?? true) {
+    const uni = await fitOne(false, options.log ? (l) => options.log!(`[forward only ] ${l}`) : undefined, false);
+    const uniMetrics = uni.model.evaluate(validBatches);
+    metrics.unidirectionalAccuracy = uniMetrics.accuracy;
+    metrics.unidirectionalSequenceAccuracy = uniMetrics.sequenceAccuracy;
+    uni.trainer.optimizer.dispose();
+    uni.model.dispose();
+  }
+  Object.assign(metrics, { epochs, steps: bi.trainer.step, seconds: (performance.now() - t0) / 1000, parameters: bi.model.parameterCount });
+  const shown = [validIdx[0], validIdx[1], validIdx[2]];
+  const batch = toBatch(shown);
+  const pred = bi.model.predict(batch);
+  const B = shown.length;
+  const examples = shown.flatMap((i, b) => {
+    const len = batch.lengths[b];
+    const tagsOf = (src: ArrayLike<number>) => Array.from({ length: len }, (_, t) => String(src[t * B + b])).join('');
+    return [
+      `tokens  ${all.tokens[i].join('')}   (tag = [x_t = x_t-${distance}] + 2 [x_t = x_t+${distance}])`,
+      `truth   ${tagsOf(batch.tags!)}`,
+      `bi-RNN  ${tagsOf(pred)}`,
+    ];
+  });
+  return { model: bi.model, trainer: bi.trainer as Trainer<unknown>, history: bi.history, metrics, examples };
+}
+
+// ---------------------------------------------------------------- caption (one-to-many)
+
+export interface CaptionOptions extends TaskOptions {
+  /** Training scenes (default 2000); validation is a further 300. */
+  count?: number;
+  /** Gaussian noise added to the scene features (default 0.1). */
+  noise?: number;
+}
+
+/** Describes synthetic scenes ("two small red circles") from their feature vectors. */
+export async function trainCaptioner(rt: Runtime, options: CaptionOptions = {}): Promise<TaskResult<SequenceGenerator>> {
+  const seed = options.seed ?? 0;
+  const count = options.count ?? 2000;
+  const scenes = syntheticScenes({ count: count + 300, seed, noise: options.noise ?? 0.1 });
+  const vocab = Vocabulary.build(scenes.captions, { specials: ['<bos>', '<eos>'] });
+  const bos = vocab.id('<bos>');
+  const eos = vocab.id('<eos>');
+  const F = scenes.featureSize;
+  const captionIds = scenes.captions.map((c) => vocab.encode(c));
+  const toBatch = (idx: ArrayLike<number>): GenerationBatch => {
+    const list = Array.from(idx);
+    const inputs = padBatch(list.map((i) => Int32Array.of(bos, ...captionIds[i])));
+    const targets = padBatch(list.map((i) => Int32Array.of(...captionIds[i], eos)));
+    const features = new Float32Array(list.length * F);
+    list.forEach((i, b) => features.set(scenes.features.subarray(i * F, (i + 1) * F), b * F));
+    return { features, inputs: inputs.ids, targets: targets.ids, lengths: inputs.lengths };
+  };
+  const validIdx = Array.from({ length: 300 }, (_, i) => count + i);
+  const validFeatures = toBatch(validIdx).features;
+  const exactMatch = (model: SequenceGenerator) => {
+    const out = model.generate(validFeatures, { maxLength: 8 });
+    let ok = 0;
+    out.forEach((ids, k) => (ok += vocab.decode(ids).join(' ') === scenes.captions[validIdx[k]].join(' ') ? 1 : 0));
+    return ok / out.length;
+  };
+  const model = new SequenceGenerator(rt, {
+    featureSize: F, vocabSize: vocab.size, bosId: bos, eosId: eos, hiddenSize: options.hiddenSize ?? 64, cell: options.cell ?? 'gru', seed,
+  });
+  const batchSize = options.batchSize ?? 32;
+  const epochs = options.epochs ?? 5;
+  const trainer = new Trainer<GenerationBatch>(model, {
+    lr: options.lr ?? 1e-2, clipNorm: 5, seed, progress: options.progress ?? 'auto', checkpoint: options.checkpoint,
+  });
+  await maybeResume(trainer as Trainer<unknown>, options);
+  const t0 = performance.now();
+  const history = await trainer.fit({
+    epochs,
+    batches: (_e, rng) => miniBatches(count, batchSize, { rng }).map((b) => toBatch(b)),
+    validate: () => ({ exactMatch: exactMatch(model) }),
+    onEpoch: epochLogger(options.log, epochs),
+    itemsPerBatch: batchSize,
+    unit: 'seq',
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const accuracy = exactMatch(model);
+  const rng = new Rng(seed + 1);
+  const shown = validIdx.slice(0, 4);
+  const shownFeatures = toBatch(shown).features;
+  const greedy = model.generate(shownFeatures, { maxLength: 8 });
+  const warm = model.generate(shownFeatures, { maxLength: 8, temperature: 1, rng });
+  const examples = shown.map((i, k) => `truth "${scenes.captions[i].join(' ')}"  greedy "${vocab.decode(greedy[k]).join(' ')}"  T=1 "${vocab.decode(warm[k]).join(' ')}"`);
+  return {
+    model, trainer: trainer as Trainer<unknown>, history, examples,
+    metrics: { task: 'caption', exactMatch: accuracy, epochs, steps: trainer.step, seconds, parameters: model.parameterCount },
+  };
+}
+
+// ---------------------------------------------------------------- char LM
+
+export interface CharLMOptions extends TaskOptions {
+  /** A text file; default: the built-in corpus (nursery rhymes + generated sentences). */
+  data?: string;
+  /** Characters per truncated-BPTT chunk (default 64). */
+  steps?: number;
+  /** Characters sampled to show what it learned (default 200). */
+  sampleLength?: number;
+  temperature?: number;
+}
+
+/** Karpathy's char-rnn: an LSTM over characters trained with truncated BPTT, then sampled. */
+export async function trainCharLM(rt: Runtime, options: CharLMOptions = {}): Promise<TaskResult<CharLanguageModel>> {
+  const seed = options.seed ?? 0;
+  let text: string;
+  if (options.data) {
+    const { readFile } = await import('node:fs/promises');
+    text = await readFile(options.data, 'utf8');
+    if (text.length < 200) throw new Error(`--data: ${options.data} has only ${text.length} characters; a language model needs more text`);
+  } else text = builtinCorpus();
+  const chars = tokenizeChars(text);
+  const vocab = Vocabulary.build([chars]);
+  const stream = vocab.encode(chars);
+  // The last 10% is held out.
+  const cut = Math.floor(stream.length * 0.9);
+  const batchSize = options.batchSize ?? 16;
+  const steps = options.steps ?? 64;
+  const trainChunks = streamChunks(stream.subarray(0, cut), batchSize, steps);
+  const validChunks = streamChunks(stream.subarray(cut), 1, Math.min(steps, Math.floor((stream.length - cut - 1) / 2)));
+  const model = new CharLanguageModel(rt, { vocabSize: vocab.size, hiddenSize: options.hiddenSize ?? 128, cell: options.cell ?? 'lstm', seed });
+  const epochs = options.epochs ?? 10;
+  const trainer = new Trainer<StreamChunk>(model, {
+    lr: options.lr ?? 5e-3, clipNorm: 5, seed, progress: options.progress ?? 'auto', checkpoint: options.checkpoint,
+  });
+  await maybeResume(trainer as Trainer<unknown>, options);
+  const t0 = performance.now();
+  const history = await trainer.fit({
+    epochs,
+    // A stream is not shuffled: chunks run in order so each starts where the last one ended.
+    batches: () => trainChunks,
+    validate: () => model.evaluate(validChunks),
+    onEpoch: epochLogger(options.log, epochs),
+    itemsPerBatch: batchSize * steps,
+    unit: 'char',
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const final = model.evaluate(validChunks);
+  const rng = new Rng(seed + 1);
+  const prompt = vocab.encode(tokenizeChars('The '));
+  const temperature = options.temperature ?? 0.7;
+  const sampled = model.sample(prompt, options.sampleLength ?? 200, { temperature, rng });
+  const sample = 'The ' + vocab.decode(sampled).join('');
+  return {
+    model, trainer: trainer as Trainer<unknown>, history,
+    examples: [`sample at temperature ${temperature}:`, ...sample.split('\n').map((l) => `  ${l}`)],
+    metrics: {
+      task: 'charlm', loss: final.loss, bitsPerChar: final.bitsPerChar, characters: stream.length, vocabSize: vocab.size,
+      epochs, steps: trainer.step, seconds, parameters: model.parameterCount, sample,
     },
   };
 }

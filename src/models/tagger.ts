@@ -1,0 +1,142 @@
+// Many-to-many, synced: one tag per input step (video-frame classification
+// style). Bidirectional by default, so each step's tag can use both sides.
+// ids: [T, B] -> Embedding [T,B,E] -> dropout -> (bi)RNN [T,B,D*H] -> Linear -> logits [T,B,K]
+import { checkSize, ShapeError } from '../runtime/check.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { Dropout } from '../layers/dropout.js';
+import { Embedding } from '../layers/embedding.js';
+import { Linear } from '../layers/linear.js';
+import { softmaxCrossEntropy } from '../layers/losses.js';
+import { recurrent } from '../layers/ops.js';
+import type { RecurrentLayer } from '../layers/recurrent.js';
+import { Model } from '../train/model.js';
+import type { Variable } from '../train/tape.js';
+import { argmaxRow, checkCell, makeRecurrent, recurrentSpecs, type CellName } from './common.js';
+
+export interface SequenceTaggerOptions {
+  vocabSize: number;
+  numTags: number;
+  /** Default 32. */
+  embeddingDim?: number;
+  /** Default 64. */
+  hiddenSize?: number;
+  /** Default 'gru'. */
+  cell?: CellName;
+  /** Default true. */
+  bidirectional?: boolean;
+  /** Default 1. */
+  numLayers?: number;
+  /** Dropout on the embeddings (default 0). */
+  dropout?: number;
+  /** Default 0. */
+  paddingIdx?: number;
+  seed?: number;
+}
+
+/** ids and tags [T, B] time-major, lengths [B]; tags past a length are ignored. */
+export interface TaggingBatch {
+  ids: Int32Array;
+  lengths: Int32Array;
+  tags?: Int32Array;
+}
+
+export class SequenceTagger extends Model {
+  readonly options: Required<SequenceTaggerOptions>;
+  readonly embedding: Embedding;
+  readonly rnn: RecurrentLayer;
+  readonly fc: Linear;
+  private readonly drop: Dropout;
+
+  constructor(rt: Runtime, options: SequenceTaggerOptions) {
+    const o: Required<SequenceTaggerOptions> = {
+      embeddingDim: 32, hiddenSize: 64, cell: 'gru', bidirectional: true, numLayers: 1, dropout: 0, paddingIdx: 0, seed: 0,
+      ...options,
+    };
+    checkSize('numTags', o.numTags, 2);
+    checkCell(o.cell);
+    const e = { numEmbeddings: o.vocabSize, embeddingDim: o.embeddingDim, paddingIdx: o.paddingIdx };
+    const r = { inputSize: o.embeddingDim, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bidirectional: o.bidirectional };
+    const f = { inFeatures: (o.bidirectional ? 2 : 1) * o.hiddenSize, outFeatures: o.numTags };
+    super(rt, [
+      { prefix: 'embedding.', specs: Embedding.parameterSpecs(e) },
+      { prefix: 'rnn.', specs: recurrentSpecs(o.cell, r) },
+      { prefix: 'fc.', specs: Linear.parameterSpecs(f) },
+    ], o.seed);
+    this.options = o;
+    this.embedding = new Embedding(rt, e, { block: this.params, prefix: 'embedding.' });
+    this.embedding.resetParameters(this.rng);
+    this.rnn = makeRecurrent(rt, o.cell, r, this.params, 'rnn.', this.rng);
+    this.fc = new Linear(rt, f, { block: this.params, prefix: 'fc.' });
+    this.fc.resetParameters(this.rng);
+    this.drop = new Dropout(rt, { p: o.dropout }, this.rng);
+  }
+
+  private dims(batch: TaggingBatch): [number, number] {
+    const B = batch.lengths?.length;
+    if (!(batch.lengths instanceof Int32Array) || B === 0) throw new ShapeError('batch.lengths must be a non-empty Int32Array [B]');
+    if (!(batch.ids instanceof Int32Array) || batch.ids.length % B !== 0) throw new ShapeError(`batch.ids must be an Int32Array [T, B] with B = ${B}`);
+    return [batch.ids.length / B, B];
+  }
+
+  /** Logits [T, B, numTags]. */
+  logits(batch: TaggingBatch): Variable {
+    const [T, B] = this.dims(batch);
+    const tape = this.tape;
+    const x = this.drop.forward(tape, this.embedding.forward(tape, batch.ids, [T, B]));
+    const { output } = recurrent(tape, this.rnn, x, { lengths: batch.lengths });
+    return this.fc.forward(tape, output);
+  }
+
+  /** 1 at valid steps, 0 past each sequence's length, [T, B]. */
+  static mask(T: number, lengths: Int32Array): Float32Array {
+    const B = lengths.length;
+    const m = new Float32Array(T * B);
+    for (let b = 0; b < B; b++) for (let t = 0; t < lengths[b]; t++) m[t * B + b] = 1;
+    return m;
+  }
+
+  /** Mean cross-entropy over the valid steps. */
+  loss(batch: TaggingBatch): number {
+    const [T] = this.dims(batch);
+    if (!batch.tags || batch.tags.length !== batch.ids.length) throw new ShapeError(`batch.tags must be an Int32Array [T, B] like ids (${batch.ids.length} values)`);
+    return softmaxCrossEntropy(this.tape, this.logits(batch), batch.tags, { mask: SequenceTagger.mask(T, batch.lengths) });
+  }
+
+  /** Predicted tag per step [T, B] (eval mode); -1 past each length. */
+  predict(batch: TaggingBatch): Int32Array {
+    const [T, B] = this.dims(batch);
+    const wasTraining = this.training;
+    this.eval();
+    try {
+      this.tape.reset();
+      const l = this.logits(batch).toArray();
+      const K = this.options.numTags;
+      const out = new Int32Array(T * B).fill(-1);
+      for (let b = 0; b < B; b++) for (let t = 0; t < batch.lengths[b]; t++) out[t * B + b] = argmaxRow(l, t * B + b, K);
+      return out;
+    } finally {
+      if (wasTraining) this.train();
+    }
+  }
+
+  /** Step accuracy and whole-sequence accuracy over labelled batches. */
+  evaluate(batches: TaggingBatch[]): { accuracy: number; sequenceAccuracy: number } {
+    let ok = 0, steps = 0, seqOk = 0, seqs = 0;
+    for (const batch of batches) {
+      const pred = this.predict(batch);
+      const B = batch.lengths.length;
+      for (let b = 0; b < B; b++) {
+        let all = true;
+        for (let t = 0; t < batch.lengths[b]; t++) {
+          const hit = pred[t * B + b] === batch.tags![t * B + b];
+          ok += hit ? 1 : 0;
+          all &&= hit;
+        }
+        steps += batch.lengths[b];
+        seqOk += all ? 1 : 0;
+        seqs++;
+      }
+    }
+    return { accuracy: ok / Math.max(1, steps), sequenceAccuracy: seqOk / Math.max(1, seqs) };
+  }
+}
