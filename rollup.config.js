@@ -12,16 +12,31 @@ import ts from 'typescript';
 const LOAD_MODULE = /[\\/]runtime[\\/]load\.js$/;
 const INLINED_DECLARATION = 'const INLINED_WASM = undefined;';
 
-/** Browsers have no node:fs: the file-reading path of load.ts gets a stub that is never called there. */
+/**
+ * Browsers have no node: modules. The library reaches them only through dynamic import()
+ * on Node-only paths (reading the wasm from disk, checkpoint files), so the browser
+ * bundles get a stub with the same export names (read from the real module at build
+ * time) whose functions throw an Error naming what is missing; bundlers would otherwise
+ * stop at the node: specifier.
+ */
 function noNodeBuiltins() {
   return {
     name: 'rnn-wasm-no-node-builtins',
     resolveId(id) {
       return id.startsWith('node:') ? `\0stub:${id}` : null;
     },
-    load(id) {
+    async load(id) {
       if (!id.startsWith('\0stub:')) return null;
-      return `export function readFile() { throw new Error('${id.slice(6)} is not available in browsers'); }`;
+      const specifier = id.slice('\0stub:'.length);
+      const names = Object.keys(await import(specifier)).filter((n) => n !== 'default' && /^[A-Za-z_$][\w$]*$/.test(n));
+      const lines = names.map((n) => `export const ${n} = unavailable(${JSON.stringify(n)});`);
+      return [
+        `function unavailable(name) {`,
+        `  return () => { throw new Error(${JSON.stringify(specifier)} + '.' + name + ' is not available in the browser build of rnn-wasm (it is for Node and Deno)'); };`,
+        `}`,
+        ...lines,
+        `export default {};`,
+      ].join('\n');
     },
   };
 }
