@@ -18,8 +18,16 @@ export function madd(a: v128, b: v128, c: v128): v128 {
 // @ts-ignore: decorator
 @inline
 export function exp_f32x4(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.33654)), f32x4.splat(88.37626));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  // pmin/pmax map to single minps/maxps (wasm's min/max need NaN fix-ups);
+  // operand order makes a NaN x come out as NaN.
+  x = f32x4.pmax(f32x4.splat(-87.33654), x);
+  x = f32x4.pmin(f32x4.splat(88.37626), x);
+  // Round x*log2(e) to the nearest integer n by adding 1.5*2^23: n then sits
+  // in the low mantissa bits, which also gives the integer without a
+  // (slow) float-to-int conversion.
+  const magic = f32x4.splat(12582912.0);
+  const t = madd(x, f32x4.splat(1.44269504088896341), magic);
+  const n = f32x4.sub(t, magic);
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
   let p = f32x4.splat(1.9875691500e-4);
@@ -30,8 +38,9 @@ export function exp_f32x4(x: v128): v128 {
   p = madd(p, r, f32x4.splat(5.0000001201e-1));
   const r2 = f32x4.mul(r, r);
   const y = f32x4.add(madd(p, r2, r), f32x4.splat(1.0));
-  // 2^n from the exponent bits; n is in [-126, 127] after the clamp.
-  const e = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  // 2^n: the bits of t minus the bits of magic are n (in [-126, 127] after
+  // the clamp); add the exponent bias and shift into the exponent field.
+  const e = i32x4.shl(i32x4.add(i32x4.sub(t, magic), i32x4.splat(127)), 23);
   return f32x4.mul(y, e);
 }
 
