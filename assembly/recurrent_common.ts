@@ -57,7 +57,28 @@ export function rec_pack(K: i32, N: i32, src: usize, lds: i32, trans: i32, dst: 
     const n0 = p << 3;
     const w = min(8, N - n0);
     const d = at(dst, p * K * 8);
-    for (let k = 0; k < K; k++) {
+    let k0 = 0;
+    if (trans && w == 8) {
+      // Full transposed panel: 4x4 register transposes of two groups of 4 source rows.
+      const r0 = at(src, n0 * lds);
+      const rs = <usize>lds << 2;
+      for (; k0 + 4 <= K; k0 += 4) {
+        const ko = <usize>k0 << 2;
+        const dk = at(d, k0 << 3);
+        for (let half = 0; half < 2; half++) {
+          const rp = r0 + <usize>(half * 4) * rs + ko;
+          const a = v128.load(rp), b = v128.load(rp + rs), c = v128.load(rp + 2 * rs), e = v128.load(rp + 3 * rs);
+          const t0 = f32x4.shuffle(a, b, 0, 4, 1, 5), t1 = f32x4.shuffle(a, b, 2, 6, 3, 7);
+          const t2 = f32x4.shuffle(c, e, 0, 4, 1, 5), t3 = f32x4.shuffle(c, e, 2, 6, 3, 7);
+          const o = dk + <usize>(half * 16);
+          v128.store(o, f32x4.shuffle(t0, t2, 0, 1, 4, 5));
+          v128.store(o, f32x4.shuffle(t0, t2, 2, 3, 6, 7), 32);
+          v128.store(o, f32x4.shuffle(t1, t3, 0, 1, 4, 5), 64);
+          v128.store(o, f32x4.shuffle(t1, t3, 2, 3, 6, 7), 96);
+        }
+      }
+    }
+    for (let k = k0; k < K; k++) {
       const dk = at(d, k << 3);
       if (!trans && w == 8) {
         const sp = at(src, k * lds + n0);
