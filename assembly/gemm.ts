@@ -406,7 +406,12 @@ function gemm_dot(
     const rows = min(2, M - i);
     const a0 = A + <usize>i * ldaB;
     const a1 = rows > 1 ? a0 + ldaB : a0;
-    for (let j = 0; j < N; j += 4) {
+    // A single row (odd M) would waste half of a 2x4 tile: 1x8 tiles instead.
+    const j8 = rows == 1 ? N & ~7 : 0;
+    for (let j = 0; j < j8; j += 8) {
+      dot_row8(K, a0, B + <usize>j * ldbB, ldbB, C + <usize>i * ldcB + (<usize>j << 2), alpha, beta);
+    }
+    for (let j = j8; j < N; j += 4) {
       const cols = min(4, N - j);
       const b0 = B + <usize>j * ldbB;
       const b1 = cols > 1 ? b0 + ldbB : b0;
@@ -456,6 +461,45 @@ function gemm_dot(
       }
     }
   }
+}
+
+// c[0:8] = alpha * (a . b_j for the 8 rows b_j = b + j*ldbB) + beta * c[0:8]
+function dot_row8(K: i32, a: usize, b: usize, ldbB: usize, c: usize, alpha: f32, beta: f32): void {
+  const b1 = b + ldbB, b2 = b1 + ldbB, b3 = b2 + ldbB, b4 = b3 + ldbB;
+  const b5 = b4 + ldbB, b6 = b5 + ldbB, b7 = b6 + ldbB;
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+  let s4 = f32x4.splat(0), s5 = f32x4.splat(0), s6 = f32x4.splat(0), s7 = f32x4.splat(0);
+  const K4 = K & ~3;
+  for (let p = 0; p < K4; p += 4) {
+    const o = <usize>p << 2;
+    const x = v128.load(a + o);
+    s0 = madd(x, v128.load(b + o), s0);
+    s1 = madd(x, v128.load(b1 + o), s1);
+    s2 = madd(x, v128.load(b2 + o), s2);
+    s3 = madd(x, v128.load(b3 + o), s3);
+    s4 = madd(x, v128.load(b4 + o), s4);
+    s5 = madd(x, v128.load(b5 + o), s5);
+    s6 = madd(x, v128.load(b6 + o), s6);
+    s7 = madd(x, v128.load(b7 + o), s7);
+  }
+  let r0 = hsum4(s0, s1, s2, s3);
+  let r1 = hsum4(s4, s5, s6, s7);
+  for (let p = K4; p < K; p++) {
+    const o = <usize>p << 2;
+    const x = f32x4.splat(load<f32>(a + o));
+    let w = f32x4.splat(load<f32>(b + o));
+    w = f32x4.replace_lane(w, 1, load<f32>(b1 + o));
+    w = f32x4.replace_lane(w, 2, load<f32>(b2 + o));
+    w = f32x4.replace_lane(w, 3, load<f32>(b3 + o));
+    r0 = madd(x, w, r0);
+    w = f32x4.splat(load<f32>(b4 + o));
+    w = f32x4.replace_lane(w, 1, load<f32>(b5 + o));
+    w = f32x4.replace_lane(w, 2, load<f32>(b6 + o));
+    w = f32x4.replace_lane(w, 3, load<f32>(b7 + o));
+    r1 = madd(x, w, r1);
+  }
+  const al = f32x4.splat(alpha);
+  store_row8(c, beta, f32x4.mul(r0, al), f32x4.mul(r1, al));
 }
 
 // [sum(x0), sum(x1), sum(x2), sum(x3)]
