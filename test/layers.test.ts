@@ -5,7 +5,7 @@ import type { Runtime } from '../src/runtime/runtime.js';
 import { Tape } from '../src/train/tape.js';
 import { Linear } from '../src/layers/linear.js';
 import { Dropout } from '../src/layers/dropout.js';
-import { binaryCrossEntropy, binaryCrossEntropyWithLogits, mseLoss, softmaxCrossEntropy } from '../src/layers/losses.js';
+import { binaryCrossEntropy, binaryCrossEntropyWithLogits, mseLoss, crossEntropyLoss } from '../src/layers/losses.js';
 import { Embedding } from '../src/layers/embedding.js';
 
 // float64 reference: y = x W^T + b
@@ -223,7 +223,7 @@ describe.each(BUILDS)('embedding and cross-entropy (%s build)', (build) => {
     [3, 7],
     [13, 17],
     [33, 100],
-  ])('softmaxCrossEntropy rows=%i classes=%i', (rows, classes) => {
+  ])('crossEntropyLoss rows=%i classes=%i', (rows, classes) => {
     it.each([
       { label: 'mean', opts: {}, counts: () => true, mean: true },
       { label: 'sum', opts: { reduction: 'sum' as const }, counts: () => true, mean: false },
@@ -237,7 +237,7 @@ describe.each(BUILDS)('embedding and cross-entropy (%s build)', (build) => {
       const mask = Float32Array.from({ length: rows }, (_, r) => (r % 3 === 1 ? 0 : 1));
       const x = tape.input(xData, [rows, classes], true);
       const options = { ...opts, mask: 'mask' in opts ? mask : undefined };
-      const loss = softmaxCrossEntropy(tape, x, targets, options);
+      const loss = crossEntropyLoss(tape, x, targets, options);
       const x64 = toF64(xData);
       const pred = (r: number) => counts(targets[r], r);
       const ref = () => crossEntropy64(x64, targets, classes, pred, mean);
@@ -247,12 +247,12 @@ describe.each(BUILDS)('embedding and cross-entropy (%s build)', (build) => {
     });
   });
 
-  it('softmaxCrossEntropy names the row of a bad target', () => {
+  it('crossEntropyLoss names the row of a bad target', () => {
     const tape = new Tape(rt);
     tape.reset();
     const x = tape.input(new Float32Array(6), [2, 3], true);
-    expect(() => softmaxCrossEntropy(tape, x, [0, 3])).toThrow(/row 1 is 3, outside the classes \[0, 3\)/);
-    expect(() => softmaxCrossEntropy(tape, x, [0])).toThrow(/need 2 targets/);
-    expect(softmaxCrossEntropy(tape, x, [0, 3], { ignoreIndex: 3 })).toBeCloseTo(Math.log(3), 5);
+    expect(() => crossEntropyLoss(tape, x, [0, 3])).toThrow(/row 1 is 3, outside the classes \[0, 3\)/);
+    expect(() => crossEntropyLoss(tape, x, [0])).toThrow(/need 2 targets/);
+    expect(crossEntropyLoss(tape, x, [0, 3], { ignoreIndex: 3 })).toBeCloseTo(Math.log(3), 5);
   });
 });

@@ -7,7 +7,7 @@ import { Rng } from '../src/train/rng.js';
 import { Linear } from '../src/layers/linear.js';
 import { Embedding } from '../src/layers/embedding.js';
 import { Dropout } from '../src/layers/dropout.js';
-import { softmaxCrossEntropy } from '../src/layers/losses.js';
+import { crossEntropyLoss } from '../src/layers/losses.js';
 import { meanOverTime, tanh } from '../src/layers/ops.js';
 
 /** d f / d v[i] for every i by central differences in float64. */
@@ -125,7 +125,7 @@ export class BagClassifier extends Model {
     return this.out.forward(tape, meanOverTime(tape, tanh(tape, this.hidden.forward(tape, x)), batch.lengths));
   }
   loss(batch: TokenBatch): number {
-    return softmaxCrossEntropy(this.tape, this.logits(batch), batch.labels);
+    return crossEntropyLoss(this.tape, this.logits(batch), batch.labels);
   }
   accuracy(batch: TokenBatch): number {
     this.tape.reset();

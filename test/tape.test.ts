@@ -6,7 +6,7 @@ import { Tape } from '../src/train/tape.js';
 import { Model } from '../src/train/model.js';
 import { Linear } from '../src/layers/linear.js';
 import { Embedding } from '../src/layers/embedding.js';
-import { softmaxCrossEntropy } from '../src/layers/losses.js';
+import { crossEntropyLoss } from '../src/layers/losses.js';
 import { concatFeatures, maxOverTime, meanOverTime, tanh } from '../src/layers/ops.js';
 import { SequenceClassifier, type Pooling } from '../src/models/classifier.js';
 import type { CellName } from '../src/models/common.js';
@@ -47,7 +47,7 @@ class PoolingClassifier extends Model {
     const tape = this.tape;
     const h = tanh(tape, this.proj.forward(tape, this.emb.forward(tape, ids, [T, B])));
     const pooled = concatFeatures(tape, [maxOverTime(tape, h, lengths), meanOverTime(tape, h, lengths)]);
-    return softmaxCrossEntropy(tape, this.fc.forward(tape, pooled), targets);
+    return crossEntropyLoss(tape, this.fc.forward(tape, pooled), targets);
   }
 }
 
@@ -93,7 +93,7 @@ describe.each(BUILDS)('tape (%s build)', (build) => {
     model.tape.reset();
     model.zeroGrad();
     const loss = model.loss();
-    expect(model.tape.entryNames).toEqual(['Embedding', 'Linear', 'tanh', 'maxOverTime', 'meanOverTime', 'concatFeatures', 'Linear', 'softmaxCrossEntropy']);
+    expect(model.tape.entryNames).toEqual(['Embedding', 'Linear', 'tanh', 'maxOverTime', 'meanOverTime', 'concatFeatures', 'Linear', 'crossEntropyLoss']);
     model.tape.backward();
     const p: Record<string, Float64Array> = {};
     for (const name of model.params.names) p[name] = toF64(model.params.value(name).view());

@@ -5,6 +5,7 @@ import { checkFinite } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Tape, Variable } from '../train/tape.js';
 import type { InitRandom } from './linear.js';
+import { axpy, elementwiseMul } from '../kernels/elementwise.js';
 
 export interface DropoutOptions {
   /** Probability of zeroing an element, in [0, 1). */
@@ -34,13 +35,13 @@ export class Dropout {
     const keep = 1 / (1 - this.p);
     for (let i = 0; i < n; i++) m[i] = this.rng.uniform() < this.p ? 0 : keep;
     const y = tape.variable(x.shape);
-    this.rt.exports.mul_forward(x.ptr, mask.ptr, y.ptr, n);
+    elementwiseMul(this.rt, { a: x.ptr, b: mask.ptr, y: y.ptr, n });
     tape.record('Dropout', () => {
       if (!y.hasGrad || !x.requiresGrad) return;
       // dx += dy * mask, through a scratch product (the mask needs no gradient).
       const masked = tape.tensor(x.shape);
-      this.rt.exports.mul_forward(y.grad().ptr, mask.ptr, masked.ptr, n);
-      this.rt.exports.axpy_f32(n, 1, masked.ptr, x.grad().ptr);
+      elementwiseMul(this.rt, { a: y.grad().ptr, b: mask.ptr, y: masked.ptr, n });
+      axpy(this.rt, { alpha: 1, x: masked.ptr, y: x.grad().ptr, n });
     });
     return y;
   }

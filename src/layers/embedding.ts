@@ -4,6 +4,7 @@ import { checkSize, ShapeError } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ParameterBlock, ParameterSpec, Tensor } from '../runtime/tensor.js';
 import type { Tape, Variable } from '../train/tape.js';
+import { embeddingBackward, embeddingForward } from '../kernels/embedding.js';
 import { bindParameters, type InitRandom, type ParameterBinding } from './linear.js';
 
 export interface EmbeddingOptions {
@@ -65,10 +66,12 @@ export class Embedding {
     const d = this.embeddingDim;
     const idsPtr = tape.int32(ids);
     const y = tape.variable([...shape, d]);
-    this.rt.exports.embedding_forward(this.weight.ptr, idsPtr, y.ptr, n, d);
+    embeddingForward(this.rt, { table: this.weight.ptr, vocabSize: v, dim: d, ids: idsPtr, n, out: y.ptr });
     tape.record('Embedding', () => {
       if (!y.hasGrad) return;
-      this.rt.exports.embedding_backward(y.grad().ptr, idsPtr, this.block.grad(this.prefix + 'weight').ptr, n, d, this.paddingIdx ?? -1);
+      embeddingBackward(this.rt, {
+        dout: y.grad().ptr, ids: idsPtr, n, dtable: this.block.grad(this.prefix + 'weight').ptr, vocabSize: v, dim: d, paddingIdx: this.paddingIdx,
+      });
     });
     return y;
   }

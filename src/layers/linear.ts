@@ -5,6 +5,7 @@ import { checkSize, ShapeError } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ParameterBlock, type ParameterSpec, type Tensor } from '../runtime/tensor.js';
 import { gemm } from '../kernels/gemm.js';
+import { biasAddRows, biasAddRowsBackward } from '../kernels/elementwise.js';
 import type { Tape, Variable } from '../train/tape.js';
 
 /** Where a layer's parameters live: a shared model block under a name prefix, or a block of its own. */
@@ -112,13 +113,13 @@ export class Linear {
     const y = tape.variable([...x.shape.slice(0, -1), outF]);
     const w = this.weight;
     gemm(this.rt, { transB: true, m: rows, n: outF, k: inF, a: x.ptr, b: w.ptr, c: y.ptr });
-    if (this.hasBias) this.rt.exports.bias_add_rows_forward(y.ptr, outF, this.bias!.ptr, rows, outF);
+    if (this.hasBias) biasAddRows(this.rt, { y: y.ptr, b: this.bias!.ptr, rows, cols: outF });
     tape.record('Linear', () => {
       if (!y.hasGrad) return;
       const dy = y.grad();
       // dW += dy^T x ; db += column sums of dy ; dx += dy W
       gemm(this.rt, { transA: true, m: outF, n: inF, k: rows, a: dy.ptr, b: x.ptr, beta: 1, c: this.block.grad(this.prefix + 'weight').ptr });
-      if (this.hasBias) this.rt.exports.bias_add_rows_backward(dy.ptr, outF, this.block.grad(this.prefix + 'bias').ptr, rows, outF);
+      if (this.hasBias) biasAddRowsBackward(this.rt, { dy: dy.ptr, db: this.block.grad(this.prefix + 'bias').ptr, rows, cols: outF });
       if (x.requiresGrad) gemm(this.rt, { m: rows, n: inF, k: outF, a: dy.ptr, b: w.ptr, beta: 1, c: x.grad().ptr });
     });
     return y;

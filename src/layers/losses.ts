@@ -6,6 +6,8 @@
 // TypeScript with float64 sums.
 import { checkAllFinite, ShapeError } from '../runtime/check.js';
 import type { Tape, Variable } from '../train/tape.js';
+import { axpy } from '../kernels/elementwise.js';
+import { softmaxCrossEntropy } from '../kernels/loss.js';
 
 export type Reduction = 'mean' | 'sum';
 
@@ -24,7 +26,7 @@ function checkTargets(name: string, input: Variable, target: ArrayLike<number>):
 /** Records dInput += grad (grad is an arena tensor made at forward time). */
 function recordGrad(tape: Tape, name: string, input: Variable, gradPtr: number): void {
   tape.record(name, () => {
-    if (input.requiresGrad) tape.rt.exports.axpy_f32(input.size, 1, gradPtr, input.grad().ptr);
+    if (input.requiresGrad) axpy(tape.rt, { alpha: 1, x: gradPtr, y: input.grad().ptr, n: input.size });
   });
 }
 
@@ -108,37 +110,36 @@ export interface CrossEntropyOptions {
  * (torch.nn.CrossEntropyLoss); mean over the rows that count. The wasm pass
  * writes d(loss)/d(logits) while it computes the loss.
  */
-export function softmaxCrossEntropy(tape: Tape, logits: Variable, targets: ArrayLike<number>, options: CrossEntropyOptions = {}): number {
+export function crossEntropyLoss(tape: Tape, logits: Variable, targets: ArrayLike<number>, options: CrossEntropyOptions = {}): number {
   const reduction = checkReduction(options.reduction ?? 'mean');
   const shape = logits.shape;
-  if (shape.length < 1) throw new ShapeError('softmaxCrossEntropy: logits need a class axis');
+  if (shape.length < 1) throw new ShapeError('crossEntropyLoss: logits need a class axis');
   const classes = shape[shape.length - 1];
   const rows = logits.size / Math.max(1, classes);
   if (targets.length !== rows) {
-    throw new ShapeError(`softmaxCrossEntropy: ${rows} rows of logits [${shape.join(', ')}] need ${rows} targets, got ${targets.length}`);
+    throw new ShapeError(`crossEntropyLoss: ${rows} rows of logits [${shape.join(', ')}] need ${rows} targets, got ${targets.length}`);
   }
   const ignore = options.ignoreIndex;
-  if (ignore !== undefined && !Number.isInteger(ignore)) throw new RangeError(`softmaxCrossEntropy: ignoreIndex must be an integer, got ${ignore}`);
+  if (ignore !== undefined && !Number.isInteger(ignore)) throw new RangeError(`crossEntropyLoss: ignoreIndex must be an integer, got ${ignore}`);
   const mask = options.mask;
   if (mask !== undefined) {
-    if (mask.length !== rows) throw new ShapeError(`softmaxCrossEntropy: mask has ${mask.length} values, expected ${rows}`);
-    checkAllFinite('softmaxCrossEntropy mask', mask);
+    if (mask.length !== rows) throw new ShapeError(`crossEntropyLoss: mask has ${mask.length} values, expected ${rows}`);
+    checkAllFinite('crossEntropyLoss mask', mask);
   }
   for (let r = 0; r < rows; r++) {
     const t = targets[r];
     if (t === ignore || (mask !== undefined && mask[r] === 0)) continue;
     if (!Number.isInteger(t) || t < 0 || t >= classes) {
-      throw new RangeError(`softmaxCrossEntropy: target of row ${r} is ${t}, outside the classes [0, ${classes})`);
+      throw new RangeError(`crossEntropyLoss: target of row ${r} is ${t}, outside the classes [0, ${classes})`);
     }
   }
-  const ex = tape.rt.exports;
   const targetsPtr = tape.int32(targets);
-  const maskPtr = mask === undefined ? 0 : tape.input(mask, [rows]).ptr;
+  const maskPtr = mask === undefined ? undefined : tape.input(mask, [rows]).ptr;
   const grad = tape.tensor(shape);
   // No ignore index: pass i32 min, which no valid target equals.
-  const loss = ex.softmax_cross_entropy(
-    logits.ptr, targetsPtr, maskPtr, ignore ?? -2147483648, grad.ptr, classes, rows, classes, reduction === 'mean' ? 1 : 0,
-  );
-  recordGrad(tape, 'softmaxCrossEntropy', logits, grad.ptr);
+  const loss = softmaxCrossEntropy(tape.rt, {
+    logits: logits.ptr, targets: targetsPtr, dlogits: grad.ptr, rowMask: maskPtr, ignoreIndex: ignore ?? -2147483648, reduction, rows, cols: classes,
+  });
+  recordGrad(tape, 'crossEntropyLoss', logits, grad.ptr);
   return loss;
 }

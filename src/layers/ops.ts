@@ -4,10 +4,18 @@
 // memory moves over at most [T, B, H] values per step and run in TypeScript.
 import { ShapeError } from '../runtime/check.js';
 import type { Tensor } from '../runtime/tensor.js';
+import { axpy, copyBuffer } from '../kernels/elementwise.js';
+import { reluBackward, reluForward, sigmoidBackward, sigmoidForward, tanhBackward, tanhForward } from '../kernels/activations.js';
 import { Variable, type Tape } from '../train/tape.js';
 import type { RecurrentLayer } from './recurrent.js';
 
 type Activation = 'tanh' | 'sigmoid' | 'relu';
+
+const ACTIVATIONS = {
+  tanh: { forward: tanhForward, backward: tanhBackward },
+  sigmoid: { forward: sigmoidForward, backward: sigmoidBackward },
+  relu: { forward: reluForward, backward: reluBackward },
+} as const;
 
 /**
  * Adds a kernel-written gradient into x's gradient: straight into x.grad()
@@ -21,20 +29,19 @@ function accumulateInto(tape: Tape, x: Variable, write: (dst: number) => void): 
   }
   const tmp = tape.tensor(x.shape);
   write(tmp.ptr);
-  tape.rt.exports.axpy_f32(x.size, 1, tmp.ptr, x.grad().ptr);
+  axpy(tape.rt, { alpha: 1, x: tmp.ptr, y: x.grad().ptr, n: x.size });
 }
 
 /** y = f(x) elementwise; backward from the saved output. x, y: any shape. */
 export function activation(tape: Tape, kind: Activation, x: Variable): Variable {
-  const ex = tape.rt.exports;
-  const fwd = kind === 'tanh' ? ex.tanh_forward : kind === 'sigmoid' ? ex.sigmoid_forward : kind === 'relu' ? ex.relu_forward : undefined;
-  const bwd = kind === 'tanh' ? ex.tanh_backward : kind === 'sigmoid' ? ex.sigmoid_backward : ex.relu_backward;
-  if (!fwd) throw new RangeError(`activation must be 'tanh', 'sigmoid' or 'relu', got ${String(kind)}`);
+  const kernels = Object.hasOwn(ACTIVATIONS, kind) ? ACTIVATIONS[kind] : undefined;
+  if (!kernels) throw new RangeError(`activation must be 'tanh', 'sigmoid' or 'relu', got ${String(kind)}`);
+  const rt = tape.rt;
   const n = x.size;
   const y = tape.variable(x.shape);
-  fwd(x.ptr, y.ptr, n);
+  kernels.forward(rt, { x: x.ptr, y: y.ptr, n });
   tape.record(kind, () => {
-    if (y.hasGrad) accumulateInto(tape, x, (dst) => bwd(y.ptr, y.grad().ptr, dst, n));
+    if (y.hasGrad) accumulateInto(tape, x, (dst) => kernels.backward(rt, { y: y.ptr, dy: y.grad().ptr, dx: dst, n }));
   });
   return y;
 }
@@ -216,9 +223,8 @@ export function recurrent(tape: Tape, layer: RecurrentLayer, x: Variable, inputs
       dCN: cN?.hasGrad ? cN.grad() : undefined,
       arena: tape.arena,
     });
-    const ex = tape.rt.exports;
     const add = (v: Variable | undefined, g: Tensor | undefined) => {
-      if (v && g && v.requiresGrad) ex.axpy_f32(v.size, 1, g.ptr, v.grad().ptr);
+      if (v && g && v.requiresGrad) axpy(tape.rt, { alpha: 1, x: g.ptr, y: v.grad().ptr, n: v.size });
     };
     add(x, grads.dx);
     add(inputs.h0, grads.dH0);
@@ -235,9 +241,9 @@ export function selectFirstAxis(tape: Tape, v: Variable, k: number): Variable {
   }
   const n = v.size / N;
   const y = tape.variable(v.shape.slice(1));
-  tape.rt.exports.copy_f32(n, v.ptr + k * n * 4, y.ptr);
+  copyBuffer(tape.rt, { x: v.ptr + k * n * 4, y: y.ptr, n });
   tape.record('selectFirstAxis', () => {
-    if (y.hasGrad && v.requiresGrad) tape.rt.exports.axpy_f32(n, 1, y.grad().ptr, v.grad().ptr + k * n * 4);
+    if (y.hasGrad && v.requiresGrad) axpy(tape.rt, { alpha: 1, x: y.grad().ptr, y: v.grad().ptr + k * n * 4, n });
   });
   return y;
 }

@@ -9,7 +9,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { HostTensor } from '../runtime/tensor.js';
 import { Embedding } from '../layers/embedding.js';
 import { Linear } from '../layers/linear.js';
-import { softmaxCrossEntropy } from '../layers/losses.js';
+import { crossEntropyLoss } from '../layers/losses.js';
 import { recurrent } from '../layers/ops.js';
 import type { RecurrentLayer } from '../layers/recurrent.js';
 import { Model } from '../train/model.js';
@@ -126,7 +126,7 @@ export class CharLanguageModel extends Model {
     const B = checkSize('chunk.batch', chunk.batch, 1);
     if (!(chunk.targets instanceof Int32Array) || chunk.targets.length !== chunk.inputs?.length) throw new ShapeError('chunk.targets must be shaped like chunk.inputs');
     const { logits, end } = this.run(chunk.inputs, B, this.carry);
-    const loss = softmaxCrossEntropy(this.tape, logits, chunk.targets);
+    const loss = crossEntropyLoss(this.tape, logits, chunk.targets);
     this.carry = CharLanguageModel.keep(end, B);
     return loss;
   }
@@ -141,7 +141,7 @@ export class CharLanguageModel extends Model {
       for (const chunk of chunks) {
         this.tape.reset();
         const { logits, end } = this.run(chunk.inputs, chunk.batch, state);
-        sum += softmaxCrossEntropy(this.tape, logits, chunk.targets, { reduction: 'sum' });
+        sum += crossEntropyLoss(this.tape, logits, chunk.targets, { reduction: 'sum' });
         n += chunk.targets.length;
         state = CharLanguageModel.keep(end, chunk.batch);
       }

@@ -7,7 +7,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { Dropout } from '../layers/dropout.js';
 import { Embedding } from '../layers/embedding.js';
 import { Linear } from '../layers/linear.js';
-import { softmaxCrossEntropy } from '../layers/losses.js';
+import { crossEntropyLoss } from '../layers/losses.js';
 import { concatFeatures, maxOverTime, meanOverTime, recurrent, selectFirstAxis } from '../layers/ops.js';
 import type { RecurrentLayer } from '../layers/recurrent.js';
 import { Model } from '../train/model.js';
@@ -118,7 +118,7 @@ export class SequenceClassifier extends Model {
 
   loss(batch: ClassificationBatch): number {
     if (!batch.labels || batch.labels.length !== batch.lengths.length) throw new ShapeError(`batch.labels must hold ${batch.lengths.length} class ids`);
-    return softmaxCrossEntropy(this.tape, this.logits(batch), batch.labels);
+    return crossEntropyLoss(this.tape, this.logits(batch), batch.labels);
   }
 
   /** Class probabilities [B, numClasses] (eval mode, nothing recorded). */

@@ -8,7 +8,7 @@ import { checkSize, ShapeError } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Embedding } from '../layers/embedding.js';
 import { Linear } from '../layers/linear.js';
-import { softmaxCrossEntropy } from '../layers/losses.js';
+import { crossEntropyLoss } from '../layers/losses.js';
 import { recurrent, tanh } from '../layers/ops.js';
 import type { RecurrentLayer } from '../layers/recurrent.js';
 import { Model } from '../train/model.js';
@@ -119,7 +119,7 @@ export class SequenceGenerator extends Model {
     const B = batch.lengths.length;
     const mask = new Float32Array(T * B);
     for (let b = 0; b < B; b++) for (let t = 0; t < batch.lengths[b]; t++) mask[t * B + b] = 1;
-    return softmaxCrossEntropy(this.tape, this.logits(batch), batch.targets, { mask });
+    return crossEntropyLoss(this.tape, this.logits(batch), batch.targets, { mask });
   }
 
   /**

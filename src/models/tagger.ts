@@ -6,7 +6,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { Dropout } from '../layers/dropout.js';
 import { Embedding } from '../layers/embedding.js';
 import { Linear } from '../layers/linear.js';
-import { softmaxCrossEntropy } from '../layers/losses.js';
+import { crossEntropyLoss } from '../layers/losses.js';
 import { recurrent } from '../layers/ops.js';
 import type { RecurrentLayer } from '../layers/recurrent.js';
 import { Model } from '../train/model.js';
@@ -99,7 +99,7 @@ export class SequenceTagger extends Model {
   loss(batch: TaggingBatch): number {
     const [T] = this.dims(batch);
     if (!batch.tags || batch.tags.length !== batch.ids.length) throw new ShapeError(`batch.tags must be an Int32Array [T, B] like ids (${batch.ids.length} values)`);
-    return softmaxCrossEntropy(this.tape, this.logits(batch), batch.tags, { mask: SequenceTagger.mask(T, batch.lengths) });
+    return crossEntropyLoss(this.tape, this.logits(batch), batch.tags, { mask: SequenceTagger.mask(T, batch.lengths) });
   }
 
   /** Predicted tag per step [T, B] (eval mode); -1 past each length. */
