@@ -120,6 +120,24 @@ describe.each(BUILDS)('recurrent layer API (%s build)', (build) => {
     expect(lstm.gradients().weight_hh_l0.data.every((v) => v === 0)).toBe(true);
   });
 
+  it('inputGrad: false skips dx and leaves every other gradient unchanged', () => {
+    const gru = new GRU(rt, { inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, seed: 2 });
+    const x = host([5, 2, 3], 1), dOut = host([5, 2, 8], 2), dHN = host([4, 2, 4], 3);
+    gru.forward(x);
+    const full = gru.backward({ dOutput: dOut, dHN });
+    const gFull = gru.gradients();
+    gru.zeroGrad();
+    gru.forward(x);
+    const part = gru.backward({ dOutput: dOut, dHN, inputGrad: false });
+    expect(full.dx).toBeDefined();
+    expect(part.dx).toBeUndefined();
+    expect(maxRelError(part.dH0.data, full.dH0.data)).toBe(0);
+    const gPart = gru.gradients();
+    for (const name of Object.keys(gFull)) expect(maxRelError(gPart[name].data, gFull[name].data), name).toBe(0);
+    gru.forward(x);
+    expect(() => gru.backward({ inputGrad: 'no' as unknown as boolean })).toThrow(/inputGrad must be a boolean/);
+  });
+
   it('1000 training steps keep memory flat (the arena stops growing after the first step)', () => {
     const lstm = new LSTM(rt, { inputSize: 5, hiddenSize: 8, numLayers: 2, bidirectional: true, dropout: 0.25, seed: 4 });
     const x = host([6, 3, 5], 1), dOut = host([6, 3, 16], 2);
@@ -169,7 +187,7 @@ describe.each(BUILDS)('recurrent layer API (%s build)', (build) => {
     };
     const l = new RNN(rt, { ...opts, seed: 11 });
     l.forward(x);
-    const dx = l.backward({ dOutput: dOut }).dx.data;
+    const dx = l.backward({ dOutput: dOut }).dx!.data;
     const dir = randomArray(x.data.length, 99);
     const eps = 1e-2;
     const up = lossAt(x.data.map((v, i) => v + eps * dir[i])), down = lossAt(x.data.map((v, i) => v - eps * dir[i]));
@@ -206,7 +224,7 @@ describe.each(BUILDS)('recurrent layer API (%s build)', (build) => {
     dHNT.set(dHN.data);
     expect(() => shared.backwardDevice({ dOutput: dOutT, arena: new Arena(rt.mem) })).toThrow(/arena of its training forward/);
     const back = shared.backwardDevice({ dOutput: dOutT, dHN: dHNT, arena });
-    expect(maxRelError(back.dx.view(), refB.dx.data)).toBe(0);
+    expect(maxRelError(back.dx!.view(), refB.dx!.data)).toBe(0);
     expect(maxRelError(back.dH0.view(), refB.dH0.data)).toBe(0);
     const g = shared.gradients(), gr = alone.gradients();
     for (const name of Object.keys(gr)) expect(maxRelError(g[name].data, gr[name].data), name).toBe(0);

@@ -75,7 +75,7 @@ describe.each(BUILDS)('golden rnn cases (%s build)', (build) => {
           padded++;
           const rowOut = c.batchFirst ? bi * T + t : t * B + bi;
           for (let j = 0; j < DH; j++) if (r.output.data[rowOut * DH + j] !== 0) nonZero++;
-          for (let j = 0; j < I; j++) if (b.dx.data[rowOut * I + j] !== 0) nonZero++;
+          for (let j = 0; j < I; j++) if (b.dx!.data[rowOut * I + j] !== 0) nonZero++;
         }
       }
       expect(nonZero, `nonzero values at ${padded} padded positions`).toBe(0);

@@ -99,7 +99,7 @@ describe.each(BUILDS)('recurrent layers vs float64 reference (%s build)', (build
       expect(maxRelError(f.hN.data, ref.hN), 'hN').toBeLessThan(1e-5);
       if (ref.cN) expect(maxRelError(f.cN!.data, ref.cN), 'cN').toBeLessThan(1e-5);
 
-      expect(maxRelError(b.dx.data, numericGradient(p, p.inputs.x)), 'dx').toBeLessThan(GRAD_TOL);
+      expect(maxRelError(b.dx!.data, numericGradient(p, p.inputs.x)), 'dx').toBeLessThan(GRAD_TOL);
       expect(maxRelError(b.dH0.data, numericGradient(p, p.inputs.h0)), 'dH0').toBeLessThan(GRAD_TOL);
       if (p.inputs.c0) expect(maxRelError(b.dC0!.data, numericGradient(p, p.inputs.c0)), 'dC0').toBeLessThan(GRAD_TOL);
       for (const name of Object.keys(p.inputs.params)) {
@@ -128,7 +128,7 @@ describe.each(BUILDS)('recurrent layers vs float64 reference (%s build)', (build
       if (ref.cN) expect(maxRelError(f.cN!.data, ref.cN), 'cN').toBeLessThan(1e-5);
       // <grad, v> against (L(θ+εv) - L(θ-εv)) / 2ε for random v over every input and parameter.
       const targets: [string, Float64Array, ArrayLike<number>][] = [
-        ['dx', p.inputs.x, b.dx.data], ['dH0', p.inputs.h0, b.dH0.data],
+        ['dx', p.inputs.x, b.dx!.data], ['dH0', p.inputs.h0, b.dH0.data],
         ...(p.inputs.c0 ? [['dC0', p.inputs.c0, b.dC0!.data] as [string, Float64Array, ArrayLike<number>]] : []),
         ...Object.keys(p.inputs.params).map((n) => [n, p.inputs.params[n], grads[n].data] as [string, Float64Array, ArrayLike<number>]),
       ];

@@ -68,10 +68,13 @@ export interface RecurrentBackwardArgs {
   dOutput?: HostTensor;
   dHN?: HostTensor;
   dCN?: HostTensor;
+  /** false: skip dx (one [T*B, G*H]x[G*H, I] product per direction), e.g. for one-hot inputs. Default true. */
+  inputGrad?: boolean;
 }
 
 export interface RecurrentBackwardResult {
-  dx: HostTensor;
+  /** Absent when inputGrad is false. */
+  dx?: HostTensor;
   dH0: HostTensor;
   dC0?: HostTensor;
 }
@@ -100,10 +103,13 @@ export interface DeviceBackwardArgs {
   dCN?: Tensor;
   /** The arena the training forward used (it allocates the gradients here). */
   arena: Arena;
+  /** false: skip dx (the input needs no gradient). Default true. */
+  inputGrad?: boolean;
 }
 
 export interface DeviceBackwardResult {
-  dx: Tensor;
+  /** Absent when inputGrad is false. */
+  dx?: Tensor;
   dH0: Tensor;
   dC0?: Tensor;
 }
@@ -317,6 +323,7 @@ export class RecurrentLayer {
   // ---- host API ----------------------------------------------------------------------
 
   forward(x: HostTensor, options: RecurrentForwardOptions = {}): RecurrentForwardResult {
+    if (options === null || typeof options !== 'object') throw new TypeError('forward options must be an object { h0?, c0?, lengths?, training? }');
     const { T, B } = this.checkInputShape('x', x?.shape);
     checkHostTensor('x', x);
     checkAllFinite('x', x.data);
@@ -344,6 +351,7 @@ export class RecurrentLayer {
   }
 
   backward(args: RecurrentBackwardArgs = {}): RecurrentBackwardResult {
+    if (args === null || typeof args !== 'object') throw new TypeError('backward expects an object { dOutput?, dHN?, dCN? }');
     const ctx = this.ctx;
     if (!ctx || ctx.arena !== this.hostArena) {
       throw new Error('backward() needs a preceding forward() in training mode (call train() or pass { training: true })');
@@ -363,8 +371,8 @@ export class RecurrentLayer {
     const dOutput = args.dOutput ? this.upload(arena, args.dOutput) : undefined;
     const dHN = args.dHN ? this.upload(arena, args.dHN) : undefined;
     const dCN = args.dCN ? this.upload(arena, args.dCN) : undefined;
-    const r = this.backwardDevice({ dOutput, dHN, dCN, arena });
-    return { dx: r.dx.toHost(), dH0: r.dH0.toHost(), ...(r.dC0 ? { dC0: r.dC0.toHost() } : {}) };
+    const r = this.backwardDevice({ dOutput, dHN, dCN, arena, inputGrad: args.inputGrad });
+    return { ...(r.dx ? { dx: r.dx.toHost() } : {}), dH0: r.dH0.toHost(), ...(r.dC0 ? { dC0: r.dC0.toHost() } : {}) };
   }
 
   // ---- device API --------------------------------------------------------------------
@@ -480,6 +488,8 @@ export class RecurrentLayer {
       checkShape(name, t.shape, shape);
       mem.checkRange(name, t.ptr, t.bytes);
     }
+    if (args.inputGrad !== undefined && typeof args.inputGrad !== 'boolean') throw new TypeError('inputGrad must be a boolean');
+    const inputGrad = args.inputGrad ?? true;
     const isLstm = this.cell === 'lstm';
     let dOut = args.dOutput ? args.dOutput.ptr : 0;
     if (dOut !== 0 && this.batchFirst) {
@@ -498,7 +508,7 @@ export class RecurrentLayer {
     for (let k = L - 1; k >= 0; k--) {
       const layer = ctx.layers[k];
       const inSize = layer.inputSize;
-      dIn = arena.alloc(rows * inSize * 4);
+      dIn = k > 0 || inputGrad ? arena.alloc(rows * inSize * 4) : 0;
       for (let d = 0; d < D; d++) {
         const p = this.directionParams(k, d);
         const keep = layer.dirs[d];
@@ -527,6 +537,7 @@ export class RecurrentLayer {
       if (layer.mask !== 0) rt.exports.rec_mul(rows * inSize, dIn, layer.mask, dIn);
       dOut = dIn;
     }
+    if (!inputGrad) return { dH0, ...(dC0 ? { dC0 } : {}) };
     let dx = new Tensor(mem, dIn, [T, B, this.inputSize]);
     if (this.batchFirst) {
       dx = new Tensor(mem, arena.alloc(rows * this.inputSize * 4), [B, T, this.inputSize]);

@@ -100,7 +100,7 @@ export function trainTbpttStream(rt: Runtime, options: TbpttOptions): TbpttResul
     gemm(rt, { m: rows, n: H, k: V, a: dlogits, b: headW.ptr, c: dOut.ptr });
     gemm(rt, { transA: true, m: V, n: H, k: rows, a: dlogits, b: out.output.ptr, beta: 1, c: block.grad('head.weight').ptr });
     biasAddRowsBackward(rt, { dy: dlogits, db: block.grad('head.bias').ptr, rows, cols: V });
-    lstm.backwardDevice({ dOutput: dOut, arena });
+    lstm.backwardDevice({ dOutput: dOut, arena, inputGrad: false }); // one-hot inputs need no gradient
     clipGradNorm(rt, block, clip);
     optimizer.step();
     block.zeroGrad();

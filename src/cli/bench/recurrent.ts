@@ -77,17 +77,21 @@ export async function run(ctx: BenchContext): Promise<void> {
       });
       // Training step: forward keeping activations, BPTT (about twice the forward's products),
       // then plain SGD over the whole block (one axpy) and zeroed gradients.
-      const step = () => {
-        layer.forward(x, { training: true });
-        layer.backward({ dOutput });
-        ex.axpy_f32(layer.block.count, -lr, layer.block.gradsPtr, layer.block.valuesPtr);
-        layer.zeroGrad();
-      };
-      const train = measure(step, { repeat: ctx.repeat });
-      ctx.emit({
-        what: `${cell} train step`, shape, build, medianMs: train.medianMs, minMs: train.minMs, maxMs: train.maxMs,
-        gflops: (3 * flops) / (train.medianMs * 1e6), arenaBytes: layer.arenaHighWater,
-      });
+      // "no dx": the input needs no gradient (data fed straight in), as torch skips it then.
+      for (const inputGrad of [true, false]) {
+        const step = () => {
+          layer.forward(x, { training: true });
+          layer.backward({ dOutput, inputGrad });
+          ex.axpy_f32(layer.block.count, -lr, layer.block.gradsPtr, layer.block.valuesPtr);
+          layer.zeroGrad();
+        };
+        const train = measure(step, { repeat: ctx.repeat });
+        const stepFlops = 3 * flops - (inputGrad ? 0 : 2 * s.seq * s.batch * layer.gateCount * s.hidden * s.input * D);
+        ctx.emit({
+          what: `${cell} train step${inputGrad ? '' : ' (no dx)'}`, shape, build, medianMs: train.medianMs, minMs: train.minMs, maxMs: train.maxMs,
+          gflops: stepFlops / (train.medianMs * 1e6), arenaBytes: layer.arenaHighWater,
+        });
+      }
       layer.dispose();
     }
   }
