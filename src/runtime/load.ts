@@ -90,14 +90,21 @@ async function readLocalFile(build: BuildName): Promise<Uint8Array | undefined> 
       const fs = await import(/* webpackIgnore: true */ 'node:fs/promises');
       return new Uint8Array(await fs.readFile(url));
     } catch (err) {
-      // Deno without --allow-read: say so instead of "not found".
-      if ((err as { name?: string }).name === 'NotCapable' || (err as { name?: string }).name === 'PermissionDenied') {
+      // Permission systems: say which flag is missing instead of "not found".
+      const { name, code } = err as { name?: string; code?: string };
+      if (name === 'NotCapable' || name === 'PermissionDenied') {
         throw new Error(`rnn-wasm could not read ${url.pathname}: run deno with --allow-read (${(err as Error).message})`);
+      }
+      if (code === 'ERR_ACCESS_DENIED') {
+        throw new Error(`rnn-wasm could not read ${url.pathname}: Node's permission model denies it (add --allow-fs-read for it)`);
       }
     }
   }
   if (tried.length === 0) return undefined;
-  throw new Error(`rnn-wasm could not find ${build}.wasm (looked at ${tried.join(', ')}); run \`npm run build\` or pass { module } or { bytes } to createRuntime`);
+  throw new Error(
+    `rnn-wasm could not find ${build}.wasm beside its module (${tried[0]}) nor in a source checkout's dist/ (${tried[1]}); ` +
+      'run `npm run build`, or pass { module } or { bytes } to createRuntime',
+  );
 }
 
 /** Browsers: fetch beside the bundle and compile while the bytes arrive. */

@@ -74,4 +74,29 @@ for (const name of ['simd', 'relaxed']) {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual(['simd true true', 'relaxed true true']);
   });
+
+  it('rnn-wasm/inline carries both builds inside the module (no file access needed)', async () => {
+    const file = join(appDir, 'inline.mjs');
+    writeFileSync(
+      file,
+      `import { createRuntime } from 'rnn-wasm/inline';
+const relaxed = await createRuntime();
+const simd = await createRuntime({ relaxedSimd: false });
+console.log(relaxed.features.build, simd.features.build, typeof relaxed.exports.gemm_f32);
+`,
+    );
+    // Node's permission model allows reading the script, the package.json files and the
+    // bundle only, so the wasm must come from inside the module.
+    const pkg = join(appDir, 'node_modules/rnn-wasm');
+    const readable = [file, join(appDir, 'package.json'), join(pkg, 'package.json'), join(pkg, 'dist/rnn-wasm.inline.js'), join(pkg, 'dist/index.js')];
+    const flags = ['--experimental-wasm-relaxed-simd', ...(nodeMajor >= 23 ? ['--permission'] : ['--experimental-permission']), ...readable.map((p) => `--allow-fs-read=${p}`)];
+    const r = await run(process.execPath, [...flags, file], { cwd: appDir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('relaxed simd function');
+    // The same restriction stops the file-reading build, with an Error that says why.
+    writeFileSync(file, `import { createRuntime } from 'rnn-wasm';\nawait createRuntime();\n`);
+    const denied = await run(process.execPath, [...flags, file], { cwd: appDir });
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain("Node's permission model denies it (add --allow-fs-read for it)");
+  });
 });
