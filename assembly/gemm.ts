@@ -19,17 +19,18 @@ import { madd } from "./math";
 const MR = 4;
 const NR = 8;
 // Cache blocks: a KC x NR panel of packed B (8 KiB) stays in L1 while the
-// kernel walks down MC rows of packed A (MC x KC = 128 KiB, L2); a KC x NC
+// kernel walks down MC rows of packed A (pre-broadcast: MC x KC x 16 bytes =
+// 256 KiB, L2); a KC x NC
 // block of packed B (256 KiB) stays in L2 across MC row blocks. Static
 // scratch must fit the module's 1 MiB initial memory with everyone else's data.
 const KC = 256;
-const MC = 128;
+const MC = 64;
 const NC = 256;
 // At or below these M the per-call cost of packing outweighs its gain.
 const DIRECT_MAX_M = 16;
 const DOT_MAX_M = 16;
 
-const PACK_A: usize = memory.data(MC * KC * 4, 64);
+const PACK_A: usize = memory.data(MC * KC * 16, 64);
 const PACK_B: usize = memory.data(KC * NC * 4, 64);
 // Partial tiles at the right edge of C go through here.
 const EDGE: usize = memory.data(MR * NR * 4, 64);
@@ -72,7 +73,7 @@ export function gemm_f32(
           for (let ir = 0; ir < mc; ir += MR) {
             const rows = min(MR, mc - ir);
             const c = C + (<usize>(ic + ir) * ldcB) + (<usize>(jc + jr) << 2);
-            kernel_packed(kc, PACK_A + (<usize>(ir * kc) << 2), b, c, ldcB, rows, cols, alpha, betaBlock);
+            kernel_packed(kc, PACK_A + (<usize>(ir * kc) << 4), b, c, ldcB, rows, cols, alpha, betaBlock);
           }
         }
       }
@@ -219,9 +220,11 @@ function store_row8(p: usize, beta: f32, lo: v128, hi: v128): void {
   }
 }
 
-// Micro-kernel over packed A and packed B: per k, the 4 values of
-// op(A)[ir..ir+3][p] are contiguous (16 bytes) and so are the 8 of
-// op(B)[p][jr..jr+7] (32 bytes). Not unrolled: V8 hoists every load of an
+// Micro-kernel over packed A and packed B: per k, op(A)[ir..ir+3][p] are
+// stored pre-broadcast (4 x f32x4, 64 bytes) and op(B)[p][jr..jr+7] are 8
+// contiguous values (32 bytes), so every load is a plain v128.load with a
+// constant offset (V8 does not fold offsets into load32_splat: one extra
+// instruction per broadcast). Not unrolled: V8 hoists every load of an
 // unrolled body to its top and then spills accumulators (measured: -35%).
 function kernel_packed(
   k: i32, a: usize, b: usize,
@@ -229,19 +232,19 @@ function kernel_packed(
 ): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  const aEnd = a + (<usize>k << 4);
+  const aEnd = a + (<usize>k << 6);
   while (a < aEnd) {
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
-    let av = v128.load32_splat(a);
+    let av = v128.load(a);
     c00 = madd(av, b0, c00); c01 = madd(av, b1, c01);
-    av = v128.load32_splat(a, 4);
+    av = v128.load(a, 16);
     c10 = madd(av, b0, c10); c11 = madd(av, b1, c11);
-    av = v128.load32_splat(a, 8);
+    av = v128.load(a, 32);
     c20 = madd(av, b0, c20); c21 = madd(av, b1, c21);
-    av = v128.load32_splat(a, 12);
+    av = v128.load(a, 48);
     c30 = madd(av, b0, c30); c31 = madd(av, b1, c31);
-    a += 16;
+    a += 64;
     b += 32;
   }
   store_tile(c, ldcB, rows, cols, alpha, beta, c00, c01, c10, c11, c20, c21, c30, c31);
@@ -351,37 +354,37 @@ function transpose4_store(src: usize, srcStride: usize, dst: usize, dstStride: u
   v128.store(dst + 3 * dstStride, f32x4.shuffle(t1, t3, 2, 3, 6, 7));
 }
 
-// Packs op(A)[ic:ic+mc, pc:pc+kc] into PACK_A as MR-row panels: panel q holds
-// kc groups of 4 contiguous values op(A)[q*4..q*4+3][p] (zero beyond mc).
+// Packs op(A)[ic:ic+mc, pc:pc+kc] into PACK_A as MR-row panels: panel q holds,
+// for each p, op(A)[q*4+r][p] broadcast to all 4 lanes for r = 0..3 (64
+// bytes; zero beyond mc).
 function pack_a(transA: i32, A: usize, lda: i32, ic: i32, mc: i32, pc: i32, kc: i32): void {
   const ldaB: usize = <usize>lda << 2;
+  // op(A)[i][p] lives at A + i*aRs + p*aCs (bytes).
+  const aRs: usize = transA ? 4 : ldaB;
+  const aCs: usize = transA ? ldaB : 4;
   for (let q = 0; q < mc; q += MR) {
     const rows = min(MR, mc - q);
-    const i0 = ic + q;
-    const dst = PACK_A + (<usize>(q * kc) << 2);
-    let p = 0;
+    let src = A + <usize>(ic + q) * aRs + <usize>pc * aCs;
+    let dst = PACK_A + (<usize>(q * kc) << 4);
+    const dstEnd = dst + (<usize>kc << 6);
     if (rows == MR) {
-      if (transA) {
-        // op(A)[i][p] = A[p][i]: the 4 values are already contiguous.
-        let src = A + <usize>pc * ldaB + (<usize>i0 << 2);
-        for (; p < kc; p++) {
-          v128.store(dst + (<usize>p << 4), v128.load(src));
-          src += ldaB;
-        }
-      } else {
-        const src = A + <usize>i0 * ldaB + (<usize>pc << 2);
-        for (; p + 4 <= kc; p += 4) transpose4_store(src + (<usize>p << 2), ldaB, dst + (<usize>p << 4), 16);
+      const r1 = aRs, r2 = aRs << 1, r3 = aRs * <usize>3;
+      while (dst < dstEnd) {
+        v128.store(dst, v128.load32_splat(src));
+        v128.store(dst, v128.load32_splat(src + r1), 16);
+        v128.store(dst, v128.load32_splat(src + r2), 32);
+        v128.store(dst, v128.load32_splat(src + r3), 48);
+        src += aCs;
+        dst += 64;
       }
-    }
-    for (; p < kc; p++) {
-      const d = dst + (<usize>p << 4);
-      for (let r = 0; r < MR; r++) {
-        let v: f32 = 0;
-        if (r < rows) {
-          const i = <usize>(i0 + r), k = <usize>(pc + p);
-          v = transA ? load<f32>(A + k * ldaB + (i << 2)) : load<f32>(A + i * ldaB + (k << 2));
+    } else {
+      while (dst < dstEnd) {
+        for (let r = 0; r < MR; r++) {
+          const v = r < rows ? v128.load32_splat(src + <usize>r * aRs) : f32x4.splat(0);
+          v128.store(dst + (<usize>r << 4), v);
         }
-        store<f32>(d + (<usize>r << 2), v);
+        src += aCs;
+        dst += 64;
       }
     }
   }
