@@ -164,12 +164,37 @@ export async function trainSentiment(rt: Runtime, options: SentimentOptions = {}
 // ---------------------------------------------------------------- tagger (many-to-many, synced)
 
 export interface TaggerOptions extends TaskOptions {
-  /** Training sequences (default 2000); validation is a further 500. */
+  /**
+   * Real data: a file of lines 'token token ...<TAB>tag tag ...' (one tag per
+   * token, whitespace-separated); 20% is held out. Default: synthetic tags.
+   */
+  data?: string;
+  /** Synthetic training sequences (default 2000); validation is a further 500. */
   count?: number;
   /** Look-back/look-ahead distance of the synthetic tags (default 2). */
   distance?: number;
   /** Also train the same model one-directional (same hidden size) for comparison (default true). */
   compareUnidirectional?: boolean;
+}
+
+/** Parses 'tokens<TAB>tags' lines; a malformed line throws naming the file and line. */
+export function parseTaggedLines(text: string, source = 'input'): { tokens: string[][]; tagTokens: string[][] } {
+  const tokens: string[][] = [];
+  const tagTokens: string[][] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/\r$/, '');
+    if (line.trim() === '') return;
+    const parts = line.split('\t');
+    if (parts.length !== 2) throw new Error(`${source}:${i + 1}: expected 'tokens<TAB>tags', found ${parts.length - 1} TABs`);
+    const toks = parts[0].trim().split(/\s+/).filter((t) => t !== '');
+    const tags = parts[1].trim().split(/\s+/).filter((t) => t !== '');
+    if (toks.length === 0) throw new Error(`${source}:${i + 1}: no tokens`);
+    if (toks.length !== tags.length) throw new Error(`${source}:${i + 1}: ${toks.length} tokens but ${tags.length} tags`);
+    tokens.push(toks);
+    tagTokens.push(tags);
+  });
+  if (tokens.length < 10) throw new Error(`${source}: found only ${tokens.length} tagged sequences`);
+  return { tokens, tagTokens };
 }
 
 function taggingBatches(data: { tokens: string[][]; tags: Int32Array[] }, vocab: Vocabulary) {
@@ -189,14 +214,31 @@ function taggingBatches(data: { tokens: string[][]; tags: Int32Array[] }, vocab:
  */
 export async function trainTagger(rt: Runtime, options: TaggerOptions = {}): Promise<TaskResult<SequenceTagger>> {
   const seed = options.seed ?? 0;
-  const count = options.count ?? 2000;
   const distance = options.distance ?? 2;
-  const all = syntheticRepeatTagging({ count: count + 500, seed, distance });
-  const vocab = Vocabulary.build(all.tokens);
+  let all: { tokens: string[][]; tags: Int32Array[]; tagNames: string[] };
+  let trainIdx: Int32Array;
+  let validIdx: Int32Array;
+  if (options.data) {
+    const { readFile } = await import('node:fs/promises');
+    const parsed = parseTaggedLines(await readFile(options.data, 'utf8'), options.data);
+    const tagNames = [...new Set(parsed.tagTokens.flat())].sort();
+    const tagId = new Map(tagNames.map((t, i) => [t, i]));
+    all = { tokens: parsed.tokens, tags: parsed.tagTokens.map((t) => Int32Array.from(t, (x) => tagId.get(x)!)), tagNames };
+    const order = new Rng(seed).permutation(all.tokens.length);
+    const nValid = Math.max(1, Math.round(all.tokens.length * 0.2));
+    validIdx = order.slice(0, nValid).sort();
+    trainIdx = order.slice(nValid).sort();
+  } else {
+    const n = options.count ?? 2000;
+    all = syntheticRepeatTagging({ count: n + 500, seed, distance });
+    trainIdx = Int32Array.from({ length: n }, (_, i) => i);
+    validIdx = Int32Array.from({ length: 500 }, (_, i) => n + i);
+  }
+  const count = trainIdx.length;
+  // The vocabulary sees the training part only.
+  const vocab = Vocabulary.build(Array.from(trainIdx, (i) => all.tokens[i]));
   const toBatch = taggingBatches(all, vocab);
-  const trainIdx = Int32Array.from({ length: count }, (_, i) => i);
-  const validIdx = Int32Array.from({ length: 500 }, (_, i) => count + i);
-  const validBatches = miniBatches(500, 250).map((b) => toBatch(Array.from(b, (k) => validIdx[k])));
+  const validBatches = miniBatches(validIdx.length, 250).map((b) => toBatch(Array.from(b, (k) => validIdx[k])));
   const batchSize = options.batchSize ?? 32;
   const epochs = options.epochs ?? 6;
   const fitOne = async (bidirectional: boolean, log: ((line: string) => void) | undefined, withCheckpoint: boolean) => {
@@ -238,9 +280,12 @@ export async function trainTagger(rt: Runtime, options: TaggerOptions = {}): Pro
   const B = shown.length;
   const examples = shown.flatMap((i, b) => {
     const len = batch.lengths[b];
-    const tagsOf = (src: ArrayLike<number>) => Array.from({ length: len }, (_, t) => String(src[t * B + b])).join('');
+    const sep = options.data ? ' ' : '';
+    const tagsOf = (src: ArrayLike<number>) => Array.from({ length: len }, (_, t) => (options.data ? all.tagNames[src[t * B + b]] : String(src[t * B + b]))).join(sep);
     return [
-      `tokens  ${all.tokens[i].join('')}   (tag = [x_t = x_t-${distance}] + 2 [x_t = x_t+${distance}])`,
+      options.data
+        ? `tokens  ${all.tokens[i].join(' ')}`
+        : `tokens  ${all.tokens[i].join('')}   (tag = [x_t = x_t-${distance}] + 2 [x_t = x_t+${distance}])`,
       `truth   ${tagsOf(batch.tags!)}`,
       `bi-RNN  ${tagsOf(pred)}`,
     ];
@@ -251,22 +296,68 @@ export async function trainTagger(rt: Runtime, options: TaggerOptions = {}): Pro
 // ---------------------------------------------------------------- caption (one-to-many)
 
 export interface CaptionOptions extends TaskOptions {
-  /** Training scenes (default 2000); validation is a further 300. */
+  /**
+   * Real data: a file of lines 'f1 f2 ... fF<TAB>caption words' (numbers
+   * separated by spaces or commas, the same F on every line); 20% is held out.
+   * Default: synthetic scenes.
+   */
+  data?: string;
+  /** Synthetic training scenes (default 2000); validation is a further 300. */
   count?: number;
   /** Gaussian noise added to the scene features (default 0.1). */
   noise?: number;
 }
 
+/** Parses 'features<TAB>caption' lines into a feature matrix and word lists. */
+export function parseCaptionLines(text: string, source = 'input'): { features: Float32Array; featureSize: number; captions: string[][] } {
+  const rows: number[][] = [];
+  const captions: string[][] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/\r$/, '');
+    if (line.trim() === '') return;
+    const parts = line.split('\t');
+    if (parts.length !== 2) throw new Error(`${source}:${i + 1}: expected 'features<TAB>caption', found ${parts.length - 1} TABs`);
+    const values = parts[0].trim().split(/[\s,]+/).filter((v) => v !== '').map(Number);
+    if (values.length === 0 || values.some((v) => !Number.isFinite(v))) throw new Error(`${source}:${i + 1}: features must be finite numbers`);
+    if (rows.length > 0 && values.length !== rows[0].length) throw new Error(`${source}:${i + 1}: ${values.length} features, the first line has ${rows[0].length}`);
+    const words = tokenizeWords(parts[1]);
+    if (words.length === 0) throw new Error(`${source}:${i + 1}: empty caption`);
+    rows.push(values);
+    captions.push(words);
+  });
+  if (rows.length < 10) throw new Error(`${source}: found only ${rows.length} captioned vectors`);
+  const featureSize = rows[0].length;
+  const features = new Float32Array(rows.length * featureSize);
+  rows.forEach((r, i) => features.set(r, i * featureSize));
+  return { features, featureSize, captions };
+}
+
 /** Describes synthetic scenes ("two small red circles") from their feature vectors. */
 export async function trainCaptioner(rt: Runtime, options: CaptionOptions = {}): Promise<TaskResult<SequenceGenerator>> {
   const seed = options.seed ?? 0;
-  const count = options.count ?? 2000;
-  const scenes = syntheticScenes({ count: count + 300, seed, noise: options.noise ?? 0.1 });
-  const vocab = Vocabulary.build(scenes.captions, { specials: ['<bos>', '<eos>'] });
+  let scenes: { features: Float32Array; featureSize: number; captions: string[][] };
+  let trainIdx: number[];
+  let validIdx: number[];
+  if (options.data) {
+    const { readFile } = await import('node:fs/promises');
+    scenes = parseCaptionLines(await readFile(options.data, 'utf8'), options.data);
+    const order = Array.from(new Rng(seed).permutation(scenes.captions.length));
+    const nValid = Math.max(1, Math.round(order.length * 0.2));
+    validIdx = order.slice(0, nValid).sort((a, b) => a - b);
+    trainIdx = order.slice(nValid).sort((a, b) => a - b);
+  } else {
+    const n = options.count ?? 2000;
+    scenes = syntheticScenes({ count: n + 300, seed, noise: options.noise ?? 0.1 });
+    trainIdx = Array.from({ length: n }, (_, i) => i);
+    validIdx = Array.from({ length: 300 }, (_, i) => n + i);
+  }
+  const count = trainIdx.length;
+  const vocab = Vocabulary.build(trainIdx.map((i) => scenes.captions[i]), { specials: ['<bos>', '<eos>'] });
   const bos = vocab.id('<bos>');
   const eos = vocab.id('<eos>');
   const F = scenes.featureSize;
   const captionIds = scenes.captions.map((c) => vocab.encode(c));
+  const maxWords = Math.max(...scenes.captions.map((c) => c.length));
   const toBatch = (idx: ArrayLike<number>): GenerationBatch => {
     const list = Array.from(idx);
     const inputs = padBatch(list.map((i) => Int32Array.of(bos, ...captionIds[i])));
@@ -275,10 +366,9 @@ export async function trainCaptioner(rt: Runtime, options: CaptionOptions = {}):
     list.forEach((i, b) => features.set(scenes.features.subarray(i * F, (i + 1) * F), b * F));
     return { features, inputs: inputs.ids, targets: targets.ids, lengths: inputs.lengths };
   };
-  const validIdx = Array.from({ length: 300 }, (_, i) => count + i);
   const validFeatures = toBatch(validIdx).features;
   const exactMatch = (model: SequenceGenerator) => {
-    const out = model.generate(validFeatures, { maxLength: 8 });
+    const out = model.generate(validFeatures, { maxLength: maxWords + 1 });
     let ok = 0;
     out.forEach((ids, k) => (ok += vocab.decode(ids).join(' ') === scenes.captions[validIdx[k]].join(' ') ? 1 : 0));
     return ok / out.length;
@@ -295,7 +385,7 @@ export async function trainCaptioner(rt: Runtime, options: CaptionOptions = {}):
   const t0 = performance.now();
   const history = await trainer.fit({
     epochs,
-    batches: (_e, rng) => miniBatches(count, batchSize, { rng }).map((b) => toBatch(b)),
+    batches: (_e, rng) => miniBatches(count, batchSize, { rng }).map((b) => toBatch(Array.from(b, (k) => trainIdx[k]))),
     validate: () => ({ exactMatch: exactMatch(model) }),
     onEpoch: epochLogger(options.log, epochs),
     itemsPerBatch: batchSize,
@@ -306,8 +396,8 @@ export async function trainCaptioner(rt: Runtime, options: CaptionOptions = {}):
   const rng = new Rng(seed + 1);
   const shown = validIdx.slice(0, 4);
   const shownFeatures = toBatch(shown).features;
-  const greedy = model.generate(shownFeatures, { maxLength: 8 });
-  const warm = model.generate(shownFeatures, { maxLength: 8, temperature: 1, rng });
+  const greedy = model.generate(shownFeatures, { maxLength: maxWords + 1 });
+  const warm = model.generate(shownFeatures, { maxLength: maxWords + 1, temperature: 1, rng });
   const examples = shown.map((i, k) => `truth "${scenes.captions[i].join(' ')}"  greedy "${vocab.decode(greedy[k]).join(' ')}"  T=1 "${vocab.decode(warm[k]).join(' ')}"`);
   return {
     model, trainer: trainer as Trainer<unknown>, history, examples,
