@@ -37,11 +37,16 @@ const TYPES: Record<string, string> = {
   '.safetensors': 'application/octet-stream',
 };
 
+/** Under this prefix the server answers .wasm as application/octet-stream, as misconfigured servers do. */
+const PLAIN_TYPE = '/plain-type';
+
 /** A static file server for `root` on 127.0.0.1; records the paths requested. */
 function serve(root: string, requested: string[]): Promise<{ server: Server; origin: string }> {
   const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    let path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     requested.push(path);
+    const plainType = path.startsWith(PLAIN_TYPE + '/');
+    if (plainType) path = path.slice(PLAIN_TYPE.length);
     if (path === '/favicon.ico') {
       res.writeHead(204).end();
       return;
@@ -56,7 +61,8 @@ function serve(root: string, requested: string[]): Promise<{ server: Server; ori
       res.writeHead(404).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+    const type = plainType && extname(file) === '.wasm' ? 'application/octet-stream' : TYPES[extname(file)];
+    res.writeHead(200, { 'content-type': type ?? 'application/octet-stream', 'cache-control': 'no-store' });
     res.end(readFileSync(file));
   });
   return new Promise((resolve) => {
@@ -112,8 +118,18 @@ describe.skipIf(!haveChromium)('Chromium', () => {
     await new Promise((resolve) => server?.close(resolve));
   });
 
-  async function openAndCheck(path: string, label: string): Promise<{ report: Report; text: string }> {
+  interface WasmCalls { compileStreaming: number; compile: number }
+
+  async function openAndCheck(path: string, label: string): Promise<{ report: Report; text: string; calls: WasmCalls }> {
     const page = await context.newPage();
+    // Count how the page compiles wasm (streaming or from a buffer).
+    await page.addInitScript(() => {
+      const calls = { compileStreaming: 0, compile: 0 };
+      (window as unknown as { __wasmCalls: typeof calls }).__wasmCalls = calls;
+      const { compileStreaming, compile } = WebAssembly;
+      WebAssembly.compileStreaming = (source) => (calls.compileStreaming++, compileStreaming(source));
+      WebAssembly.compile = (bytes) => (calls.compile++, compile(bytes));
+    });
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
     page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
@@ -125,23 +141,33 @@ describe.skipIf(!haveChromium)('Chromium', () => {
       });
     const report = (await page.evaluate(() => (window as unknown as { __report: unknown }).__report)) as Report;
     const text = await page.evaluate(() => document.body.textContent ?? '');
+    const calls = (await page.evaluate(() => (window as unknown as { __wasmCalls: unknown }).__wasmCalls)) as WasmCalls;
     logReport(label, report);
     expect(errors).toEqual([]);
     await page.close();
-    return { report, text };
+    return { report, text, calls };
   }
 
   it('import map + dist/browser.js: fetches relaxed.wasm and passes the check', async () => {
-    const { report, text } = await openAndCheck('importmap.html', 'chromium (import map)');
+    const { report, text, calls } = await openAndCheck('importmap.html', 'chromium (import map)');
     expect(report.build).toBe('relaxed');
     expect(text).toContain('rnn-wasm: relaxed build');
     await expectReportPasses(report);
     expect(requested).toContain('/node_modules/rnn-wasm/dist/wasm/relaxed.wasm');
+    expect(calls).toEqual({ compileStreaming: 1, compile: 0 });
+  });
+
+  it('a server that sends .wasm without Content-Type application/wasm still works (compiled from a buffer)', async () => {
+    const { report, calls } = await openAndCheck(`${PLAIN_TYPE.slice(1)}/importmap.html`, 'chromium (import map, wrong wasm type)');
+    await expectReportPasses(report);
+    expect(requested).toContain(`${PLAIN_TYPE}/node_modules/rnn-wasm/dist/wasm/relaxed.wasm`);
+    expect(calls).toEqual({ compileStreaming: 0, compile: 1 });
   });
 
   it('the inlined single-file build needs no .wasm request and passes the check', async () => {
     const before = requested.length;
-    const { report, text } = await openAndCheck('inline.html', 'chromium (inline)');
+    const { report, text, calls } = await openAndCheck('inline.html', 'chromium (inline)');
+    expect(calls).toEqual({ compileStreaming: 0, compile: 1 });
     expect(report.build).toBe('relaxed');
     expect(text).toContain('rnn-wasm: relaxed build');
     await expectReportPasses(report);
