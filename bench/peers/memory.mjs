@@ -1,16 +1,41 @@
 // One library's training steps in a fresh process, for `rnn-wasm bench memory`.
-// usage: node bench/peers/memory.mjs < job.json   (job: { lib, build, steps, spec, x, dOutput })
+// usage: node bench/peers/memory.mjs < job   (from src/cli/bench/memory.ts)
 //   lib: ours | tfjs-cpu | tfjs-wasm; spec as in tfjs.mjs (weights as plain arrays).
 // Prints one JSON line: resident set once the library is loaded (baseline),
-// peak resident set (maxRSS) after the steps, median step time, and the
+// peak resident set (VmHWM on Linux) after the steps, median step time, and the
 // library's own memory (wasm memory bytes; TF.js tensor bytes).
-let input = '';
-for await (const chunk of process.stdin) input += chunk;
-const job = JSON.parse(input);
-const f32 = (a) => Float32Array.from(a);
-const spec = { ...job.spec, weights: Object.fromEntries(Object.entries(job.spec.weights).map(([k, v]) => [k, f32(v)])) };
-const x = f32(job.x);
-const dOutput = f32(job.dOutput);
+import { readFileSync } from 'node:fs';
+
+/**
+ * Peak resident set of this process. Linux: VmHWM, the high-water mark of this
+ * process image. Not getrusage's maxRSS: Linux carries that over exec() from
+ * the forked parent, so a child of a large parent would report the parent's peak.
+ */
+function peakRssBytes() {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+// stdin: a JSON header line, then the float32 arrays named in header.arrays, back to back
+// (binary, so the job adds a few MB at most to the process before the baseline).
+const chunks = [];
+for await (const chunk of process.stdin) chunks.push(chunk);
+const input = Buffer.concat(chunks);
+const newline = input.indexOf(10);
+const job = JSON.parse(input.subarray(0, newline).toString('utf8'));
+const arrays = {};
+let offset = newline + 1;
+for (const [name, length] of job.arrays) {
+  arrays[name] = new Float32Array(input.buffer.slice(input.byteOffset + offset, input.byteOffset + offset + length * 4));
+  offset += length * 4;
+}
+const { x, dOutput, ...weights } = arrays;
+const spec = { ...job.spec, weights };
 
 let model, library, baseline;
 if (job.lib === 'ours') {
@@ -40,7 +65,7 @@ times.sort((a, b) => a - b);
 const report = {
   library,
   baselineRssBytes: baseline,
-  peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  peakRssBytes: peakRssBytes(),
   stepMs: times[times.length >> 1],
   ...model.memory(),
 };

@@ -2,7 +2,7 @@
 // peak memory of training steps, ours beside each peer. Every library runs in
 // a fresh child process (bench/peers/memory.mjs), so one library's peak cannot
 // hide another's: the child reports its resident set once the library is
-// loaded and its peak (maxRSS) after --steps training steps, plus the wasm
+// loaded and its peak (VmHWM) after --steps training steps, plus the wasm
 // memory (ours; TF.js wasm's heap) or tensor bytes (TF.js cpu).
 import { flagInt, flagString } from '../args.js';
 import type { BenchContext } from './harness.js';
@@ -34,14 +34,16 @@ export async function run(ctx: BenchContext, opts?: { cells: Cell[]; shapes: Rec
     for (const s of shapes) {
       for (const { lib, build } of libs) {
         const data = recurrentData(cell, s);
-        const job = {
-          lib, build, steps,
-          spec: { ...data.spec, weights: Object.fromEntries(Object.entries(data.spec.weights).map(([k, v]) => [k, Array.from(v)])) },
-          x: Array.from(data.x), dOutput: Array.from(data.dOutput),
-        };
+        // The job: a JSON header line, then the float32 arrays as raw bytes.
+        const arrays: [string, Float32Array][] = [...Object.entries(data.spec.weights), ['x', data.x], ['dOutput', data.dOutput]];
+        const header = { lib, build, steps, spec: { ...data.spec, weights: undefined }, arrays: arrays.map(([k, v]) => [k, v.length]) };
+        const job = Buffer.concat([
+          Buffer.from(JSON.stringify(header) + '\n'),
+          ...arrays.map(([, v]) => Buffer.from(v.buffer, v.byteOffset, v.byteLength)),
+        ]);
         let r: ChildReport;
         try {
-          r = lastJsonLine<ChildReport>((await runNode([...nodeFlagsFor(build), script], JSON.stringify(job))).stdout);
+          r = lastJsonLine<ChildReport>((await runNode([...nodeFlagsFor(build), script], job)).stdout);
         } catch (err) {
           if (lib !== 'ours' && /is not installed/.test(String(err))) {
             ctx.note(`${lib} memory skipped: ${String(err)}`);

@@ -87,7 +87,7 @@ export interface ChildResult {
 }
 
 /** Runs `node <args>` in a fresh process (stdin: `input`); resolves with its stdout, rejects with its stderr on failure. */
-export function runNode(args: string[], input?: string, timeoutMs = 600_000): Promise<ChildResult> {
+export function runNode(args: string[], input?: string | Uint8Array, timeoutMs = 600_000): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, args, {
