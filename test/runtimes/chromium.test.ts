@@ -1,7 +1,7 @@
 // Headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core) loading the
 // packed package from a local static server: the README's browser snippets verbatim, each
 // followed by the shared check, and the examples/web page training until its loss falls.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
@@ -94,11 +94,14 @@ describe.skipIf(!haveChromium)('Chromium', () => {
   let server: Server;
   let origin = '';
   let appDir = '';
+  let userDataDir = '';
+  let remove = () => {};
   const requested: string[] = [];
 
   beforeAll(async () => {
     const installed = installPackedPackage();
     appDir = installed.appDir;
+    remove = installed.remove;
     const packageDir = installed.packageDir;
     // The site: the README pages at the root (they import ./node_modules/rnn-wasm/...),
     // the example at /examples/web/ importing ../../dist/browser.js as from a repository checkout.
@@ -109,13 +112,15 @@ describe.skipIf(!haveChromium)('Chromium', () => {
     writeFileSync(join(appDir, 'importmap.html'), snippetPage('browser-importmap.html', 'chromium-importmap'));
     writeFileSync(join(appDir, 'inline.html'), snippetPage('browser-inline.html', 'chromium-inline'));
     ({ server, origin } = await serve(appDir, requested));
-    const userDataDir = mkdtempSync(join(tmpdir(), 'rnn-wasm-chromium-'));
+    userDataDir = mkdtempSync(join(tmpdir(), 'rnn-wasm-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: ARGS });
   });
 
   afterAll(async () => {
     await context?.close();
     await new Promise((resolve) => server?.close(resolve));
+    remove();
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
   interface WasmCalls { compileStreaming: number; compile: number }

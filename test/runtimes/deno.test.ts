@@ -2,7 +2,7 @@
 // (resolved from a local node_modules, as after `npm install rnn-wasm`) and by local path.
 import { cpSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE, ROOT, checkEpilogue, importSpecifier, installPackedPackage, expectReportPasses, logReport, parseReport, readSnippet, run } from './harness.js';
 
 const DENO = join(ROOT, 'node_modules/.bin/deno');
@@ -10,10 +10,12 @@ const readFixture = `await Deno.readFile(${JSON.stringify(FIXTURE)})`;
 
 describe('Deno', () => {
   let appDir = '';
+  let remove = () => {};
+  afterAll(() => remove());
   beforeAll(() => {
     if (!existsSync(DENO)) throw new Error(`${DENO} is missing: the dev dependency \`deno\` did not install its binary (npm ci; npm rebuild deno)`);
     const installed = installPackedPackage();
-    appDir = installed.appDir;
+    ({ appDir, remove } = installed);
     // npm: specifiers resolve from this node_modules, without a registry.
     writeFileSync(join(appDir, 'deno.json'), JSON.stringify({ nodeModulesDir: 'manual' }));
     // The local-path snippet imports ./vendor/rnn-wasm/dist/index.js.

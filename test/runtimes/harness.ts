@@ -2,7 +2,7 @@
 // the README snippets (the one source of the code users copy), the fixture and
 // the report the check prints.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -27,7 +27,7 @@ export function requireDist(): void {
  * `npm pack`s the repository and unpacks it into <dir>/node_modules/rnn-wasm of a
  * fresh directory, so the tests see exactly the published files ("files", "exports").
  */
-export function installPackedPackage(): { appDir: string; packageDir: string } {
+export function installPackedPackage(): { appDir: string; packageDir: string; remove: () => void } {
   requireDist();
   const appDir = mkdtempSync(join(tmpdir(), 'rnn-wasm-app-'));
   const packDir = join(appDir, '.pack');
@@ -42,7 +42,7 @@ export function installPackedPackage(): { appDir: string; packageDir: string } {
   mkdirSync(packageDir, { recursive: true });
   execFileSync('tar', ['-xzf', tarball, '-C', packageDir, '--strip-components=1']);
   writeFileSync(join(appDir, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module', dependencies: { 'rnn-wasm': '*' } }));
-  return { appDir, packageDir };
+  return { appDir, packageDir, remove: () => rmSync(appDir, { recursive: true, force: true }) };
 }
 
 /** A snippet from the README's runtimes section: the fenced block after `<!-- snippet: name -->`. */

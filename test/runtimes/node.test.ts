@@ -1,7 +1,7 @@
 // Node 20 as users run it: the packed package imported by name, the README snippets verbatim.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHECK_URL, FIXTURE, REPORT_TAG, checkEpilogue, importSpecifier, installPackedPackage, expectReportPasses, logReport, parseReport, readSnippet, run } from './harness.js';
 
 const nodeMajor = Number(process.versions.node.split('.')[0]);
@@ -9,9 +9,11 @@ const readFixture = `(await import('node:fs')).readFileSync(${JSON.stringify(FIX
 
 describe('Node', () => {
   let appDir = '';
+  let remove = () => {};
   beforeAll(() => {
-    appDir = installPackedPackage().appDir;
+    ({ appDir, remove } = installPackedPackage());
   });
+  afterAll(() => remove());
 
   async function runEsm(label: string, flags: string[]) {
     const snippet = readSnippet('node.mjs');

@@ -9,9 +9,12 @@ import { CHECK_SCRIPT, FIXTURE, installPackedPackage, expectReportPasses, logRep
 
 describe('Cloudflare workerd', () => {
   let mf: Miniflare | undefined;
+  let remove = () => {};
 
   beforeAll(async () => {
-    const { appDir, packageDir } = installPackedPackage();
+    const installed = installPackedPackage();
+    const { appDir, packageDir } = installed;
+    remove = installed.remove;
     const pkg = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8'));
     const entry = pkg.exports['.'].workerd as string;
     const wasmFile = pkg.exports['./wasm/relaxed.wasm'] as string;
@@ -59,6 +62,7 @@ export default {
 
   afterAll(async () => {
     await mf?.dispose();
+    remove();
   });
 
   it('the README Worker answers with the relaxed build', async () => {
