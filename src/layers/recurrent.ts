@@ -13,8 +13,7 @@
 // Truncated BPTT: run chunk after chunk, passing the previous chunk's hN (and cN) as h0 (c0)
 // of the next; call backward per chunk and ignore dH0/dC0, so gradients stop at the boundary.
 import { checkAllFinite, checkFinite, checkShape, checkSize, ShapeError, shapeSize } from '../runtime/check.js';
-import type { Arena } from '../runtime/memory.js';
-import { Arena as ArenaClass } from '../runtime/memory.js';
+import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ParameterBlock, Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
 import { Rng } from '../train/rng.js';
@@ -309,7 +308,7 @@ export class RecurrentLayer {
 
   /** The host API's arena (for memory reports and flatness checks). */
   get arena(): Arena {
-    if (!this.hostArena) this.hostArena = new ArenaClass(this.rt.mem);
+    if (!this.hostArena) this.hostArena = new Arena(this.rt.mem);
     return this.hostArena;
   }
 
@@ -395,6 +394,7 @@ export class RecurrentLayer {
       mem.checkRange(name, t.ptr, t.bytes);
     }
     this.checkLengths(args.lengths, T, B);
+    if (args.training !== undefined && typeof args.training !== 'boolean') throw new TypeError(`training must be a boolean, got ${typeof args.training}`);
     const training = args.training ?? this.training;
     const arena = args.arena;
     const isLstm = this.cell === 'lstm';
