@@ -58,4 +58,20 @@ describe.each(BUILDS)('Trainer (%s build)', (build) => {
     expect(() => new Trainer(model, { optimizer: 'rmsprop' as never })).toThrow(/optimizer must be/);
     model.dispose();
   });
+
+  it('a steady loop allocates nothing: after the first steps the arena and wasm memory stay flat', () => {
+    const model = new BagClassifier(rt, 5);
+    const trainer = new Trainer(model, { lr: 0.01, clipNorm: 1, progress: false });
+    const batch = collate(train.slice(0, 16));
+    for (let i = 0; i < 3; i++) trainer.trainStep(batch);
+    const growths = model.tape.arena.growths;
+    const bytes = rt.mem.byteLength;
+    const live = rt.mem.liveBytes;
+    for (let i = 0; i < 200; i++) trainer.trainStep(batch);
+    expect(model.tape.arena.growths).toBe(growths);
+    expect(rt.mem.byteLength).toBe(bytes);
+    expect(rt.mem.liveBytes).toBe(live);
+    trainer.dispose();
+    model.dispose();
+  });
 });

@@ -4,6 +4,7 @@
 // torch-style dotted paths ('embedding.weight', 'rnn.weight_ih_l0', 'fc.bias'),
 // so stateDict() round-trips through safetensors and PyTorch.
 import { ShapeError, checkAllFinite } from '../runtime/check.js';
+import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ParameterBlock, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
 import { Rng } from './rng.js';
@@ -18,7 +19,11 @@ export interface LayerPlan {
 export abstract class Model {
   /** Every parameter of every layer; gradients in the block's second half. */
   readonly params: ParameterBlock;
-  /** The tape forward passes record on; its arena holds the step's activations. */
+  /**
+   * The tape forward passes record on. Its arena (the model's own, so models
+   * sharing a runtime never rewind each other's activations) holds the step's
+   * activations and grows to the step's high-water mark once.
+   */
   readonly tape: Tape;
   /** Seeded generator for initialisation and dropout masks; checkpoints save its state. */
   readonly rng: Rng;
@@ -29,7 +34,7 @@ export abstract class Model {
       for (const s of layerSpecs) specs.push({ name: prefix + s.name, shape: [...s.shape] });
     }
     this.params = new ParameterBlock(rt.mem, specs);
-    this.tape = new Tape(rt);
+    this.tape = new Tape(rt, new Arena(rt.mem));
     this.rng = new Rng(seed);
   }
 
@@ -107,7 +112,8 @@ export abstract class Model {
 
   /** Returns the parameter memory to the runtime. */
   dispose(): void {
-    this.tape.arena.reset();
+    this.tape.reset();
+    this.tape.arena.dispose();
     this.params.dispose();
   }
 }

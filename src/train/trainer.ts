@@ -255,6 +255,11 @@ export class Trainer<Batch> {
   async resume(path: string): Promise<void> {
     this.restore(await loadCheckpoint(path));
   }
+
+  /** Frees the optimizer state (the model stays usable). */
+  dispose(): void {
+    this.optimizer.dispose();
+  }
 }
 
 export type OptimizerName = 'adam' | 'adamw' | 'sgd';
