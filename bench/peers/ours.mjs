@@ -2,7 +2,8 @@
 // (tfjs.mjs's recurrent), through the public API only, so `bench --compare`,
 // `bench memory` and their child processes time the same user-level calls:
 //   forward    Float32Array in, layer, output Float32Array out
-//   trainStep  forward, backward of sum(output * dOutput), one SGD step, zeroGrad
+//   trainStep  forward, backward of sum(output * dOutput) to the weights (no dx:
+//              the input is data, and TF.js does not compute it either), one SGD step, zeroGrad
 // `api` is the package namespace (import('rnn-wasm'), or the CLI's own modules).
 
 const GATES = { lstm: 4, gru: 3, rnn: 1 };
@@ -29,7 +30,7 @@ export function recurrent(api, rt, spec, x, dOutput) {
     output: () => layer.forward(xHost, { training: false }).output.data,
     trainStep() {
       layer.forward(xHost, { training: true });
-      layer.backward({ dOutput: dHost });
+      layer.backward({ dOutput: dHost, inputGrad: false });
       optimizer.step();
       layer.zeroGrad();
     },

@@ -3,6 +3,7 @@
 // data, and the FLOP counts behind every GFLOP/s figure.
 import { flagInt, flagString, type ParsedArgs } from '../args.js';
 import { randomFill } from './harness.js';
+import { recurrentForwardFlops } from './recurrent.js';
 import type { RecurrentSpec } from './peers.js';
 
 export type Cell = RecurrentSpec['cell'];
@@ -58,18 +59,17 @@ export function shapeRecord(s: RecurrentShape): Record<string, number | string> 
   return { case: s.name, input: s.input, hidden: s.hidden, seq: s.seq, batch: s.batch };
 }
 
-/**
- * FLOPs of the GEMMs of one forward over the sequence: per step and sequence,
- * [x_t; h] times the fused gate matrix, 2*G*H*(I+H). The elementwise gate
- * math is left out (small, and not multiply-adds).
- */
+/** FLOPs of the matrix products of one forward (counted as in `bench lstm`: 2*T*B*G*H*(I+H)). */
 export function forwardFlops(cell: Cell, s: RecurrentShape): number {
-  return 2 * GATES[cell] * s.hidden * (s.input + s.hidden) * s.seq * s.batch;
+  return recurrentForwardFlops(GATES[cell], { ...s, layers: 1, bidirectional: false });
 }
 
-/** A training step: forward, then backward (dW and dx/dh: twice the forward GEMMs); the optimizer is O(params). */
+/**
+ * A training step without dx (the peers do not compute it either): the forward,
+ * then dW_ih, dW_hh and the per-step dh products. The optimizer is O(params).
+ */
 export function trainFlops(cell: Cell, s: RecurrentShape): number {
-  return 3 * forwardFlops(cell, s);
+  return 3 * forwardFlops(cell, s) - 2 * s.seq * s.batch * GATES[cell] * s.hidden * s.input;
 }
 
 export interface RecurrentData {
