@@ -8,6 +8,7 @@ import { syntheticRepeatTagging, syntheticScenes, syntheticSentiment } from '../
 import { builtinCorpus } from '../data/corpus.js';
 import { tokenizeChars, tokenizeWords } from '../data/tokenize.js';
 import { Rng } from '../train/rng.js';
+import { cosineSchedule } from '../train/schedule.js';
 import { UNK_ID, Vocabulary } from '../data/vocab.js';
 import { Trainer, type EpochSummary } from '../train/trainer.js';
 import { SequenceClassifier, type ClassificationBatch, type Pooling } from './classifier.js';
@@ -77,6 +78,8 @@ export interface SentimentOptions extends TaskOptions {
   /** AdamW decoupled weight decay (default 0: plain Adam). */
   weightDecay?: number;
   pooling?: Pooling;
+  /** Cosine decay of the learning rate to 0 over the run (default false: constant). */
+  cosine?: boolean;
 }
 
 /** Reads a file, a comma-separated list of files, or every .txt/.tsv file (not README) in a directory. */
@@ -130,8 +133,11 @@ export async function trainSentiment(rt: Runtime, options: SentimentOptions = {}
     cell: options.cell ?? 'gru', bidirectional: true, pooling: options.pooling ?? 'max', dropout: options.dropout ?? 0.3, seed,
   });
   const epochs = options.epochs ?? 10;
+  const lr = options.lr ?? 3e-3;
+  const stepsPerEpoch = Math.ceil(trainIdx.length / batchSize);
   const trainer = new Trainer<ClassificationBatch>(model, {
-    optimizer: options.weightDecay ? 'adamw' : 'adam', weightDecay: options.weightDecay, lr: options.lr ?? 3e-3, clipNorm: 5, seed, progress: options.progress ?? 'auto', checkpoint: options.checkpoint,
+    optimizer: options.weightDecay ? 'adamw' : 'adam', weightDecay: options.weightDecay, lr, clipNorm: 5,
+    schedule: options.cosine ? cosineSchedule(lr, epochs * stepsPerEpoch) : undefined, seed, progress: options.progress ?? 'auto', checkpoint: options.checkpoint,
   });
   await maybeResume(trainer as Trainer<unknown>, options);
   const t0 = performance.now();
