@@ -19,6 +19,7 @@ export const TRAIN_USAGE = `usage: rnn-wasm train <task> [options]
     --epochs N           passes over the training data
     --seed N             seed of split, initialisation, shuffling, dropout (same seed, same losses bit for bit)
     --batch N  --hidden N  --lr X  --cell gru|lstm|rnn
+    --temperature X      charlm: sampling temperature of the shown text (default 0.7)
     --checkpoint PATH    save every --every N steps (default 50) and at the end; resume from it when present
     --json               print the final metrics as one JSON line on stdout
     --quiet              no progress bar or epoch lines
@@ -47,7 +48,10 @@ export async function train(args: ParsedArgs): Promise<number> {
   const cell = args.flags.get('cell');
   if (cell !== undefined && cell !== 'gru' && cell !== 'lstm' && cell !== 'rnn') throw new Error(`--cell must be gru, lstm or rnn, got '${cell}'`);
   const checkpointPath = args.flags.has('checkpoint') ? flagString(args, 'checkpoint', '') : undefined;
-  const options: TaskOptions & { data?: string } = {
+  const temperatureText = args.flags.get('temperature');
+  const temperature = temperatureText === undefined ? undefined : Number(temperatureText);
+  if (temperature !== undefined && !(temperature >= 0 && Number.isFinite(temperature))) throw new Error(`--temperature must be a number >= 0, got '${temperatureText}'`);
+  const options: TaskOptions & { data?: string; temperature?: number } = {
     seed,
     epochs: args.flags.has('epochs') ? flagInt(args, 'epochs', 1) : undefined,
     batchSize: args.flags.has('batch') ? flagInt(args, 'batch', 1) : undefined,
@@ -59,6 +63,7 @@ export async function train(args: ParsedArgs): Promise<number> {
     log,
     checkpoint: checkpointPath ? { path: checkpointPath, every: flagInt(args, 'every', 50) } : undefined,
     resume: checkpointPath !== undefined,
+    temperature,
   };
   const rt = await createRuntime();
   const tasks = await import('../models/tasks.js');
