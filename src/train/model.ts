@@ -92,6 +92,12 @@ export abstract class Model {
    * Nothing is written unless the whole dict validates.
    */
   loadStateDict(dict: Record<string, { shape: number[]; data: ArrayLike<number> }>): void {
+    this.checkStateDict(dict);
+    for (const name of this.params.names) this.params.value(name).set(dict[name].data);
+  }
+
+  /** Throws unless loadStateDict would accept `dict`; changes nothing. */
+  checkStateDict(dict: Record<string, { shape: number[]; data: ArrayLike<number> }>): void {
     const known = new Set(this.params.names);
     for (const key of Object.keys(dict)) {
       if (!known.has(key)) throw new Error(`loadStateDict: unexpected parameter '${key}'; expected: ${this.params.names.join(', ')}`);
@@ -107,7 +113,6 @@ export abstract class Model {
       if (!t.data || t.data.length !== size) throw new ShapeError(`loadStateDict: '${name}' needs ${size} values, got ${t.data?.length}`);
       checkAllFinite(`loadStateDict '${name}'`, t.data);
     }
-    for (const name of this.params.names) this.params.value(name).set(dict[name].data);
   }
 
   /** Returns the parameter memory to the runtime. */

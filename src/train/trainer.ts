@@ -231,7 +231,8 @@ export class Trainer<Batch> {
     if (typeof state.epochLossSum !== 'number') throw new Error('checkpoint state.epochLossSum must be a number');
     const epochRng = Rng.fromState(state.epochStartRng as unknown as RngState);
     const modelRng = Rng.fromState(state.modelRng as unknown as RngState);
-    // Check the optimizer part first: loadStateDict validates the whole dict before writing.
+    // Validate every part before writing any.
+    this.model.checkStateDict(modelDict);
     this.optimizer.checkState(optimDict, state.optimizer);
     this.model.loadStateDict(modelDict);
     this.optimizer.loadState(optimDict, state.optimizer);
