@@ -1,8 +1,8 @@
 // Node 20 as users run it: the packed package imported by name, the README snippets verbatim.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHECK_URL, FIXTURE, REPORT_TAG, checkEpilogue, importSpecifier, installPackedPackage, expectReportPasses, logReport, parseReport, readSnippet, run } from './harness.js';
+import { CHECK_URL, FIXTURE, REPORT_TAG, ROOT, checkEpilogue, importSpecifier, installPackedPackage, expectReportPasses, logReport, parseReport, readSnippet, run } from './harness.js';
 
 const nodeMajor = Number(process.versions.node.split('.')[0]);
 const readFixture = `(await import('node:fs')).readFileSync(${JSON.stringify(FIXTURE)})`;
@@ -75,6 +75,32 @@ for (const name of ['simd', 'relaxed']) {
     const r = await run(process.execPath, ['--experimental-wasm-relaxed-simd', file], { cwd: appDir });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual(['simd true true', 'relaxed true true']);
+  });
+
+  it.each(['nodenext', 'bundler'])('TypeScript (moduleResolution %s) finds the types of rnn-wasm and rnn-wasm/inline', async (resolution) => {
+    const dir = join(appDir, `ts-${resolution}`);
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, 'app.ts'),
+      `import { createRuntime, LSTM, type Runtime } from 'rnn-wasm';
+import { createRuntime as createInline } from 'rnn-wasm/inline';
+const rt: Runtime = await createRuntime({ relaxedSimd: false });
+const build: 'simd' | 'relaxed' = (await createInline()).features.build;
+const lstm = new LSTM(rt, { inputSize: 3, hiddenSize: 4 });
+// @ts-expect-error: the options are typed
+createRuntime({ relaxedSimd: 'yes' });
+export { build, lstm };
+`,
+    );
+    const module = resolution === 'bundler' ? 'esnext' : 'nodenext';
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { module, moduleResolution: resolution, target: 'es2022', strict: true, noEmit: true, skipLibCheck: false, types: [], lib: ['es2022', 'dom'] }, files: ['app.ts'] }),
+    );
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+    const r = await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir], { cwd: dir });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 
   it('rnn-wasm/inline carries both builds inside the module (no file access needed)', async () => {
