@@ -9,6 +9,7 @@ import { Embedding } from '../src/layers/embedding.js';
 import { crossEntropyLoss } from '../src/layers/losses.js';
 import { concatFeatures, maxOverTime, meanOverTime, tanh } from '../src/layers/ops.js';
 import { SequenceClassifier, type Pooling } from '../src/models/classifier.js';
+import { SequenceGenerator } from '../src/models/generator.js';
 import type { CellName } from '../src/models/common.js';
 import type { CellKind } from '../src/layers/recurrent.js';
 import { referenceForward } from './recurrent-reference.js';
@@ -196,6 +197,66 @@ describe.each(BUILDS)('SequenceClassifier end to end (%s build)', (build) => {
         total += Math.log(logits.reduce((s2, l) => s2 + Math.exp(l - m), 0)) + m - logits[labels[b]];
       }
       return total / B2;
+    };
+    expect(Math.abs(loss - ref())).toBeLessThan(1e-5);
+    for (const name of model.params.names) {
+      const num = numericalGradient(ref, p[name], 1e-5);
+      if (name === 'embedding.weight') num.fill(0, 0, E);
+      expect(gradError(model.params.grad(name).view(), num), name).toBeLessThan(3e-3);
+    }
+    model.dispose();
+  });
+});
+
+describe.each(BUILDS)('SequenceGenerator end to end (%s build)', (build) => {
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await runtimeFor(build);
+  });
+
+  it.each(['gru', 'lstm'] as const)('%s: gradients through the feature -> h0 path, the decoder and the masked loss vs float64', (cell) => {
+    const F = 3, V3 = 6, E = 4, H3 = 5, T3 = 4, B3 = 2;
+    const model = new SequenceGenerator(rt, { featureSize: F, vocabSize: V3, bosId: 1, eosId: 2, embeddingDim: E, hiddenSize: H3, cell, seed: 8 });
+    const features = Float32Array.from([0.5, -1, 0.25, 1, 0.3, -0.7]);
+    const lens = Int32Array.from([4, 2]);
+    const inputs = Int32Array.from([1, 1, 3, 4, 5, 0, 4, 0]);
+    const targets = Int32Array.from([3, 4, 5, 2, 4, 0, 2, 0]);
+    model.tape.reset();
+    model.zeroGrad();
+    const loss = model.loss({ features, inputs, targets, lengths: lens });
+    model.tape.backward();
+    const p: Record<string, Float64Array> = {};
+    for (const name of model.params.names) p[name] = toF64(model.params.value(name).view());
+    const rnnParams: Record<string, Float64Array> = {};
+    for (const name of model.params.names) if (name.startsWith('rnn.')) rnnParams[name.slice(4)] = p[name];
+    const kind: CellKind = cell === 'gru' ? 'gru_after' : 'lstm';
+    const ref = () => {
+      const h0 = new Float64Array(B3 * H3);
+      for (let b = 0; b < B3; b++) for (let h = 0; h < H3; h++) {
+        let s2 = p['init.bias'][h];
+        for (let f = 0; f < F; f++) s2 += p['init.weight'][h * F + f] * features[b * F + f];
+        h0[b * H3 + h] = Math.tanh(s2);
+      }
+      const x = new Float64Array(T3 * B3 * E);
+      for (let i = 0; i < T3 * B3; i++) for (let j = 0; j < E; j++) x[i * E + j] = p['embedding.weight'][inputs[i] * E + j];
+      const { output } = referenceForward(
+        { cell: kind, I: E, H: H3, L: 1, D: 1, bias: true, batchFirst: false, T: T3, B: B3 },
+        { params: rnnParams, x, h0, c0: kind === 'lstm' ? new Float64Array(B3 * H3) : undefined, lengths: lens },
+      );
+      let total = 0, n = 0;
+      for (let t = 0; t < T3; t++) for (let b = 0; b < B3; b++) {
+        if (t >= lens[b]) continue;
+        const row = t * B3 + b;
+        const logits = Array.from({ length: V3 }, (_, v) => {
+          let s2 = p['fc.bias'][v];
+          for (let h = 0; h < H3; h++) s2 += p['fc.weight'][v * H3 + h] * output[row * H3 + h];
+          return s2;
+        });
+        const m = Math.max(...logits);
+        total += Math.log(logits.reduce((a, l) => a + Math.exp(l - m), 0)) + m - logits[targets[row]];
+        n++;
+      }
+      return total / n;
     };
     expect(Math.abs(loss - ref())).toBeLessThan(1e-5);
     for (const name of model.params.names) {
