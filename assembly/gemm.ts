@@ -26,8 +26,14 @@ const NR = 8;
 const KC = 256;
 const MC = 64;
 const NC = 256;
-// At or below these M the per-call cost of packing outweighs its gain.
-const DIRECT_MAX_M = 16;
+// Where packing costs more than it saves (measured, bench/README.md): A*B
+// reads B in place for M <= 3 at any size, and up to M = 8 while B is small
+// (K*N <= 64 Ki values, e.g. an LSTM step's 64 x 256); beyond that the
+// strided walk down B's columns loses to packed panels. A*B^T uses dot
+// products along K up to M = 16.
+const DIRECT_MAX_M = 8;
+const DIRECT_ANY_SIZE_MAX_M = 3;
+const DIRECT_MAX_KN = 65536;
 const DOT_MAX_M = 16;
 
 const PACK_A: usize = memory.data(MC * KC * 16, 64);
@@ -53,8 +59,8 @@ export function gemm_f32(
   const aRs: usize = transA ? 4 : <usize>lda << 2;
   const aCs: usize = transA ? <usize>lda << 2 : 4;
   const ldcB: usize = <usize>ldc << 2;
-  if (!transB && M <= DIRECT_MAX_M) {
-    gemm_direct(M, N, K, alpha, A, aRs, aCs, B, ldb, beta, C, ldcB);
+  if (!transB && (M <= DIRECT_ANY_SIZE_MAX_M || (M <= DIRECT_MAX_M && <i64>K * <i64>N <= DIRECT_MAX_KN))) {
+    gemm_direct(transA, M, N, K, alpha, A, lda, aRs, aCs, B, ldb, beta, C, ldcB);
     return;
   }
   for (let jc = 0; jc < N; jc += NC) {
@@ -73,7 +79,7 @@ export function gemm_f32(
           for (let ir = 0; ir < mc; ir += MR) {
             const rows = min(MR, mc - ir);
             const c = C + (<usize>(ic + ir) * ldcB) + (<usize>(jc + jr) << 2);
-            kernel_packed(kc, PACK_A + (<usize>(ir * kc) << 4), b, c, ldcB, rows, cols, alpha, betaBlock);
+            kernel_packed(kc, PACK_A + (<usize>(ir * kc) << 4), b, NR << 2, c, ldcB, rows, cols, alpha, betaBlock);
           }
         }
       }
@@ -81,12 +87,12 @@ export function gemm_f32(
   }
 }
 
-// Small M with op(B) = B: no packing. 4x8 tiles read op(A) and the rows of B
-// in place (only B's ragged right edge is copied, zero-padded, so no load
-// runs past a row). A single leftover row (M = 1, 5, 9, 13) would waste 3/4
-// of a 4-row tile, so it gets a 1x32 row kernel instead.
+// Small M with op(B) = B: B is read in place (only its ragged right edge is
+// copied, zero-padded, so no load runs past a row); op(A) is packed, which
+// costs M*K copies, 4/N of the work. A single leftover row (M = 1, 5) would
+// waste 3/4 of a 4-row tile, so it gets a 1x32 row kernel instead.
 function gemm_direct(
-  M: i32, N: i32, K: i32, alpha: f32, A: usize, aRs: usize, aCs: usize,
+  transA: i32, M: i32, N: i32, K: i32, alpha: f32, A: usize, lda: i32, aRs: usize, aCs: usize,
   B: usize, ldb: i32, beta: f32, C: usize, ldcB: usize,
 ): void {
   const ldbB: usize = <usize>ldb << 2;
@@ -98,8 +104,9 @@ function gemm_direct(
   for (let pc = 0; pc < K; pc += KC) {
     const kc = min(KC, K - pc);
     const betaBlock: f32 = pc == 0 ? beta : 1;
-    const aBlock = <usize>pc * aCs;
     const bBlock = B + <usize>pc * ldbB;
+    // Packs all M rows; the single row's kernels read only the first 4*(M/4).
+    pack_a(transA, A, lda, 0, M, pc, kc);
     for (let jr = tileRows > 0 ? 0 : n32; jr < N; jr += NR) {
       const cols = min(NR, N - jr);
       let b = bBlock + (<usize>jr << 2);
@@ -112,15 +119,16 @@ function gemm_direct(
       for (let ir = 0; ir < tileRows; ir += MR) {
         const rows = min(MR, tileRows - ir);
         const c = C + <usize>ir * ldcB + (<usize>jr << 2);
-        kernel_direct(kc, A + <usize>ir * aRs + aBlock, aRs, aCs, rows, b, bRs, c, ldcB, rows, cols, alpha, betaBlock);
+        kernel_packed(kc, PACK_A + (<usize>(ir * kc) << 4), b, bRs, c, ldcB, rows, cols, alpha, betaBlock);
       }
       if (singleRow && jr >= n32) {
-        kernel_direct(kc, lastA + aBlock, aRs, aCs, 1, b, bRs, lastC + (<usize>jr << 2), ldcB, 1, cols, alpha, betaBlock);
+        // The last 4-row panel of PACK_A holds the single row (rows 1..3 zero).
+        kernel_packed(kc, PACK_A + (<usize>(tileRows * kc) << 4), b, bRs, lastC + (<usize>jr << 2), ldcB, 1, cols, alpha, betaBlock);
       }
     }
     if (singleRow) {
       for (let j = 0; j < n32; j += 32) {
-        kernel_row32(kc, lastA + aBlock, aCs, bBlock + (<usize>j << 2), ldbB, lastC + (<usize>j << 2), alpha, betaBlock);
+        kernel_row32(kc, lastA + <usize>pc * aCs, aCs, bBlock + (<usize>j << 2), ldbB, lastC + (<usize>j << 2), alpha, betaBlock);
       }
     }
   }
@@ -220,14 +228,15 @@ function store_row8(p: usize, beta: f32, lo: v128, hi: v128): void {
   }
 }
 
-// Micro-kernel over packed A and packed B: per k, op(A)[ir..ir+3][p] are
-// stored pre-broadcast (4 x f32x4, 64 bytes) and op(B)[p][jr..jr+7] are 8
-// contiguous values (32 bytes), so every load is a plain v128.load with a
+// Micro-kernel over packed A: per k, op(A)[ir..ir+3][p] are stored
+// pre-broadcast (4 x f32x4, 64 bytes) and op(B)[p][jr..jr+7] are 8
+// contiguous values (packed B: bRs = 32; B read in place: bRs = ldb*4), so
+// every load is a plain v128.load with a
 // constant offset (V8 does not fold offsets into load32_splat: one extra
 // instruction per broadcast). Not unrolled: V8 hoists every load of an
 // unrolled body to its top and then spills accumulators (measured: -35%).
 function kernel_packed(
-  k: i32, a: usize, b: usize,
+  k: i32, a: usize, b: usize, bRs: usize,
   c: usize, ldcB: usize, rows: i32, cols: i32, alpha: f32, beta: f32,
 ): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
@@ -245,35 +254,6 @@ function kernel_packed(
     av = v128.load(a, 48);
     c30 = madd(av, b0, c30); c31 = madd(av, b1, c31);
     a += 64;
-    b += 32;
-  }
-  store_tile(c, ldcB, rows, cols, alpha, beta, c00, c01, c10, c11, c20, c21, c30, c31);
-}
-
-// Micro-kernel reading op(A) in place: row r of the tile at a + r*aRs, step
-// aCs per k. Rows past `aRows` re-read the last valid row (never past the
-// matrix); their results are not stored.
-function kernel_direct(
-  k: i32, a: usize, aRs: usize, aCs: usize, aRows: i32, b: usize, bRs: usize,
-  c: usize, ldcB: usize, rows: i32, cols: i32, alpha: f32, beta: f32,
-): void {
-  const o1: usize = aRows > 1 ? aRs : 0;
-  const o2: usize = aRows > 2 ? 2 * aRs : o1;
-  const o3: usize = aRows > 3 ? 3 * aRs : o2;
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  for (let p = 0; p < k; p++) {
-    const b0 = v128.load(b);
-    const b1 = v128.load(b, 16);
-    let av = v128.load32_splat(a);
-    c00 = madd(av, b0, c00); c01 = madd(av, b1, c01);
-    av = v128.load32_splat(a + o1);
-    c10 = madd(av, b0, c10); c11 = madd(av, b1, c11);
-    av = v128.load32_splat(a + o2);
-    c20 = madd(av, b0, c20); c21 = madd(av, b1, c21);
-    av = v128.load32_splat(a + o3);
-    c30 = madd(av, b0, c30); c31 = madd(av, b1, c31);
-    a += aCs;
     b += bRs;
   }
   store_tile(c, ldcB, rows, cols, alpha, beta, c00, c01, c10, c11, c20, c21, c30, c31);
