@@ -4,7 +4,5 @@ export { SequenceTagger, type SequenceTaggerOptions, type TaggingBatch } from '.
 export { SequenceGenerator, type SequenceGeneratorOptions, type GenerationBatch, type GenerateOptions } from './generator.js';
 export { CharLanguageModel, streamChunks, type CharLanguageModelOptions, type StreamChunk } from './charlm.js';
 export { argmaxRow, sampleRow, type CellName } from './common.js';
-export {
-  trainSentiment, trainTagger, trainCaptioner, trainCharLM, readLabelledData,
-  type TaskOptions, type TaskResult, type SentimentOptions, type TaggerOptions, type CaptionOptions, type CharLMOptions,
-} from './tasks.js';
+// The training recipes (src/models/tasks.ts: data, model, Trainer, metrics) back `rnn-wasm train`
+// and the examples; they stay out of the library bundle to keep it small.
