@@ -14,57 +14,57 @@ import {
 // Reset-after step. g: this row's input projection (r, z with both biases; n with b_in only).
 // @ts-ignore: decorator
 @inline
-function gru_after_forward(g: usize, hh: usize, bhn: usize, h: usize, out: usize, hprev: usize, hnKeep: usize, H: i32, j: i32, vec: bool, keep: bool): void {
+function gru_after_forward(g: usize, hh: usize, bhn: usize, h: usize, out: usize, hprev: usize, hnKeep: usize, H: i32, j: i32, lanes: i32, keep: bool): void {
   const jo = <usize>j << 2;
   const Ho = <usize>H << 2;
-  const r = sigmoid_f32x4(f32x4.add(ld(g + jo, vec), ld(hh + jo, vec)));
-  const z = sigmoid_f32x4(f32x4.add(ld(g + Ho + jo, vec), ld(hh + Ho + jo, vec)));
-  let hn = ld(hh + 2 * Ho + jo, vec);
-  if (bhn != 0) hn = f32x4.add(hn, ld(bhn + jo, vec));
-  const n = tanh_f32x4(madd(r, hn, ld(g + 2 * Ho + jo, vec)));
-  const hOld = ld(h + jo, vec);
+  const r = sigmoid_f32x4(f32x4.add(ld(g + jo, lanes), ld(hh + jo, lanes)));
+  const z = sigmoid_f32x4(f32x4.add(ld(g + Ho + jo, lanes), ld(hh + Ho + jo, lanes)));
+  let hn = ld(hh + 2 * Ho + jo, lanes);
+  if (bhn != 0) hn = f32x4.add(hn, ld(bhn + jo, lanes));
+  const n = tanh_f32x4(madd(r, hn, ld(g + 2 * Ho + jo, lanes)));
+  const hOld = ld(h + jo, lanes);
   const hNew = madd(z, f32x4.sub(hOld, n), n);
   if (keep) {
-    st(hprev + jo, hOld, vec);
-    st(hnKeep + jo, hn, vec);
-    st(g + jo, r, vec);
-    st(g + Ho + jo, z, vec);
-    st(g + 2 * Ho + jo, n, vec);
+    st(hprev + jo, hOld, lanes);
+    st(hnKeep + jo, hn, lanes);
+    st(g + jo, r, lanes);
+    st(g + Ho + jo, z, lanes);
+    st(g + 2 * Ho + jo, n, lanes);
   }
-  st(h + jo, hNew, vec);
-  st(out + jo, hNew, vec);
+  st(h + jo, hNew, lanes);
+  st(out + jo, hNew, lanes);
 }
 
 // Reset-before, first half: r and z (kept in g), and r⊙h for the n product.
 // @ts-ignore: decorator
 @inline
-function gru_before_gates(g: usize, hh: usize, h: usize, rh: usize, H: i32, j: i32, vec: bool): void {
+function gru_before_gates(g: usize, hh: usize, h: usize, rh: usize, H: i32, j: i32, lanes: i32): void {
   const jo = <usize>j << 2;
   const Ho = <usize>H << 2;
-  const r = sigmoid_f32x4(f32x4.add(ld(g + jo, vec), ld(hh + jo, vec)));
-  const z = sigmoid_f32x4(f32x4.add(ld(g + Ho + jo, vec), ld(hh + Ho + jo, vec)));
-  st(g + jo, r, vec);
-  st(g + Ho + jo, z, vec);
-  st(rh + jo, f32x4.mul(r, ld(h + jo, vec)), vec);
+  const r = sigmoid_f32x4(f32x4.add(ld(g + jo, lanes), ld(hh + jo, lanes)));
+  const z = sigmoid_f32x4(f32x4.add(ld(g + Ho + jo, lanes), ld(hh + Ho + jo, lanes)));
+  st(g + jo, r, lanes);
+  st(g + Ho + jo, z, lanes);
+  st(rh + jo, f32x4.mul(r, ld(h + jo, lanes)), lanes);
 }
 
 // Reset-before, second half: n (all biases merged into g) and the new state.
 // @ts-ignore: decorator
 @inline
-function gru_before_state(g: usize, hh: usize, h: usize, rh: usize, out: usize, hprev: usize, rhKeep: usize, H: i32, j: i32, vec: bool, keep: bool): void {
+function gru_before_state(g: usize, hh: usize, h: usize, rh: usize, out: usize, hprev: usize, rhKeep: usize, H: i32, j: i32, lanes: i32, keep: bool): void {
   const jo = <usize>j << 2;
   const Ho = <usize>H << 2;
-  const z = ld(g + Ho + jo, vec);
-  const n = tanh_f32x4(f32x4.add(ld(g + 2 * Ho + jo, vec), ld(hh + 2 * Ho + jo, vec)));
-  const hOld = ld(h + jo, vec);
+  const z = ld(g + Ho + jo, lanes);
+  const n = tanh_f32x4(f32x4.add(ld(g + 2 * Ho + jo, lanes), ld(hh + 2 * Ho + jo, lanes)));
+  const hOld = ld(h + jo, lanes);
   const hNew = madd(z, f32x4.sub(hOld, n), n);
   if (keep) {
-    st(hprev + jo, hOld, vec);
-    st(rhKeep + jo, ld(rh + jo, vec), vec);
-    st(g + 2 * Ho + jo, n, vec);
+    st(hprev + jo, hOld, lanes);
+    st(rhKeep + jo, ld(rh + jo, lanes), lanes);
+    st(g + 2 * Ho + jo, n, lanes);
   }
-  st(h + jo, hNew, vec);
-  st(out + jo, hNew, vec);
+  st(h + jo, hNew, lanes);
+  st(out + jo, hNew, lanes);
 }
 
 // x: [T*B, I] (row stride ldx)  w_ih: [3H, I]  w_hh: [3H, H]  b_ih, b_hh: [3H] or 0
@@ -104,15 +104,8 @@ export function gru_forward(
         if (t < 0) continue;
         const row = t * B + b;
         const g = at(gates, row * GH), hr = at(hh, b * GH), h = at(hN, b * H), o = at(out, row * ldout);
-        let j = 0;
-        if (keep) {
-          const hp = at(hprev, row * H), ex = at(extra, row * H);
-          for (; j + 4 <= H; j += 4) gru_after_forward(g, hr, bhn, h, o, hp, ex, H, j, true, true);
-          for (; j < H; j++) gru_after_forward(g, hr, bhn, h, o, hp, ex, H, j, false, true);
-        } else {
-          for (; j + 4 <= H; j += 4) gru_after_forward(g, hr, bhn, h, o, 0, 0, H, j, true, false);
-          for (; j < H; j++) gru_after_forward(g, hr, bhn, h, o, 0, 0, H, j, false, false);
-        }
+        const hp = keep ? at(hprev, row * H) : 0, ex = keep ? at(extra, row * H) : 0;
+        for (let j = 0; j < H; j += 4) gru_after_forward(g, hr, bhn, h, o, hp, ex, H, j, min(4, H - j), keep);
       }
     } else {
       rec_matmul_packed(B, 2 * H, H, hN, H, whhT, hh, GH, 0);
@@ -121,9 +114,7 @@ export function gru_forward(
         const rh = at(rhStep, b * H);
         if (t < 0) { memory.fill(rh, 0, <usize>H << 2); continue; }
         const g = at(gates, (t * B + b) * GH), hr = at(hh, b * GH), h = at(hN, b * H);
-        let j = 0;
-        for (; j + 4 <= H; j += 4) gru_before_gates(g, hr, h, rh, H, j, true);
-        for (; j < H; j++) gru_before_gates(g, hr, h, rh, H, j, false);
+        for (let j = 0; j < H; j += 4) gru_before_gates(g, hr, h, rh, H, j, min(4, H - j));
       }
       rec_matmul_packed(B, H, H, rhStep, H, whnT, at(hh, 2 * H), GH, 0);
       for (let b = 0; b < B; b++) {
@@ -131,15 +122,8 @@ export function gru_forward(
         if (t < 0) continue;
         const row = t * B + b;
         const g = at(gates, row * GH), hr = at(hh, b * GH), h = at(hN, b * H), rh = at(rhStep, b * H), o = at(out, row * ldout);
-        let j = 0;
-        if (keep) {
-          const hp = at(hprev, row * H), ex = at(extra, row * H);
-          for (; j + 4 <= H; j += 4) gru_before_state(g, hr, h, rh, o, hp, ex, H, j, true, true);
-          for (; j < H; j++) gru_before_state(g, hr, h, rh, o, hp, ex, H, j, false, true);
-        } else {
-          for (; j + 4 <= H; j += 4) gru_before_state(g, hr, h, rh, o, 0, 0, H, j, true, false);
-          for (; j < H; j++) gru_before_state(g, hr, h, rh, o, 0, 0, H, j, false, false);
-        }
+        const hp = keep ? at(hprev, row * H) : 0, ex = keep ? at(extra, row * H) : 0;
+        for (let j = 0; j < H; j += 4) gru_before_state(g, hr, h, rh, o, hp, ex, H, j, min(4, H - j), keep);
       }
     }
   }
@@ -153,54 +137,54 @@ export function gru_forward_work_floats(B: i32, H: i32): i32 {
 // step row the hidden-side ones (the n rows differ by the factor r), dh the direct z path.
 // @ts-ignore: decorator
 @inline
-function gru_after_backward(g: usize, hprev: usize, hn: usize, dout: usize, dh: usize, dgx: usize, dgn: usize, step: usize, H: i32, j: i32, vec: bool): void {
+function gru_after_backward(g: usize, hprev: usize, hn: usize, dout: usize, dh: usize, dgx: usize, dgn: usize, step: usize, H: i32, j: i32, lanes: i32): void {
   const jo = <usize>j << 2;
   const Ho = <usize>H << 2;
   const one = f32x4.splat(1);
-  const r = ld(g + jo, vec), z = ld(g + Ho + jo, vec), n = ld(g + 2 * Ho + jo, vec);
-  const h = ld(hprev + jo, vec);
-  let dhv = ld(dh + jo, vec);
-  if (dout != 0) dhv = f32x4.add(dhv, ld(dout + jo, vec));
+  const r = ld(g + jo, lanes), z = ld(g + Ho + jo, lanes), n = ld(g + 2 * Ho + jo, lanes);
+  const h = ld(hprev + jo, lanes);
+  let dhv = ld(dh + jo, lanes);
+  if (dout != 0) dhv = f32x4.add(dhv, ld(dout + jo, lanes));
   const dnp = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(n, n)));
   const dzp = f32x4.mul(f32x4.mul(dhv, f32x4.sub(h, n)), f32x4.mul(z, f32x4.sub(one, z)));
-  const drp = f32x4.mul(f32x4.mul(dnp, ld(hn + jo, vec)), f32x4.mul(r, f32x4.sub(one, r)));
+  const drp = f32x4.mul(f32x4.mul(dnp, ld(hn + jo, lanes)), f32x4.mul(r, f32x4.sub(one, r)));
   const dhn = f32x4.mul(dnp, r);
-  st(dgx + jo, drp, vec); st(dgx + Ho + jo, dzp, vec); st(dgx + 2 * Ho + jo, dnp, vec);
-  st(dgn + jo, dhn, vec);
-  st(step + jo, drp, vec); st(step + Ho + jo, dzp, vec); st(step + 2 * Ho + jo, dhn, vec);
-  st(dh + jo, f32x4.mul(dhv, z), vec);
+  st(dgx + jo, drp, lanes); st(dgx + Ho + jo, dzp, lanes); st(dgx + 2 * Ho + jo, dnp, lanes);
+  st(dgn + jo, dhn, lanes);
+  st(step + jo, drp, lanes); st(step + Ho + jo, dzp, lanes); st(step + 2 * Ho + jo, dhn, lanes);
+  st(dh + jo, f32x4.mul(dhv, z), lanes);
 }
 
 // Reset-before backward, first half: z and n gradients, the direct z path into dh.
 // @ts-ignore: decorator
 @inline
-function gru_before_backward_zn(g: usize, hprev: usize, dout: usize, dh: usize, dgx: usize, step: usize, H: i32, j: i32, vec: bool): void {
+function gru_before_backward_zn(g: usize, hprev: usize, dout: usize, dh: usize, dgx: usize, step: usize, H: i32, j: i32, lanes: i32): void {
   const jo = <usize>j << 2;
   const Ho = <usize>H << 2;
   const one = f32x4.splat(1);
-  const z = ld(g + Ho + jo, vec), n = ld(g + 2 * Ho + jo, vec);
-  const h = ld(hprev + jo, vec);
-  let dhv = ld(dh + jo, vec);
-  if (dout != 0) dhv = f32x4.add(dhv, ld(dout + jo, vec));
+  const z = ld(g + Ho + jo, lanes), n = ld(g + 2 * Ho + jo, lanes);
+  const h = ld(hprev + jo, lanes);
+  let dhv = ld(dh + jo, lanes);
+  if (dout != 0) dhv = f32x4.add(dhv, ld(dout + jo, lanes));
   const dnp = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(n, n)));
   const dzp = f32x4.mul(f32x4.mul(dhv, f32x4.sub(h, n)), f32x4.mul(z, f32x4.sub(one, z)));
-  st(dgx + Ho + jo, dzp, vec); st(dgx + 2 * Ho + jo, dnp, vec);
-  st(step + Ho + jo, dzp, vec); st(step + 2 * Ho + jo, dnp, vec);
-  st(dh + jo, f32x4.mul(dhv, z), vec);
+  st(dgx + Ho + jo, dzp, lanes); st(dgx + 2 * Ho + jo, dnp, lanes);
+  st(step + Ho + jo, dzp, lanes); st(step + 2 * Ho + jo, dnp, lanes);
+  st(dh + jo, f32x4.mul(dhv, z), lanes);
 }
 
 // Reset-before backward, second half: from d(r⊙h) to the r gradient and the r path into dh.
 // @ts-ignore: decorator
 @inline
-function gru_before_backward_r(g: usize, hprev: usize, drh: usize, dh: usize, dgx: usize, step: usize, j: i32, vec: bool): void {
+function gru_before_backward_r(g: usize, hprev: usize, drh: usize, dh: usize, dgx: usize, step: usize, j: i32, lanes: i32): void {
   const jo = <usize>j << 2;
   const one = f32x4.splat(1);
-  const r = ld(g + jo, vec);
-  const d = ld(drh + jo, vec);
-  const drp = f32x4.mul(f32x4.mul(d, ld(hprev + jo, vec)), f32x4.mul(r, f32x4.sub(one, r)));
-  st(dgx + jo, drp, vec);
-  st(step + jo, drp, vec);
-  st(dh + jo, madd(d, r, ld(dh + jo, vec)), vec);
+  const r = ld(g + jo, lanes);
+  const d = ld(drh + jo, lanes);
+  const drp = f32x4.mul(f32x4.mul(d, ld(hprev + jo, lanes)), f32x4.mul(r, f32x4.sub(one, r)));
+  st(dgx + jo, drp, lanes);
+  st(step + jo, drp, lanes);
+  st(dh + jo, madd(d, r, ld(dh + jo, lanes)), lanes);
 }
 
 // BPTT for one gru_forward call made with hprev/extra kept (same T, B, lengths, reverse, resetAfter).
@@ -241,14 +225,11 @@ export function gru_backward(
       const row = t * B + b;
       const g = at(gates, row * GH), hp = at(hprev, row * H), dg = at(dgates, row * GH), dh = at(dh0, b * H);
       const dO = dout != 0 ? at(dout, row * lddout) : 0;
-      let j = 0;
       if (resetAfter) {
         const hn = at(extra, row * H), dn = at(dgn, row * H);
-        for (; j + 4 <= H; j += 4) gru_after_backward(g, hp, hn, dO, dh, dg, dn, sb, H, j, true);
-        for (; j < H; j++) gru_after_backward(g, hp, hn, dO, dh, dg, dn, sb, H, j, false);
+        for (let j = 0; j < H; j += 4) gru_after_backward(g, hp, hn, dO, dh, dg, dn, sb, H, j, min(4, H - j));
       } else {
-        for (; j + 4 <= H; j += 4) gru_before_backward_zn(g, hp, dO, dh, dg, sb, H, j, true);
-        for (; j < H; j++) gru_before_backward_zn(g, hp, dO, dh, dg, sb, H, j, false);
+        for (let j = 0; j < H; j += 4) gru_before_backward_zn(g, hp, dO, dh, dg, sb, H, j, min(4, H - j));
       }
     }
     let K = GH;
@@ -261,9 +242,7 @@ export function gru_backward(
         const row = t * B + b;
         const g = at(gates, row * GH), hp = at(hprev, row * H), dg = at(dgates, row * GH), dh = at(dh0, b * H);
         const sb = at(step, b * GH), d = at(drh, b * H);
-        let j = 0;
-        for (; j + 4 <= H; j += 4) gru_before_backward_r(g, hp, d, dh, dg, sb, j, true);
-        for (; j < H; j++) gru_before_backward_r(g, hp, d, dh, dg, sb, j, false);
+        for (let j = 0; j < H; j += 4) gru_before_backward_r(g, hp, d, dh, dg, sb, j, min(4, H - j));
       }
       K = 2 * H;
     }

@@ -11,27 +11,27 @@ import {
 
 // @ts-ignore: decorator
 @inline
-function lstm_cell_forward(g: usize, hh: usize, h: usize, c: usize, out: usize, hprev: usize, cprev: usize, H: i32, j: i32, vec: bool, keep: bool): void {
+function lstm_cell_forward(g: usize, hh: usize, h: usize, c: usize, out: usize, hprev: usize, cprev: usize, H: i32, j: i32, lanes: i32, keep: bool): void {
   const jo = <usize>j << 2;
   const Ho = <usize>H << 2;
-  const i = sigmoid_f32x4(f32x4.add(ld(g + jo, vec), ld(hh + jo, vec)));
-  const f = sigmoid_f32x4(f32x4.add(ld(g + Ho + jo, vec), ld(hh + Ho + jo, vec)));
-  const gg = tanh_f32x4(f32x4.add(ld(g + 2 * Ho + jo, vec), ld(hh + 2 * Ho + jo, vec)));
-  const o = sigmoid_f32x4(f32x4.add(ld(g + 3 * Ho + jo, vec), ld(hh + 3 * Ho + jo, vec)));
-  const cOld = ld(c + jo, vec);
+  const i = sigmoid_f32x4(f32x4.add(ld(g + jo, lanes), ld(hh + jo, lanes)));
+  const f = sigmoid_f32x4(f32x4.add(ld(g + Ho + jo, lanes), ld(hh + Ho + jo, lanes)));
+  const gg = tanh_f32x4(f32x4.add(ld(g + 2 * Ho + jo, lanes), ld(hh + 2 * Ho + jo, lanes)));
+  const o = sigmoid_f32x4(f32x4.add(ld(g + 3 * Ho + jo, lanes), ld(hh + 3 * Ho + jo, lanes)));
+  const cOld = ld(c + jo, lanes);
   const cNew = madd(f, cOld, f32x4.mul(i, gg));
   const hNew = f32x4.mul(o, tanh_f32x4(cNew));
   if (keep) {
-    st(hprev + jo, ld(h + jo, vec), vec);
-    st(cprev + jo, cOld, vec);
-    st(g + jo, i, vec);
-    st(g + Ho + jo, f, vec);
-    st(g + 2 * Ho + jo, gg, vec);
-    st(g + 3 * Ho + jo, o, vec);
+    st(hprev + jo, ld(h + jo, lanes), lanes);
+    st(cprev + jo, cOld, lanes);
+    st(g + jo, i, lanes);
+    st(g + Ho + jo, f, lanes);
+    st(g + 2 * Ho + jo, gg, lanes);
+    st(g + 3 * Ho + jo, o, lanes);
   }
-  st(c + jo, cNew, vec);
-  st(h + jo, hNew, vec);
-  st(out + jo, hNew, vec);
+  st(c + jo, cNew, lanes);
+  st(h + jo, hNew, lanes);
+  st(out + jo, hNew, lanes);
 }
 
 // x: [T*B, I] (row stride ldx)  w_ih: [4H, I]  w_hh: [4H, H]  b_ih, b_hh: [4H] or 0
@@ -62,16 +62,8 @@ export function lstm_forward(
       if (t < 0) continue;
       const row = t * B + b;
       const g = at(gates, row * GH), hr = at(hh, b * GH), h = at(hN, b * H), c = at(cN, b * H), o = at(out, row * ldout);
-      if (keep) {
-        const hp = at(hprev, row * H), cp = at(cprev, row * H);
-        let j = 0;
-        for (; j + 4 <= H; j += 4) lstm_cell_forward(g, hr, h, c, o, hp, cp, H, j, true, true);
-        for (; j < H; j++) lstm_cell_forward(g, hr, h, c, o, hp, cp, H, j, false, true);
-      } else {
-        let j = 0;
-        for (; j + 4 <= H; j += 4) lstm_cell_forward(g, hr, h, c, o, 0, 0, H, j, true, false);
-        for (; j < H; j++) lstm_cell_forward(g, hr, h, c, o, 0, 0, H, j, false, false);
-      }
+      const hp = keep ? at(hprev, row * H) : 0, cp = keep ? at(cprev, row * H) : 0;
+      for (let j = 0; j < H; j += 4) lstm_cell_forward(g, hr, h, c, o, hp, cp, H, j, min(4, H - j), keep);
     }
   }
 }
@@ -82,23 +74,23 @@ export function lstm_forward_work_floats(B: i32, H: i32): i32 {
 
 // @ts-ignore: decorator
 @inline
-function lstm_cell_backward(g: usize, cprev: usize, dout: usize, dh: usize, dc: usize, dg: usize, step: usize, H: i32, j: i32, vec: bool): void {
+function lstm_cell_backward(g: usize, cprev: usize, dout: usize, dh: usize, dc: usize, dg: usize, step: usize, H: i32, j: i32, lanes: i32): void {
   const jo = <usize>j << 2;
   const Ho = <usize>H << 2;
   const one = f32x4.splat(1);
-  const i = ld(g + jo, vec), f = ld(g + Ho + jo, vec), gg = ld(g + 2 * Ho + jo, vec), o = ld(g + 3 * Ho + jo, vec);
-  const cp = ld(cprev + jo, vec);
+  const i = ld(g + jo, lanes), f = ld(g + Ho + jo, lanes), gg = ld(g + 2 * Ho + jo, lanes), o = ld(g + 3 * Ho + jo, lanes);
+  const cp = ld(cprev + jo, lanes);
   const tc = tanh_f32x4(madd(f, cp, f32x4.mul(i, gg)));
-  let dhv = ld(dh + jo, vec);
-  if (dout != 0) dhv = f32x4.add(dhv, ld(dout + jo, vec));
-  const dcv = madd(f32x4.mul(dhv, o), f32x4.sub(one, f32x4.mul(tc, tc)), ld(dc + jo, vec));
+  let dhv = ld(dh + jo, lanes);
+  if (dout != 0) dhv = f32x4.add(dhv, ld(dout + jo, lanes));
+  const dcv = madd(f32x4.mul(dhv, o), f32x4.sub(one, f32x4.mul(tc, tc)), ld(dc + jo, lanes));
   const dO = f32x4.mul(f32x4.mul(dhv, tc), f32x4.mul(o, f32x4.sub(one, o)));
   const dI = f32x4.mul(f32x4.mul(dcv, gg), f32x4.mul(i, f32x4.sub(one, i)));
   const dF = f32x4.mul(f32x4.mul(dcv, cp), f32x4.mul(f, f32x4.sub(one, f)));
   const dG = f32x4.mul(f32x4.mul(dcv, i), f32x4.sub(one, f32x4.mul(gg, gg)));
-  st(dc + jo, f32x4.mul(dcv, f), vec);
-  st(dg + jo, dI, vec); st(dg + Ho + jo, dF, vec); st(dg + 2 * Ho + jo, dG, vec); st(dg + 3 * Ho + jo, dO, vec);
-  st(step + jo, dI, vec); st(step + Ho + jo, dF, vec); st(step + 2 * Ho + jo, dG, vec); st(step + 3 * Ho + jo, dO, vec);
+  st(dc + jo, f32x4.mul(dcv, f), lanes);
+  st(dg + jo, dI, lanes); st(dg + Ho + jo, dF, lanes); st(dg + 2 * Ho + jo, dG, lanes); st(dg + 3 * Ho + jo, dO, lanes);
+  st(step + jo, dI, lanes); st(step + Ho + jo, dF, lanes); st(step + 2 * Ho + jo, dG, lanes); st(step + 3 * Ho + jo, dO, lanes);
 }
 
 // BPTT for one lstm_forward call made with hprev/cprev kept (same T, B, lengths, reverse).
@@ -132,9 +124,7 @@ export function lstm_backward(
       const g = at(gates, row * GH), cp = at(cprev, row * H), dg = at(dgates, row * GH);
       const dO = dout != 0 ? at(dout, row * lddout) : 0;
       const dh = at(dh0, b * H), dc = at(dc0, b * H);
-      let j = 0;
-      for (; j + 4 <= H; j += 4) lstm_cell_backward(g, cp, dO, dh, dc, dg, st_b, H, j, true);
-      for (; j < H; j++) lstm_cell_backward(g, cp, dO, dh, dc, dg, st_b, H, j, false);
+      for (let j = 0; j < H; j += 4) lstm_cell_backward(g, cp, dO, dh, dc, dg, st_b, H, j, min(4, H - j));
     }
     // dh_{t-1} = dgates_t · W_hh; finished sequences keep their carried gradient.
     if (lengths == 0) {

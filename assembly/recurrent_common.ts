@@ -16,19 +16,30 @@ export function at(base: usize, index: i32): usize {
   return base + (<usize>index << 2);
 }
 
-// Loads 4 lanes (vec) or splats one value (scalar tail); cell math is written once
-// for v128 and the tails run the same code on lane 0, so tails and bodies agree.
+// Loads lanes [0, lanes) of a row segment (lanes = 1..4; the others read as 0) touching no
+// memory past them. Cell math is written once for v128; the row tail (H not a multiple
+// of 4) runs the same code with lanes < 4, so tails and bodies agree and the code exists once.
 // @ts-ignore: decorator
 @inline
-export function ld(p: usize, vec: bool): v128 {
-  return vec ? v128.load(p) : v128.load32_splat(p);
+export function ld(p: usize, lanes: i32): v128 {
+  if (lanes >= 4) return v128.load(p);
+  let v = v128.load32_zero(p);
+  if (lanes > 1) v = v128.load32_lane(p, v, 1, 4);
+  if (lanes > 2) v = v128.load32_lane(p, v, 2, 8);
+  return v;
 }
 
+// Stores lanes [0, lanes) of v.
 // @ts-ignore: decorator
 @inline
-export function st(p: usize, v: v128, vec: bool): void {
-  if (vec) v128.store(p, v);
-  else v128.store32_lane(p, v, 0);
+export function st(p: usize, v: v128, lanes: i32): void {
+  if (lanes >= 4) {
+    v128.store(p, v);
+    return;
+  }
+  v128.store32_lane(p, v, 0);
+  if (lanes > 1) v128.store32_lane(p, v, 1, 4);
+  if (lanes > 2) v128.store32_lane(p, v, 2, 8);
 }
 
 // Length of sequence b (T when lengths is null).

@@ -12,16 +12,16 @@ export { rec_swap01, rec_mul, rec_zero, rec_matmul_packed, rec_pack } from "./re
 
 // @ts-ignore: decorator
 @inline
-function rnn_cell_forward(g: usize, hh: usize, h: usize, out: usize, hprev: usize, relu: i32, j: i32, vec: bool, keep: bool): void {
+function rnn_cell_forward(g: usize, hh: usize, h: usize, out: usize, hprev: usize, relu: i32, j: i32, lanes: i32, keep: bool): void {
   const jo = <usize>j << 2;
-  const pre = f32x4.add(ld(g + jo, vec), ld(hh + jo, vec));
+  const pre = f32x4.add(ld(g + jo, lanes), ld(hh + jo, lanes));
   const hNew = relu ? f32x4.max(pre, f32x4.splat(0)) : tanh_f32x4(pre);
   if (keep) {
-    st(hprev + jo, ld(h + jo, vec), vec);
-    st(g + jo, hNew, vec);
+    st(hprev + jo, ld(h + jo, lanes), lanes);
+    st(g + jo, hNew, lanes);
   }
-  st(h + jo, hNew, vec);
-  st(out + jo, hNew, vec);
+  st(h + jo, hNew, lanes);
+  st(out + jo, hNew, lanes);
 }
 
 // x: [T*B, I] (row stride ldx)  w_ih: [H, I]  w_hh: [H, H]  b_ih, b_hh: [H] or 0
@@ -49,15 +49,8 @@ export function rnn_forward(
       if (t < 0) continue;
       const row = t * B + b;
       const g = at(gates, row * H), hr = at(hh, b * H), h = at(hN, b * H), o = at(out, row * ldout);
-      let j = 0;
-      if (keep) {
-        const hp = at(hprev, row * H);
-        for (; j + 4 <= H; j += 4) rnn_cell_forward(g, hr, h, o, hp, relu, j, true, true);
-        for (; j < H; j++) rnn_cell_forward(g, hr, h, o, hp, relu, j, false, true);
-      } else {
-        for (; j + 4 <= H; j += 4) rnn_cell_forward(g, hr, h, o, 0, relu, j, true, false);
-        for (; j < H; j++) rnn_cell_forward(g, hr, h, o, 0, relu, j, false, false);
-      }
+      const hp = keep ? at(hprev, row * H) : 0;
+      for (let j = 0; j < H; j += 4) rnn_cell_forward(g, hr, h, o, hp, relu, j, min(4, H - j), keep);
     }
   }
 }
@@ -68,17 +61,17 @@ export function rnn_forward_work_floats(B: i32, H: i32): i32 {
 
 // @ts-ignore: decorator
 @inline
-function rnn_cell_backward(g: usize, dout: usize, dh: usize, dg: usize, step: usize, relu: i32, j: i32, vec: bool): void {
+function rnn_cell_backward(g: usize, dout: usize, dh: usize, dg: usize, step: usize, relu: i32, j: i32, lanes: i32): void {
   const jo = <usize>j << 2;
-  const hNew = ld(g + jo, vec);
-  let dhv = ld(dh + jo, vec);
-  if (dout != 0) dhv = f32x4.add(dhv, ld(dout + jo, vec));
+  const hNew = ld(g + jo, lanes);
+  let dhv = ld(dh + jo, lanes);
+  if (dout != 0) dhv = f32x4.add(dhv, ld(dout + jo, lanes));
   // relu: h' > 0 exactly where the pre-activation is; tanh: 1 - h'^2.
   const dpre = relu
     ? v128.and(dhv, f32x4.gt(hNew, f32x4.splat(0)))
     : f32x4.mul(dhv, f32x4.sub(f32x4.splat(1), f32x4.mul(hNew, hNew)));
-  st(dg + jo, dpre, vec);
-  st(step + jo, dpre, vec);
+  st(dg + jo, dpre, lanes);
+  st(step + jo, dpre, lanes);
 }
 
 // BPTT for one rnn_forward call made with hprev kept (same T, B, lengths, reverse, relu).
@@ -109,9 +102,7 @@ export function rnn_backward(
       const row = t * B + b;
       const g = at(gates, row * H), dg = at(dgates, row * H), dh = at(dh0, b * H);
       const dO = dout != 0 ? at(dout, row * lddout) : 0;
-      let j = 0;
-      for (; j + 4 <= H; j += 4) rnn_cell_backward(g, dO, dh, dg, sb, relu, j, true);
-      for (; j < H; j++) rnn_cell_backward(g, dO, dh, dg, sb, relu, j, false);
+      for (let j = 0; j < H; j += 4) rnn_cell_backward(g, dO, dh, dg, sb, relu, j, min(4, H - j));
     }
     if (lengths == 0) {
       rec_matmul_packed(B, H, H, step, H, whhP, dh0, H, 0);
