@@ -7,6 +7,7 @@ import { Linear } from '../src/layers/linear.js';
 import { Dropout } from '../src/layers/dropout.js';
 import { binaryCrossEntropy, binaryCrossEntropyWithLogits, mseLoss, crossEntropyLoss } from '../src/layers/losses.js';
 import { Embedding } from '../src/layers/embedding.js';
+import { activation } from '../src/layers/ops.js';
 
 // float64 reference: y = x W^T + b
 function linear64(x: Float64Array, w: Float64Array, b: Float64Array | null, rows: number, inF: number, outF: number): Float64Array {
@@ -254,5 +255,41 @@ describe.each(BUILDS)('embedding and cross-entropy (%s build)', (build) => {
     expect(() => crossEntropyLoss(tape, x, [0, 3])).toThrow(/row 1 is 3, outside the classes \[0, 3\)/);
     expect(() => crossEntropyLoss(tape, x, [0])).toThrow(/need 2 targets/);
     expect(crossEntropyLoss(tape, x, [0, 3], { ignoreIndex: 3 })).toBeCloseTo(Math.log(3), 5);
+  });
+});
+
+describe.each(BUILDS)('activation ops on the tape (%s build)', (build) => {
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await runtimeFor(build);
+  });
+  const refs = {
+    tanh: Math.tanh,
+    sigmoid: (v: number) => 1 / (1 + Math.exp(-v)),
+    relu: (v: number) => Math.max(v, 0),
+  };
+  it.each([
+    ['tanh', 1], ['tanh', 33], ['sigmoid', 7], ['sigmoid', 100], ['relu', 13], ['relu', 17],
+  ] as const)('%s n=%i: forward and VJP vs float64 finite differences', (kind, n) => {
+    const tape = new Tape(rt);
+    tape.reset();
+    // Keep relu inputs away from 0, where it has no derivative.
+    const xData = randomArray(n, n + 5, 3).map((v) => (kind === 'relu' && Math.abs(v) < 0.05 ? v + 0.1 : v));
+    const x = tape.input(xData, [n], true);
+    const y = activation(tape, kind, x);
+    const x64 = toF64(xData);
+    const f = refs[kind];
+    expect(gradError(y.toArray(), Array.from(x64, f))).toBeLessThan(1e-5);
+    const r = randomArray(n, 77);
+    y.grad().set(r);
+    tape.backward();
+    const loss = () => x64.reduce((acc, v, i) => acc + r[i] * f(v), 0);
+    expect(gradError(x.gradToArray(), numericalGradient(loss, x64, 1e-5))).toBeLessThan(1e-3);
+  });
+  it('rejects an unknown activation', () => {
+    const tape = new Tape(rt);
+    tape.reset();
+    expect(() => activation(tape, 'gelu' as never, tape.input([1], [1]))).toThrow(/activation must be/);
+    expect(() => activation(tape, 'toString' as never, tape.input([1], [1]))).toThrow(/activation must be/);
   });
 });
