@@ -36,7 +36,8 @@ const DIRECT_ANY_SIZE_MAX_M = 3;
 const DIRECT_MAX_KN = 65536;
 const DOT_MAX_M = 16;
 
-const PACK_A: usize = memory.data(MC * KC * 16, 64);
+const PACK_A_FLOATS = MC * KC * 4;
+const PACK_A: usize = memory.data(PACK_A_FLOATS * 4, 64);
 const PACK_B: usize = memory.data(KC * NC * 4, 64);
 // Partial tiles at the right edge of C go through here.
 const EDGE: usize = memory.data(MR * NR * 4, 64);
@@ -51,8 +52,20 @@ export function gemm_f32(
     scale_c(M, N, beta, C, ldc);
     return;
   }
-  if (transB && !transA && M <= DOT_MAX_M) {
-    gemm_dot(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (transB && M <= DOT_MAX_M && (!transA || M * K <= PACK_A_FLOATS)) {
+    if (transA) {
+      // The dot products want rows of op(A) contiguous: copy A^T (M*K values,
+      // 1/N of the work) into PACK_A as [M, K].
+      for (let i = 0; i < M; i++) {
+        const dst = PACK_A + (<usize>(i * K) << 2);
+        for (let p = 0; p < K; p++) {
+          store<f32>(dst + (<usize>p << 2), load<f32>(A + ((<usize>p * <usize>lda + <usize>i) << 2)));
+        }
+      }
+      gemm_dot(M, N, K, alpha, PACK_A, K, B, ldb, beta, C, ldc);
+    } else {
+      gemm_dot(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    }
     return;
   }
   // op(A)[i][p] lives at A + i*aRs + p*aCs (bytes).

@@ -1,10 +1,11 @@
-// `rnn-wasm bench gemm [--sizes 256,512,1024]`: square GEMM (M = N = K = s) for
-// each build and transpose variant, against the build's roofline and a plain
-// TypeScript triple loop.
+// `rnn-wasm bench gemm [--sizes 256,512,1024] [--shapes 1x256x64,16x256x64]`:
+// GEMM (square M = N = K = s, or MxNxK shapes such as a recurrent step's
+// batch x 4H x H) for each build and transpose variant, against the build's
+// roofline and a plain TypeScript triple loop.
 import { gemm } from '../../kernels/gemm.js';
 import { gemmReference } from '../../reference/gemm.js';
 import type { BuildName } from '../../runtime/load.js';
-import { flagIntList } from '../args.js';
+import { flagIntList, flagString } from '../args.js';
 import { measure, type BenchContext, type Measurement } from './harness.js';
 import { percentOfPeak, rooflineMeasurement } from './roofline.js';
 
@@ -27,25 +28,27 @@ function randomMatrix(n: number, seed: number): Float32Array {
 }
 
 export async function run(ctx: BenchContext): Promise<void> {
-  const sizes = flagIntList(ctx.args, 'sizes', [256, 512, 1024]);
+  const shapes = parseShapes(ctx);
   for (const build of ctx.builds) ctx.emit(await rooflineMeasurement(ctx, build));
   const summary: string[] = [];
-  for (const s of sizes) {
-    const flops = 2 * s * s * s;
-    const a = randomMatrix(s * s, 1), b = randomMatrix(s * s, 2);
+  for (const [m, n, k] of shapes) {
+    const flops = 2 * m * n * k;
+    const name = m === n && n === k ? `${m}^3` : `${m}x${n}x${k}`;
+    const a = randomMatrix(m * k, 1), b = randomMatrix(k * n, 2);
     // The baseline: TypeScript triple loop, A*B. It takes seconds at 1024, so
     // it gets fewer repeats there (reported in `repeats`).
-    const c = new Float32Array(s * s);
-    const tsRepeat = s >= 1024 ? Math.min(ctx.repeat, 3) : s >= 512 ? Math.min(ctx.repeat, 5) : ctx.repeat;
-    const t = measure(() => gemmReference(false, false, s, s, s, 1, a, s, b, s, 0, c, s), {
+    const c = new Float32Array(m * n);
+    const slow = flops >= 2 * 1024 ** 3 ? 3 : flops >= 2 * 512 ** 3 ? 5 : 0;
+    const tsRepeat = slow ? Math.min(ctx.repeat, slow) : ctx.repeat;
+    const t = measure(() => gemmReference(false, false, m, n, k, 1, a, k, b, n, 0, c, n), {
       repeat: tsRepeat,
-      warmup: 0,
-      minBatchMs: 0,
+      warmup: slow ? 0 : 2,
+      minBatchMs: slow ? 0 : 20,
     });
     const tsGflops = flops / (t.medianMs * 1e6);
     ctx.emit({
       what: 'gemm',
-      shape: { m: s, n: s, k: s, op: 'A*B' },
+      shape: { m, n, k, op: 'A*B' },
       build: 'typescript',
       medianMs: t.medianMs,
       minMs: t.minMs,
@@ -57,17 +60,18 @@ export async function run(ctx: BenchContext): Promise<void> {
     const rows: Measurement[] = [];
     for (const build of ctx.builds) {
       const rt = await ctx.runtime(build);
-      const pa = rt.mem.alloc(s * s * 4), pb = rt.mem.alloc(s * s * 4), pc = rt.mem.alloc(s * s * 4);
-      rt.mem.f32(pa, s * s).set(a);
-      rt.mem.f32(pb, s * s).set(b);
+      const pa = rt.mem.alloc(m * k * 4), pb = rt.mem.alloc(k * n * 4), pc = rt.mem.alloc(m * n * 4);
+      rt.mem.f32(pa, m * k).set(a);
+      rt.mem.f32(pb, k * n).set(b);
       for (const v of VARIANTS) {
-        const args = { transA: v.transA, transB: v.transB, m: s, n: s, k: s, a: pa, b: pb, c: pc };
+        // Same buffers for every variant: A^T is read as [k,m], B^T as [n,k].
+        const args = { transA: v.transA, transB: v.transB, m, n, k, a: pa, b: pb, c: pc };
         const t = measure(() => gemm(rt, args), { repeat: ctx.repeat, warmup: 2 });
         const gflops = flops / (t.medianMs * 1e6);
         if (v.op === 'A*B') plain.set(build, gflops);
         const row: Measurement = {
           what: 'gemm',
-          shape: { m: s, n: s, k: s, op: v.op },
+          shape: { m, n, k, op: v.op },
           build,
           medianMs: t.medianMs,
           minMs: t.minMs,
@@ -88,15 +92,28 @@ export async function run(ctx: BenchContext): Promise<void> {
     }
     for (const row of rows) {
       summary.push(
-        `${s}^3 ${row.build} ${row.shape.op}: ${(row.gflops as number).toFixed(1)} GFLOP/s, ` +
+        `${name} ${row.build} ${row.shape.op}: ${(row.gflops as number).toFixed(1)} GFLOP/s, ` +
           `${(row.percentOfPeak as number).toFixed(0)}% of peak, ${((row.vsPlain as number) * 100).toFixed(0)}% of A*B, ` +
           `${(row.speedupVsTypescript as number).toFixed(0)}x TypeScript`,
       );
     }
-    summary.push(`${s}^3 typescript A*B: ${tsGflops.toFixed(2)} GFLOP/s (median of ${t.repeats})`);
+    summary.push(`${name} typescript A*B: ${tsGflops.toFixed(2)} GFLOP/s (median of ${t.repeats})`);
   }
   if (!ctx.json) {
     ctx.flush();
     console.log('\n' + summary.join('\n'));
   }
+}
+
+/** --shapes MxNxK,... if given, else --sizes s,... as s x s x s. */
+function parseShapes(ctx: BenchContext): [number, number, number][] {
+  const list = flagString(ctx.args, 'shapes', '');
+  if (list === '') return flagIntList(ctx.args, 'sizes', [256, 512, 1024]).map((s) => [s, s, s]);
+  return list.split(',').map((item) => {
+    const dims = item.split('x').map(Number);
+    if (dims.length !== 3 || !dims.every((d) => Number.isInteger(d) && d >= 1)) {
+      throw new Error(`--shapes: '${item}' is not MxNxK with positive integers (e.g. 1x256x64)`);
+    }
+    return dims as [number, number, number];
+  });
 }
