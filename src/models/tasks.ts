@@ -4,7 +4,7 @@
 import type { Runtime } from '../runtime/runtime.js';
 import { padBatch, miniBatches, stratifiedSplit } from '../data/batch.js';
 import { loadLabelledSentences, type LabelledSentence } from '../data/sentiment.js';
-import { syntheticRepeatTagging, syntheticScenes, syntheticSentiment } from '../data/synthetic.js';
+import { SCENE_COLOURS, syntheticRepeatTagging, syntheticScenes, syntheticSentiment } from '../data/synthetic.js';
 import { builtinCorpus } from '../data/corpus.js';
 import { tokenizeChars, tokenizeWords } from '../data/tokenize.js';
 import { Rng } from '../train/rng.js';
@@ -405,6 +405,17 @@ export async function trainCaptioner(rt: Runtime, options: CaptionOptions = {}):
   const greedy = model.generate(shownFeatures, { maxLength: maxWords + 1 });
   const warm = model.generate(shownFeatures, { maxLength: maxWords + 1, temperature: 1, rng });
   const examples = shown.map((i, k) => `truth "${scenes.captions[i].join(' ')}"  greedy "${vocab.decode(greedy[k]).join(' ')}"  T=1 "${vocab.decode(warm[k]).join(' ')}"`);
+  if (!options.data) {
+    // An ambiguous scene: the first one with its colour feature split between red and blue.
+    const mixed = scenes.features.slice(0, F);
+    mixed.fill(0, 0, SCENE_COLOURS.length);
+    mixed[SCENE_COLOURS.indexOf('red')] = 0.5;
+    mixed[SCENE_COLOURS.indexOf('blue')] = 0.5;
+    const repeated = new Float32Array(5 * F);
+    for (let k = 0; k < 5; k++) repeated.set(mixed, k * F);
+    const samples = model.generate(repeated, { maxLength: maxWords + 1, temperature: 1, rng }).map((ids) => `"${vocab.decode(ids).join(' ')}"`);
+    examples.push(`"${scenes.captions[0].join(' ')}" recoloured half red, half blue: greedy "${vocab.decode(model.generate(mixed, { maxLength: maxWords + 1 })[0]).join(' ')}"  T=1 samples ${samples.join(' ')}`);
+  }
   return {
     model, trainer: trainer as Trainer<unknown>, history, examples,
     metrics: { task: 'caption', exactMatch: accuracy, epochs, steps: trainer.step, seconds, parameters: model.parameterCount },
