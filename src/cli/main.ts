@@ -20,6 +20,7 @@ const BENCHES: Record<string, () => Promise<{ run: BenchCommand }>> = {
 
 const USAGE = `usage:
   rnn-wasm info                         which wasm build this runtime picks
+  rnn-wasm train <task> [--data PATH] [--epochs N] [--seed N] [--json]   task: sentiment, tagger, caption, charlm (train --help)
   rnn-wasm bench <what> [--json] [--build simd|relaxed|all] [--repeat N] [shape options]
       what: ${Object.keys(BENCHES).join(', ') || '(none yet)'}
 `;
