@@ -31,7 +31,17 @@ const TINY: Record<string, string[]> = {
 
 const distBuilt = existsSync(new URL('../dist/index.js', import.meta.url));
 
-async function runBench(name: string, file: string, extra: string[]): Promise<{ rows: Measurement[]; notes: string; text: string }> {
+type BenchOutput = { rows: Measurement[]; notes: string; text: string };
+const runs = new Map<string, Promise<BenchOutput>>();
+
+/** Runs a subcommand once per suite (the structural and the peer checks share the run). */
+function runBench(name: string, file: string, extra: string[]): Promise<BenchOutput> {
+  const key = [name, file, ...extra].join(' ');
+  if (!runs.has(key)) runs.set(key, runBenchNow(name, file, extra));
+  return runs.get(key)!;
+}
+
+async function runBenchNow(name: string, file: string, extra: string[]): Promise<BenchOutput> {
   let text = '';
   let notes = '';
   const ctx = benchContext(parseArgs(['bench', name, ...extra, '--json', '--repeat', '1']), {

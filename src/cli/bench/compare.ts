@@ -74,11 +74,11 @@ export async function run(ctx: BenchContext): Promise<void> {
           if (reference) {
             const d = maxAbsDiff(out, reference);
             if (!(d < 1e-4)) throw new Error(`${cell} ${s.name}: the ${build} build's output differs from the ${ctx.builds[0]} build's by ${d}`);
-          } else {
-            reference = out;
-            referenceGrads = model.gradients();
-          }
+          } else reference = out;
           for (const phase of PHASES) {
+            // The reference gradients (first build), taken after the forward rows so those
+            // report the inference arena, before the training steps change the weights.
+            if (phase === 'train' && !referenceGrads) referenceGrads = model.gradients();
             const t = timeModel(ctx, model, phase);
             ours.set(`${phase} ${build}`, t.medianMs);
             const gflops = gflopsOf(phase, cell, s, t.medianMs);
