@@ -44,7 +44,8 @@ describe('Deno', () => {
     writeFileSync(file, snippet);
     const r = await run(DENO, ['run', '--no-prompt', file], { cwd: appDir, env });
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('--allow-read');
+    expect(r.stderr).toContain('rnn-wasm could not read');
+    expect(r.stderr).toContain('run deno with --allow-read');
     expect(r.stderr).toContain('relaxed.wasm');
   });
 });
