@@ -2,7 +2,7 @@
 // language model reads it in chunks of 32 steps over 16 lanes, carrying its state from
 // chunk to chunk while gradients stop at each boundary (src/train/tbptt.ts), and prints
 // the loss falling. test/recurrent-tbptt.test.ts runs main() (`npx vitest run
-// test/recurrent-tbptt.test.ts`); any TypeScript runner can run this file directly.
+// test/recurrent-tbptt.test.ts`); a runner that maps .js imports to .ts (tsx) runs it directly.
 import { createRuntime } from '../src/runtime/runtime.js';
 import { syntheticWordStream, trainTbpttStream } from '../src/train/tbptt.js';
 
