@@ -7,7 +7,7 @@ import { gemmReference } from '../../reference/gemm.js';
 import type { BuildName } from '../../runtime/load.js';
 import { flagIntList, flagString } from '../args.js';
 import { measure, type BenchContext, type Measurement } from './harness.js';
-import { percentOfPeak, rooflineMeasurement } from './roofline.js';
+import { measureRooflineCpu, measureWithCpu, percentOfPeak, rooflineMeasurement } from './roofline.js';
 
 const VARIANTS = [
   { op: 'A*B', transA: false, transB: false },
@@ -29,8 +29,12 @@ function randomMatrix(n: number, seed: number): Float32Array {
 
 export async function run(ctx: BenchContext): Promise<void> {
   const shapes = parseShapes(ctx);
-  for (const build of ctx.builds) ctx.emit(await rooflineMeasurement(ctx, build));
   const summary: string[] = [];
+  for (const build of ctx.builds) {
+    const roof = await rooflineMeasurement(ctx, build);
+    ctx.emit(roof);
+    summary.push(`roofline ${build}: ${(roof.gflops as number).toFixed(1)} GFLOP/s; CPU time: ${(roof.cpuGflops as number).toFixed(1)} GFLOP/s`);
+  }
   for (const [m, n, k] of shapes) {
     const flops = 2 * m * n * k;
     const name = m === n && n === k ? `${m}^3` : `${m}x${n}x${k}`;
@@ -66,8 +70,9 @@ export async function run(ctx: BenchContext): Promise<void> {
       for (const v of VARIANTS) {
         // Same buffers for every variant: A^T is read as [k,m], B^T as [n,k].
         const args = { transA: v.transA, transB: v.transB, m, n, k, a: pa, b: pb, c: pc };
-        const t = measure(() => gemm(rt, args), { repeat: ctx.repeat, warmup: 2 });
+        const t = measureWithCpu(() => gemm(rt, args), { repeat: ctx.repeat, warmup: 2 });
         const gflops = flops / (t.medianMs * 1e6);
+        const cpuGflops = flops / (t.cpuMsPerCall * 1e6);
         if (v.op === 'A*B') plain.set(build, gflops);
         const row: Measurement = {
           what: 'gemm',
@@ -82,6 +87,9 @@ export async function run(ctx: BenchContext): Promise<void> {
           /** GFLOP/s of this variant over A*B of the same build and size. */
           vsPlain: gflops / (plain.get(build) as number),
           speedupVsTypescript: gflops / tsGflops,
+          /** From CPU time per call: steadier than the wall-clock median on a busy machine. */
+          cpuGflops,
+          cpuPercentOfPeak: (100 * cpuGflops) / (await measureRooflineCpu(ctx, build)),
         };
         rows.push(row);
         ctx.emit(row);
@@ -94,7 +102,8 @@ export async function run(ctx: BenchContext): Promise<void> {
       summary.push(
         `${name} ${row.build} ${row.shape.op}: ${(row.gflops as number).toFixed(1)} GFLOP/s, ` +
           `${(row.percentOfPeak as number).toFixed(0)}% of peak, ${((row.vsPlain as number) * 100).toFixed(0)}% of A*B, ` +
-          `${(row.speedupVsTypescript as number).toFixed(0)}x TypeScript`,
+          `${(row.speedupVsTypescript as number).toFixed(0)}x TypeScript; ` +
+          `CPU time: ${(row.cpuGflops as number).toFixed(1)} GFLOP/s, ${(row.cpuPercentOfPeak as number).toFixed(0)}% of peak`,
       );
     }
     summary.push(`${name} typescript A*B: ${tsGflops.toFixed(2)} GFLOP/s (median of ${t.repeats})`);

@@ -1,7 +1,26 @@
 // The register-only compute peak of each wasm build (assembly/roofline.ts):
 // the denominator of every bench's percentOfPeak. `rnn-wasm bench roofline`.
 import type { BuildName } from '../../runtime/load.js';
-import { measure, type BenchContext, type Measurement } from './harness.js';
+import { measure, type BenchContext, type Measurement, type Timing } from './harness.js';
+
+/**
+ * measure() plus the process's CPU time per call over the whole measurement
+ * (warm-up included). On a shared machine wall-clock medians swing with other
+ * jobs; CPU time only counts the time this process actually ran, so
+ * `cpuGflops` stays comparable between runs (it still suffers from cache and
+ * frequency effects of neighbours).
+ */
+export function measureWithCpu(fn: () => void, opts: Parameters<typeof measure>[1] = {}): Timing & { cpuMsPerCall: number } {
+  let calls = 0;
+  const counted = () => {
+    calls++;
+    fn();
+  };
+  const before = process.cpuUsage();
+  const timing = measure(counted, opts);
+  const used = process.cpuUsage(before);
+  return { ...timing, cpuMsPerCall: (used.user + used.system) / 1000 / calls };
+}
 
 /** Loop iterations per call: 2^21 * 64 flops, about 3 ms. */
 const ITERS = 1 << 21;
@@ -18,7 +37,7 @@ export async function rooflineMeasurement(ctx: BenchContext, build: BuildName): 
   const rt = await ctx.runtime(build);
   const roofline = rt.exports.roofline_f32x4;
   let sink = 0;
-  const t = measure(() => {
+  const t = measureWithCpu(() => {
     sink += roofline(ITERS);
   }, { repeat: Math.max(ctx.repeat, 11) });
   if (!Number.isFinite(sink)) throw new Error(`roofline_f32x4 returned ${sink}`);
@@ -33,6 +52,7 @@ export async function rooflineMeasurement(ctx: BenchContext, build: BuildName): 
     gflops,
     percentOfPeak: 100,
     repeats: t.repeats,
+    cpuGflops: (ITERS * FLOPS_PER_ITER) / (t.cpuMsPerCall * 1e6),
   };
   cache.set(build, row);
   return row;
@@ -41,6 +61,11 @@ export async function rooflineMeasurement(ctx: BenchContext, build: BuildName): 
 /** Register-only peak GFLOP/s of `build` (f32x4 multiply-adds; fused in the relaxed build). */
 export async function measureRoofline(ctx: BenchContext, build: BuildName): Promise<number> {
   return (await rooflineMeasurement(ctx, build)).gflops as number;
+}
+
+/** Roofline GFLOP/s of `build` from CPU time (see measureWithCpu). */
+export async function measureRooflineCpu(ctx: BenchContext, build: BuildName): Promise<number> {
+  return (await rooflineMeasurement(ctx, build)).cpuGflops as number;
 }
 
 /** `gflops` as a percentage of the same build's roofline. */
