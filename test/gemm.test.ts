@@ -76,6 +76,7 @@ describe.each(BUILDS)('gemm (%s build)', (build) => {
     [1, 256, 64], [4, 256, 64], [16, 256, 64], [17, 256, 64], [5, 13, 7], [2, 3, 300], [9, 1, 5],
     [64, 13, 100], [20, 3, 7], [1, 520, 300], [40, 520, 300], [300, 40, 20], [131, 263, 259],
     [16, 9, 4200], // A^T*B^T with M*K beyond the dot path's A copy: packed path
+    [5, 70, 20], [6, 300, 260], // lone fifth row with 1x32 kernels and a ragged tail; M = 6 beyond the in-place B limit
   ];
   const scalars: [number, number][] = [[1, 0], [0.5, 0.25], [-2, 1], [1.5, -0.75]];
   shapes.forEach(([m, n, k], s) => {
