@@ -38,7 +38,7 @@ export function recurrent(api, rt, spec, x, dOutput) {
     gradients() {
       layer.zeroGrad();
       layer.forward(xHost, { training: true });
-      layer.backward({ dOutput: dHost });
+      layer.backward({ dOutput: dHost, inputGrad: false });
       const g = layer.gradients();
       layer.zeroGrad();
       return { weight_ih_l0: g.weight_ih_l0.data, weight_hh_l0: g.weight_hh_l0.data, bias: g.bias_ih_l0.data };
