@@ -19,12 +19,12 @@ import { madd } from "./math";
 const MR = 4;
 const NR = 8;
 // Cache blocks: a KC x NR panel of packed B (8 KiB) stays in L1 while the
-// kernel walks down MC rows of packed A (pre-broadcast: MC x KC x 16 bytes =
-// 256 KiB, L2); a KC x NC
-// block of packed B (256 KiB) stays in L2 across MC row blocks. Static
-// scratch must fit the module's 1 MiB initial memory with everyone else's data.
+// kernel walks down MC rows of packed A (128 KiB plain with MC = 128, or
+// 256 KiB pre-broadcast with MC = 64: L2); a KC x NC block of packed B
+// (256 KiB) stays in L2/L3 across MC row blocks. Static scratch must fit the
+// module's 1 MiB initial memory with everyone else's data.
 const KC = 256;
-const MC = 64;
+const MC: i32 = ASC_FEATURE_RELAXED_SIMD ? 64 : 128;
 const NC = 256;
 // Where packing costs more than it saves (measured, bench/README.md): A*B
 // reads B in place for M <= 3 at any size, and up to M = 8 while B is small
@@ -36,7 +36,15 @@ const DIRECT_ANY_SIZE_MAX_M = 3;
 const DIRECT_MAX_KN = 65536;
 const DOT_MAX_M = 16;
 
-const PACK_A_FLOATS = MC * KC * 4;
+// Packed A holds each value broadcast to 4 lanes (64 bytes per k of a 4-row
+// panel: plain v128.loads with folded offsets, 3 instructions fewer per k) or
+// plain (16 bytes per k, broadcast by load32_splat in the kernel: 4x less L2
+// traffic, so MC can double). Measured per build, paired A/B runs: relaxed
+// is 4-6% faster pre-broadcast with MC = 64, SIMD 4-8% faster plain with
+// MC = 128 (bench/README.md).
+const A_PREBROADCAST: bool = ASC_FEATURE_RELAXED_SIMD;
+const A_K_BYTES: usize = A_PREBROADCAST ? 64 : 16;
+const PACK_A_FLOATS: i32 = MC * KC * <i32>(A_K_BYTES >> 4);
 const PACK_A: usize = memory.data(PACK_A_FLOATS * 4, 64);
 const PACK_B: usize = memory.data(KC * NC * 4, 64);
 // Partial tiles at the right edge of C go through here.
@@ -92,7 +100,7 @@ export function gemm_f32(
           for (let ir = 0; ir < mc; ir += MR) {
             const rows = min(MR, mc - ir);
             const c = C + (<usize>(ic + ir) * ldcB) + (<usize>(jc + jr) << 2);
-            kernel_packed(kc, PACK_A + (<usize>(ir * kc) << 4), b, NR << 2, c, ldcB, rows, cols, alpha, betaBlock);
+            kernel_packed(kc, PACK_A + <usize>(ir * kc) * (A_K_BYTES >> 2), b, NR << 2, c, ldcB, rows, cols, alpha, betaBlock);
           }
         }
       }
@@ -132,11 +140,11 @@ function gemm_direct(
       for (let ir = 0; ir < tileRows; ir += MR) {
         const rows = min(MR, tileRows - ir);
         const c = C + <usize>ir * ldcB + (<usize>jr << 2);
-        kernel_packed(kc, PACK_A + (<usize>(ir * kc) << 4), b, bRs, c, ldcB, rows, cols, alpha, betaBlock);
+        kernel_packed(kc, PACK_A + <usize>(ir * kc) * (A_K_BYTES >> 2), b, bRs, c, ldcB, rows, cols, alpha, betaBlock);
       }
       if (singleRow && jr >= n32) {
         // The last 4-row panel of PACK_A holds the single row (rows 1..3 zero).
-        kernel_packed(kc, PACK_A + (<usize>(tileRows * kc) << 4), b, bRs, lastC + (<usize>jr << 2), ldcB, 1, cols, alpha, betaBlock);
+        kernel_packed(kc, PACK_A + <usize>(tileRows * kc) * (A_K_BYTES >> 2), b, bRs, lastC + (<usize>jr << 2), ldcB, 1, cols, alpha, betaBlock);
       }
     }
     if (singleRow) {
@@ -254,19 +262,19 @@ function kernel_packed(
 ): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  const aEnd = a + (<usize>k << 6);
+  const aEnd = a + <usize>k * A_K_BYTES;
   while (a < aEnd) {
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
-    let av = v128.load(a);
+    let av = A_PREBROADCAST ? v128.load(a) : v128.load32_splat(a);
     c00 = madd(av, b0, c00); c01 = madd(av, b1, c01);
-    av = v128.load(a, 16);
+    av = A_PREBROADCAST ? v128.load(a, 16) : v128.load32_splat(a, 4);
     c10 = madd(av, b0, c10); c11 = madd(av, b1, c11);
-    av = v128.load(a, 32);
+    av = A_PREBROADCAST ? v128.load(a, 32) : v128.load32_splat(a, 8);
     c20 = madd(av, b0, c20); c21 = madd(av, b1, c21);
-    av = v128.load(a, 48);
+    av = A_PREBROADCAST ? v128.load(a, 48) : v128.load32_splat(a, 12);
     c30 = madd(av, b0, c30); c31 = madd(av, b1, c31);
-    a += 64;
+    a += A_K_BYTES;
     b += bRs;
   }
   store_tile(c, ldcB, rows, cols, alpha, beta, c00, c01, c10, c11, c20, c21, c30, c31);
@@ -358,26 +366,45 @@ function pack_a(transA: i32, A: usize, lda: i32, ic: i32, mc: i32, pc: i32, kc: 
   for (let q = 0; q < mc; q += MR) {
     const rows = min(MR, mc - q);
     let src = A + <usize>(ic + q) * aRs + <usize>pc * aCs;
-    let dst = PACK_A + (<usize>(q * kc) << 4);
-    const dstEnd = dst + (<usize>kc << 6);
+    let dst = PACK_A + <usize>(q * kc) * (A_K_BYTES >> 2);
+    const dstEnd = dst + <usize>kc * A_K_BYTES;
     if (rows == MR) {
       const r1 = aRs, r2 = aRs << 1, r3 = aRs * <usize>3;
-      while (dst < dstEnd) {
-        v128.store(dst, v128.load32_splat(src));
-        v128.store(dst, v128.load32_splat(src + r1), 16);
-        v128.store(dst, v128.load32_splat(src + r2), 32);
-        v128.store(dst, v128.load32_splat(src + r3), 48);
-        src += aCs;
-        dst += 64;
+      if (A_PREBROADCAST) {
+        while (dst < dstEnd) {
+          v128.store(dst, v128.load32_splat(src));
+          v128.store(dst, v128.load32_splat(src + r1), 16);
+          v128.store(dst, v128.load32_splat(src + r2), 32);
+          v128.store(dst, v128.load32_splat(src + r3), 48);
+          src += aCs;
+          dst += A_K_BYTES;
+        }
+      } else if (transA) {
+        // op(A)[i][p] = A[p][i]: the 4 values are already contiguous.
+        while (dst < dstEnd) {
+          v128.store(dst, v128.load(src));
+          src += aCs;
+          dst += A_K_BYTES;
+        }
+      } else {
+        while (dst < dstEnd) {
+          store<f32>(dst, load<f32>(src));
+          store<f32>(dst, load<f32>(src + r1), 4);
+          store<f32>(dst, load<f32>(src + r2), 8);
+          store<f32>(dst, load<f32>(src + r3), 12);
+          src += aCs;
+          dst += A_K_BYTES;
+        }
       }
     } else {
       while (dst < dstEnd) {
         for (let r = 0; r < MR; r++) {
-          const v = r < rows ? v128.load32_splat(src + <usize>r * aRs) : f32x4.splat(0);
-          v128.store(dst + (<usize>r << 4), v);
+          const v: f32 = r < rows ? load<f32>(src + <usize>r * aRs) : 0;
+          if (A_PREBROADCAST) v128.store(dst + (<usize>r << 4), f32x4.splat(v));
+          else store<f32>(dst + (<usize>r << 2), v);
         }
         src += aCs;
-        dst += 64;
+        dst += A_K_BYTES;
       }
     }
   }
