@@ -162,6 +162,12 @@ describe.each(BUILDS)('gemm (%s build)', (build) => {
     for (const p of [pa, pb, pc, big]) rt.mem.free(p);
   });
 
+  it('roofline_f32x4 runs its multiply-adds (sum = iters * 4 lanes * (0.5 - 0.25) * (0.001 - 0.002 + 0.003 - 0.004))', () => {
+    for (const iters of [0, 1, 1000]) {
+      expect(rt.exports.roofline_f32x4(iters)).toBeCloseTo(-0.002 * iters, 4);
+    }
+  });
+
   describe('argument validation (throws before any kernel runs)', () => {
     let pa = 0, pb = 0, pc = 0;
     beforeAll(() => {
