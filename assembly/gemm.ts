@@ -60,7 +60,7 @@ export function gemm_f32(
     scale_c(M, N, beta, C, ldc);
     return;
   }
-  if (transB && M <= DOT_MAX_M && (!transA || M * K <= PACK_A_FLOATS)) {
+  if (transB && M <= DOT_MAX_M && (!transA || <i64>M * <i64>K <= <i64>PACK_A_FLOATS)) {
     if (transA) {
       // The dot products want rows of op(A) contiguous: copy A^T (M*K values,
       // 1/N of the work) into PACK_A as [M, K].
