@@ -9,13 +9,14 @@
 // problems pack op(B) into KC x 8 column panels and op(A) into 4 x KC row
 // panels (zero-padded), so all four transpose variants cost only O(n^2)
 // packing and share the same inner loop. Small M (recurrent steps: M = batch)
-// skips packing: the kernel reads A and B where they lie, and op(B) = B^T
-// uses dot products along K's contiguous rows instead.
+// avoids packing B: A*B reads B where it lies (A, M*K values, is still
+// packed), and A*B^T uses dot products along K's contiguous rows instead.
 import { madd } from "./math";
 
-// Register tile: 4 x 8 = eight f32x4 accumulators, plus two B vectors, one
-// broadcast A value and one mul temporary = 12 of the 16 xmm registers of
-// x64 (V8 keeps one as scratch), so the inner loop never spills.
+// Register tile: 4 x 8 = eight f32x4 accumulators, plus two B vectors, four
+// A vectors (V8 schedules all loads of the loop body at its top) and one mul
+// temporary = 15 of the 16 xmm registers of x64 (V8 keeps one as scratch), so
+// the inner loop does not spill; any larger tile or an unrolled body does.
 const MR = 4;
 const NR = 8;
 // Cache blocks: a KC x NR panel of packed B (8 KiB) stays in L1 while the
