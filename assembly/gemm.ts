@@ -127,8 +127,9 @@ function gemm_direct(
     const kc = min(KC, K - pc);
     const betaBlock: f32 = pc == 0 ? beta : 1;
     const bBlock = B + <usize>pc * ldbB;
-    // Packs all M rows; the single row's kernels read only the first 4*(M/4).
-    pack_a(transA, A, lda, 0, M, pc, kc);
+    // Packs all M rows (the lone row's panel serves its ragged right edge);
+    // M = 1 with N a multiple of 32 needs no packed A at all.
+    if (tileRows > 0 || n32 < N) pack_a(transA, A, lda, 0, M, pc, kc);
     for (let jr = tileRows > 0 ? 0 : n32; jr < N; jr += NR) {
       const cols = min(NR, N - jr);
       let b = bBlock + (<usize>jr << 2);
