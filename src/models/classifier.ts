@@ -12,7 +12,7 @@ import { concatFeatures, maxOverTime, meanOverTime, recurrent, selectFirstAxis }
 import type { RecurrentLayer } from '../layers/recurrent.js';
 import { Model } from '../train/model.js';
 import type { Variable } from '../train/tape.js';
-import { checkCell, makeRecurrent, recurrentSpecs, type CellName } from './common.js';
+import { buildTokenStack, checkCell, checkTokenBatch, tokenStackPlan, type CellName } from './common.js';
 
 export type Pooling = 'max' | 'mean' | 'maxmean' | 'last';
 
@@ -65,33 +65,16 @@ export class SequenceClassifier extends Model {
     const r = { inputSize: o.embeddingDim, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bidirectional: o.bidirectional };
     const D = o.bidirectional ? 2 : 1;
     const f = { inFeatures: (o.pooling === 'maxmean' ? 2 : 1) * D * o.hiddenSize, outFeatures: o.numClasses };
-    super(rt, [
-      { prefix: 'embedding.', specs: Embedding.parameterSpecs(e) },
-      { prefix: 'rnn.', specs: recurrentSpecs(o.cell, r) },
-      { prefix: 'fc.', specs: Linear.parameterSpecs(f) },
-    ], o.seed);
+    const stack = { cell: o.cell, embedding: e, recurrent: r, fc: f };
+    super(rt, tokenStackPlan(stack), o.seed);
     this.options = o;
-    this.embedding = new Embedding(rt, e, { block: this.params, prefix: 'embedding.' });
-    this.embedding.resetParameters(this.rng);
-    this.rnn = makeRecurrent(rt, o.cell, r, this.params, 'rnn.', this.rng);
-    this.fc = new Linear(rt, f, { block: this.params, prefix: 'fc.' });
-    this.fc.resetParameters(this.rng);
+    ({ embedding: this.embedding, rnn: this.rnn, fc: this.fc } = buildTokenStack(this, stack));
     this.drop = new Dropout(rt, { p: o.dropout }, this.rng);
-  }
-
-  /** Checks a batch's layout; returns [T, B]. */
-  private checkBatch(batch: ClassificationBatch): [number, number] {
-    const B = batch.lengths?.length;
-    if (!(batch.lengths instanceof Int32Array) || B === 0) throw new ShapeError('batch.lengths must be a non-empty Int32Array [B]');
-    if (!(batch.ids instanceof Int32Array) || batch.ids.length % B !== 0) {
-      throw new ShapeError(`batch.ids must be an Int32Array [T, B] with B = ${B}, got ${batch.ids?.length} ids`);
-    }
-    return [batch.ids.length / B, B];
   }
 
   /** Logits [B, numClasses] on the model's tape (records in training mode). */
   logits(batch: ClassificationBatch): Variable {
-    const [T, B] = this.checkBatch(batch);
+    const [T, B] = checkTokenBatch(batch);
     const tape = this.tape;
     const x = this.drop.forward(tape, this.embedding.forward(tape, batch.ids, [T, B]));
     const { output, hN } = recurrent(tape, this.rnn, x, { lengths: batch.lengths });

@@ -14,7 +14,7 @@ import type { RecurrentLayer } from '../layers/recurrent.js';
 import { Model } from '../train/model.js';
 import type { Rng } from '../train/rng.js';
 import type { Variable } from '../train/tape.js';
-import { checkCell, makeRecurrent, recurrentSpecs, sampleRow, type CellName } from './common.js';
+import { buildTokenStack, checkCell, sampleRow, tokenStackPlan, type CellName } from './common.js';
 
 export interface SequenceGeneratorOptions {
   featureSize: number;
@@ -73,20 +73,12 @@ export class SequenceGenerator extends Model {
     const e = { numEmbeddings: o.vocabSize, embeddingDim: o.embeddingDim, paddingIdx: o.paddingIdx };
     const r = { inputSize: o.embeddingDim, hiddenSize: o.hiddenSize };
     const f = { inFeatures: o.hiddenSize, outFeatures: o.vocabSize };
-    super(rt, [
-      { prefix: 'init.', specs: Linear.parameterSpecs(i) },
-      { prefix: 'embedding.', specs: Embedding.parameterSpecs(e) },
-      { prefix: 'rnn.', specs: recurrentSpecs(o.cell, r) },
-      { prefix: 'fc.', specs: Linear.parameterSpecs(f) },
-    ], o.seed);
+    const stack = { cell: o.cell, embedding: e, recurrent: r, fc: f };
+    super(rt, [{ prefix: 'init.', specs: Linear.parameterSpecs(i) }, ...tokenStackPlan(stack)], o.seed);
     this.options = o;
     this.init = new Linear(rt, i, { block: this.params, prefix: 'init.' });
     this.init.resetParameters(this.rng);
-    this.embedding = new Embedding(rt, e, { block: this.params, prefix: 'embedding.' });
-    this.embedding.resetParameters(this.rng);
-    this.rnn = makeRecurrent(rt, o.cell, r, this.params, 'rnn.', this.rng);
-    this.fc = new Linear(rt, f, { block: this.params, prefix: 'fc.' });
-    this.fc.resetParameters(this.rng);
+    ({ embedding: this.embedding, rnn: this.rnn, fc: this.fc } = buildTokenStack(this, stack));
   }
 
   /** h0 [1, B, H] = tanh(W features + b). */

@@ -11,7 +11,7 @@ import { recurrent } from '../layers/ops.js';
 import type { RecurrentLayer } from '../layers/recurrent.js';
 import { Model } from '../train/model.js';
 import type { Variable } from '../train/tape.js';
-import { argmaxRow, checkCell, makeRecurrent, recurrentSpecs, type CellName } from './common.js';
+import { argmaxRow, buildTokenStack, checkCell, checkTokenBatch, tokenStackPlan, type CellName } from './common.js';
 
 export interface SequenceTaggerOptions {
   vocabSize: number;
@@ -57,30 +57,16 @@ export class SequenceTagger extends Model {
     const e = { numEmbeddings: o.vocabSize, embeddingDim: o.embeddingDim, paddingIdx: o.paddingIdx };
     const r = { inputSize: o.embeddingDim, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bidirectional: o.bidirectional };
     const f = { inFeatures: (o.bidirectional ? 2 : 1) * o.hiddenSize, outFeatures: o.numTags };
-    super(rt, [
-      { prefix: 'embedding.', specs: Embedding.parameterSpecs(e) },
-      { prefix: 'rnn.', specs: recurrentSpecs(o.cell, r) },
-      { prefix: 'fc.', specs: Linear.parameterSpecs(f) },
-    ], o.seed);
+    const stack = { cell: o.cell, embedding: e, recurrent: r, fc: f };
+    super(rt, tokenStackPlan(stack), o.seed);
     this.options = o;
-    this.embedding = new Embedding(rt, e, { block: this.params, prefix: 'embedding.' });
-    this.embedding.resetParameters(this.rng);
-    this.rnn = makeRecurrent(rt, o.cell, r, this.params, 'rnn.', this.rng);
-    this.fc = new Linear(rt, f, { block: this.params, prefix: 'fc.' });
-    this.fc.resetParameters(this.rng);
+    ({ embedding: this.embedding, rnn: this.rnn, fc: this.fc } = buildTokenStack(this, stack));
     this.drop = new Dropout(rt, { p: o.dropout }, this.rng);
-  }
-
-  private dims(batch: TaggingBatch): [number, number] {
-    const B = batch.lengths?.length;
-    if (!(batch.lengths instanceof Int32Array) || B === 0) throw new ShapeError('batch.lengths must be a non-empty Int32Array [B]');
-    if (!(batch.ids instanceof Int32Array) || batch.ids.length % B !== 0) throw new ShapeError(`batch.ids must be an Int32Array [T, B] with B = ${B}`);
-    return [batch.ids.length / B, B];
   }
 
   /** Logits [T, B, numTags]. */
   logits(batch: TaggingBatch): Variable {
-    const [T, B] = this.dims(batch);
+    const [T, B] = checkTokenBatch(batch);
     const tape = this.tape;
     const x = this.drop.forward(tape, this.embedding.forward(tape, batch.ids, [T, B]));
     const { output } = recurrent(tape, this.rnn, x, { lengths: batch.lengths });
@@ -97,14 +83,14 @@ export class SequenceTagger extends Model {
 
   /** Mean cross-entropy over the valid steps. */
   loss(batch: TaggingBatch): number {
-    const [T] = this.dims(batch);
+    const [T] = checkTokenBatch(batch);
     if (!batch.tags || batch.tags.length !== batch.ids.length) throw new ShapeError(`batch.tags must be an Int32Array [T, B] like ids (${batch.ids.length} values)`);
     return crossEntropyLoss(this.tape, this.logits(batch), batch.tags, { mask: SequenceTagger.mask(T, batch.lengths) });
   }
 
   /** Predicted tag per step [T, B] (eval mode); -1 past each length. */
   predict(batch: TaggingBatch): Int32Array {
-    const [T, B] = this.dims(batch);
+    const [T, B] = checkTokenBatch(batch);
     const wasTraining = this.training;
     this.eval();
     try {
