@@ -63,7 +63,14 @@ export function lstm_forward(
       const row = t * B + b;
       const g = at(gates, row * GH), hr = at(hh, b * GH), h = at(hN, b * H), c = at(cN, b * H), o = at(out, row * ldout);
       const hp = keep ? at(hprev, row * H) : 0, cp = keep ? at(cprev, row * H) : 0;
-      for (let j = 0; j < H; j += 4) lstm_cell_forward(g, hr, h, c, o, hp, cp, H, j, min(4, H - j), keep);
+      // Full 4-lane groups with constant lanes (loads and stores fold to plain v128), then the tail.
+      let j = 0;
+      if (keep) {
+        for (; j + 4 <= H; j += 4) lstm_cell_forward(g, hr, h, c, o, hp, cp, H, j, 4, true);
+      } else {
+        for (; j + 4 <= H; j += 4) lstm_cell_forward(g, hr, h, c, o, hp, cp, H, j, 4, false);
+      }
+      if (j < H) lstm_cell_forward(g, hr, h, c, o, hp, cp, H, j, H - j, keep);
     }
   }
 }
@@ -124,7 +131,9 @@ export function lstm_backward(
       const g = at(gates, row * GH), cp = at(cprev, row * H), dg = at(dgates, row * GH);
       const dO = dout != 0 ? at(dout, row * lddout) : 0;
       const dh = at(dh0, b * H), dc = at(dc0, b * H);
-      for (let j = 0; j < H; j += 4) lstm_cell_backward(g, cp, dO, dh, dc, dg, st_b, H, j, min(4, H - j));
+      let j = 0;
+      for (; j + 4 <= H; j += 4) lstm_cell_backward(g, cp, dO, dh, dc, dg, st_b, H, j, 4);
+      if (j < H) lstm_cell_backward(g, cp, dO, dh, dc, dg, st_b, H, j, H - j);
     }
     // dh_{t-1} = dgates_t · W_hh; finished sequences keep their carried gradient.
     if (lengths == 0) {
