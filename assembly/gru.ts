@@ -7,7 +7,7 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { sigmoid_f32x4, tanh_f32x4, madd } from "./math";
 import {
-  at, ld, st, seq_len, step_time, rec_pack, rec_matmul_packed, packed_floats, rec_forward_prologue, rec_zero_padded,
+  at, ld, st, seq_len, step_time, rec_pack, rec_matmul_packed, packed_floats, bcast_floats, rec_forward_prologue, rec_zero_padded,
   rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
 } from "./recurrent_common";
 
@@ -77,6 +77,7 @@ export function gru_forward(
   h0: usize, lengths: usize, reverse: i32, resetAfter: i32, out: usize, ldout: i32, hN: usize,
   gates: usize, hprev: usize, extra: usize, work: usize,
 ): void {
+  const abuf = at(work, gru_forward_work_floats(B, H) - bcast_floats(B, H)); // broadcast scratch: the tail of work
   const GH = 3 * H;
   // Packed W_hhᵀ: all three gates (reset-after), or [W_hr;W_hz]ᵀ then W_hnᵀ (reset-before).
   const whhT = work;
@@ -98,7 +99,7 @@ export function gru_forward(
   for (let b = 0; b < B; b++) maxLen = max(maxLen, seq_len(lengths, b, T));
   for (let s = 0; s < maxLen; s++) {
     if (resetAfter) {
-      rec_matmul_packed(B, GH, H, hN, H, whhT, hh, GH, 0);
+      rec_matmul_packed(B, GH, H, hN, H, whhT, hh, GH, 0, abuf);
       for (let b = 0; b < B; b++) {
         const t = step_time(lengths, b, T, s, reverse);
         if (t < 0) continue;
@@ -114,7 +115,7 @@ export function gru_forward(
         if (j < H) gru_after_forward(g, hr, bhn, h, o, hp, ex, H, j, H - j, keep);
       }
     } else {
-      rec_matmul_packed(B, 2 * H, H, hN, H, whhT, hh, GH, 0);
+      rec_matmul_packed(B, 2 * H, H, hN, H, whhT, hh, GH, 0, abuf);
       for (let b = 0; b < B; b++) {
         const t = step_time(lengths, b, T, s, reverse);
         const rh = at(rhStep, b * H);
@@ -124,7 +125,7 @@ export function gru_forward(
         for (; j + 4 <= H; j += 4) gru_before_gates(g, hr, h, rh, H, j, 4);
         if (j < H) gru_before_gates(g, hr, h, rh, H, j, H - j);
       }
-      rec_matmul_packed(B, H, H, rhStep, H, whnT, at(hh, 2 * H), GH, 0);
+      rec_matmul_packed(B, H, H, rhStep, H, whnT, at(hh, 2 * H), GH, 0, abuf);
       for (let b = 0; b < B; b++) {
         const t = step_time(lengths, b, T, s, reverse);
         if (t < 0) continue;
@@ -144,7 +145,7 @@ export function gru_forward(
 }
 
 export function gru_forward_work_floats(B: i32, H: i32): i32 {
-  return packed_floats(H, 3 * H) + packed_floats(H, H) + 3 * B * H + B * H;
+  return packed_floats(H, 3 * H) + packed_floats(H, H) + 3 * B * H + B * H + bcast_floats(B, H);
 }
 
 // Reset-after backward of one row: dgx gets the input-side gate gradients, dgn and the
@@ -212,6 +213,7 @@ export function gru_backward(
   dx: usize, lddx: i32, dxAccumulate: i32, dh0: usize,
   dw_ih: usize, dw_hh: usize, db_ih: usize, db_hh: usize, dgates: usize, dgn: usize, work: usize,
 ): void {
+  const abuf = at(work, gru_backward_work_floats(B, H) - bcast_floats(B, 3 * H)); // broadcast scratch: the tail of work
   const GH = 3 * H;
   const rows = T * B;
   // Packed W_hh: all three gate rows (reset-after), or rows r,z then rows n (reset-before).
@@ -253,7 +255,7 @@ export function gru_backward(
     let K = GH;
     if (!resetAfter) {
       // d(r⊙h) = dn_pre · W_hn, then the r gate.
-      rec_matmul_packed(B, H, H, at(step, 2 * H), GH, whnP, drh, H, 0);
+      rec_matmul_packed(B, H, H, at(step, 2 * H), GH, whnP, drh, H, 0, abuf);
       for (let b = 0; b < B; b++) {
         const t = step_time(lengths, b, T, s, reverse);
         if (t < 0) continue;
@@ -268,9 +270,9 @@ export function gru_backward(
     }
     // dh_{t-1} += step · W_hh (rows r, z and, reset-after, n); finished sequences are untouched.
     if (lengths == 0) {
-      rec_matmul_packed(B, H, K, step, GH, whhP, dh0, H, 1);
+      rec_matmul_packed(B, H, K, step, GH, whhP, dh0, H, 1, abuf);
     } else {
-      rec_matmul_packed(B, H, K, step, GH, whhP, dhNext, H, 0);
+      rec_matmul_packed(B, H, K, step, GH, whhP, dhNext, H, 0, abuf);
       for (let b = 0; b < B; b++) {
         if (s >= seq_len(lengths, b, T)) continue;
         const dh = at(dh0, b * H), dn = at(dhNext, b * H);
@@ -294,5 +296,5 @@ export function gru_backward(
 }
 
 export function gru_backward_work_floats(B: i32, H: i32): i32 {
-  return packed_floats(3 * H, H) + packed_floats(H, H) + 3 * B * H + 2 * B * H;
+  return packed_floats(3 * H, H) + packed_floats(H, H) + 3 * B * H + 2 * B * H + bcast_floats(B, 3 * H);
 }

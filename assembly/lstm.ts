@@ -5,7 +5,7 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { sigmoid_f32x4, tanh_f32x4, madd } from "./math";
 import {
-  at, ld, st, seq_len, step_time, rec_pack, rec_matmul_packed, packed_floats, rec_forward_prologue, rec_zero_padded,
+  at, ld, st, seq_len, step_time, rec_pack, rec_matmul_packed, packed_floats, bcast_floats, rec_forward_prologue, rec_zero_padded,
   rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
 } from "./recurrent_common";
 
@@ -44,6 +44,7 @@ export function lstm_forward(
   h0: usize, c0: usize, lengths: usize, reverse: i32, out: usize, ldout: i32, hN: usize, cN: usize,
   gates: usize, hprev: usize, cprev: usize, work: usize,
 ): void {
+  const abuf = at(work, lstm_forward_work_floats(B, H) - bcast_floats(B, H)); // broadcast scratch: the tail of work
   const GH = 4 * H;
   const whhT = work; // W_hhᵀ [H, 4H], packed
   const hh = at(work, packed_floats(H, GH));
@@ -56,7 +57,7 @@ export function lstm_forward(
   let maxLen = 0;
   for (let b = 0; b < B; b++) maxLen = max(maxLen, seq_len(lengths, b, T));
   for (let s = 0; s < maxLen; s++) {
-    rec_matmul_packed(B, GH, H, hN, H, whhT, hh, GH, 0);
+    rec_matmul_packed(B, GH, H, hN, H, whhT, hh, GH, 0, abuf);
     for (let b = 0; b < B; b++) {
       const t = step_time(lengths, b, T, s, reverse);
       if (t < 0) continue;
@@ -76,7 +77,7 @@ export function lstm_forward(
 }
 
 export function lstm_forward_work_floats(B: i32, H: i32): i32 {
-  return packed_floats(H, 4 * H) + 4 * B * H;
+  return packed_floats(H, 4 * H) + 4 * B * H + bcast_floats(B, H);
 }
 
 // @ts-ignore: decorator
@@ -111,6 +112,7 @@ export function lstm_backward(
   dx: usize, lddx: i32, dxAccumulate: i32, dh0: usize, dc0: usize,
   dw_ih: usize, dw_hh: usize, db_ih: usize, db_hh: usize, dgates: usize, work: usize,
 ): void {
+  const abuf = at(work, lstm_backward_work_floats(B, H) - bcast_floats(B, 4 * H)); // broadcast scratch: the tail of work
   const GH = 4 * H;
   const rows = T * B;
   const whhP = work; // W_hh [4H, H], packed
@@ -137,9 +139,9 @@ export function lstm_backward(
     }
     // dh_{t-1} = dgates_t · W_hh; finished sequences keep their carried gradient.
     if (lengths == 0) {
-      rec_matmul_packed(B, H, GH, step, GH, whhP, dh0, H, 0);
+      rec_matmul_packed(B, H, GH, step, GH, whhP, dh0, H, 0, abuf);
     } else {
-      rec_matmul_packed(B, H, GH, step, GH, whhP, dhNext, H, 0);
+      rec_matmul_packed(B, H, GH, step, GH, whhP, dhNext, H, 0, abuf);
       for (let b = 0; b < B; b++) {
         if (s < seq_len(lengths, b, T)) memory.copy(at(dh0, b * H), at(dhNext, b * H), <usize>H << 2);
       }
@@ -155,5 +157,5 @@ export function lstm_backward(
 }
 
 export function lstm_backward_work_floats(B: i32, H: i32): i32 {
-  return packed_floats(4 * H, H) + 4 * B * H + B * H;
+  return packed_floats(4 * H, H) + 4 * B * H + B * H + bcast_floats(B, 4 * H);
 }

@@ -3,7 +3,7 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { tanh_f32x4 } from "./math";
 import {
-  at, ld, st, seq_len, step_time, rec_pack, rec_matmul_packed, packed_floats, rec_forward_prologue, rec_zero_padded,
+  at, ld, st, seq_len, step_time, rec_pack, rec_matmul_packed, packed_floats, bcast_floats, rec_forward_prologue, rec_zero_padded,
   rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
 } from "./recurrent_common";
 
@@ -34,6 +34,7 @@ export function rnn_forward(
   h0: usize, lengths: usize, reverse: i32, relu: i32, out: usize, ldout: i32, hN: usize,
   gates: usize, hprev: usize, work: usize,
 ): void {
+  const abuf = at(work, rnn_forward_work_floats(B, H) - bcast_floats(B, H)); // broadcast scratch: the tail of work
   const whhT = work; // W_hhᵀ, packed
   const hh = at(work, packed_floats(H, H));
   rec_forward_prologue(T, B, I, H, 1, x, ldx, w_ih, b_ih, b_hh, H, lengths, out, ldout, gates, hprev);
@@ -43,7 +44,7 @@ export function rnn_forward(
   let maxLen = 0;
   for (let b = 0; b < B; b++) maxLen = max(maxLen, seq_len(lengths, b, T));
   for (let s = 0; s < maxLen; s++) {
-    rec_matmul_packed(B, H, H, hN, H, whhT, hh, H, 0);
+    rec_matmul_packed(B, H, H, hN, H, whhT, hh, H, 0, abuf);
     for (let b = 0; b < B; b++) {
       const t = step_time(lengths, b, T, s, reverse);
       if (t < 0) continue;
@@ -62,7 +63,7 @@ export function rnn_forward(
 }
 
 export function rnn_forward_work_floats(B: i32, H: i32): i32 {
-  return packed_floats(H, H) + B * H;
+  return packed_floats(H, H) + B * H + bcast_floats(B, H);
 }
 
 // @ts-ignore: decorator
@@ -91,6 +92,7 @@ export function rnn_backward(
   dx: usize, lddx: i32, dxAccumulate: i32, dh0: usize,
   dw_ih: usize, dw_hh: usize, db_ih: usize, db_hh: usize, dgates: usize, work: usize,
 ): void {
+  const abuf = at(work, rnn_backward_work_floats(B, H) - bcast_floats(B, H)); // broadcast scratch: the tail of work
   const rows = T * B;
   const whhP = work; // W_hh, packed
   const step = at(work, packed_floats(H, H));
@@ -113,9 +115,9 @@ export function rnn_backward(
       if (j < H) rnn_cell_backward(g, dO, dh, dg, sb, relu, j, H - j);
     }
     if (lengths == 0) {
-      rec_matmul_packed(B, H, H, step, H, whhP, dh0, H, 0);
+      rec_matmul_packed(B, H, H, step, H, whhP, dh0, H, 0, abuf);
     } else {
-      rec_matmul_packed(B, H, H, step, H, whhP, dhNext, H, 0);
+      rec_matmul_packed(B, H, H, step, H, whhP, dhNext, H, 0, abuf);
       for (let b = 0; b < B; b++) {
         if (s < seq_len(lengths, b, T)) memory.copy(at(dh0, b * H), at(dhNext, b * H), <usize>H << 2);
       }
@@ -131,5 +133,5 @@ export function rnn_backward(
 }
 
 export function rnn_backward_work_floats(B: i32, H: i32): i32 {
-  return packed_floats(H, H) + 2 * B * H;
+  return packed_floats(H, H) + 2 * B * H + bcast_floats(B, H);
 }
