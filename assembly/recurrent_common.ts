@@ -155,8 +155,9 @@ export function bcast_floats(M: i32, K: i32): i32 {
 // broadcast into abuf (every element as 4 equal lanes, 4 rows side by side per k), so the
 // inner loop is plain loads at fixed offsets from one pointer; splat-loads there cost
 // vector-unit slots (A/B on [16,256]x[256,1024]: 31.1 -> 32.9 GFLOP/s simd, 38.6 -> 49.0
-// relaxed). Leftover single rows take 4 panels at once so that 8 independent accumulators
-// hide the multiply-add latency (the batch-1 case is all single rows).
+// relaxed). Leftover single rows (the batch-1 case is all single rows) take 3 panels at
+// once: 6 accumulators and 6 loads stay in registers (V8 issues the loads of an
+// iteration first; 4 panels spilled: 1x64x256 at 16 GFLOP/s, 3 panels 24-26).
 export function rec_matmul_packed(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32, abuf: usize): void {
   const zero = f32x4.splat(0);
   const panels = (N + 7) >> 3;
@@ -208,24 +209,22 @@ export function rec_matmul_packed(M: i32, N: i32, K: i32, A: usize, lda: i32, P:
   for (let i = M4; i < M; i++) {
     const a = at(A, i * lda);
     let p = 0;
-    for (; p + 4 <= fullPanels; p += 4) {
-      let c0 = zero, c1 = zero, c2 = zero, c3 = zero, c4 = zero, c5 = zero, c6 = zero, c7 = zero;
-      let b0 = P + <usize>p * panelBytes;
-      const b1 = b0 + panelBytes, b2 = b1 + panelBytes, b3 = b2 + panelBytes;
+    for (; p + 3 <= fullPanels; p += 3) {
+      let c0 = zero, c1 = zero, c2 = zero, c3 = zero, c4 = zero, c5 = zero;
+      const b0 = P + <usize>p * panelBytes;
+      const b1 = b0 + panelBytes, b2 = b1 + panelBytes;
       let off: usize = 0;
       for (let k = 0; k < K; k++) {
         const x = v128.load32_splat(a + (<usize>k << 2));
         c0 = madd(x, v128.load(b0 + off), c0); c1 = madd(x, v128.load(b0 + off, 16), c1);
         c2 = madd(x, v128.load(b1 + off), c2); c3 = madd(x, v128.load(b1 + off, 16), c3);
         c4 = madd(x, v128.load(b2 + off), c4); c5 = madd(x, v128.load(b2 + off, 16), c5);
-        c6 = madd(x, v128.load(b3 + off), c6); c7 = madd(x, v128.load(b3 + off, 16), c7);
         off += 32;
       }
       const cp = at(C, i * ldc + (p << 3));
       store_row8(cp, c0, c1, 8, accumulate);
       store_row8(cp + 32, c2, c3, 8, accumulate);
       store_row8(cp + 64, c4, c5, 8, accumulate);
-      store_row8(cp + 96, c6, c7, 8, accumulate);
     }
     for (; p < panels; p++) {
       const n0 = p << 3;
