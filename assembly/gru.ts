@@ -287,10 +287,9 @@ export function gru_backward(
   if (resetAfter) rec_acc_weight_grad(rows, H, H, dgn, H, hprev, H, at(dw_hh, 2 * H * H), H);
   else rec_acc_weight_grad(rows, H, H, at(dgates, 2 * H), GH, extra, H, at(dw_hh, 2 * H * H), H);
   if (db_ih != 0) {
-    rec_acc_bias_grad(rows, GH, dgates, GH, db_ih);
-    rec_acc_bias_grad(rows, 2 * H, dgates, GH, db_hh);
-    if (resetAfter) rec_acc_bias_grad(rows, H, dgn, H, at(db_hh, 2 * H));
-    else rec_acc_bias_grad(rows, H, at(dgates, 2 * H), GH, at(db_hh, 2 * H));
+    rec_acc_bias_grad(rows, 2 * H, dgates, GH, db_ih, db_hh);
+    rec_acc_bias_grad(rows, H, at(dgates, 2 * H), GH, at(db_ih, 2 * H), resetAfter ? 0 : at(db_hh, 2 * H));
+    if (resetAfter) rec_acc_bias_grad(rows, H, dgn, H, at(db_hh, 2 * H), 0);
   }
   if (dx != 0) rec_input_grad(rows, GH, I, dgates, w_ih, dx, lddx, dxAccumulate);
 }

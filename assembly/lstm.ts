@@ -150,8 +150,7 @@ export function lstm_backward(
   rec_acc_weight_grad(rows, GH, I, dgates, GH, x, ldx, dw_ih, I);
   rec_acc_weight_grad(rows, GH, H, dgates, GH, hprev, H, dw_hh, H);
   if (db_ih != 0) {
-    rec_acc_bias_grad(rows, GH, dgates, GH, db_ih);
-    rec_acc_bias_grad(rows, GH, dgates, GH, db_hh);
+    rec_acc_bias_grad(rows, GH, dgates, GH, db_ih, db_hh);
   }
   if (dx != 0) rec_input_grad(rows, GH, I, dgates, w_ih, dx, lddx, dxAccumulate);
 }

@@ -322,18 +322,21 @@ export function rec_acc_weight_grad(rows: i32, N: i32, K: i32, dg: usize, ldg: i
   gemm_f32(1, 0, N, K, rows, 1, dg, ldg, src, lds, 1, dW, lddW);
 }
 
-// db: [N] += column sums of dg: [rows, N] (row stride ldg).
-export function rec_acc_bias_grad(rows: i32, N: i32, dg: usize, ldg: i32, db: usize): void {
+// db: [N] += column sums of dg: [rows, N] (row stride ldg), and db2 += the same sums when
+// db2 != 0 (b_ih and b_hh get equal gradients: one pass over dg serves both).
+export function rec_acc_bias_grad(rows: i32, N: i32, dg: usize, ldg: i32, db: usize, db2: usize): void {
   let j = 0;
   for (; j + 4 <= N; j += 4) {
-    let acc = v128.load(at(db, j));
+    let acc = f32x4.splat(0);
     for (let r = 0; r < rows; r++) acc = f32x4.add(acc, v128.load(at(dg, r * ldg + j)));
-    v128.store(at(db, j), acc);
+    v128.store(at(db, j), f32x4.add(v128.load(at(db, j)), acc));
+    if (db2 != 0) v128.store(at(db2, j), f32x4.add(v128.load(at(db2, j)), acc));
   }
   for (; j < N; j++) {
-    let acc = load<f32>(at(db, j));
+    let acc: f32 = 0;
     for (let r = 0; r < rows; r++) acc += load<f32>(at(dg, r * ldg + j));
-    store<f32>(at(db, j), acc);
+    store<f32>(at(db, j), load<f32>(at(db, j)) + acc);
+    if (db2 != 0) store<f32>(at(db2, j), load<f32>(at(db2, j)) + acc);
   }
 }
 

@@ -126,8 +126,7 @@ export function rnn_backward(
   rec_acc_weight_grad(rows, H, I, dgates, H, x, ldx, dw_ih, I);
   rec_acc_weight_grad(rows, H, H, dgates, H, hprev, H, dw_hh, H);
   if (db_ih != 0) {
-    rec_acc_bias_grad(rows, H, dgates, H, db_ih);
-    rec_acc_bias_grad(rows, H, dgates, H, db_hh);
+    rec_acc_bias_grad(rows, H, dgates, H, db_ih, db_hh);
   }
   if (dx != 0) rec_input_grad(rows, H, I, dgates, w_ih, dx, lddx, dxAccumulate);
 }
