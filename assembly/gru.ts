@@ -86,10 +86,10 @@ export function gru_forward(
   const rhStep = at(hh, B * GH);
   rec_forward_prologue(T, B, I, H, 3, x, ldx, w_ih, b_ih, b_hh, resetAfter ? 2 * H : GH, lengths, out, ldout, gates, hprev);
   if (resetAfter) {
-    rec_pack(H, GH, w_hh, H, 1, whhT);
+    rec_pack(H, GH, w_hh, H, 1, whhT, B);
   } else {
-    rec_pack(H, 2 * H, w_hh, H, 1, whhT);
-    rec_pack(H, H, at(w_hh, 2 * H * H), H, 1, whnT);
+    rec_pack(H, 2 * H, w_hh, H, 1, whhT, B);
+    rec_pack(H, H, at(w_hh, 2 * H * H), H, 1, whnT, B);
   }
   const keep = hprev != 0;
   if (keep) rec_zero_padded(T, B, H, lengths, extra, H);
@@ -223,10 +223,10 @@ export function gru_backward(
   const dhNext = at(step, B * GH);
   const drh = at(dhNext, B * H);
   if (resetAfter) {
-    rec_pack(GH, H, w_hh, H, 0, whhP);
+    rec_pack(GH, H, w_hh, H, 0, whhP, B);
   } else {
-    rec_pack(2 * H, H, w_hh, H, 0, whhP);
-    rec_pack(H, H, at(w_hh, 2 * H * H), H, 0, whnP);
+    rec_pack(2 * H, H, w_hh, H, 0, whhP, B);
+    rec_pack(H, H, at(w_hh, 2 * H * H), H, 0, whnP, B);
   }
   rec_zero_padded(T, B, GH, lengths, dgates, GH);
   if (resetAfter) rec_zero_padded(T, B, H, lengths, dgn, H);

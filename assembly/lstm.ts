@@ -49,7 +49,7 @@ export function lstm_forward(
   const whhT = work; // W_hhᵀ [H, 4H], packed
   const hh = at(work, packed_floats(H, GH));
   rec_forward_prologue(T, B, I, H, 4, x, ldx, w_ih, b_ih, b_hh, GH, lengths, out, ldout, gates, hprev);
-  rec_pack(H, GH, w_hh, H, 1, whhT);
+  rec_pack(H, GH, w_hh, H, 1, whhT, B);
   const keep = hprev != 0;
   if (keep) rec_zero_padded(T, B, H, lengths, cprev, H);
   memory.copy(hN, h0, <usize>(B * H) << 2);
@@ -118,7 +118,7 @@ export function lstm_backward(
   const whhP = work; // W_hh [4H, H], packed
   const step = at(work, packed_floats(GH, H));
   const dhNext = at(step, B * GH);
-  rec_pack(GH, H, w_hh, H, 0, whhP);
+  rec_pack(GH, H, w_hh, H, 0, whhP, B);
   rec_zero_padded(T, B, GH, lengths, dgates, GH);
   if (dhN != 0) memory.copy(dh0, dhN, <usize>(B * H) << 2); else memory.fill(dh0, 0, <usize>(B * H) << 2);
   if (dcN != 0) memory.copy(dc0, dcN, <usize>(B * H) << 2); else memory.fill(dc0, 0, <usize>(B * H) << 2);

@@ -59,15 +59,22 @@ export function step_time(lengths: usize, b: i32, T: i32, s: i32, reverse: i32):
 }
 
 // Packs a [K, N] operand (element (k, n) = src[k*lds + n], or src[n*lds + k] when trans)
-// into panels of 8 columns, each [K, 8] contiguous and zero-padded past N: the layout
-// rec_matmul_packed streams. Weights are packed once per sequence call, so every step reads
-// its panel linearly (row-strided panels of a [K, 1024] matrix alias the same L1 sets).
-export function rec_pack(K: i32, N: i32, src: usize, lds: i32, trans: i32, dst: usize): void {
-  const panels = (N + 7) >> 3;
-  for (let p = 0; p < panels; p++) {
+// into panels of 8 columns, zero-padded past N, the layout rec_matmul_packed streams for
+// products with M rows (weights are packed once per sequence call, so every step reads
+// its panels linearly; row-strided panels of a [K, 1024] matrix alias the same L1 sets):
+// - M >= 4: each panel [K, 8] contiguous (the 4x8 blocks stream one panel at a time);
+// - M < 4 ("grouped"): panels interleaved in groups of 3, group g = [K, 24] contiguous
+//   (panels 3g..3g+2 side by side per k; a missing last panel is zeros), so a single row
+//   walks 24 columns from one pointer. (Grouped for every M cost the 4x8 blocks 10-20% in
+//   the relaxed build: a group's k rows spread one panel over 3x the cache lines.)
+export function rec_pack(K: i32, N: i32, src: usize, lds: i32, trans: i32, dst: usize, M: i32): void {
+  const grouped = M < 4;
+  const padded = grouped ? packed_panels(N) : (N + 7) >> 3;
+  const rowBytes: usize = grouped ? GROUP_ROW_BYTES : 32;
+  for (let p = 0; p < padded; p++) {
     const n0 = p << 3;
-    const w = min(8, N - n0);
-    const d = at(dst, p * K * 8);
+    const w = max(0, min(8, N - n0));
+    const d = panel_at(dst, K, p, grouped);
     let k0 = 0;
     if (trans && w == 8) {
       // Full transposed panel: 4x4 register transposes of two groups of 4 source rows.
@@ -75,7 +82,7 @@ export function rec_pack(K: i32, N: i32, src: usize, lds: i32, trans: i32, dst: 
       const rs = <usize>lds << 2;
       for (; k0 + 4 <= K; k0 += 4) {
         const ko = <usize>k0 << 2;
-        const dk = at(d, k0 << 3);
+        const dk = d + <usize>k0 * rowBytes;
         for (let half = 0; half < 2; half++) {
           const rp = r0 + <usize>(half * 4) * rs + ko;
           const a = v128.load(rp), b = v128.load(rp + rs), c = v128.load(rp + 2 * rs), e = v128.load(rp + 3 * rs);
@@ -83,14 +90,14 @@ export function rec_pack(K: i32, N: i32, src: usize, lds: i32, trans: i32, dst: 
           const t2 = f32x4.shuffle(c, e, 0, 4, 1, 5), t3 = f32x4.shuffle(c, e, 2, 6, 3, 7);
           const o = dk + <usize>(half * 16);
           v128.store(o, f32x4.shuffle(t0, t2, 0, 1, 4, 5));
-          v128.store(o, f32x4.shuffle(t0, t2, 2, 3, 6, 7), 32);
-          v128.store(o, f32x4.shuffle(t1, t3, 0, 1, 4, 5), 64);
-          v128.store(o, f32x4.shuffle(t1, t3, 2, 3, 6, 7), 96);
+          v128.store(o + rowBytes, f32x4.shuffle(t0, t2, 2, 3, 6, 7));
+          v128.store(o + 2 * rowBytes, f32x4.shuffle(t1, t3, 0, 1, 4, 5));
+          v128.store(o + 3 * rowBytes, f32x4.shuffle(t1, t3, 2, 3, 6, 7));
         }
       }
     }
     for (let k = k0; k < K; k++) {
-      const dk = at(d, k << 3);
+      const dk = d + <usize>k * rowBytes;
       if (!trans && w == 8) {
         const sp = at(src, k * lds + n0);
         v128.store(dk, v128.load(sp));
@@ -105,11 +112,30 @@ export function rec_pack(K: i32, N: i32, src: usize, lds: i32, trans: i32, dst: 
   }
 }
 
+// Bytes of one k row of a panel group (3 panels x 8 floats).
+// @ts-ignore: decorator
+@lazy const GROUP_ROW_BYTES: usize = 96;
+
+// Panels rec_pack writes for N columns: rounded up to whole groups of 3.
+// @ts-ignore: decorator
+@inline
+function packed_panels(N: i32): i32 {
+  return ((N + 23) / 24) * 3;
+}
+
+// Start of panel p (its k = 0 row) in a packed [K, *] operand.
+// @ts-ignore: decorator
+@inline
+function panel_at(P: usize, K: i32, p: i32, grouped: bool): usize {
+  if (!grouped) return P + (<usize>p * <usize>K << 5);
+  return P + (<usize>(p / 3) * <usize>K * GROUP_ROW_BYTES) + (<usize>(p % 3) << 5);
+}
+
 // Floats taken by rec_pack(K, N, ...).
 // @ts-ignore: decorator
 @inline
 export function packed_floats(K: i32, N: i32): i32 {
-  return ((N + 7) >> 3) * 8 * K;
+  return packed_panels(N) * 8 * K;
 }
 
 // Stores the first n (0..4) lanes of v at p, added to what is there when accumulate.
@@ -149,19 +175,52 @@ export function bcast_floats(M: i32, K: i32): i32 {
   return 16 * min(M & ~3, BCAST_ROWS) * K;
 }
 
-// C: [M,N] = A: [M,K] · P (+ C when accumulate), P = rec_pack of a [K,N] operand.
+// Rows of a product with M < 4 on grouped panels (see rec_pack): 6 accumulators, one
+// pointer, 7 loads per k (V8 issues the loads of an iteration first, so loads plus
+// accumulators must fit in registers).
+// @ts-ignore: decorator
+@inline
+function rec_matmul_grouped_rows(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32): void {
+  const zero = f32x4.splat(0);
+  const groupBytes = <usize>K * GROUP_ROW_BYTES;
+  for (let i = 0; i < M; i++) {
+    const a = at(A, i * lda);
+    let bg = P;
+    for (let n0 = 0; n0 < N; n0 += 24) {
+      let c0 = zero, c1 = zero, c2 = zero, c3 = zero, c4 = zero, c5 = zero;
+      let bp = bg;
+      for (let k = 0; k < K; k++) {
+        const x = v128.load32_splat(a + (<usize>k << 2));
+        c0 = madd(x, v128.load(bp), c0); c1 = madd(x, v128.load(bp, 16), c1);
+        c2 = madd(x, v128.load(bp, 32), c2); c3 = madd(x, v128.load(bp, 48), c3);
+        c4 = madd(x, v128.load(bp, 64), c4); c5 = madd(x, v128.load(bp, 80), c5);
+        bp += GROUP_ROW_BYTES;
+      }
+      const cp = at(C, i * ldc + n0);
+      store_row8(cp, c0, c1, min(8, N - n0), accumulate);
+      if (n0 + 8 < N) store_row8(cp + 32, c2, c3, min(8, N - n0 - 8), accumulate);
+      if (n0 + 16 < N) store_row8(cp + 64, c4, c5, min(8, N - n0 - 16), accumulate);
+      bg += groupBytes;
+    }
+  }
+}
+
+// C: [M,N] = A: [M,K] · P (+ C when accumulate), P = rec_pack of a [K,N] operand for M rows.
 // abuf: bcast_floats(M, K) floats of scratch.
 // 4-row x 8-column register blocks over chunks of 16 rows: each chunk of A is first
 // broadcast into abuf (every element as 4 equal lanes, 4 rows side by side per k), so the
 // inner loop is plain loads at fixed offsets from one pointer; splat-loads there cost
 // vector-unit slots (A/B on [16,256]x[256,1024]: 31.1 -> 32.9 GFLOP/s simd, 38.6 -> 49.0
-// relaxed). Leftover single rows (the batch-1 case is all single rows) take 3 panels at
-// once: 6 accumulators and 6 loads stay in registers (V8 issues the loads of an
-// iteration first; 4 panels spilled: 1x64x256 at 16 GFLOP/s, 3 panels 24-26).
+// relaxed). M < 4 (grouped panels): rec_matmul_grouped_rows. Rows left over after the
+// 4-row blocks take 3 panels at once: 6 accumulators and 7 loads stay in registers
+// (4 panels spilled: 1x64x256 at 16 GFLOP/s, 3 panels 24-26, a group from one pointer 27-30).
 export function rec_matmul_packed(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32, abuf: usize): void {
+  if (M < 4) {
+    rec_matmul_grouped_rows(M, N, K, A, lda, P, C, ldc, accumulate);
+    return;
+  }
   const zero = f32x4.splat(0);
   const panels = (N + 7) >> 3;
-  const panelBytes = <usize>(K * 8) << 2;
   const blockBytes = <usize>K << 6; // one 4-row block of abuf
   const M4 = M & ~3;
   for (let i0 = 0; i0 < M4; i0 += BCAST_ROWS) {
@@ -181,7 +240,7 @@ export function rec_matmul_packed(M: i32, N: i32, K: i32, A: usize, lda: i32, P:
     for (let p = 0; p < panels; p++) {
       const n0 = p << 3;
       const w = min(8, N - n0);
-      const pp = P + <usize>p * panelBytes;
+      const pp = panel_at(P, K, p, false);
       let ab = abuf;
       for (let i = i0; i < i1; i += 4) {
         let c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
@@ -205,7 +264,9 @@ export function rec_matmul_packed(M: i32, N: i32, K: i32, A: usize, lda: i32, P:
       }
     }
   }
+  // Rows left over from 4-row blocks: 3 panels at once, then one at a time.
   const fullPanels = N >> 3;
+  const panelBytes = <usize>K << 5;
   for (let i = M4; i < M; i++) {
     const a = at(A, i * lda);
     let p = 0;

@@ -38,7 +38,7 @@ export function rnn_forward(
   const whhT = work; // W_hhᵀ, packed
   const hh = at(work, packed_floats(H, H));
   rec_forward_prologue(T, B, I, H, 1, x, ldx, w_ih, b_ih, b_hh, H, lengths, out, ldout, gates, hprev);
-  rec_pack(H, H, w_hh, H, 1, whhT);
+  rec_pack(H, H, w_hh, H, 1, whhT, B);
   const keep = hprev != 0;
   memory.copy(hN, h0, <usize>(B * H) << 2);
   let maxLen = 0;
@@ -97,7 +97,7 @@ export function rnn_backward(
   const whhP = work; // W_hh, packed
   const step = at(work, packed_floats(H, H));
   const dhNext = at(step, B * H);
-  rec_pack(H, H, w_hh, H, 0, whhP);
+  rec_pack(H, H, w_hh, H, 0, whhP, B);
   rec_zero_padded(T, B, H, lengths, dgates, H);
   if (dhN != 0) memory.copy(dh0, dhN, <usize>(B * H) << 2); else memory.fill(dh0, 0, <usize>(B * H) << 2);
   let maxLen = 0;
