@@ -106,13 +106,7 @@ export function gru_forward(
         const row = t * B + b;
         const g = at(gates, row * GH), hr = at(hh, b * GH), h = at(hN, b * H), o = at(out, row * ldout);
         const hp = keep ? at(hprev, row * H) : 0, ex = keep ? at(extra, row * H) : 0;
-        let j = 0;
-        if (keep) {
-          for (; j + 4 <= H; j += 4) gru_after_forward(g, hr, bhn, h, o, hp, ex, H, j, 4, true);
-        } else {
-          for (; j + 4 <= H; j += 4) gru_after_forward(g, hr, bhn, h, o, hp, ex, H, j, 4, false);
-        }
-        if (j < H) gru_after_forward(g, hr, bhn, h, o, hp, ex, H, j, H - j, keep);
+        for (let j = 0; j < H; j += 4) gru_after_forward(g, hr, bhn, h, o, hp, ex, H, j, min(4, H - j), keep);
       }
     } else {
       rec_matmul_packed(B, 2 * H, H, hN, H, whhT, hh, GH, 0, abuf);
@@ -121,9 +115,7 @@ export function gru_forward(
         const rh = at(rhStep, b * H);
         if (t < 0) { memory.fill(rh, 0, <usize>H << 2); continue; }
         const g = at(gates, (t * B + b) * GH), hr = at(hh, b * GH), h = at(hN, b * H);
-        let j = 0;
-        for (; j + 4 <= H; j += 4) gru_before_gates(g, hr, h, rh, H, j, 4);
-        if (j < H) gru_before_gates(g, hr, h, rh, H, j, H - j);
+        for (let j = 0; j < H; j += 4) gru_before_gates(g, hr, h, rh, H, j, min(4, H - j));
       }
       rec_matmul_packed(B, H, H, rhStep, H, whnT, at(hh, 2 * H), GH, 0, abuf);
       for (let b = 0; b < B; b++) {
@@ -132,13 +124,7 @@ export function gru_forward(
         const row = t * B + b;
         const g = at(gates, row * GH), hr = at(hh, b * GH), h = at(hN, b * H), rh = at(rhStep, b * H), o = at(out, row * ldout);
         const hp = keep ? at(hprev, row * H) : 0, ex = keep ? at(extra, row * H) : 0;
-        let j = 0;
-        if (keep) {
-          for (; j + 4 <= H; j += 4) gru_before_state(g, hr, h, rh, o, hp, ex, H, j, 4, true);
-        } else {
-          for (; j + 4 <= H; j += 4) gru_before_state(g, hr, h, rh, o, hp, ex, H, j, 4, false);
-        }
-        if (j < H) gru_before_state(g, hr, h, rh, o, hp, ex, H, j, H - j, keep);
+        for (let j = 0; j < H; j += 4) gru_before_state(g, hr, h, rh, o, hp, ex, H, j, min(4, H - j), keep);
       }
     }
   }
@@ -243,13 +229,9 @@ export function gru_backward(
       const dO = dout != 0 ? at(dout, row * lddout) : 0;
       if (resetAfter) {
         const hn = at(extra, row * H), dn = at(dgn, row * H);
-        let j = 0;
-        for (; j + 4 <= H; j += 4) gru_after_backward(g, hp, hn, dO, dh, dg, dn, sb, H, j, 4);
-        if (j < H) gru_after_backward(g, hp, hn, dO, dh, dg, dn, sb, H, j, H - j);
+        for (let j = 0; j < H; j += 4) gru_after_backward(g, hp, hn, dO, dh, dg, dn, sb, H, j, min(4, H - j));
       } else {
-        let j = 0;
-        for (; j + 4 <= H; j += 4) gru_before_backward_zn(g, hp, dO, dh, dg, sb, H, j, 4);
-        if (j < H) gru_before_backward_zn(g, hp, dO, dh, dg, sb, H, j, H - j);
+        for (let j = 0; j < H; j += 4) gru_before_backward_zn(g, hp, dO, dh, dg, sb, H, j, min(4, H - j));
       }
     }
     let K = GH;
@@ -262,9 +244,7 @@ export function gru_backward(
         const row = t * B + b;
         const g = at(gates, row * GH), hp = at(hprev, row * H), dg = at(dgates, row * GH), dh = at(dh0, b * H);
         const sb = at(step, b * GH), d = at(drh, b * H);
-        let j = 0;
-        for (; j + 4 <= H; j += 4) gru_before_backward_r(g, hp, d, dh, dg, sb, j, 4);
-        if (j < H) gru_before_backward_r(g, hp, d, dh, dg, sb, j, H - j);
+        for (let j = 0; j < H; j += 4) gru_before_backward_r(g, hp, d, dh, dg, sb, j, min(4, H - j));
       }
       K = 2 * H;
     }

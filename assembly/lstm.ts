@@ -48,6 +48,7 @@ export function lstm_forward(
   const GH = 4 * H;
   const whhT = work; // W_hhᵀ [H, 4H], packed
   const hh = at(work, packed_floats(H, GH));
+  const tail = at(hh, B * GH); // 4-lane scratch row for the last 1-3 units (see below)
   rec_forward_prologue(T, B, I, H, 4, x, ldx, w_ih, b_ih, b_hh, GH, lengths, out, ldout, gates, hprev);
   rec_pack(H, GH, w_hh, H, 1, whhT, B);
   const keep = hprev != 0;
@@ -64,20 +65,57 @@ export function lstm_forward(
       const row = t * B + b;
       const g = at(gates, row * GH), hr = at(hh, b * GH), h = at(hN, b * H), c = at(cN, b * H), o = at(out, row * ldout);
       const hp = keep ? at(hprev, row * H) : 0, cp = keep ? at(cprev, row * H) : 0;
-      // Full 4-lane groups with constant lanes (loads and stores fold to plain v128), then the tail.
-      let j = 0;
-      if (keep) {
-        for (; j + 4 <= H; j += 4) lstm_cell_forward(g, hr, h, c, o, hp, cp, H, j, 4, true);
-      } else {
-        for (; j + 4 <= H; j += 4) lstm_cell_forward(g, hr, h, c, o, hp, cp, H, j, 4, false);
+      // The cell code runs with 4 constant lanes (loads and stores fold to plain v128) and
+      // exists once, in lstm_row_forward: a tail of 1-3 units (H not a multiple of 4) is
+      // copied into a 4-lane scratch row, run there, and copied back.
+      const H4 = H & ~3;
+      lstm_row_forward(g, hr, h, c, o, hp, cp, H, H4, keep);
+      if (H4 < H) {
+        const j = H4, n = H - H4;
+        lstm_tail_move(g, hr, h, c, H, j, n, tail, true);
+        lstm_row_forward(tail, tail + 64, tail + 128, tail + 144, tail + 160, keep ? tail + 176 : 0, keep ? tail + 192 : 0, 4, 4, keep);
+        lstm_tail_move(g, hr, h, c, H, j, n, tail, false);
+        st(at(o, j), v128.load(tail, 160), n);
+        if (keep) {
+          st(at(hp, j), v128.load(tail, 176), n);
+          st(at(cp, j), v128.load(tail, 192), n);
+        }
       }
-      if (j < H) lstm_cell_forward(g, hr, h, c, o, hp, cp, H, j, H - j, keep);
     }
   }
 }
 
 export function lstm_forward_work_floats(B: i32, H: i32): i32 {
-  return packed_floats(H, 4 * H) + 4 * B * H + bcast_floats(B, H);
+  return packed_floats(H, 4 * H) + 4 * B * H + 52 + bcast_floats(B, H);
+}
+
+// Units [0, J) of one row (J a multiple of 4), gate stride H.
+function lstm_row_forward(g: usize, hh: usize, h: usize, c: usize, out: usize, hprev: usize, cprev: usize, H: i32, J: i32, keep: bool): void {
+  for (let j = 0; j < J; j += 4) lstm_cell_forward(g, hh, h, c, out, hprev, cprev, H, j, 4, keep);
+}
+
+// Moves the units [j, j+n) of a row's gates, hh, h, c into (in) or back out of (!in) the
+// 4-lane scratch row: g at 0 (4 gates x 4 lanes), hh at 64 B, h at 128 B, c at 144 B.
+// @ts-ignore: decorator
+@inline
+function lstm_tail_move(g: usize, hh: usize, h: usize, c: usize, H: i32, j: i32, n: i32, tail: usize, into: bool): void {
+  const Ho = <usize>H << 2;
+  for (let q = 0; q < 4; q++) {
+    const src = at(g, j) + <usize>q * Ho, t = tail + (<usize>q << 4);
+    if (into) {
+      v128.store(t, ld(src, n));
+      v128.store(t + 64, ld(at(hh, j) + <usize>q * Ho, n));
+    } else {
+      st(src, v128.load(t), n);
+    }
+  }
+  if (into) {
+    v128.store(tail, ld(at(h, j), n), 128);
+    v128.store(tail, ld(at(c, j), n), 144);
+  } else {
+    st(at(h, j), v128.load(tail, 128), n);
+    st(at(c, j), v128.load(tail, 144), n);
+  }
 }
 
 // @ts-ignore: decorator
@@ -133,9 +171,7 @@ export function lstm_backward(
       const g = at(gates, row * GH), cp = at(cprev, row * H), dg = at(dgates, row * GH);
       const dO = dout != 0 ? at(dout, row * lddout) : 0;
       const dh = at(dh0, b * H), dc = at(dc0, b * H);
-      let j = 0;
-      for (; j + 4 <= H; j += 4) lstm_cell_backward(g, cp, dO, dh, dc, dg, st_b, H, j, 4);
-      if (j < H) lstm_cell_backward(g, cp, dO, dh, dc, dg, st_b, H, j, H - j);
+      for (let j = 0; j < H; j += 4) lstm_cell_backward(g, cp, dO, dh, dc, dg, st_b, H, j, min(4, H - j));
     }
     // dh_{t-1} = dgates_t · W_hh; finished sequences keep their carried gradient.
     if (lengths == 0) {

@@ -172,7 +172,7 @@ const BCAST_ROWS = 16;
 // @ts-ignore: decorator
 @inline
 export function bcast_floats(M: i32, K: i32): i32 {
-  return 16 * min(M & ~3, BCAST_ROWS) * K;
+  return M < 4 ? 0 : 16 * min((M + 3) & ~3, BCAST_ROWS) * K;
 }
 
 // Rows of a product with M < 4 on grouped panels (see rec_pack): 6 accumulators, one
@@ -211,9 +211,8 @@ function rec_matmul_grouped_rows(M: i32, N: i32, K: i32, A: usize, lda: i32, P: 
 // broadcast into abuf (every element as 4 equal lanes, 4 rows side by side per k), so the
 // inner loop is plain loads at fixed offsets from one pointer; splat-loads there cost
 // vector-unit slots (A/B on [16,256]x[256,1024]: 31.1 -> 32.9 GFLOP/s simd, 38.6 -> 49.0
-// relaxed). M < 4 (grouped panels): rec_matmul_grouped_rows. Rows left over after the
-// 4-row blocks take 3 panels at once: 6 accumulators and 7 loads stay in registers
-// (4 panels spilled: 1x64x256 at 16 GFLOP/s, 3 panels 24-26, a group from one pointer 27-30).
+// relaxed). A last block of 1-3 rows runs zero-padded. M < 4 (grouped panels):
+// rec_matmul_grouped_rows.
 export function rec_matmul_packed(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32, abuf: usize): void {
   if (M < 4) {
     rec_matmul_grouped_rows(M, N, K, A, lda, P, C, ldc, accumulate);
@@ -222,20 +221,22 @@ export function rec_matmul_packed(M: i32, N: i32, K: i32, A: usize, lda: i32, P:
   const zero = f32x4.splat(0);
   const panels = (N + 7) >> 3;
   const blockBytes = <usize>K << 6; // one 4-row block of abuf
-  const M4 = M & ~3;
-  for (let i0 = 0; i0 < M4; i0 += BCAST_ROWS) {
-    const i1 = min(i0 + BCAST_ROWS, M4);
+  // Rows past M in the last block broadcast as zeros and are not stored.
+  const Mup = (M + 3) & ~3;
+  for (let i0 = 0; i0 < Mup; i0 += BCAST_ROWS) {
+    const i1 = min(i0 + BCAST_ROWS, Mup);
     let d = abuf;
     for (let i = i0; i < i1; i += 4) {
-      const a0 = at(A, i * lda), a1 = at(A, (i + 1) * lda), a2 = at(A, (i + 2) * lda), a3 = at(A, (i + 3) * lda);
-      for (let k = 0; k < K; k++) {
-        const ko = <usize>k << 2;
-        v128.store(d, v128.load32_splat(a0 + ko));
-        v128.store(d, v128.load32_splat(a1 + ko), 16);
-        v128.store(d, v128.load32_splat(a2 + ko), 32);
-        v128.store(d, v128.load32_splat(a3 + ko), 48);
-        d += 64;
+      for (let r = 0; r < 4; r++) {
+        const ar = at(A, (i + r) * lda);
+        let dr = d + (<usize>r << 4);
+        if (i + r < M) {
+          for (let k = 0; k < K; k++) { v128.store(dr, v128.load32_splat(ar + (<usize>k << 2))); dr += 64; }
+        } else {
+          for (let k = 0; k < K; k++) { v128.store(dr, zero); dr += 64; }
+        }
       }
+      d += blockBytes;
     }
     for (let p = 0; p < panels; p++) {
       const n0 = p << 3;
@@ -257,54 +258,11 @@ export function rec_matmul_packed(M: i32, N: i32, K: i32, A: usize, lda: i32, P:
           ap += 64;
         }
         store_row8(at(C, i * ldc + n0), c00, c01, w, accumulate);
-        store_row8(at(C, (i + 1) * ldc + n0), c10, c11, w, accumulate);
-        store_row8(at(C, (i + 2) * ldc + n0), c20, c21, w, accumulate);
-        store_row8(at(C, (i + 3) * ldc + n0), c30, c31, w, accumulate);
+        if (i + 1 < M) store_row8(at(C, (i + 1) * ldc + n0), c10, c11, w, accumulate);
+        if (i + 2 < M) store_row8(at(C, (i + 2) * ldc + n0), c20, c21, w, accumulate);
+        if (i + 3 < M) store_row8(at(C, (i + 3) * ldc + n0), c30, c31, w, accumulate);
         ab += blockBytes;
       }
-    }
-  }
-  // Rows left over from 4-row blocks: 3 panels at once, then one at a time.
-  const fullPanels = N >> 3;
-  const panelBytes = <usize>K << 5;
-  for (let i = M4; i < M; i++) {
-    const a = at(A, i * lda);
-    let p = 0;
-    for (; p + 3 <= fullPanels; p += 3) {
-      let c0 = zero, c1 = zero, c2 = zero, c3 = zero, c4 = zero, c5 = zero;
-      const b0 = P + <usize>p * panelBytes;
-      const b1 = b0 + panelBytes, b2 = b1 + panelBytes;
-      let off: usize = 0;
-      for (let k = 0; k < K; k++) {
-        const x = v128.load32_splat(a + (<usize>k << 2));
-        c0 = madd(x, v128.load(b0 + off), c0); c1 = madd(x, v128.load(b0 + off, 16), c1);
-        c2 = madd(x, v128.load(b1 + off), c2); c3 = madd(x, v128.load(b1 + off, 16), c3);
-        c4 = madd(x, v128.load(b2 + off), c4); c5 = madd(x, v128.load(b2 + off, 16), c5);
-        off += 32;
-      }
-      const cp = at(C, i * ldc + (p << 3));
-      store_row8(cp, c0, c1, 8, accumulate);
-      store_row8(cp + 32, c2, c3, 8, accumulate);
-      store_row8(cp + 64, c4, c5, 8, accumulate);
-    }
-    for (; p < panels; p++) {
-      const n0 = p << 3;
-      let c0 = zero, c1 = zero, c2 = zero, c3 = zero;
-      const bp = P + <usize>p * panelBytes;
-      // Two partial sums per half, even and odd k, to shorten the dependency chains.
-      let k = 0;
-      for (; k + 2 <= K; k += 2) {
-        const off = <usize>k << 5;
-        const x0 = v128.load32_splat(a + (<usize>k << 2)), x1 = v128.load32_splat(a + (<usize>k << 2), 4);
-        c0 = madd(x0, v128.load(bp + off), c0); c1 = madd(x0, v128.load(bp + off, 16), c1);
-        c2 = madd(x1, v128.load(bp + off, 32), c2); c3 = madd(x1, v128.load(bp + off, 48), c3);
-      }
-      if (k < K) {
-        const off = <usize>k << 5;
-        const x0 = v128.load32_splat(a + (<usize>k << 2));
-        c0 = madd(x0, v128.load(bp + off), c0); c1 = madd(x0, v128.load(bp + off, 16), c1);
-      }
-      store_row8(at(C, i * ldc + n0), f32x4.add(c0, c2), f32x4.add(c1, c3), min(8, N - n0), accumulate);
     }
   }
 }

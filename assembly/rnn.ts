@@ -51,13 +51,7 @@ export function rnn_forward(
       const row = t * B + b;
       const g = at(gates, row * H), hr = at(hh, b * H), h = at(hN, b * H), o = at(out, row * ldout);
       const hp = keep ? at(hprev, row * H) : 0;
-      let j = 0;
-      if (keep) {
-        for (; j + 4 <= H; j += 4) rnn_cell_forward(g, hr, h, o, hp, relu, j, 4, true);
-      } else {
-        for (; j + 4 <= H; j += 4) rnn_cell_forward(g, hr, h, o, hp, relu, j, 4, false);
-      }
-      if (j < H) rnn_cell_forward(g, hr, h, o, hp, relu, j, H - j, keep);
+      for (let j = 0; j < H; j += 4) rnn_cell_forward(g, hr, h, o, hp, relu, j, min(4, H - j), keep);
     }
   }
 }
@@ -110,9 +104,7 @@ export function rnn_backward(
       const row = t * B + b;
       const g = at(gates, row * H), dg = at(dgates, row * H), dh = at(dh0, b * H);
       const dO = dout != 0 ? at(dout, row * lddout) : 0;
-      let j = 0;
-      for (; j + 4 <= H; j += 4) rnn_cell_backward(g, dO, dh, dg, sb, relu, j, 4);
-      if (j < H) rnn_cell_backward(g, dO, dh, dg, sb, relu, j, H - j);
+      for (let j = 0; j < H; j += 4) rnn_cell_backward(g, dO, dh, dg, sb, relu, j, min(4, H - j));
     }
     if (lengths == 0) {
       rec_matmul_packed(B, H, H, step, H, whhP, dh0, H, 0, abuf);
