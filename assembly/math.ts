@@ -17,11 +17,12 @@ export function madd(a: v128, b: v128, c: v128): v128 {
 
 // @ts-ignore: decorator
 @inline
-export function exp_f32x4(x: v128): v128 {
+export function exp_f32x4(x: v128, nonPositive: bool = false): v128 {
   // pmin/pmax map to single minps/maxps (wasm's min/max need NaN fix-ups);
-  // operand order makes a NaN x come out as NaN.
+  // operand order makes a NaN x come out as NaN. (nonPositive: the caller guarantees
+  // x <= 0, e.g. tanh's -2|x|, so the upper clamp is skipped.)
   x = f32x4.pmax(f32x4.splat(-87.33654), x);
-  x = f32x4.pmin(f32x4.splat(88.37626), x);
+  if (!nonPositive) x = f32x4.pmin(f32x4.splat(88.37626), x);
   // Round x*log2(e) to the nearest integer n by adding 1.5*2^23: n then sits
   // in the low mantissa bits, which also gives the integer without a
   // (slow) float-to-int conversion.
@@ -37,9 +38,10 @@ export function exp_f32x4(x: v128): v128 {
   p = madd(p, r, f32x4.splat(4.99992311000824e-1));
   const r2 = f32x4.mul(r, r);
   const y = f32x4.add(madd(p, r2, r), f32x4.splat(1.0));
-  // 2^n: the bits of t minus the bits of magic are n (in [-126, 127] after
-  // the clamp); add the exponent bias and shift into the exponent field.
-  const e = i32x4.shl(i32x4.add(i32x4.sub(t, magic), i32x4.splat(127)), 23);
+  // 2^n: the bits of t are those of magic (0x4B400000, low 9 bits zero) plus n (in
+  // [-126, 127] after the clamp); adding the exponent bias and shifting left by 23 drops
+  // magic's bits and leaves (n + 127) in the exponent field.
+  const e = i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23);
   return f32x4.mul(y, e);
 }
 
@@ -57,7 +59,7 @@ export function sigmoid_f32x4(x: v128): v128 {
 export function tanh_f32x4(x: v128): v128 {
   const one = f32x4.splat(1.0);
   const ax = f32x4.abs(x);
-  const e = exp_f32x4(f32x4.mul(ax, f32x4.splat(-2.0)));
+  const e = exp_f32x4(f32x4.mul(ax, f32x4.splat(-2.0)), true);
   const t = f32x4.div(f32x4.sub(one, e), f32x4.add(one, e));
   // Copy the sign bit of x onto t.
   const signBit = v128.and(x, i32x4.splat(0x80000000));
