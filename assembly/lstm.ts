@@ -11,13 +11,13 @@ import {
 
 // @ts-ignore: decorator
 @inline
-function lstm_cell_forward(g: usize, hh: usize, h: usize, c: usize, out: usize, hprev: usize, cprev: usize, H: i32, j: i32, lanes: i32, keep: bool): void {
+function lstm_cell_forward(g: usize, hh: usize, bs: usize, h: usize, c: usize, out: usize, hprev: usize, cprev: usize, H: i32, j: i32, lanes: i32, keep: bool): void {
   const jo = <usize>j << 2;
   const Ho = <usize>H << 2;
-  const i = sigmoid_f32x4(f32x4.add(ld(g + jo, lanes), ld(hh + jo, lanes)));
-  const f = sigmoid_f32x4(f32x4.add(ld(g + Ho + jo, lanes), ld(hh + Ho + jo, lanes)));
-  const gg = tanh_f32x4(f32x4.add(ld(g + 2 * Ho + jo, lanes), ld(hh + 2 * Ho + jo, lanes)));
-  const o = sigmoid_f32x4(f32x4.add(ld(g + 3 * Ho + jo, lanes), ld(hh + 3 * Ho + jo, lanes)));
+  const i = sigmoid_f32x4(f32x4.add(f32x4.add(ld(g + jo, lanes), ld(hh + jo, lanes)), ld(bs + jo, lanes)));
+  const f = sigmoid_f32x4(f32x4.add(f32x4.add(ld(g + Ho + jo, lanes), ld(hh + Ho + jo, lanes)), ld(bs + Ho + jo, lanes)));
+  const gg = tanh_f32x4(f32x4.add(f32x4.add(ld(g + 2 * Ho + jo, lanes), ld(hh + 2 * Ho + jo, lanes)), ld(bs + 2 * Ho + jo, lanes)));
+  const o = sigmoid_f32x4(f32x4.add(f32x4.add(ld(g + 3 * Ho + jo, lanes), ld(hh + 3 * Ho + jo, lanes)), ld(bs + 3 * Ho + jo, lanes)));
   const cOld = ld(c + jo, lanes);
   const cNew = madd(f, cOld, f32x4.mul(i, gg));
   const hNew = f32x4.mul(o, tanh_f32x4(cNew));
@@ -48,8 +48,13 @@ export function lstm_forward(
   const GH = 4 * H;
   const whhT = work; // W_hhᵀ [H, 4H], packed
   const hh = at(work, packed_floats(H, GH));
-  const tail = at(hh, B * GH); // 4-lane scratch row for the last 1-3 units (see below)
-  rec_forward_prologue(T, B, I, H, 4, x, ldx, w_ih, b_ih, b_hh, GH, lengths, out, ldout, gates, hprev);
+  // b_ih + b_hh (zeros without bias), added in the cell: the projection GEMM then runs with
+  // beta = 0 instead of reading T*B bias-filled gate rows back.
+  const bs = at(hh, B * GH);
+  const tail = at(bs, GH); // 4-lane scratch row for the last 1-3 units (see below)
+  for (let j = 0; j < GH; j++) store<f32>(at(bs, j), b_ih != 0 ? load<f32>(at(b_ih, j)) + load<f32>(at(b_hh, j)) : 0);
+  memory.fill(tail + 208, 0, 64); // the tail row's bias: already in its gates
+  rec_forward_prologue(T, B, I, H, 4, x, ldx, w_ih, 0, 0, GH, lengths, out, ldout, gates, hprev);
   rec_pack(H, GH, w_hh, H, 1, whhT, B);
   const keep = hprev != 0;
   if (keep) rec_zero_padded(T, B, H, lengths, cprev, H);
@@ -69,12 +74,12 @@ export function lstm_forward(
       // exists once, in lstm_row_forward: a tail of 1-3 units (H not a multiple of 4) is
       // copied into a 4-lane scratch row, run there, and copied back.
       const H4 = H & ~3;
-      lstm_row_forward(g, hr, h, c, o, hp, cp, H, H4, keep);
+      lstm_row_forward(g, hr, bs, h, c, o, hp, cp, H, H4, keep);
       if (H4 < H) {
         const j = H4, n = H - H4;
-        lstm_tail_move(g, hr, h, c, H, j, n, tail, true);
-        lstm_row_forward(tail, tail + 64, tail + 128, tail + 144, tail + 160, keep ? tail + 176 : 0, keep ? tail + 192 : 0, 4, 4, keep);
-        lstm_tail_move(g, hr, h, c, H, j, n, tail, false);
+        lstm_tail_move(g, hr, bs, h, c, H, j, n, tail, true);
+        lstm_row_forward(tail, tail + 64, tail + 208, tail + 128, tail + 144, tail + 160, keep ? tail + 176 : 0, keep ? tail + 192 : 0, 4, 4, keep);
+        lstm_tail_move(g, hr, bs, h, c, H, j, n, tail, false);
         st(at(o, j), v128.load(tail, 160), n);
         if (keep) {
           st(at(hp, j), v128.load(tail, 176), n);
@@ -86,24 +91,25 @@ export function lstm_forward(
 }
 
 export function lstm_forward_work_floats(B: i32, H: i32): i32 {
-  return packed_floats(H, 4 * H) + 4 * B * H + 52 + bcast_floats(B, H);
+  return packed_floats(H, 4 * H) + 4 * B * H + 4 * H + 68 + bcast_floats(B, H);
 }
 
 // Units [0, J) of one row (J a multiple of 4), gate stride H.
-function lstm_row_forward(g: usize, hh: usize, h: usize, c: usize, out: usize, hprev: usize, cprev: usize, H: i32, J: i32, keep: bool): void {
-  for (let j = 0; j < J; j += 4) lstm_cell_forward(g, hh, h, c, out, hprev, cprev, H, j, 4, keep);
+function lstm_row_forward(g: usize, hh: usize, bs: usize, h: usize, c: usize, out: usize, hprev: usize, cprev: usize, H: i32, J: i32, keep: bool): void {
+  for (let j = 0; j < J; j += 4) lstm_cell_forward(g, hh, bs, h, c, out, hprev, cprev, H, j, 4, keep);
 }
 
 // Moves the units [j, j+n) of a row's gates, hh, h, c into (in) or back out of (!in) the
-// 4-lane scratch row: g at 0 (4 gates x 4 lanes), hh at 64 B, h at 128 B, c at 144 B.
+// 4-lane scratch row: g at 0 (4 gates x 4 lanes, the bias bs added on the way in), hh at
+// 64 B, h at 128 B, c at 144 B (out 160, hprev 176, cprev 192, zero bias 208).
 // @ts-ignore: decorator
 @inline
-function lstm_tail_move(g: usize, hh: usize, h: usize, c: usize, H: i32, j: i32, n: i32, tail: usize, into: bool): void {
+function lstm_tail_move(g: usize, hh: usize, bs: usize, h: usize, c: usize, H: i32, j: i32, n: i32, tail: usize, into: bool): void {
   const Ho = <usize>H << 2;
   for (let q = 0; q < 4; q++) {
     const src = at(g, j) + <usize>q * Ho, t = tail + (<usize>q << 4);
     if (into) {
-      v128.store(t, ld(src, n));
+      v128.store(t, f32x4.add(ld(src, n), ld(at(bs, j) + <usize>q * Ho, n)));
       v128.store(t + 64, ld(at(hh, j) + <usize>q * Ho, n));
     } else {
       st(src, v128.load(t), n);
