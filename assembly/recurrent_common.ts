@@ -343,8 +343,27 @@ export function rec_acc_weight_grad(rows: i32, N: i32, K: i32, dg: usize, ldg: i
 
 // db: [N] += column sums of dg: [rows, N] (row stride ldg), and db2 += the same sums when
 // db2 != 0 (b_ih and b_hh get equal gradients: one pass over dg serves both).
+// Columns go 16 at a time (one 64-byte line of each row, 4 accumulators) so that dg is
+// read once; per column the rows still add up in order (same sums as one column at a time).
 export function rec_acc_bias_grad(rows: i32, N: i32, dg: usize, ldg: i32, db: usize, db2: usize): void {
   let j = 0;
+  const rs = <usize>ldg << 2;
+  for (; j + 16 <= N; j += 16) {
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+    let p = at(dg, j);
+    for (let r = 0; r < rows; r++) {
+      a0 = f32x4.add(a0, v128.load(p)); a1 = f32x4.add(a1, v128.load(p, 16));
+      a2 = f32x4.add(a2, v128.load(p, 32)); a3 = f32x4.add(a3, v128.load(p, 48));
+      p += rs;
+    }
+    for (let q = 0; q < 2; q++) {
+      const d = q == 0 ? db : db2;
+      if (d == 0) continue;
+      const o = at(d, j);
+      v128.store(o, f32x4.add(v128.load(o), a0)); v128.store(o, f32x4.add(v128.load(o, 16), a1), 16);
+      v128.store(o, f32x4.add(v128.load(o, 32), a2), 32); v128.store(o, f32x4.add(v128.load(o, 48), a3), 48);
+    }
+  }
   for (; j + 4 <= N; j += 4) {
     let acc = f32x4.splat(0);
     for (let r = 0; r < rows; r++) acc = f32x4.add(acc, v128.load(at(dg, r * ldg + j)));
