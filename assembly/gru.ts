@@ -7,7 +7,7 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { sigmoid_f32x4, tanh_f32x4, madd } from "./math";
 import {
-  at, ld, st, seq_len, step_time, rec_pack, rec_matmul_packed, packed_floats, bcast_floats, rec_forward_prologue, rec_zero_padded,
+  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack, rec_matmul_packed, packed_floats, bcast_floats, rec_forward_prologue, rec_zero_padded,
   rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
 } from "./recurrent_common";
 
@@ -95,8 +95,7 @@ export function gru_forward(
   if (keep) rec_zero_padded(T, B, H, lengths, extra, H);
   const bhn = resetAfter && b_hh != 0 ? at(b_hh, 2 * H) : 0;
   memory.copy(hN, h0, <usize>(B * H) << 2);
-  let maxLen = 0;
-  for (let b = 0; b < B; b++) maxLen = max(maxLen, seq_len(lengths, b, T));
+  const maxLen = max_seq_len(lengths, B, T);
   for (let s = 0; s < maxLen; s++) {
     if (resetAfter) {
       rec_matmul_packed(B, GH, H, hN, H, whhT, hh, GH, 0, abuf);
@@ -216,9 +215,8 @@ export function gru_backward(
   }
   rec_zero_padded(T, B, GH, lengths, dgates, GH);
   if (resetAfter) rec_zero_padded(T, B, H, lengths, dgn, H);
-  if (dhN != 0) memory.copy(dh0, dhN, <usize>(B * H) << 2); else memory.fill(dh0, 0, <usize>(B * H) << 2);
-  let maxLen = 0;
-  for (let b = 0; b < B; b++) maxLen = max(maxLen, seq_len(lengths, b, T));
+  seed_state_grad(dh0, dhN, B, H);
+  const maxLen = max_seq_len(lengths, B, T);
   for (let s = maxLen - 1; s >= 0; s--) {
     for (let b = 0; b < B; b++) {
       const t = step_time(lengths, b, T, s, reverse);

@@ -5,7 +5,7 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { sigmoid_f32x4, tanh_f32x4, madd } from "./math";
 import {
-  at, ld, st, seq_len, step_time, rec_pack, rec_matmul_packed, packed_floats, bcast_floats, rec_forward_prologue, rec_zero_padded,
+  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack, rec_matmul_packed, packed_floats, bcast_floats, rec_forward_prologue, rec_zero_padded,
   rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
 } from "./recurrent_common";
 
@@ -60,8 +60,7 @@ export function lstm_forward(
   if (keep) rec_zero_padded(T, B, H, lengths, cprev, H);
   memory.copy(hN, h0, <usize>(B * H) << 2);
   memory.copy(cN, c0, <usize>(B * H) << 2);
-  let maxLen = 0;
-  for (let b = 0; b < B; b++) maxLen = max(maxLen, seq_len(lengths, b, T));
+  const maxLen = max_seq_len(lengths, B, T);
   for (let s = 0; s < maxLen; s++) {
     rec_matmul_packed(B, GH, H, hN, H, whhT, hh, GH, 0, abuf);
     for (let b = 0; b < B; b++) {
@@ -164,10 +163,9 @@ export function lstm_backward(
   const dhNext = at(step, B * GH);
   rec_pack(GH, H, w_hh, H, 0, whhP, B);
   rec_zero_padded(T, B, GH, lengths, dgates, GH);
-  if (dhN != 0) memory.copy(dh0, dhN, <usize>(B * H) << 2); else memory.fill(dh0, 0, <usize>(B * H) << 2);
-  if (dcN != 0) memory.copy(dc0, dcN, <usize>(B * H) << 2); else memory.fill(dc0, 0, <usize>(B * H) << 2);
-  let maxLen = 0;
-  for (let b = 0; b < B; b++) maxLen = max(maxLen, seq_len(lengths, b, T));
+  seed_state_grad(dh0, dhN, B, H);
+  seed_state_grad(dc0, dcN, B, H);
+  const maxLen = max_seq_len(lengths, B, T);
   for (let s = maxLen - 1; s >= 0; s--) {
     for (let b = 0; b < B; b++) {
       const t = step_time(lengths, b, T, s, reverse);

@@ -49,6 +49,18 @@ export function seq_len(lengths: usize, b: i32, T: i32): i32 {
   return lengths == 0 ? T : load<i32>(at(lengths, b));
 }
 
+// Longest sequence of the batch: the step loops run this many steps.
+export function max_seq_len(lengths: usize, B: i32, T: i32): i32 {
+  let maxLen = 0;
+  for (let b = 0; b < B; b++) maxLen = max(maxLen, seq_len(lengths, b, T));
+  return maxLen;
+}
+
+// Seeds a running state gradient [B, H] with the final-state gradient (or 0 when none is given).
+export function seed_state_grad(dst: usize, src: usize, B: i32, H: i32): void {
+  if (src != 0) memory.copy(dst, src, <usize>(B * H) << 2); else memory.fill(dst, 0, <usize>(B * H) << 2);
+}
+
 // Time index of sequence b at step s, or -1 when the sequence is finished.
 // @ts-ignore: decorator
 @inline

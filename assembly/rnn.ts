@@ -3,7 +3,7 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { tanh_f32x4 } from "./math";
 import {
-  at, ld, st, seq_len, step_time, rec_pack, rec_matmul_packed, packed_floats, bcast_floats, rec_forward_prologue, rec_zero_padded,
+  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack, rec_matmul_packed, packed_floats, bcast_floats, rec_forward_prologue, rec_zero_padded,
   rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
 } from "./recurrent_common";
 
@@ -41,8 +41,7 @@ export function rnn_forward(
   rec_pack(H, H, w_hh, H, 1, whhT, B);
   const keep = hprev != 0;
   memory.copy(hN, h0, <usize>(B * H) << 2);
-  let maxLen = 0;
-  for (let b = 0; b < B; b++) maxLen = max(maxLen, seq_len(lengths, b, T));
+  const maxLen = max_seq_len(lengths, B, T);
   for (let s = 0; s < maxLen; s++) {
     rec_matmul_packed(B, H, H, hN, H, whhT, hh, H, 0, abuf);
     for (let b = 0; b < B; b++) {
@@ -93,9 +92,8 @@ export function rnn_backward(
   const dhNext = at(step, B * H);
   rec_pack(H, H, w_hh, H, 0, whhP, B);
   rec_zero_padded(T, B, H, lengths, dgates, H);
-  if (dhN != 0) memory.copy(dh0, dhN, <usize>(B * H) << 2); else memory.fill(dh0, 0, <usize>(B * H) << 2);
-  let maxLen = 0;
-  for (let b = 0; b < B; b++) maxLen = max(maxLen, seq_len(lengths, b, T));
+  seed_state_grad(dh0, dhN, B, H);
+  const maxLen = max_seq_len(lengths, B, T);
   for (let s = maxLen - 1; s >= 0; s--) {
     for (let b = 0; b < B; b++) {
       const t = step_time(lengths, b, T, s, reverse);
