@@ -1,6 +1,7 @@
 import { createRuntime, type Runtime } from '../src/runtime/runtime.js';
 import { supportsRelaxedSimd } from '../src/runtime/load.js';
 import type { BuildName } from '../src/runtime/load.js';
+import { randomFill } from '../src/cli/bench/harness.js';
 
 /** The builds this process can run: relaxed joins when the runtime accepts it. */
 export const BUILDS: BuildName[] = supportsRelaxedSimd() ? ['simd', 'relaxed'] : ['simd'];
@@ -12,18 +13,9 @@ export function runtimeFor(build: BuildName): Promise<Runtime> {
   return createRuntime({ relaxedSimd: build === 'relaxed' });
 }
 
-/** Seeded uniform values in [-scale, scale) (mulberry32), so failures reproduce. */
+/** Seeded uniform values in [-scale, scale), so failures reproduce (the benches' generator). */
 export function randomArray(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
+  return randomFill(new Float32Array(n), seed, scale);
 }
 
 /** Largest |got-ref| / max(1,|ref|); tests compare it to a tolerance and print it on failure. */
