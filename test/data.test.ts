@@ -13,6 +13,8 @@ import {
   stratifiedSplit,
   parseLabelledSentences,
   loadLabelledSentences,
+} from '../src/data/index.js';
+import {
   syntheticSentiment,
   syntheticSentimentLabel,
   syntheticScenes,
@@ -22,10 +24,8 @@ import {
   SCENE_FEATURE_SIZE,
   SCENE_COLOURS,
   SCENE_SHAPES,
-  NURSERY_RHYMES,
-  generateStoryText,
-  builtinCorpus,
-} from '../src/data/index.js';
+} from '../src/data/synthetic.js';
+import { NURSERY_RHYMES, generateStoryText, builtinCorpus } from '../src/data/corpus.js';
 import { Rng } from '../src/train/rng.js';
 
 describe('tokenizers', () => {
