@@ -153,17 +153,26 @@ export function packed_floats(K: i32, N: i32): i32 {
 // Stores the first n (0..4) lanes of v at p, added to what is there when accumulate.
 // @ts-ignore: decorator
 @inline
-function store_lanes(p: usize, v: v128, n: i32, accumulate: i32): void {
+function store_lanes(p: usize, v: v128, n: i32, accumulate: bool): void {
   if (n > 0) store<f32>(p, f32x4.extract_lane(v, 0) + (accumulate ? load<f32>(p) : 0));
   if (n > 1) store<f32>(p, f32x4.extract_lane(v, 1) + (accumulate ? load<f32>(p, 4) : 0), 4);
   if (n > 2) store<f32>(p, f32x4.extract_lane(v, 2) + (accumulate ? load<f32>(p, 8) : 0), 8);
   if (n > 3) store<f32>(p, f32x4.extract_lane(v, 3) + (accumulate ? load<f32>(p, 12) : 0), 12);
 }
 
+// How a block of a product lands in its destination row: written, added, or subtracted
+// (Strassen's half products land in up to two quadrants of C, some with a minus sign).
+// @ts-ignore: decorator
+@lazy const LAND_STORE = 0;
+// @ts-ignore: decorator
+@lazy const LAND_ADD = 1;
+// @ts-ignore: decorator
+@lazy const LAND_SUB = 2;
+
 // Stores 8 columns (v0, v1) of one C row, only the first w when the panel is partial.
 // @ts-ignore: decorator
 @inline
-function store_row8(p: usize, v0: v128, v1: v128, w: i32, accumulate: i32): void {
+function store_row8(p: usize, v0: v128, v1: v128, w: i32, accumulate: bool): void {
   if (w == 8) {
     if (accumulate) {
       v0 = f32x4.add(v0, v128.load(p));
@@ -180,11 +189,11 @@ function store_row8(p: usize, v0: v128, v1: v128, w: i32, accumulate: i32): void
 // Rows of A that rec_matmul_packed broadcasts at once (bounds its scratch).
 const BCAST_ROWS = 16;
 
-// Floats of the scratch rec_matmul_packed needs for M rows of depth K.
+// Floats of the scratch rec_matmul_packed needs for M rows of depth K (one v128 per element).
 // @ts-ignore: decorator
 @inline
 export function bcast_floats(M: i32, K: i32): i32 {
-  return M < 4 ? 0 : 16 * min((M + 3) & ~3, BCAST_ROWS) * K;
+  return M < 4 ? 0 : 4 * min((M + 3) & ~3, BCAST_ROWS) * K;
 }
 
 // Rows of a product with M < 4 on grouped panels (see rec_pack): 6 accumulators, one
@@ -192,7 +201,7 @@ export function bcast_floats(M: i32, K: i32): i32 {
 // accumulators must fit in registers).
 // @ts-ignore: decorator
 @inline
-function rec_matmul_grouped_rows(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32): void {
+function rec_matmul_grouped_rows(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: bool): void {
   const zero = f32x4.splat(0);
   const groupBytes = <usize>K * GROUP_ROW_BYTES;
   for (let i = 0; i < M; i++) {
@@ -218,34 +227,52 @@ function rec_matmul_grouped_rows(M: i32, N: i32, K: i32, A: usize, lda: i32, P: 
 }
 
 // C: [M,N] = A: [M,K] · P (+ C when accumulate), P = rec_pack of a [K,N] operand for M rows.
-// abuf: bcast_floats(M, K) floats of scratch.
+// abuf: bcast_floats(M, K) floats of scratch. M < 4 (grouped panels): rec_matmul_grouped_rows;
+// otherwise rec_matmul_blocks.
+export function rec_matmul_packed(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32, abuf: usize): void {
+  if (M < 4) {
+    rec_matmul_grouped_rows(M, N, K, A, lda, P, C, ldc, accumulate != 0);
+    return;
+  }
+  rec_matmul_blocks(M, N, K, A, 0, 0, lda, P, C, accumulate ? LAND_ADD : LAND_STORE, 0, 0, ldc, abuf);
+}
+
+// (A + A2, or A - A2 when negA2; A alone when A2 = 0) · P, landing in C per land (not
+// LAND_SUB) and, when C2 != 0, also in C2 per land2. M >= 4; A, A2: [M,K] (row stride lda), C, C2: [M,N]
+// (row stride ldc); P = rec_pack of a [K,N] operand for M rows; abuf: bcast_floats(M, K).
 // 4-row x 8-column register blocks over chunks of 16 rows: each chunk of A is first
 // broadcast into abuf (every element as 4 equal lanes, 4 rows side by side per k), so the
 // inner loop is plain loads at fixed offsets from one pointer; splat-loads there cost
 // vector-unit slots (A/B on [16,256]x[256,1024]: 31.1 -> 32.9 GFLOP/s simd, 38.6 -> 49.0
-// relaxed). A last block of 1-3 rows runs zero-padded. M < 4 (grouped panels):
-// rec_matmul_grouped_rows.
-export function rec_matmul_packed(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32, abuf: usize): void {
-  if (M < 4) {
-    rec_matmul_grouped_rows(M, N, K, A, lda, P, C, ldc, accumulate);
-    return;
-  }
+// relaxed). A last block of 1-3 rows runs padded with copies of the last row.
+function rec_matmul_blocks(
+  M: i32, N: i32, K: i32, A: usize, A2: usize, negA2: i32, lda: i32, P: usize,
+  C: usize, land: i32, C2: usize, land2: i32, ldc: i32, abuf: usize,
+): void {
   const zero = f32x4.splat(0);
+  // A2's sign as a sign-bit mask: x + (y ^ mask) is exactly x + y or x - y.
+  const sign = negA2 ? f32x4.splat(-0.0) : zero;
   const panels = (N + 7) >> 3;
   const blockBytes = <usize>K << 6; // one 4-row block of abuf
-  // Rows past M in the last block broadcast as zeros and are not stored.
+  // Rows past M in the last block repeat row M-1 (any readable row: they are not stored).
   const Mup = (M + 3) & ~3;
   for (let i0 = 0; i0 < Mup; i0 += BCAST_ROWS) {
     const i1 = min(i0 + BCAST_ROWS, Mup);
     let d = abuf;
     for (let i = i0; i < i1; i += 4) {
       for (let r = 0; r < 4; r++) {
-        const ar = at(A, (i + r) * lda);
+        const row = min(i + r, M - 1);
+        const ar = at(A, row * lda);
+        const ar2 = at(A2, row * lda);
         let dr = d + (<usize>r << 4);
-        if (i + r < M) {
+        if (A2 == 0) {
           for (let k = 0; k < K; k++) { v128.store(dr, v128.load32_splat(ar + (<usize>k << 2))); dr += 64; }
         } else {
-          for (let k = 0; k < K; k++) { v128.store(dr, zero); dr += 64; }
+          for (let k = 0; k < K; k++) {
+            const ko = <usize>k << 2;
+            v128.store(dr, f32x4.add(v128.load32_splat(ar + ko), v128.xor(v128.load32_splat(ar2 + ko), sign)));
+            dr += 64;
+          }
         }
       }
       d += blockBytes;
@@ -269,14 +296,120 @@ export function rec_matmul_packed(M: i32, N: i32, K: i32, A: usize, lda: i32, P:
           bp += 32;
           ap += 64;
         }
-        store_row8(at(C, i * ldc + n0), c00, c01, w, accumulate);
-        if (i + 1 < M) store_row8(at(C, (i + 1) * ldc + n0), c10, c11, w, accumulate);
-        if (i + 2 < M) store_row8(at(C, (i + 2) * ldc + n0), c20, c21, w, accumulate);
-        if (i + 3 < M) store_row8(at(C, (i + 3) * ldc + n0), c30, c31, w, accumulate);
+        for (let q = 0; q < 2; q++) {
+          const Cq = q == 0 ? C : C2;
+          if (Cq == 0) break;
+          const lq = q == 0 ? land : land2;
+          if (lq == LAND_SUB) {
+            // C + (-v) is exactly C - v.
+            c00 = f32x4.neg(c00); c01 = f32x4.neg(c01); c10 = f32x4.neg(c10); c11 = f32x4.neg(c11);
+            c20 = f32x4.neg(c20); c21 = f32x4.neg(c21); c30 = f32x4.neg(c30); c31 = f32x4.neg(c31);
+          }
+          const acc = lq != LAND_STORE;
+          store_row8(at(Cq, i * ldc + n0), c00, c01, w, acc);
+          if (i + 1 < M) store_row8(at(Cq, (i + 1) * ldc + n0), c10, c11, w, acc);
+          if (i + 2 < M) store_row8(at(Cq, (i + 2) * ldc + n0), c20, c21, w, acc);
+          if (i + 3 < M) store_row8(at(Cq, (i + 3) * ldc + n0), c30, c31, w, acc);
+        }
         ab += blockBytes;
       }
     }
   }
+}
+
+// One level of Strassen's algorithm for the per-step recurrent products: 7 half-size
+// products instead of 8 (1/8 fewer multiply-adds; the SIMD build's products already run at
+// its instruction ceiling, so fewer operations is what is left). The weight operand is
+// constant over a sequence call, so its 7 combinations are formed and packed once
+// (rec_pack_strassen); per step only the left combinations (fused into the broadcast of A)
+// and the landing of each half product in 1-2 quadrants of C cost extra.
+// With A = [A11 A12; A21 A22] (quadrants [M/2, K/2]), W likewise ([K/2, N/2]):
+//   M1 = (A11+A22)(W11+W22)  C11 += M1, C22 += M1      M5 = (A11+A12) W22        C11 -= M5, C12 += M5
+//   M2 = (A21+A22) W11       C21 += M2, C22 -= M2      M6 = (A21-A11)(W11+W12)  C22 += M6
+//   M3 = A11 (W12-W22)       C12 += M3, C22 += M3      M7 = (A12-A22)(W21+W22)  C11 += M7
+//   M4 = A22 (W21-W11)       C11 += M4, C21 += M4
+// (Winograd's variant saves matrix additions, but here additions are fused and what costs
+// is each product's landings: 14 there against 12 here.)
+// Error: norm-wise rather than element-wise, a small constant times the classical bound.
+
+// Whether the step products of a call with M rows and a [K, N] weight operand take
+// Strassen's path: whole halves (M, K even, each half of N whole 8-column panels), at least
+// 4 rows per half (the 4x8 blocks: M >= 8), and K, N >= 256. Measured (simd, time
+// Strassen / plain, M = 16): [256,1024] 0.94, [1024,256] 0.92-0.94, [256,768] 0.94,
+// [256,512] 0.94, [256,256] 0.97; with K or N = 128 nothing is gained ([128,512] 0.98-1.0,
+// [512,128] 1.0, [128,128] 1.02; K or N = 64: 1.05-1.2): a half product's 4x8 blocks then
+// run only 64 k steps between landings, and the extra landings and left combinations eat
+// the eighth saved. M = 8 and 32-64 gain like 16 ([8,256,1024] 0.93, [64,256,1024] 0.94).
+export function rec_step_strassen(M: i32, K: i32, N: i32): bool {
+  return (M & 1) == 0 && M >= 8 && (K & 1) == 0 && (N & 15) == 0 && K >= 256 && N >= 256;
+}
+
+// Floats of the packed weight operand of a call's step products (see rec_pack_step).
+export function step_packed_floats(M: i32, K: i32, N: i32): i32 {
+  return rec_step_strassen(M, K, N) ? 7 * (K >> 1) * (N >> 1) : packed_floats(K, N);
+}
+
+// Packs the weight operand of a call's step products (as rec_pack) for rec_matmul_step.
+export function rec_pack_step(K: i32, N: i32, src: usize, lds: i32, trans: i32, dst: usize, M: i32): void {
+  if (rec_step_strassen(M, K, N)) rec_pack_strassen(K, N, src, lds, trans, dst);
+  else rec_pack(K, N, src, lds, trans, dst, M);
+}
+
+// C: [M,N] = A: [M,K] · W (+ C when accumulate), W packed by rec_pack_step for M rows.
+// abuf: bcast_floats(M, K) floats of scratch; C must not overlap A.
+export function rec_matmul_step(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32, abuf: usize): void {
+  if (rec_step_strassen(M, K, N)) rec_matmul_strassen(M, N, K, A, lda, P, C, ldc, accumulate, abuf);
+  else rec_matmul_packed(M, N, K, A, lda, P, C, ldc, accumulate, abuf);
+}
+
+// Packs the 7 combinations of a [K, N] operand (element (k, n) = src[k*lds + n], or
+// src[n*lds + k] when trans), K even and N a multiple of 16, into 7 consecutive slots of
+// (K/2)*(N/2) floats in rec_pack's panel layout: W11+W22, W11, W12-W22, W21-W11, W22,
+// W11+W12, W21+W22. The quadrants are packed first (W12, W21 into the slots that end as
+// their differences), then combined slot by slot (same layout, so elementwise).
+export function rec_pack_strassen(K: i32, N: i32, src: usize, lds: i32, trans: i32, dst: usize): void {
+  const k = K >> 1, n = N >> 1;
+  const slot = k * n;
+  const s1 = dst, s2 = at(dst, slot), s3 = at(dst, 2 * slot), s4 = at(dst, 3 * slot);
+  const s5 = at(dst, 4 * slot), s6 = at(dst, 5 * slot), s7 = at(dst, 6 * slot);
+  // Quadrant (qk, qn) starts at element (qk*k, qn*n).
+  const q01 = trans ? n * lds : n, q10 = trans ? k : k * lds;
+  rec_pack(k, n, src, lds, trans, s2, 4);                      // W11
+  rec_pack(k, n, at(src, q01 + q10), lds, trans, s5, 4);       // W22
+  rec_pack(k, n, at(src, q01), lds, trans, s3, 4);             // W12
+  rec_pack(k, n, at(src, q10), lds, trans, s4, 4);             // W21
+  rec_combine(slot, s2, s5, 0, s1);
+  rec_combine(slot, s2, s3, 0, s6);
+  rec_combine(slot, s4, s5, 0, s7);
+  rec_combine(slot, s3, s5, 1, s3);
+  rec_combine(slot, s4, s2, 1, s4);
+}
+
+// dst[i] = a[i] + b[i] (a[i] - b[i] when sub) for n floats, n a multiple of 4; dst may be a.
+function rec_combine(n: i32, a: usize, b: usize, sub: i32, dst: usize): void {
+  for (let i = 0; i < n; i += 4) {
+    const x = v128.load(at(a, i)), y = v128.load(at(b, i));
+    v128.store(at(dst, i), sub ? f32x4.sub(x, y) : f32x4.add(x, y));
+  }
+}
+
+// C: [M,N] = A: [M,K] · W (+ C when accumulate) by one level of Strassen (see above);
+// W packed by rec_pack_strassen. M even and >= 8, K even, N a multiple of 16;
+// abuf: bcast_floats(M/2, K/2) floats; C must not overlap A.
+export function rec_matmul_strassen(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32, abuf: usize): void {
+  const m = M >> 1, n = N >> 1, k = K >> 1;
+  const slot = <usize>(k * n) << 2;
+  const A11 = A, A12 = at(A, k), A21 = at(A, m * lda), A22 = at(A21, k);
+  const C11 = C, C12 = at(C, n), C21 = at(C, m * ldc), C22 = at(C21, n);
+  // The first landing in each quadrant writes it (or adds, when accumulating into C).
+  const first = accumulate ? LAND_ADD : LAND_STORE;
+  rec_matmul_blocks(m, n, k, A11, A22, 0, lda, P, C11, first, C22, first, ldc, abuf);
+  rec_matmul_blocks(m, n, k, A21, A22, 0, lda, P + slot, C21, first, C22, LAND_SUB, ldc, abuf);
+  rec_matmul_blocks(m, n, k, A11, 0, 0, lda, P + 2 * slot, C12, first, C22, LAND_ADD, ldc, abuf);
+  rec_matmul_blocks(m, n, k, A22, 0, 0, lda, P + 3 * slot, C11, LAND_ADD, C21, LAND_ADD, ldc, abuf);
+  rec_matmul_blocks(m, n, k, A11, A12, 0, lda, P + 4 * slot, C12, LAND_ADD, C11, LAND_SUB, ldc, abuf);
+  rec_matmul_blocks(m, n, k, A21, A11, 1, lda, P + 5 * slot, C22, LAND_ADD, 0, 0, ldc, abuf);
+  rec_matmul_blocks(m, n, k, A12, A22, 1, lda, P + 6 * slot, C11, LAND_ADD, 0, 0, ldc, abuf);
 }
 
 // Fills n floats with 0.
