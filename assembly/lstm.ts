@@ -5,7 +5,7 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { sigmoid_f32x4, tanh_f32x4, madd } from "./math";
 import {
-  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack_step, rec_matmul_step, step_packed_floats, bcast_floats, rec_forward_prologue, rec_zero_padded,
+  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack_step, rec_matmul_step, step_packed_floats, step_scratch_floats, rec_forward_prologue, rec_zero_padded,
   rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
 } from "./recurrent_common";
 
@@ -44,7 +44,7 @@ export function lstm_forward(
   h0: usize, c0: usize, lengths: usize, reverse: i32, out: usize, ldout: i32, hN: usize, cN: usize,
   gates: usize, hprev: usize, cprev: usize, work: usize,
 ): void {
-  const abuf = at(work, lstm_forward_work_floats(B, H) - bcast_floats(B, H)); // broadcast scratch: the tail of work
+  const scratch = at(work, lstm_forward_work_floats(B, H) - step_scratch_floats(B, H, 4 * H)); // the step product's: the tail of work
   const GH = 4 * H;
   const whhT = work; // W_hhᵀ [H, 4H], packed
   const hh = at(work, step_packed_floats(B, H, GH));
@@ -62,7 +62,7 @@ export function lstm_forward(
   memory.copy(cN, c0, <usize>(B * H) << 2);
   const maxLen = max_seq_len(lengths, B, T);
   for (let s = 0; s < maxLen; s++) {
-    rec_matmul_step(B, GH, H, hN, H, whhT, hh, GH, 0, abuf);
+    rec_matmul_step(B, GH, H, hN, H, whhT, hh, GH, 0, scratch);
     for (let b = 0; b < B; b++) {
       const t = step_time(lengths, b, T, s, reverse);
       if (t < 0) continue;
@@ -90,7 +90,7 @@ export function lstm_forward(
 }
 
 export function lstm_forward_work_floats(B: i32, H: i32): i32 {
-  return step_packed_floats(B, H, 4 * H) + 4 * B * H + 4 * H + 68 + bcast_floats(B, H);
+  return step_packed_floats(B, H, 4 * H) + 4 * B * H + 4 * H + 68 + step_scratch_floats(B, H, 4 * H);
 }
 
 // Units [0, J) of one row (J a multiple of 4), gate stride H.
@@ -155,7 +155,7 @@ export function lstm_backward(
   dx: usize, lddx: i32, dxAccumulate: i32, dh0: usize, dc0: usize,
   dw_ih: usize, dw_hh: usize, db_ih: usize, db_hh: usize, dgates: usize, work: usize,
 ): void {
-  const abuf = at(work, lstm_backward_work_floats(B, H) - bcast_floats(B, 4 * H)); // broadcast scratch: the tail of work
+  const scratch = at(work, lstm_backward_work_floats(B, H) - step_scratch_floats(B, 4 * H, H)); // the step product's: the tail of work
   const GH = 4 * H;
   const rows = T * B;
   const whhP = work; // W_hh [4H, H], packed
@@ -179,9 +179,9 @@ export function lstm_backward(
     }
     // dh_{t-1} = dgates_t · W_hh; finished sequences keep their carried gradient.
     if (lengths == 0) {
-      rec_matmul_step(B, H, GH, step, GH, whhP, dh0, H, 0, abuf);
+      rec_matmul_step(B, H, GH, step, GH, whhP, dh0, H, 0, scratch);
     } else {
-      rec_matmul_step(B, H, GH, step, GH, whhP, dhNext, H, 0, abuf);
+      rec_matmul_step(B, H, GH, step, GH, whhP, dhNext, H, 0, scratch);
       for (let b = 0; b < B; b++) {
         if (s < seq_len(lengths, b, T)) memory.copy(at(dh0, b * H), at(dhNext, b * H), <usize>H << 2);
       }
@@ -196,5 +196,5 @@ export function lstm_backward(
 }
 
 export function lstm_backward_work_floats(B: i32, H: i32): i32 {
-  return step_packed_floats(B, 4 * H, H) + 4 * B * H + B * H + bcast_floats(B, 4 * H);
+  return step_packed_floats(B, 4 * H, H) + 4 * B * H + B * H + step_scratch_floats(B, 4 * H, H);
 }

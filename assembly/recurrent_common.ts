@@ -160,15 +160,6 @@ function store_lanes(p: usize, v: v128, n: i32, accumulate: bool): void {
   if (n > 3) store<f32>(p, f32x4.extract_lane(v, 3) + (accumulate ? load<f32>(p, 12) : 0), 12);
 }
 
-// How a block of a product lands in its destination row: written, added, or subtracted
-// (Strassen's half products land in up to two quadrants of C, some with a minus sign).
-// @ts-ignore: decorator
-@lazy const LAND_STORE = 0;
-// @ts-ignore: decorator
-@lazy const LAND_ADD = 1;
-// @ts-ignore: decorator
-@lazy const LAND_SUB = 2;
-
 // Stores 8 columns (v0, v1) of one C row, only the first w when the panel is partial.
 // @ts-ignore: decorator
 @inline
@@ -234,12 +225,12 @@ export function rec_matmul_packed(M: i32, N: i32, K: i32, A: usize, lda: i32, P:
     rec_matmul_grouped_rows(M, N, K, A, lda, P, C, ldc, accumulate != 0);
     return;
   }
-  rec_matmul_blocks(M, N, K, A, 0, 0, lda, P, C, accumulate ? LAND_ADD : LAND_STORE, 0, 0, ldc, abuf);
+  rec_matmul_blocks(M, N, K, A, 0, 0, lda, P, C, ldc, accumulate != 0, abuf);
 }
 
-// (A + A2, or A - A2 when negA2; A alone when A2 = 0) · P, landing in C per land (not
-// LAND_SUB) and, when C2 != 0, also in C2 per land2. M >= 4; A, A2: [M,K] (row stride lda), C, C2: [M,N]
-// (row stride ldc); P = rec_pack of a [K,N] operand for M rows; abuf: bcast_floats(M, K).
+// C: [M,N] (row stride ldc) = (A + A2, or A - A2 when negA2; A alone when A2 = 0) · P
+// (+ C when accumulate). M >= 4; A, A2: [M,K] (row stride lda); P = rec_pack of a [K,N]
+// operand for M rows; abuf: bcast_floats(M, K).
 // 4-row x 8-column register blocks over chunks of 16 rows: each chunk of A is first
 // broadcast into abuf (every element as 4 equal lanes, 4 rows side by side per k), so the
 // inner loop is plain loads at fixed offsets from one pointer; splat-loads there cost
@@ -247,7 +238,7 @@ export function rec_matmul_packed(M: i32, N: i32, K: i32, A: usize, lda: i32, P:
 // relaxed). A last block of 1-3 rows runs padded with copies of the last row.
 function rec_matmul_blocks(
   M: i32, N: i32, K: i32, A: usize, A2: usize, negA2: i32, lda: i32, P: usize,
-  C: usize, land: i32, C2: usize, land2: i32, ldc: i32, abuf: usize,
+  C: usize, ldc: i32, accumulate: bool, abuf: usize,
 ): void {
   const zero = f32x4.splat(0);
   // A2's sign as a sign-bit mask: x + (y ^ mask) is exactly x + y or x - y.
@@ -296,21 +287,10 @@ function rec_matmul_blocks(
           bp += 32;
           ap += 64;
         }
-        for (let q = 0; q < 2; q++) {
-          const Cq = q == 0 ? C : C2;
-          if (Cq == 0) break;
-          const lq = q == 0 ? land : land2;
-          if (lq == LAND_SUB) {
-            // C + (-v) is exactly C - v.
-            c00 = f32x4.neg(c00); c01 = f32x4.neg(c01); c10 = f32x4.neg(c10); c11 = f32x4.neg(c11);
-            c20 = f32x4.neg(c20); c21 = f32x4.neg(c21); c30 = f32x4.neg(c30); c31 = f32x4.neg(c31);
-          }
-          const acc = lq != LAND_STORE;
-          store_row8(at(Cq, i * ldc + n0), c00, c01, w, acc);
-          if (i + 1 < M) store_row8(at(Cq, (i + 1) * ldc + n0), c10, c11, w, acc);
-          if (i + 2 < M) store_row8(at(Cq, (i + 2) * ldc + n0), c20, c21, w, acc);
-          if (i + 3 < M) store_row8(at(Cq, (i + 3) * ldc + n0), c30, c31, w, acc);
-        }
+        store_row8(at(C, i * ldc + n0), c00, c01, w, accumulate);
+        if (i + 1 < M) store_row8(at(C, (i + 1) * ldc + n0), c10, c11, w, accumulate);
+        if (i + 2 < M) store_row8(at(C, (i + 2) * ldc + n0), c20, c21, w, accumulate);
+        if (i + 3 < M) store_row8(at(C, (i + 3) * ldc + n0), c30, c31, w, accumulate);
         ab += blockBytes;
       }
     }
@@ -322,14 +302,15 @@ function rec_matmul_blocks(
 // its instruction ceiling, so fewer operations is what is left). The weight operand is
 // constant over a sequence call, so its 7 combinations are formed and packed once
 // (rec_pack_strassen); per step only the left combinations (fused into the broadcast of A)
-// and the landing of each half product in 1-2 quadrants of C cost extra.
+// and one pass combining the 7 products into C cost extra.
 // With A = [A11 A12; A21 A22] (quadrants [M/2, K/2]), W likewise ([K/2, N/2]):
-//   M1 = (A11+A22)(W11+W22)  C11 += M1, C22 += M1      M5 = (A11+A12) W22        C11 -= M5, C12 += M5
-//   M2 = (A21+A22) W11       C21 += M2, C22 -= M2      M6 = (A21-A11)(W11+W12)  C22 += M6
-//   M3 = A11 (W12-W22)       C12 += M3, C22 += M3      M7 = (A12-A22)(W21+W22)  C11 += M7
-//   M4 = A22 (W21-W11)       C11 += M4, C21 += M4
-// (Winograd's variant saves matrix additions, but here additions are fused and what costs
-// is each product's landings: 14 there against 12 here.)
+//   M1 = (A11+A22)(W11+W22)   M2 = (A21+A22) W11   M3 = A11 (W12-W22)   M4 = A22 (W21-W11)
+//   M5 = (A11+A12) W22        M6 = (A21-A11)(W11+W12)                  M7 = (A12-A22)(W21+W22)
+//   C11 = M1+M4-M5+M7   C12 = M3+M5   C21 = M2+M4   C22 = M1-M2+M3+M6
+// Products into scratch then one combining pass beat landing each product in its 1-2
+// quadrants of C directly (12 read-modify-writes of C, some subtracting) by 2-4% (A/B,
+// simd, [16,256]x[256,1024] and [16,1024]x[1024,256]). Winograd's variant saves matrix
+// additions, but here the left ones are fused and the combining pass is cheap.
 // Error: norm-wise rather than element-wise, a small constant times the classical bound.
 
 // Whether the step products of a call with M rows and a [K, N] weight operand take
@@ -338,10 +319,17 @@ function rec_matmul_blocks(
 // Strassen / plain, M = 16): [256,1024] 0.94, [1024,256] 0.92-0.94, [256,768] 0.94,
 // [256,512] 0.94, [256,256] 0.97; with K or N = 128 nothing is gained ([128,512] 0.98-1.0,
 // [512,128] 1.0, [128,128] 1.02; K or N = 64: 1.05-1.2): a half product's 4x8 blocks then
-// run only 64 k steps between landings, and the extra landings and left combinations eat
+// run only 64 k steps per store, and the extra broadcasts and the combining pass eat
 // the eighth saved. M = 8 and 32-64 gain like 16 ([8,256,1024] 0.93, [64,256,1024] 0.94).
 export function rec_step_strassen(M: i32, K: i32, N: i32): bool {
   return (M & 1) == 0 && M >= 8 && (K & 1) == 0 && (N & 15) == 0 && K >= 256 && N >= 256;
+}
+
+// Floats of the scratch rec_matmul_step needs (Strassen: the broadcast of half of A and
+// the 7 half products).
+export function step_scratch_floats(M: i32, K: i32, N: i32): i32 {
+  const m = M >> 1;
+  return rec_step_strassen(M, K, N) ? bcast_floats(m, K >> 1) + 7 * m * (N >> 1) : bcast_floats(M, K);
 }
 
 // Floats of the packed weight operand of a call's step products (see rec_pack_step).
@@ -356,10 +344,10 @@ export function rec_pack_step(K: i32, N: i32, src: usize, lds: i32, trans: i32, 
 }
 
 // C: [M,N] = A: [M,K] · W (+ C when accumulate), W packed by rec_pack_step for M rows.
-// abuf: bcast_floats(M, K) floats of scratch; C must not overlap A.
-export function rec_matmul_step(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32, abuf: usize): void {
-  if (rec_step_strassen(M, K, N)) rec_matmul_strassen(M, N, K, A, lda, P, C, ldc, accumulate, abuf);
-  else rec_matmul_packed(M, N, K, A, lda, P, C, ldc, accumulate, abuf);
+// scratch: step_scratch_floats(M, K, N) floats.
+export function rec_matmul_step(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32, scratch: usize): void {
+  if (rec_step_strassen(M, K, N)) rec_matmul_strassen(M, N, K, A, lda, P, C, ldc, accumulate, scratch);
+  else rec_matmul_packed(M, N, K, A, lda, P, C, ldc, accumulate, scratch);
 }
 
 // Packs the 7 combinations of a [K, N] operand (element (k, n) = src[k*lds + n], or
@@ -395,21 +383,40 @@ function rec_combine(n: i32, a: usize, b: usize, sub: i32, dst: usize): void {
 
 // C: [M,N] = A: [M,K] · W (+ C when accumulate) by one level of Strassen (see above);
 // W packed by rec_pack_strassen. M even and >= 8, K even, N a multiple of 16;
-// abuf: bcast_floats(M/2, K/2) floats; C must not overlap A.
-export function rec_matmul_strassen(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32, abuf: usize): void {
+// scratch: bcast_floats(M/2, K/2) + 7*(M/2)*(N/2) floats.
+export function rec_matmul_strassen(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32, scratch: usize): void {
   const m = M >> 1, n = N >> 1, k = K >> 1;
-  const slot = <usize>(k * n) << 2;
+  const slot = <usize>(k * n) << 2; // one packed combination of W
   const A11 = A, A12 = at(A, k), A21 = at(A, m * lda), A22 = at(A21, k);
-  const C11 = C, C12 = at(C, n), C21 = at(C, m * ldc), C22 = at(C21, n);
-  // The first landing in each quadrant writes it (or adds, when accumulating into C).
-  const first = accumulate ? LAND_ADD : LAND_STORE;
-  rec_matmul_blocks(m, n, k, A11, A22, 0, lda, P, C11, first, C22, first, ldc, abuf);
-  rec_matmul_blocks(m, n, k, A21, A22, 0, lda, P + slot, C21, first, C22, LAND_SUB, ldc, abuf);
-  rec_matmul_blocks(m, n, k, A11, 0, 0, lda, P + 2 * slot, C12, first, C22, LAND_ADD, ldc, abuf);
-  rec_matmul_blocks(m, n, k, A22, 0, 0, lda, P + 3 * slot, C11, LAND_ADD, C21, LAND_ADD, ldc, abuf);
-  rec_matmul_blocks(m, n, k, A11, A12, 0, lda, P + 4 * slot, C12, LAND_ADD, C11, LAND_SUB, ldc, abuf);
-  rec_matmul_blocks(m, n, k, A21, A11, 1, lda, P + 5 * slot, C22, LAND_ADD, 0, 0, ldc, abuf);
-  rec_matmul_blocks(m, n, k, A12, A22, 1, lda, P + 6 * slot, C11, LAND_ADD, 0, 0, ldc, abuf);
+  const abuf = scratch, M1 = at(scratch, bcast_floats(m, k));
+  const prod = <usize>(m * n) << 2; // one half product [m, n], M1..M7 consecutive
+  rec_matmul_blocks(m, n, k, A11, A22, 0, lda, P, M1, n, false, abuf);
+  rec_matmul_blocks(m, n, k, A21, A22, 0, lda, P + slot, M1 + prod, n, false, abuf);
+  rec_matmul_blocks(m, n, k, A11, 0, 0, lda, P + 2 * slot, M1 + 2 * prod, n, false, abuf);
+  rec_matmul_blocks(m, n, k, A22, 0, 0, lda, P + 3 * slot, M1 + 3 * prod, n, false, abuf);
+  rec_matmul_blocks(m, n, k, A11, A12, 0, lda, P + 4 * slot, M1 + 4 * prod, n, false, abuf);
+  rec_matmul_blocks(m, n, k, A21, A11, 1, lda, P + 5 * slot, M1 + 5 * prod, n, false, abuf);
+  rec_matmul_blocks(m, n, k, A12, A22, 1, lda, P + 6 * slot, M1 + 6 * prod, n, false, abuf);
+  for (let i = 0; i < m; i++) {
+    const c11 = at(C, i * ldc), c12 = at(c11, n), c21 = at(C, (i + m) * ldc), c22 = at(c21, n);
+    const row = at(M1, i * n);
+    for (let j = 0; j < n; j += 4) {
+      const o = <usize>j << 2;
+      const p = row + o;
+      const m1 = v128.load(p), m2 = v128.load(p + prod), m3 = v128.load(p + 2 * prod), m4 = v128.load(p + 3 * prod);
+      const m5 = v128.load(p + 4 * prod), m6 = v128.load(p + 5 * prod), m7 = v128.load(p + 6 * prod);
+      let x11 = f32x4.add(f32x4.sub(f32x4.add(m1, m4), m5), m7);
+      let x12 = f32x4.add(m3, m5);
+      let x21 = f32x4.add(m2, m4);
+      let x22 = f32x4.add(f32x4.add(f32x4.sub(m1, m2), m3), m6);
+      if (accumulate) {
+        x11 = f32x4.add(x11, v128.load(c11 + o)); x12 = f32x4.add(x12, v128.load(c12 + o));
+        x21 = f32x4.add(x21, v128.load(c21 + o)); x22 = f32x4.add(x22, v128.load(c22 + o));
+      }
+      v128.store(c11 + o, x11); v128.store(c12 + o, x12);
+      v128.store(c21 + o, x21); v128.store(c22 + o, x22);
+    }
+  }
 }
 
 // Fills n floats with 0.

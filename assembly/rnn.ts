@@ -3,7 +3,7 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { tanh_f32x4 } from "./math";
 import {
-  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack_step, rec_matmul_step, step_packed_floats, bcast_floats, rec_forward_prologue, rec_zero_padded,
+  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack_step, rec_matmul_step, step_packed_floats, step_scratch_floats, rec_forward_prologue, rec_zero_padded,
   rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
 } from "./recurrent_common";
 
@@ -37,7 +37,7 @@ export function rnn_forward(
   h0: usize, lengths: usize, reverse: i32, relu: i32, out: usize, ldout: i32, hN: usize,
   gates: usize, hprev: usize, work: usize,
 ): void {
-  const abuf = at(work, rnn_forward_work_floats(B, H) - bcast_floats(B, H)); // broadcast scratch: the tail of work
+  const scratch = at(work, rnn_forward_work_floats(B, H) - step_scratch_floats(B, H, H)); // the step product's: the tail of work
   const whhT = work; // W_hhᵀ, packed
   const hh = at(work, step_packed_floats(B, H, H));
   rec_forward_prologue(T, B, I, H, 1, x, ldx, w_ih, b_ih, b_hh, H, lengths, out, ldout, gates, hprev);
@@ -46,7 +46,7 @@ export function rnn_forward(
   memory.copy(hN, h0, <usize>(B * H) << 2);
   const maxLen = max_seq_len(lengths, B, T);
   for (let s = 0; s < maxLen; s++) {
-    rec_matmul_step(B, H, H, hN, H, whhT, hh, H, 0, abuf);
+    rec_matmul_step(B, H, H, hN, H, whhT, hh, H, 0, scratch);
     for (let b = 0; b < B; b++) {
       const t = step_time(lengths, b, T, s, reverse);
       if (t < 0) continue;
@@ -59,7 +59,7 @@ export function rnn_forward(
 }
 
 export function rnn_forward_work_floats(B: i32, H: i32): i32 {
-  return step_packed_floats(B, H, H) + B * H + bcast_floats(B, H);
+  return step_packed_floats(B, H, H) + B * H + step_scratch_floats(B, H, H);
 }
 
 // @ts-ignore: decorator
@@ -88,7 +88,7 @@ export function rnn_backward(
   dx: usize, lddx: i32, dxAccumulate: i32, dh0: usize,
   dw_ih: usize, dw_hh: usize, db_ih: usize, db_hh: usize, dgates: usize, work: usize,
 ): void {
-  const abuf = at(work, rnn_backward_work_floats(B, H) - bcast_floats(B, H)); // broadcast scratch: the tail of work
+  const scratch = at(work, rnn_backward_work_floats(B, H) - step_scratch_floats(B, H, H)); // the step product's: the tail of work
   const rows = T * B;
   const whhP = work; // W_hh, packed
   const step = at(work, step_packed_floats(B, H, H));
@@ -108,9 +108,9 @@ export function rnn_backward(
       for (let j = 0; j < H; j += 4) rnn_cell_backward(g, dO, dh, dg, sb, relu, j, min(4, H - j));
     }
     if (lengths == 0) {
-      rec_matmul_step(B, H, H, step, H, whhP, dh0, H, 0, abuf);
+      rec_matmul_step(B, H, H, step, H, whhP, dh0, H, 0, scratch);
     } else {
-      rec_matmul_step(B, H, H, step, H, whhP, dhNext, H, 0, abuf);
+      rec_matmul_step(B, H, H, step, H, whhP, dhNext, H, 0, scratch);
       for (let b = 0; b < B; b++) {
         if (s < seq_len(lengths, b, T)) memory.copy(at(dh0, b * H), at(dhNext, b * H), <usize>H << 2);
       }
@@ -125,5 +125,5 @@ export function rnn_backward(
 }
 
 export function rnn_backward_work_floats(B: i32, H: i32): i32 {
-  return step_packed_floats(B, H, H) + 2 * B * H + bcast_floats(B, H);
+  return step_packed_floats(B, H, H) + 2 * B * H + step_scratch_floats(B, H, H);
 }

@@ -46,11 +46,12 @@ function runProduct(rt: Runtime, c: Case, via: 'step' | 'plain' | 'strassen', se
   const A = randomArray(M * lda, seed);
   const W = randomArray((trans ? N : K) * ldw, seed + 1, 0.5);
   const c0 = randomArray(M * ldc, seed + 2);
-  // Generous: 7 quadrant combinations or whole groups of 3 panels of 8 columns, and the
-  // broadcast scratch (one v128 per element of up to 16 rows).
+  // Generous: 7 quadrant combinations or whole groups of 3 panels of 8 columns; scratch for
+  // the broadcast (one v128 per element of up to 16 rows) and the 7 half products.
   const packedFloats = Math.max(7 * Math.ceil(K / 2) * Math.ceil(N / 2), Math.ceil(N / 24) * 24 * K);
+  const scratchFloats = 4 * 16 * K + 7 * Math.ceil(M / 2) * Math.ceil(N / 2);
   const pA = rt.mem.alloc(A.length * 4), pW = rt.mem.alloc(W.length * 4), pC = rt.mem.alloc(c0.length * 4);
-  const pP = rt.mem.alloc(packedFloats * 4), pBuf = rt.mem.alloc(4 * 16 * K * 4 + 64);
+  const pP = rt.mem.alloc(packedFloats * 4), pBuf = rt.mem.alloc(scratchFloats * 4);
   try {
     rt.mem.f32(pA, A.length).set(A);
     rt.mem.f32(pW, W.length).set(W);
