@@ -7,7 +7,7 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { sigmoid_f32x4, tanh_f32x4, madd } from "./math";
 import {
-  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack_step, rec_matmul_step, step_packed_floats, step_scratch_floats, rec_forward_prologue, rec_zero_padded,
+  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack, rec_matmul_packed, packed_floats, matmul_scratch_floats, rec_forward_prologue, rec_zero_padded,
   rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
 } from "./recurrent_common";
 
@@ -81,15 +81,15 @@ export function gru_forward(
   const GH = 3 * H;
   // Packed W_hhᵀ: all three gates (reset-after), or [W_hr;W_hz]ᵀ then W_hnᵀ (reset-before).
   const whhT = work;
-  const whnT = at(work, step_packed_floats(B, H, 2 * H));
+  const whnT = at(work, packed_floats(B, H, 2 * H));
   const hh = at(work, gru_packed_floats(B, H, true));
   const rhStep = at(hh, B * GH);
   rec_forward_prologue(T, B, I, H, 3, x, ldx, w_ih, b_ih, b_hh, resetAfter ? 2 * H : GH, lengths, out, ldout, gates, hprev);
   if (resetAfter) {
-    rec_pack_step(H, GH, w_hh, H, 1, whhT, B);
+    rec_pack(H, GH, w_hh, H, 1, whhT, B);
   } else {
-    rec_pack_step(H, 2 * H, w_hh, H, 1, whhT, B);
-    rec_pack_step(H, H, at(w_hh, 2 * H * H), H, 1, whnT, B);
+    rec_pack(H, 2 * H, w_hh, H, 1, whhT, B);
+    rec_pack(H, H, at(w_hh, 2 * H * H), H, 1, whnT, B);
   }
   const keep = hprev != 0;
   if (keep) rec_zero_padded(T, B, H, lengths, extra, H);
@@ -98,7 +98,7 @@ export function gru_forward(
   const maxLen = max_seq_len(lengths, B, T);
   for (let s = 0; s < maxLen; s++) {
     if (resetAfter) {
-      rec_matmul_step(B, GH, H, hN, H, whhT, hh, GH, 0, scratch);
+      rec_matmul_packed(B, GH, H, hN, H, whhT, hh, GH, 0, scratch);
       for (let b = 0; b < B; b++) {
         const t = step_time(lengths, b, T, s, reverse);
         if (t < 0) continue;
@@ -108,7 +108,7 @@ export function gru_forward(
         for (let j = 0; j < H; j += 4) gru_after_forward(g, hr, bhn, h, o, hp, ex, H, j, min(4, H - j), keep);
       }
     } else {
-      rec_matmul_step(B, 2 * H, H, hN, H, whhT, hh, GH, 0, scratch);
+      rec_matmul_packed(B, 2 * H, H, hN, H, whhT, hh, GH, 0, scratch);
       for (let b = 0; b < B; b++) {
         const t = step_time(lengths, b, T, s, reverse);
         const rh = at(rhStep, b * H);
@@ -116,7 +116,7 @@ export function gru_forward(
         const g = at(gates, (t * B + b) * GH), hr = at(hh, b * GH), h = at(hN, b * H);
         for (let j = 0; j < H; j += 4) gru_before_gates(g, hr, h, rh, H, j, min(4, H - j));
       }
-      rec_matmul_step(B, H, H, rhStep, H, whnT, at(hh, 2 * H), GH, 0, scratch);
+      rec_matmul_packed(B, H, H, rhStep, H, whnT, at(hh, 2 * H), GH, 0, scratch);
       for (let b = 0; b < B; b++) {
         const t = step_time(lengths, b, T, s, reverse);
         if (t < 0) continue;
@@ -203,15 +203,15 @@ export function gru_backward(
   const rows = T * B;
   // Packed W_hh: all three gate rows (reset-after), or rows r,z then rows n (reset-before).
   const whhP = work;
-  const whnP = at(work, step_packed_floats(B, 2 * H, H));
+  const whnP = at(work, packed_floats(B, 2 * H, H));
   const step = at(work, gru_packed_floats(B, H, false));
   const dhNext = at(step, B * GH);
   const drh = at(dhNext, B * H);
   if (resetAfter) {
-    rec_pack_step(GH, H, w_hh, H, 0, whhP, B);
+    rec_pack(GH, H, w_hh, H, 0, whhP, B);
   } else {
-    rec_pack_step(2 * H, H, w_hh, H, 0, whhP, B);
-    rec_pack_step(H, H, at(w_hh, 2 * H * H), H, 0, whnP, B);
+    rec_pack(2 * H, H, w_hh, H, 0, whhP, B);
+    rec_pack(H, H, at(w_hh, 2 * H * H), H, 0, whnP, B);
   }
   rec_zero_padded(T, B, GH, lengths, dgates, GH);
   if (resetAfter) rec_zero_padded(T, B, H, lengths, dgn, H);
@@ -235,7 +235,7 @@ export function gru_backward(
     let K = GH;
     if (!resetAfter) {
       // d(r⊙h) = dn_pre · W_hn, then the r gate.
-      rec_matmul_step(B, H, H, at(step, 2 * H), GH, whnP, drh, H, 0, scratch);
+      rec_matmul_packed(B, H, H, at(step, 2 * H), GH, whnP, drh, H, 0, scratch);
       for (let b = 0; b < B; b++) {
         const t = step_time(lengths, b, T, s, reverse);
         if (t < 0) continue;
@@ -248,9 +248,9 @@ export function gru_backward(
     }
     // dh_{t-1} += step · W_hh (rows r, z and, reset-after, n); finished sequences are untouched.
     if (lengths == 0) {
-      rec_matmul_step(B, H, K, step, GH, whhP, dh0, H, 1, scratch);
+      rec_matmul_packed(B, H, K, step, GH, whhP, dh0, H, 1, scratch);
     } else {
-      rec_matmul_step(B, H, K, step, GH, whhP, dhNext, H, 0, scratch);
+      rec_matmul_packed(B, H, K, step, GH, whhP, dhNext, H, 0, scratch);
       for (let b = 0; b < B; b++) {
         if (s >= seq_len(lengths, b, T)) continue;
         const dh = at(dh0, b * H), dn = at(dhNext, b * H);
@@ -279,14 +279,14 @@ export function gru_backward_work_floats(B: i32, H: i32): i32 {
 // Floats of the packed W_hh operands: all three gates at once (reset-after) or gates r,z
 // then gate n (reset-before), whichever needs more; [K, N] = [H, G*H] forward, [G*H, H] BPTT.
 function gru_packed_floats(B: i32, H: i32, forward: bool): i32 {
-  const all = forward ? step_packed_floats(B, H, 3 * H) : step_packed_floats(B, 3 * H, H);
-  const rz = forward ? step_packed_floats(B, H, 2 * H) : step_packed_floats(B, 2 * H, H);
-  return max(all, rz + step_packed_floats(B, H, H));
+  const all = forward ? packed_floats(B, H, 3 * H) : packed_floats(B, 3 * H, H);
+  const rz = forward ? packed_floats(B, H, 2 * H) : packed_floats(B, 2 * H, H);
+  return max(all, rz + packed_floats(B, H, H));
 }
 
 // Floats of scratch for the largest step product of the call (shapes as in gru_packed_floats).
 function gru_scratch_floats(B: i32, H: i32, forward: bool): i32 {
   let most = 0;
-  for (let G = 1; G <= 3; G++) most = max(most, forward ? step_scratch_floats(B, H, G * H) : step_scratch_floats(B, G * H, H));
+  for (let G = 1; G <= 3; G++) most = max(most, forward ? matmul_scratch_floats(B, H, G * H) : matmul_scratch_floats(B, G * H, H));
   return most;
 }

@@ -79,7 +79,13 @@ export function step_time(lengths: usize, b: i32, T: i32, s: i32, reverse: i32):
 //   (panels 3g..3g+2 side by side per k; a missing last panel is zeros), so a single row
 //   walks 24 columns from one pointer. (Grouped for every M cost the 4x8 blocks 10-20% in
 //   the relaxed build: a group's k rows spread one panel over 3x the cache lines.)
+// - when rec_step_strassen(M, K, N): the 7 combinations of rec_pack_strassen.
+// dst: packed_floats(M, K, N) floats.
 export function rec_pack(K: i32, N: i32, src: usize, lds: i32, trans: i32, dst: usize, M: i32): void {
+  if (rec_step_strassen(M, K, N)) {
+    rec_pack_strassen(K, N, src, lds, trans, dst);
+    return;
+  }
   const grouped = M < 4;
   const padded = grouped ? packed_panels(N) : (N + 7) >> 3;
   const rowBytes: usize = grouped ? GROUP_ROW_BYTES : 32;
@@ -143,10 +149,10 @@ function panel_at(P: usize, K: i32, p: i32, grouped: bool): usize {
   return P + (<usize>(p / 3) * <usize>K * GROUP_ROW_BYTES) + (<usize>(p % 3) << 5);
 }
 
-// Floats taken by rec_pack(K, N, ...).
+// Floats of the panels of a [K, N] operand (enough for any M).
 // @ts-ignore: decorator
 @inline
-export function packed_floats(K: i32, N: i32): i32 {
+function panel_floats(K: i32, N: i32): i32 {
   return packed_panels(N) * 8 * K;
 }
 
@@ -217,15 +223,20 @@ function rec_matmul_grouped_rows(M: i32, N: i32, K: i32, A: usize, lda: i32, P: 
   }
 }
 
-// C: [M,N] = A: [M,K] · P (+ C when accumulate), P = rec_pack of a [K,N] operand for M rows.
-// abuf: bcast_floats(M, K) floats of scratch. M < 4 (grouped panels): rec_matmul_grouped_rows;
-// otherwise rec_matmul_blocks.
-export function rec_matmul_packed(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32, abuf: usize): void {
+// C: [M,N] = A: [M,K] · P (+ C when accumulate), P = rec_pack of a [K,N] operand for M rows;
+// C must not overlap A. scratch: matmul_scratch_floats(M, K, N) floats.
+// M < 4 (grouped panels): rec_matmul_grouped_rows; rec_step_strassen(M, K, N):
+// rec_matmul_strassen; otherwise rec_matmul_blocks.
+export function rec_matmul_packed(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32, scratch: usize): void {
   if (M < 4) {
     rec_matmul_grouped_rows(M, N, K, A, lda, P, C, ldc, accumulate != 0);
     return;
   }
-  rec_matmul_blocks(M, N, K, A, 0, 0, lda, P, C, ldc, accumulate != 0, abuf);
+  if (rec_step_strassen(M, K, N)) {
+    rec_matmul_strassen(M, N, K, A, lda, P, C, ldc, accumulate, scratch);
+    return;
+  }
+  rec_matmul_blocks(M, N, K, A, 0, 0, lda, P, C, ldc, accumulate != 0, scratch);
 }
 
 // C: [M,N] (row stride ldc) = (A + A2, or A - A2 when negA2; A alone when A2 = 0) · P
@@ -312,9 +323,9 @@ function rec_matmul_blocks(
 // simd, [16,256]x[256,1024] and [16,1024]x[1024,256]). Winograd's variant saves matrix
 // additions, but here the left ones are fused and the combining pass is cheap.
 // Error: norm-wise rather than element-wise, a small constant times the classical bound.
+// rec_pack and rec_matmul_packed take this path by themselves where rec_step_strassen says.
 
-// Whether the step products of a call with M rows and a [K, N] weight operand take
-// Strassen's path: whole halves (M, K even, each half of N whole 8-column panels), at least
+// Whether products with M rows on a packed [K, N] weight operand take Strassen's path: whole halves (M, K even, each half of N whole 8-column panels), at least
 // 4 rows per half (the 4x8 blocks: M >= 8), and K, N >= 256. Measured (simd, time
 // Strassen / plain, M = 16): [256,1024] 0.94, [1024,256] 0.92-0.94, [256,768] 0.94,
 // [256,512] 0.94, [256,256] 0.97; with K or N = 128 nothing is gained ([128,512] 0.98-1.0,
@@ -325,29 +336,16 @@ export function rec_step_strassen(M: i32, K: i32, N: i32): bool {
   return (M & 1) == 0 && M >= 8 && (K & 1) == 0 && (N & 15) == 0 && K >= 256 && N >= 256;
 }
 
-// Floats of the scratch rec_matmul_step needs (Strassen: the broadcast of half of A and
+// Floats of the scratch rec_matmul_packed needs (Strassen: the broadcast of half of A and
 // the 7 half products).
-export function step_scratch_floats(M: i32, K: i32, N: i32): i32 {
+export function matmul_scratch_floats(M: i32, K: i32, N: i32): i32 {
   const m = M >> 1;
   return rec_step_strassen(M, K, N) ? bcast_floats(m, K >> 1) + 7 * m * (N >> 1) : bcast_floats(M, K);
 }
 
-// Floats of the packed weight operand of a call's step products (see rec_pack_step).
-export function step_packed_floats(M: i32, K: i32, N: i32): i32 {
-  return rec_step_strassen(M, K, N) ? 7 * (K >> 1) * (N >> 1) : packed_floats(K, N);
-}
-
-// Packs the weight operand of a call's step products (as rec_pack) for rec_matmul_step.
-export function rec_pack_step(K: i32, N: i32, src: usize, lds: i32, trans: i32, dst: usize, M: i32): void {
-  if (rec_step_strassen(M, K, N)) rec_pack_strassen(K, N, src, lds, trans, dst);
-  else rec_pack(K, N, src, lds, trans, dst, M);
-}
-
-// C: [M,N] = A: [M,K] · W (+ C when accumulate), W packed by rec_pack_step for M rows.
-// scratch: step_scratch_floats(M, K, N) floats.
-export function rec_matmul_step(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32, scratch: usize): void {
-  if (rec_step_strassen(M, K, N)) rec_matmul_strassen(M, N, K, A, lda, P, C, ldc, accumulate, scratch);
-  else rec_matmul_packed(M, N, K, A, lda, P, C, ldc, accumulate, scratch);
+// Floats rec_pack writes for M rows.
+export function packed_floats(M: i32, K: i32, N: i32): i32 {
+  return rec_step_strassen(M, K, N) ? 7 * (K >> 1) * (N >> 1) : panel_floats(K, N);
 }
 
 // Packs the 7 combinations of a [K, N] operand (element (k, n) = src[k*lds + n], or
