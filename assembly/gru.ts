@@ -7,7 +7,7 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { sigmoid_f32x4, tanh_f32x4, madd } from "./math";
 import {
-  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack, rec_matmul_packed, packed_floats, bcast_floats, rec_forward_prologue, rec_zero_padded,
+  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack, rec_matmul_packed, packed_floats, matmul_scratch_floats, rec_forward_prologue, rec_zero_padded,
   rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
 } from "./recurrent_common";
 
@@ -77,12 +77,12 @@ export function gru_forward(
   h0: usize, lengths: usize, reverse: i32, resetAfter: i32, out: usize, ldout: i32, hN: usize,
   gates: usize, hprev: usize, extra: usize, work: usize,
 ): void {
-  const abuf = at(work, gru_forward_work_floats(B, H) - bcast_floats(B, H)); // broadcast scratch: the tail of work
+  const scratch = at(work, gru_forward_work_floats(B, H) - gru_scratch_floats(B, H, true)); // the step products': the tail of work
   const GH = 3 * H;
   // Packed W_hhᵀ: all three gates (reset-after), or [W_hr;W_hz]ᵀ then W_hnᵀ (reset-before).
   const whhT = work;
-  const whnT = at(work, packed_floats(H, 2 * H));
-  const hh = at(work, packed_floats(H, GH) + packed_floats(H, H));
+  const whnT = at(work, packed_floats(B, H, 2 * H));
+  const hh = at(work, gru_packed_floats(B, H, true));
   const rhStep = at(hh, B * GH);
   rec_forward_prologue(T, B, I, H, 3, x, ldx, w_ih, b_ih, b_hh, resetAfter ? 2 * H : GH, lengths, out, ldout, gates, hprev);
   if (resetAfter) {
@@ -98,7 +98,7 @@ export function gru_forward(
   const maxLen = max_seq_len(lengths, B, T);
   for (let s = 0; s < maxLen; s++) {
     if (resetAfter) {
-      rec_matmul_packed(B, GH, H, hN, H, whhT, hh, GH, 0, abuf);
+      rec_matmul_packed(B, GH, H, hN, H, whhT, hh, GH, 0, scratch);
       for (let b = 0; b < B; b++) {
         const t = step_time(lengths, b, T, s, reverse);
         if (t < 0) continue;
@@ -108,7 +108,7 @@ export function gru_forward(
         for (let j = 0; j < H; j += 4) gru_after_forward(g, hr, bhn, h, o, hp, ex, H, j, min(4, H - j), keep);
       }
     } else {
-      rec_matmul_packed(B, 2 * H, H, hN, H, whhT, hh, GH, 0, abuf);
+      rec_matmul_packed(B, 2 * H, H, hN, H, whhT, hh, GH, 0, scratch);
       for (let b = 0; b < B; b++) {
         const t = step_time(lengths, b, T, s, reverse);
         const rh = at(rhStep, b * H);
@@ -116,7 +116,7 @@ export function gru_forward(
         const g = at(gates, (t * B + b) * GH), hr = at(hh, b * GH), h = at(hN, b * H);
         for (let j = 0; j < H; j += 4) gru_before_gates(g, hr, h, rh, H, j, min(4, H - j));
       }
-      rec_matmul_packed(B, H, H, rhStep, H, whnT, at(hh, 2 * H), GH, 0, abuf);
+      rec_matmul_packed(B, H, H, rhStep, H, whnT, at(hh, 2 * H), GH, 0, scratch);
       for (let b = 0; b < B; b++) {
         const t = step_time(lengths, b, T, s, reverse);
         if (t < 0) continue;
@@ -130,7 +130,7 @@ export function gru_forward(
 }
 
 export function gru_forward_work_floats(B: i32, H: i32): i32 {
-  return packed_floats(H, 3 * H) + packed_floats(H, H) + 3 * B * H + B * H + bcast_floats(B, H);
+  return gru_packed_floats(B, H, true) + 3 * B * H + B * H + gru_scratch_floats(B, H, true);
 }
 
 // Reset-after backward of one row: dgx gets the input-side gate gradients, dgn and the
@@ -198,13 +198,13 @@ export function gru_backward(
   dx: usize, lddx: i32, dxAccumulate: i32, dh0: usize,
   dw_ih: usize, dw_hh: usize, db_ih: usize, db_hh: usize, dgates: usize, dgn: usize, work: usize,
 ): void {
-  const abuf = at(work, gru_backward_work_floats(B, H) - bcast_floats(B, 3 * H)); // broadcast scratch: the tail of work
+  const scratch = at(work, gru_backward_work_floats(B, H) - gru_scratch_floats(B, H, false)); // the step products': the tail of work
   const GH = 3 * H;
   const rows = T * B;
   // Packed W_hh: all three gate rows (reset-after), or rows r,z then rows n (reset-before).
   const whhP = work;
-  const whnP = at(work, packed_floats(2 * H, H));
-  const step = at(work, packed_floats(GH, H) + packed_floats(H, H));
+  const whnP = at(work, packed_floats(B, 2 * H, H));
+  const step = at(work, gru_packed_floats(B, H, false));
   const dhNext = at(step, B * GH);
   const drh = at(dhNext, B * H);
   if (resetAfter) {
@@ -235,7 +235,7 @@ export function gru_backward(
     let K = GH;
     if (!resetAfter) {
       // d(r⊙h) = dn_pre · W_hn, then the r gate.
-      rec_matmul_packed(B, H, H, at(step, 2 * H), GH, whnP, drh, H, 0, abuf);
+      rec_matmul_packed(B, H, H, at(step, 2 * H), GH, whnP, drh, H, 0, scratch);
       for (let b = 0; b < B; b++) {
         const t = step_time(lengths, b, T, s, reverse);
         if (t < 0) continue;
@@ -248,9 +248,9 @@ export function gru_backward(
     }
     // dh_{t-1} += step · W_hh (rows r, z and, reset-after, n); finished sequences are untouched.
     if (lengths == 0) {
-      rec_matmul_packed(B, H, K, step, GH, whhP, dh0, H, 1, abuf);
+      rec_matmul_packed(B, H, K, step, GH, whhP, dh0, H, 1, scratch);
     } else {
-      rec_matmul_packed(B, H, K, step, GH, whhP, dhNext, H, 0, abuf);
+      rec_matmul_packed(B, H, K, step, GH, whhP, dhNext, H, 0, scratch);
       for (let b = 0; b < B; b++) {
         if (s >= seq_len(lengths, b, T)) continue;
         const dh = at(dh0, b * H), dn = at(dhNext, b * H);
@@ -273,5 +273,20 @@ export function gru_backward(
 }
 
 export function gru_backward_work_floats(B: i32, H: i32): i32 {
-  return packed_floats(3 * H, H) + packed_floats(H, H) + 3 * B * H + 2 * B * H + bcast_floats(B, 3 * H);
+  return gru_packed_floats(B, H, false) + 3 * B * H + 2 * B * H + gru_scratch_floats(B, H, false);
+}
+
+// Floats of the packed W_hh operands: all three gates at once (reset-after) or gates r,z
+// then gate n (reset-before), whichever needs more; [K, N] = [H, G*H] forward, [G*H, H] BPTT.
+function gru_packed_floats(B: i32, H: i32, forward: bool): i32 {
+  const all = forward ? packed_floats(B, H, 3 * H) : packed_floats(B, 3 * H, H);
+  const rz = forward ? packed_floats(B, H, 2 * H) : packed_floats(B, 2 * H, H);
+  return max(all, rz + packed_floats(B, H, H));
+}
+
+// Floats of scratch for the largest step product of the call (shapes as in gru_packed_floats).
+function gru_scratch_floats(B: i32, H: i32, forward: bool): i32 {
+  let most = 0;
+  for (let G = 1; G <= 3; G++) most = max(most, forward ? matmul_scratch_floats(B, H, G * H) : matmul_scratch_floats(B, G * H, H));
+  return most;
 }

@@ -5,7 +5,7 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { sigmoid_f32x4, tanh_f32x4, madd } from "./math";
 import {
-  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack, rec_matmul_packed, packed_floats, bcast_floats, rec_forward_prologue, rec_zero_padded,
+  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack, rec_matmul_packed, packed_floats, matmul_scratch_floats, rec_forward_prologue, rec_zero_padded,
   rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
 } from "./recurrent_common";
 
@@ -44,10 +44,10 @@ export function lstm_forward(
   h0: usize, c0: usize, lengths: usize, reverse: i32, out: usize, ldout: i32, hN: usize, cN: usize,
   gates: usize, hprev: usize, cprev: usize, work: usize,
 ): void {
-  const abuf = at(work, lstm_forward_work_floats(B, H) - bcast_floats(B, H)); // broadcast scratch: the tail of work
+  const scratch = at(work, lstm_forward_work_floats(B, H) - matmul_scratch_floats(B, H, 4 * H)); // the step product's: the tail of work
   const GH = 4 * H;
   const whhT = work; // W_hhᵀ [H, 4H], packed
-  const hh = at(work, packed_floats(H, GH));
+  const hh = at(work, packed_floats(B, H, GH));
   // b_ih + b_hh (zeros without bias), added in the cell: the projection GEMM then runs with
   // beta = 0 instead of reading T*B bias-filled gate rows back.
   const bs = at(hh, B * GH);
@@ -62,7 +62,7 @@ export function lstm_forward(
   memory.copy(cN, c0, <usize>(B * H) << 2);
   const maxLen = max_seq_len(lengths, B, T);
   for (let s = 0; s < maxLen; s++) {
-    rec_matmul_packed(B, GH, H, hN, H, whhT, hh, GH, 0, abuf);
+    rec_matmul_packed(B, GH, H, hN, H, whhT, hh, GH, 0, scratch);
     for (let b = 0; b < B; b++) {
       const t = step_time(lengths, b, T, s, reverse);
       if (t < 0) continue;
@@ -90,7 +90,7 @@ export function lstm_forward(
 }
 
 export function lstm_forward_work_floats(B: i32, H: i32): i32 {
-  return packed_floats(H, 4 * H) + 4 * B * H + 4 * H + 68 + bcast_floats(B, H);
+  return packed_floats(B, H, 4 * H) + 4 * B * H + 4 * H + 68 + matmul_scratch_floats(B, H, 4 * H);
 }
 
 // Units [0, J) of one row (J a multiple of 4), gate stride H.
@@ -155,11 +155,11 @@ export function lstm_backward(
   dx: usize, lddx: i32, dxAccumulate: i32, dh0: usize, dc0: usize,
   dw_ih: usize, dw_hh: usize, db_ih: usize, db_hh: usize, dgates: usize, work: usize,
 ): void {
-  const abuf = at(work, lstm_backward_work_floats(B, H) - bcast_floats(B, 4 * H)); // broadcast scratch: the tail of work
+  const scratch = at(work, lstm_backward_work_floats(B, H) - matmul_scratch_floats(B, 4 * H, H)); // the step product's: the tail of work
   const GH = 4 * H;
   const rows = T * B;
   const whhP = work; // W_hh [4H, H], packed
-  const step = at(work, packed_floats(GH, H));
+  const step = at(work, packed_floats(B, GH, H));
   const dhNext = at(step, B * GH);
   rec_pack(GH, H, w_hh, H, 0, whhP, B);
   rec_zero_padded(T, B, GH, lengths, dgates, GH);
@@ -179,9 +179,9 @@ export function lstm_backward(
     }
     // dh_{t-1} = dgates_t · W_hh; finished sequences keep their carried gradient.
     if (lengths == 0) {
-      rec_matmul_packed(B, H, GH, step, GH, whhP, dh0, H, 0, abuf);
+      rec_matmul_packed(B, H, GH, step, GH, whhP, dh0, H, 0, scratch);
     } else {
-      rec_matmul_packed(B, H, GH, step, GH, whhP, dhNext, H, 0, abuf);
+      rec_matmul_packed(B, H, GH, step, GH, whhP, dhNext, H, 0, scratch);
       for (let b = 0; b < B; b++) {
         if (s < seq_len(lengths, b, T)) memory.copy(at(dh0, b * H), at(dhNext, b * H), <usize>H << 2);
       }
@@ -196,5 +196,5 @@ export function lstm_backward(
 }
 
 export function lstm_backward_work_floats(B: i32, H: i32): i32 {
-  return packed_floats(4 * H, H) + 4 * B * H + B * H + bcast_floats(B, 4 * H);
+  return packed_floats(B, 4 * H, H) + 4 * B * H + B * H + matmul_scratch_floats(B, 4 * H, H);
 }

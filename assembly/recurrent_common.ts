@@ -79,7 +79,13 @@ export function step_time(lengths: usize, b: i32, T: i32, s: i32, reverse: i32):
 //   (panels 3g..3g+2 side by side per k; a missing last panel is zeros), so a single row
 //   walks 24 columns from one pointer. (Grouped for every M cost the 4x8 blocks 10-20% in
 //   the relaxed build: a group's k rows spread one panel over 3x the cache lines.)
+// - when rec_step_strassen(M, K, N): the 7 combinations of rec_pack_strassen.
+// dst: packed_floats(M, K, N) floats.
 export function rec_pack(K: i32, N: i32, src: usize, lds: i32, trans: i32, dst: usize, M: i32): void {
+  if (rec_step_strassen(M, K, N)) {
+    rec_pack_strassen(K, N, src, lds, trans, dst);
+    return;
+  }
   const grouped = M < 4;
   const padded = grouped ? packed_panels(N) : (N + 7) >> 3;
   const rowBytes: usize = grouped ? GROUP_ROW_BYTES : 32;
@@ -143,17 +149,17 @@ function panel_at(P: usize, K: i32, p: i32, grouped: bool): usize {
   return P + (<usize>(p / 3) * <usize>K * GROUP_ROW_BYTES) + (<usize>(p % 3) << 5);
 }
 
-// Floats taken by rec_pack(K, N, ...).
+// Floats of the panels of a [K, N] operand (enough for any M).
 // @ts-ignore: decorator
 @inline
-export function packed_floats(K: i32, N: i32): i32 {
+function panel_floats(K: i32, N: i32): i32 {
   return packed_panels(N) * 8 * K;
 }
 
 // Stores the first n (0..4) lanes of v at p, added to what is there when accumulate.
 // @ts-ignore: decorator
 @inline
-function store_lanes(p: usize, v: v128, n: i32, accumulate: i32): void {
+function store_lanes(p: usize, v: v128, n: i32, accumulate: bool): void {
   if (n > 0) store<f32>(p, f32x4.extract_lane(v, 0) + (accumulate ? load<f32>(p) : 0));
   if (n > 1) store<f32>(p, f32x4.extract_lane(v, 1) + (accumulate ? load<f32>(p, 4) : 0), 4);
   if (n > 2) store<f32>(p, f32x4.extract_lane(v, 2) + (accumulate ? load<f32>(p, 8) : 0), 8);
@@ -163,7 +169,7 @@ function store_lanes(p: usize, v: v128, n: i32, accumulate: i32): void {
 // Stores 8 columns (v0, v1) of one C row, only the first w when the panel is partial.
 // @ts-ignore: decorator
 @inline
-function store_row8(p: usize, v0: v128, v1: v128, w: i32, accumulate: i32): void {
+function store_row8(p: usize, v0: v128, v1: v128, w: i32, accumulate: bool): void {
   if (w == 8) {
     if (accumulate) {
       v0 = f32x4.add(v0, v128.load(p));
@@ -180,11 +186,11 @@ function store_row8(p: usize, v0: v128, v1: v128, w: i32, accumulate: i32): void
 // Rows of A that rec_matmul_packed broadcasts at once (bounds its scratch).
 const BCAST_ROWS = 16;
 
-// Floats of the scratch rec_matmul_packed needs for M rows of depth K.
+// Floats of the scratch rec_matmul_packed needs for M rows of depth K (one v128 per element).
 // @ts-ignore: decorator
 @inline
 export function bcast_floats(M: i32, K: i32): i32 {
-  return M < 4 ? 0 : 16 * min((M + 3) & ~3, BCAST_ROWS) * K;
+  return M < 4 ? 0 : 4 * min((M + 3) & ~3, BCAST_ROWS) * K;
 }
 
 // Rows of a product with M < 4 on grouped panels (see rec_pack): 6 accumulators, one
@@ -192,7 +198,7 @@ export function bcast_floats(M: i32, K: i32): i32 {
 // accumulators must fit in registers).
 // @ts-ignore: decorator
 @inline
-function rec_matmul_grouped_rows(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32): void {
+function rec_matmul_grouped_rows(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: bool): void {
   const zero = f32x4.splat(0);
   const groupBytes = <usize>K * GROUP_ROW_BYTES;
   for (let i = 0; i < M; i++) {
@@ -217,35 +223,58 @@ function rec_matmul_grouped_rows(M: i32, N: i32, K: i32, A: usize, lda: i32, P: 
   }
 }
 
-// C: [M,N] = A: [M,K] · P (+ C when accumulate), P = rec_pack of a [K,N] operand for M rows.
-// abuf: bcast_floats(M, K) floats of scratch.
+// C: [M,N] = A: [M,K] · P (+ C when accumulate), P = rec_pack of a [K,N] operand for M rows;
+// C must not overlap A. scratch: matmul_scratch_floats(M, K, N) floats.
+// M < 4 (grouped panels): rec_matmul_grouped_rows; rec_step_strassen(M, K, N):
+// rec_matmul_strassen; otherwise rec_matmul_blocks.
+export function rec_matmul_packed(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32, scratch: usize): void {
+  if (M < 4) {
+    rec_matmul_grouped_rows(M, N, K, A, lda, P, C, ldc, accumulate != 0);
+    return;
+  }
+  if (rec_step_strassen(M, K, N)) {
+    rec_matmul_strassen(M, N, K, A, lda, P, C, ldc, accumulate, scratch);
+    return;
+  }
+  rec_matmul_blocks(M, N, K, A, 0, 0, lda, P, C, ldc, accumulate != 0, scratch);
+}
+
+// C: [M,N] (row stride ldc) = (A + A2, or A - A2 when negA2; A alone when A2 = 0) · P
+// (+ C when accumulate). M >= 4; A, A2: [M,K] (row stride lda); P = rec_pack of a [K,N]
+// operand for M rows; abuf: bcast_floats(M, K).
 // 4-row x 8-column register blocks over chunks of 16 rows: each chunk of A is first
 // broadcast into abuf (every element as 4 equal lanes, 4 rows side by side per k), so the
 // inner loop is plain loads at fixed offsets from one pointer; splat-loads there cost
 // vector-unit slots (A/B on [16,256]x[256,1024]: 31.1 -> 32.9 GFLOP/s simd, 38.6 -> 49.0
-// relaxed). A last block of 1-3 rows runs zero-padded. M < 4 (grouped panels):
-// rec_matmul_grouped_rows.
-export function rec_matmul_packed(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32, abuf: usize): void {
-  if (M < 4) {
-    rec_matmul_grouped_rows(M, N, K, A, lda, P, C, ldc, accumulate);
-    return;
-  }
+// relaxed). A last block of 1-3 rows runs padded with copies of the last row.
+function rec_matmul_blocks(
+  M: i32, N: i32, K: i32, A: usize, A2: usize, negA2: i32, lda: i32, P: usize,
+  C: usize, ldc: i32, accumulate: bool, abuf: usize,
+): void {
   const zero = f32x4.splat(0);
+  // A2's sign as a sign-bit mask: x + (y ^ mask) is exactly x + y or x - y.
+  const sign = negA2 ? f32x4.splat(-0.0) : zero;
   const panels = (N + 7) >> 3;
   const blockBytes = <usize>K << 6; // one 4-row block of abuf
-  // Rows past M in the last block broadcast as zeros and are not stored.
+  // Rows past M in the last block repeat row M-1 (any readable row: they are not stored).
   const Mup = (M + 3) & ~3;
   for (let i0 = 0; i0 < Mup; i0 += BCAST_ROWS) {
     const i1 = min(i0 + BCAST_ROWS, Mup);
     let d = abuf;
     for (let i = i0; i < i1; i += 4) {
       for (let r = 0; r < 4; r++) {
-        const ar = at(A, (i + r) * lda);
+        const row = min(i + r, M - 1);
+        const ar = at(A, row * lda);
+        const ar2 = at(A2, row * lda);
         let dr = d + (<usize>r << 4);
-        if (i + r < M) {
+        if (A2 == 0) {
           for (let k = 0; k < K; k++) { v128.store(dr, v128.load32_splat(ar + (<usize>k << 2))); dr += 64; }
         } else {
-          for (let k = 0; k < K; k++) { v128.store(dr, zero); dr += 64; }
+          for (let k = 0; k < K; k++) {
+            const ko = <usize>k << 2;
+            v128.store(dr, f32x4.add(v128.load32_splat(ar + ko), v128.xor(v128.load32_splat(ar2 + ko), sign)));
+            dr += 64;
+          }
         }
       }
       d += blockBytes;
@@ -275,6 +304,115 @@ export function rec_matmul_packed(M: i32, N: i32, K: i32, A: usize, lda: i32, P:
         if (i + 3 < M) store_row8(at(C, (i + 3) * ldc + n0), c30, c31, w, accumulate);
         ab += blockBytes;
       }
+    }
+  }
+}
+
+// One level of Strassen's algorithm for the per-step recurrent products: 7 half-size
+// products instead of 8 (1/8 fewer multiply-adds; the SIMD build's products already run at
+// its instruction ceiling, so fewer operations is what is left). The weight operand is
+// constant over a sequence call, so its 7 combinations are formed and packed once
+// (rec_pack_strassen); per step only the left combinations (fused into the broadcast of A)
+// and one pass combining the 7 products into C cost extra.
+// With A = [A11 A12; A21 A22] (quadrants [M/2, K/2]), W likewise ([K/2, N/2]):
+//   M1 = (A11+A22)(W11+W22)   M2 = (A21+A22) W11   M3 = A11 (W12-W22)   M4 = A22 (W21-W11)
+//   M5 = (A11+A12) W22        M6 = (A21-A11)(W11+W12)                  M7 = (A12-A22)(W21+W22)
+//   C11 = M1+M4-M5+M7   C12 = M3+M5   C21 = M2+M4   C22 = M1-M2+M3+M6
+// Products into scratch then one combining pass beat landing each product in its 1-2
+// quadrants of C directly (12 read-modify-writes of C, some subtracting) by 2-4% (A/B,
+// simd, [16,256]x[256,1024] and [16,1024]x[1024,256]). Winograd's variant saves matrix
+// additions, but here the left ones are fused and the combining pass is cheap.
+// Error: norm-wise rather than element-wise, a small constant times the classical bound.
+// rec_pack and rec_matmul_packed take this path by themselves where rec_step_strassen says.
+
+// Whether products with M rows on a packed [K, N] weight operand take Strassen's path: whole halves (M, K even, each half of N whole 8-column panels), at least
+// 4 rows per half (the 4x8 blocks: M >= 8), and K, N >= 256. Measured (simd, time
+// Strassen / plain, M = 16): [256,1024] 0.94, [1024,256] 0.92-0.94, [256,768] 0.94,
+// [256,512] 0.94, [256,256] 0.97; with K or N = 128 nothing is gained ([128,512] 0.98-1.0,
+// [512,128] 1.0, [128,128] 1.02; K or N = 64: 1.05-1.2): a half product's 4x8 blocks then
+// run only 64 k steps per store, and the extra broadcasts and the combining pass eat
+// the eighth saved. M = 8 and 32-64 gain like 16 ([8,256,1024] 0.93, [64,256,1024] 0.94).
+export function rec_step_strassen(M: i32, K: i32, N: i32): bool {
+  return (M & 1) == 0 && M >= 8 && (K & 1) == 0 && (N & 15) == 0 && K >= 256 && N >= 256;
+}
+
+// Floats of the scratch rec_matmul_packed needs (Strassen: the broadcast of half of A and
+// the 7 half products).
+export function matmul_scratch_floats(M: i32, K: i32, N: i32): i32 {
+  const m = M >> 1;
+  return rec_step_strassen(M, K, N) ? bcast_floats(m, K >> 1) + 7 * m * (N >> 1) : bcast_floats(M, K);
+}
+
+// Floats rec_pack writes for M rows.
+export function packed_floats(M: i32, K: i32, N: i32): i32 {
+  return rec_step_strassen(M, K, N) ? 7 * (K >> 1) * (N >> 1) : panel_floats(K, N);
+}
+
+// Packs the 7 combinations of a [K, N] operand (element (k, n) = src[k*lds + n], or
+// src[n*lds + k] when trans), K even and N a multiple of 16, into 7 consecutive slots of
+// (K/2)*(N/2) floats in rec_pack's panel layout: W11+W22, W11, W12-W22, W21-W11, W22,
+// W11+W12, W21+W22. The quadrants are packed first (W12, W21 into the slots that end as
+// their differences), then combined slot by slot (same layout, so elementwise).
+export function rec_pack_strassen(K: i32, N: i32, src: usize, lds: i32, trans: i32, dst: usize): void {
+  const k = K >> 1, n = N >> 1;
+  const slot = k * n;
+  const s1 = dst, s2 = at(dst, slot), s3 = at(dst, 2 * slot), s4 = at(dst, 3 * slot);
+  const s5 = at(dst, 4 * slot), s6 = at(dst, 5 * slot), s7 = at(dst, 6 * slot);
+  // Quadrant (qk, qn) starts at element (qk*k, qn*n).
+  const q01 = trans ? n * lds : n, q10 = trans ? k : k * lds;
+  rec_pack(k, n, src, lds, trans, s2, 4);                      // W11
+  rec_pack(k, n, at(src, q01 + q10), lds, trans, s5, 4);       // W22
+  rec_pack(k, n, at(src, q01), lds, trans, s3, 4);             // W12
+  rec_pack(k, n, at(src, q10), lds, trans, s4, 4);             // W21
+  rec_combine(slot, s2, s5, 0, s1);
+  rec_combine(slot, s2, s3, 0, s6);
+  rec_combine(slot, s4, s5, 0, s7);
+  rec_combine(slot, s3, s5, 1, s3);
+  rec_combine(slot, s4, s2, 1, s4);
+}
+
+// dst[i] = a[i] + b[i] (a[i] - b[i] when sub) for n floats, n a multiple of 4; dst may be a.
+function rec_combine(n: i32, a: usize, b: usize, sub: i32, dst: usize): void {
+  for (let i = 0; i < n; i += 4) {
+    const x = v128.load(at(a, i)), y = v128.load(at(b, i));
+    v128.store(at(dst, i), sub ? f32x4.sub(x, y) : f32x4.add(x, y));
+  }
+}
+
+// C: [M,N] = A: [M,K] · W (+ C when accumulate) by one level of Strassen (see above);
+// W packed by rec_pack_strassen. M even and >= 8, K even, N a multiple of 16;
+// scratch: bcast_floats(M/2, K/2) + 7*(M/2)*(N/2) floats.
+export function rec_matmul_strassen(M: i32, N: i32, K: i32, A: usize, lda: i32, P: usize, C: usize, ldc: i32, accumulate: i32, scratch: usize): void {
+  const m = M >> 1, n = N >> 1, k = K >> 1;
+  const slot = <usize>(k * n) << 2; // one packed combination of W
+  const A11 = A, A12 = at(A, k), A21 = at(A, m * lda), A22 = at(A21, k);
+  const abuf = scratch, M1 = at(scratch, bcast_floats(m, k));
+  const prod = <usize>(m * n) << 2; // one half product [m, n], M1..M7 consecutive
+  rec_matmul_blocks(m, n, k, A11, A22, 0, lda, P, M1, n, false, abuf);
+  rec_matmul_blocks(m, n, k, A21, A22, 0, lda, P + slot, M1 + prod, n, false, abuf);
+  rec_matmul_blocks(m, n, k, A11, 0, 0, lda, P + 2 * slot, M1 + 2 * prod, n, false, abuf);
+  rec_matmul_blocks(m, n, k, A22, 0, 0, lda, P + 3 * slot, M1 + 3 * prod, n, false, abuf);
+  rec_matmul_blocks(m, n, k, A11, A12, 0, lda, P + 4 * slot, M1 + 4 * prod, n, false, abuf);
+  rec_matmul_blocks(m, n, k, A21, A11, 1, lda, P + 5 * slot, M1 + 5 * prod, n, false, abuf);
+  rec_matmul_blocks(m, n, k, A12, A22, 1, lda, P + 6 * slot, M1 + 6 * prod, n, false, abuf);
+  for (let i = 0; i < m; i++) {
+    const c11 = at(C, i * ldc), c12 = at(c11, n), c21 = at(C, (i + m) * ldc), c22 = at(c21, n);
+    const row = at(M1, i * n);
+    for (let j = 0; j < n; j += 4) {
+      const o = <usize>j << 2;
+      const p = row + o;
+      const m1 = v128.load(p), m2 = v128.load(p + prod), m3 = v128.load(p + 2 * prod), m4 = v128.load(p + 3 * prod);
+      const m5 = v128.load(p + 4 * prod), m6 = v128.load(p + 5 * prod), m7 = v128.load(p + 6 * prod);
+      let x11 = f32x4.add(f32x4.sub(f32x4.add(m1, m4), m5), m7);
+      let x12 = f32x4.add(m3, m5);
+      let x21 = f32x4.add(m2, m4);
+      let x22 = f32x4.add(f32x4.add(f32x4.sub(m1, m2), m3), m6);
+      if (accumulate) {
+        x11 = f32x4.add(x11, v128.load(c11 + o)); x12 = f32x4.add(x12, v128.load(c12 + o));
+        x21 = f32x4.add(x21, v128.load(c21 + o)); x22 = f32x4.add(x22, v128.load(c22 + o));
+      }
+      v128.store(c11 + o, x11); v128.store(c12 + o, x12);
+      v128.store(c21 + o, x21); v128.store(c22 + o, x22);
     }
   }
 }

@@ -117,6 +117,7 @@ describe.each(BUILDS)('recurrent layers vs float64 reference (%s build)', (build
       { cfg: { I: 13, H: 40, L: 1, D: 1, bias: true, batchFirst: true, T: 6, B: 9 } },
       { cfg: { I: 33, H: 13, L: 1, D: 2, bias: false, batchFirst: false, T: 13, B: 4 }, lengths: [13, 13, 2, 9] },
       { cfg: { I: 3, H: 5, L: 1, D: 2, bias: true, batchFirst: false, T: 3, B: 70 } }, // more than one 64-row chunk
+      { cfg: { I: 3, H: 256, L: 1, D: 2, bias: true, batchFirst: false, T: 3, B: 8 }, lengths: [3, 1, 2, 3, 3, 2, 1, 3] }, // Strassen step products
     ];
     it.each(shapes)('I=$cfg.I H=$cfg.H L=$cfg.L D=$cfg.D T=$cfg.T B=$cfg.B', ({ cfg: c, lengths }) => {
       const cfg: RefConfig = { ...c, cell };
