@@ -383,9 +383,9 @@ function kernel_packed(
 }
 
 // Strassen's products pack operand sums X + s*Y (Y at byte offset d from X;
-// s = 0: X alone, Y not read). Packed A's full-panel loops come in two copies
-// so that the plain one keeps its few instructions per value; B's test s once
-// per 8 or 16 values, edges once per value.
+// s = 0: X alone, Y not read). Packed A's loops over 4 or 1 values per step
+// come in two copies so that the plain one keeps its few instructions; 4x4
+// transposes and B's rows test s once per 8 or 16 values, edges per value.
 // @ts-ignore: decorator
 @inline
 function add_scaled(x: v128, y: usize, sv: v128): v128 {
@@ -514,30 +514,35 @@ function pack_a(transA: i32, A: usize, lda: i32, aD: usize, aS: f32, ic: i32, mc
           src += aCs;
         }
       }
+    } else if (rows == MR && !A_PREBROADCAST) {
+      // op(A) = A: 4 rows x 4 values of p transposed in registers at a time.
+      const dst4 = dst + (<usize>(kc & ~3) << 4);
+      for (; dst < dst4; dst += 4 * A_K_BYTES) {
+        transpose4_store(src, aRs, dst, 16, aD, aS, sv);
+        src += 16;
+      }
+      for (; dst < dstEnd; dst += A_K_BYTES) {
+        for (let r = 0; r < MR; r++) store<f32>(dst + (<usize>r << 2), sum_f32(src + <usize>r * aRs, aD, aS));
+        src += 4;
+      }
     } else if (rows == MR) {
+      // Pre-broadcast: one value per 16 bytes, op(A)[i][p] for either layout.
       const r1 = aRs, r2 = aRs << 1, r3 = aRs * <usize>3;
       if (aS != 0) {
         for (; dst < dstEnd; dst += A_K_BYTES) {
           const y = src + aD;
-          store_a_panel(dst,
-            load<f32>(src) + aS * load<f32>(y), load<f32>(src + r1) + aS * load<f32>(y + r1),
-            load<f32>(src + r2) + aS * load<f32>(y + r2), load<f32>(src + r3) + aS * load<f32>(y + r3));
+          v128.store(dst, f32x4.splat(load<f32>(src) + aS * load<f32>(y)));
+          v128.store(dst, f32x4.splat(load<f32>(src + r1) + aS * load<f32>(y + r1)), 16);
+          v128.store(dst, f32x4.splat(load<f32>(src + r2) + aS * load<f32>(y + r2)), 32);
+          v128.store(dst, f32x4.splat(load<f32>(src + r3) + aS * load<f32>(y + r3)), 48);
           src += aCs;
         }
-      } else if (A_PREBROADCAST) {
+      } else {
         for (; dst < dstEnd; dst += A_K_BYTES) {
           v128.store(dst, v128.load32_splat(src));
           v128.store(dst, v128.load32_splat(src + r1), 16);
           v128.store(dst, v128.load32_splat(src + r2), 32);
           v128.store(dst, v128.load32_splat(src + r3), 48);
-          src += aCs;
-        }
-      } else {
-        for (; dst < dstEnd; dst += A_K_BYTES) {
-          store<f32>(dst, load<f32>(src));
-          store<f32>(dst, load<f32>(src + r1), 4);
-          store<f32>(dst, load<f32>(src + r2), 8);
-          store<f32>(dst, load<f32>(src + r3), 12);
           src += aCs;
         }
       }
@@ -551,23 +556,6 @@ function pack_a(transA: i32, A: usize, lda: i32, aD: usize, aS: f32, ic: i32, mc
         src += aCs;
       }
     }
-  }
-}
-
-// One p of a packed A panel: the values of its 4 rows, plain or broadcast.
-// @ts-ignore: decorator
-@inline
-function store_a_panel(dst: usize, v0: f32, v1: f32, v2: f32, v3: f32): void {
-  if (A_PREBROADCAST) {
-    v128.store(dst, f32x4.splat(v0));
-    v128.store(dst, f32x4.splat(v1), 16);
-    v128.store(dst, f32x4.splat(v2), 32);
-    v128.store(dst, f32x4.splat(v3), 48);
-  } else {
-    store<f32>(dst, v0);
-    store<f32>(dst, v1, 4);
-    store<f32>(dst, v2, 8);
-    store<f32>(dst, v3, 12);
   }
 }
 
