@@ -11,8 +11,9 @@
 // packing and share the same inner loop. Small M (recurrent steps: M = batch)
 // avoids packing B: A*B reads B where it lies (A, M*K values, is still
 // packed), and A*B^T uses dot products along K's contiguous rows instead.
-// Large problems (M, N, K >= STRASSEN_MIN) take one level of Strassen: seven
-// half-size products through the same packed loops (gemm_strassen).
+// Large problems (M, N, K >= STRASSEN_MIN; N >= 128 suffices for op(A) = A
+// in the SIMD build) take one level of Strassen: seven half-size products
+// through the same packed loops (gemm_strassen).
 import { madd } from "./math";
 
 // Register tile: 4 x 8 = eight f32x4 accumulators, plus two B vectors, four
@@ -46,6 +47,13 @@ const DOT_MAX_M = 16;
 // builds: each of the 7 re-packs a sum of two A blocks, a cost amortised
 // over only N/2 columns (relaxed 1024x128x1024 At*B: 1.12).
 const STRASSEN_MIN: i32 = ASC_FEATURE_RELAXED_SIMD ? 384 : 320;
+// N may go down to this when op(A) = A (its sums pack along contiguous rows)
+// and the products take K/2 in one block (see gemm_strassen). SIMD, Strassen
+// vs not: dx-like A*B 1024x128x1024 0.93-0.975, 1024x128x768 0.94-0.97,
+// 512x128x512 0.96, 1024x256x1024 0.92-0.95, A*B^T 1024x128x1024 0.97; but
+// A^T*B 1024x128x1024 1.03 (strided sums) and K = 128 1.01-1.04 (input
+// projection: excluded by STRASSEN_MIN). Relaxed: A*B 1024x128x1024 0.99-1.00.
+const STRASSEN_MIN_N_PLAIN_A: i32 = ASC_FEATURE_RELAXED_SIMD ? STRASSEN_MIN : 128;
 
 // Packed A holds each value broadcast to 4 lanes (64 bytes per k of a 4-row
 // panel: plain v128.loads with folded offsets, 3 instructions fewer per k) or
@@ -95,11 +103,11 @@ export function gemm_f32(
     gemm_direct(transA, M, N, K, alpha, A, lda, aRs, aCs, B, ldb, beta, C, ldcB);
     return;
   }
-  if (M >= STRASSEN_MIN && N >= STRASSEN_MIN && K >= STRASSEN_MIN) {
+  if (M >= STRASSEN_MIN && K >= STRASSEN_MIN && N >= (transA ? STRASSEN_MIN : STRASSEN_MIN_N_PLAIN_A)) {
     gemm_strassen(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
-  gemm_blocked(transA, transB, M, N, K, alpha, A, lda, 0, 0, B, ldb, 0, 0, C, ldcB, beta, 0, 0, 0);
+  gemm_blocked(transA, transB, M, N, K, alpha, A, lda, 0, 0, B, ldb, 0, 0, C, ldcB, beta, 0, 0, 0, KC);
 }
 
 // The BLIS loops over packed panels. Strassen's products pass operand sums and
@@ -110,18 +118,21 @@ export function gemm_f32(
 function gemm_blocked(
   transA: i32, transB: i32, M: i32, N: i32, K: i32, alpha: f32,
   A: usize, lda: i32, aD: usize, aS: f32, B: usize, ldb: i32, bD: usize, bS: f32,
-  C: usize, ldcB: usize, beta: f32, cD: usize, cS: f32, beta2: f32,
+  C: usize, ldcB: usize, beta: f32, cD: usize, cS: f32, beta2: f32, kb: i32,
 ): void {
+  // K blocks of kb rows (KC, or up to 2*KC when N <= NC/2: the same scratch),
+  // so PACK_A holds MC*KC/kb rows of op(A).
+  const mb = (MC * KC / kb) & ~(MR - 1);
   for (let jc = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
-    for (let pc = 0; pc < K; pc += KC) {
-      const kc = min(KC, K - pc);
+    for (let pc = 0; pc < K; pc += kb) {
+      const kc = min(kb, K - pc);
       // Later K blocks accumulate onto what the first one wrote.
       const betaBlock: f32 = pc == 0 ? beta : 1;
       const beta2Block: f32 = pc == 0 ? beta2 : 1;
       pack_b(transB, B, ldb, bD, bS, pc, kc, jc, nc);
-      for (let ic = 0; ic < M; ic += MC) {
-        const mc = min(MC, M - ic);
+      for (let ic = 0; ic < M; ic += mb) {
+        const mc = min(mb, M - ic);
         pack_a(transA, A, lda, aD, aS, ic, mc, pc, kc);
         for (let jr = 0; jr < nc; jr += NR) {
           const cols = min(NR, nc - jr);
@@ -177,6 +188,10 @@ function gemm_strassen(
   const aRow = <usize>m * aRs, aCol = <usize>k * aCs;
   const bRow = <usize>k * bRs, bCol = <usize>n * bCs;
   const cRow = <usize>m * ldcB, cCol = <usize>n << 2;
+  // Narrow products take all of K/2 (up to 2*KC) in one block, so each C
+  // block is read and written once per product rather than twice (A*B
+  // 1024x128x1024 and 1024x256x1024, SIMD: Strassen 1.00-1.06 -> 0.92-0.975).
+  const kb = k > KC && k <= KC << 1 && n <= NC >> 1 ? k : KC;
   for (let t = 0; t < 7; t++) {
     const e = STRASSEN_PLAN + <usize>(t * 9);
     const ax = block_offset(e, aRow, aCol), ay = block_offset(e + 1, aRow, aCol);
@@ -185,7 +200,7 @@ function gemm_strassen(
     gemm_blocked(
       transA, transB, m, n, k, alpha,
       A + ax, lda, ay - ax, <f32>load<i8>(e, 2), B + bx, ldb, by - bx, <f32>load<i8>(e, 5),
-      C + c1, ldcB, t < 3 ? beta : 1, c2 - c1, <f32>load<i8>(e, 8), t == 0 ? beta : 1,
+      C + c1, ldcB, t < 3 ? beta : 1, c2 - c1, <f32>load<i8>(e, 8), t == 0 ? beta : 1, kb,
     );
   }
   const M2 = m << 1, N2 = n << 1, K2 = k << 1;

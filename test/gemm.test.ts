@@ -182,19 +182,21 @@ describe.each(BUILDS)('gemm (%s build)', (build) => {
 
   // Large products take one level of Strassen (assembly/gemm.ts, gemm_strassen)
   // once M, N and K reach its threshold (320 in the SIMD build, 384 in the
-  // relaxed one): seven half-size products on operand sums, an odd last row,
-  // column or k-slice by the ordinary paths. Sizes straddle both thresholds
-  // and cover every parity of M, N and K.
+  // relaxed one; in the SIMD build N >= 128 suffices when op(A) = A): seven
+  // half-size products on operand sums, an odd last row, column or k-slice by
+  // the ordinary paths. Sizes straddle the thresholds and cover every parity
+  // of M, N and K; the narrow ones take K/2 > 256 in one block.
   describe('large products (Strassen path)', () => {
     const big: [number, number, number][] = [
       [384, 384, 384], [383, 385, 384], [385, 384, 383], [384, 383, 385], [385, 385, 385],
       [321, 320, 322], [320, 319, 321], [511, 400, 386], [1023, 384, 384], [384, 1023, 384], [384, 384, 1023],
+      [600, 129, 1023], [511, 128, 700], [320, 127, 640],
     ];
     const scalars: [number, number][] = [[1, 0], [-0.75, 1], [1.5, 0.5]];
     big.forEach(([m, n, k], s) => {
       TRANSPOSES.forEach(([transA, transB], t) => {
-        // The 1023 shapes (slow in the float64 reference) take two transpose pairs each, all four between them.
-        if (Math.max(m, n, k) > 1000 && (s + t) % 2) return;
+        // The largest shapes (slow in the float64 reference) take two transpose pairs each, all four between them.
+        if (m * n * k > 1.2e8 && (s + t) % 2) return;
         const [alpha, beta] = scalars[(s + t) % scalars.length];
         const c: Case = { transA, transB, m, n, k, alpha, beta, nanC: beta === 0, padC: s % 2 ? 3 : 0, padA: t === 1 ? 2 : 0 };
         it(label(c), () => {
