@@ -43,9 +43,9 @@ const DOT_MAX_M = 16;
 // Measured (CPU time per call, Strassen vs not, same build, 00:10 UTC):
 // SIMD 256^3 0.99-1.01 (even), 320^3 0.92, 384^3 0.95-0.97, 512^3 and
 // 1024^3 0.93-0.95; relaxed 256^3 1.01-1.05 (loses), 384^3 0.93-0.98,
-// 512^3 0.92-0.96, but At*B 1024x384x1024 1.01. Narrow products lose in both
-// builds: each of the 7 re-packs a sum of two A blocks, a cost amortised
-// over only N/2 columns (relaxed 1024x128x1024 At*B: 1.12).
+// 512^3 0.92-0.96, but At*B 1024x384x1024 1.01. Narrow A^T*B products lose
+// in both builds: each of the 7 re-packs a strided sum of two A blocks, a
+// cost amortised over only N/2 columns (1024x128x1024: 1.03 SIMD, 1.12 relaxed).
 const STRASSEN_MIN: i32 = ASC_FEATURE_RELAXED_SIMD ? 384 : 320;
 // N may go down to this when op(A) = A (its sums pack along contiguous rows)
 // and the products take K/2 in one block (see gemm_strassen). SIMD, Strassen
