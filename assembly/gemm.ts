@@ -11,6 +11,9 @@
 // packing and share the same inner loop. Small M (recurrent steps: M = batch)
 // avoids packing B: A*B reads B where it lies (A, M*K values, is still
 // packed), and A*B^T uses dot products along K's contiguous rows instead.
+// Large problems (M, N, K >= STRASSEN_MIN; N >= 128 suffices for op(A) = A
+// in the SIMD build) take one level of Strassen: seven half-size products
+// through the same packed loops (gemm_strassen).
 import { madd } from "./math";
 
 // Register tile: 4 x 8 = eight f32x4 accumulators, plus two B vectors, four
@@ -36,6 +39,21 @@ const DIRECT_MAX_M = 8;
 const DIRECT_ANY_SIZE_MAX_M = 3;
 const DIRECT_MAX_KN = 65536;
 const DOT_MAX_M = 16;
+// One level of Strassen (gemm_strassen) when M, N and K all reach this.
+// Measured (CPU time per call, Strassen vs not, same build, 00:10 UTC):
+// SIMD 256^3 0.99-1.01 (even), 320^3 0.92, 384^3 0.95-0.97, 512^3 and
+// 1024^3 0.93-0.95; relaxed 256^3 1.01-1.05 (loses), 384^3 0.93-0.98,
+// 512^3 0.92-0.96, but At*B 1024x384x1024 1.01. Narrow A^T*B products lose
+// in both builds: each of the 7 re-packs a strided sum of two A blocks, a
+// cost amortised over only N/2 columns (1024x128x1024: 1.03 SIMD, 1.12 relaxed).
+const STRASSEN_MIN: i32 = ASC_FEATURE_RELAXED_SIMD ? 384 : 320;
+// N may go down to this when op(A) = A (its sums pack along contiguous rows)
+// and the products take K/2 in one block (see gemm_strassen). SIMD, Strassen
+// vs not: dx-like A*B 1024x128x1024 0.93-0.975, 1024x128x768 0.94-0.97,
+// 512x128x512 0.96, 1024x256x1024 0.92-0.95, A*B^T 1024x128x1024 0.97; but
+// A^T*B 1024x128x1024 1.03 (strided sums) and K = 128 1.01-1.04 (input
+// projection: excluded by STRASSEN_MIN). Relaxed: A*B 1024x128x1024 0.99-1.00.
+const STRASSEN_MIN_N_PLAIN_A: i32 = ASC_FEATURE_RELAXED_SIMD ? STRASSEN_MIN : 128;
 
 // Packed A holds each value broadcast to 4 lanes (64 bytes per k of a 4-row
 // panel: plain v128.loads with folded offsets, 3 instructions fewer per k) or
@@ -85,28 +103,116 @@ export function gemm_f32(
     gemm_direct(transA, M, N, K, alpha, A, lda, aRs, aCs, B, ldb, beta, C, ldcB);
     return;
   }
+  if (M >= STRASSEN_MIN && K >= STRASSEN_MIN && N >= (transA ? STRASSEN_MIN : STRASSEN_MIN_N_PLAIN_A)) {
+    gemm_strassen(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  gemm_blocked(transA, transB, M, N, K, alpha, A, lda, 0, 0, B, ldb, 0, 0, C, ldcB, beta, 0, 0, 0, KC);
+}
+
+// The BLIS loops over packed panels. Strassen's products pass operand sums and
+// a second destination: op(A) here is X + aS*Y with Y at byte offset aD from X
+// (aS = 0: X alone), op(B) likewise; the product goes to C (scaled by alpha,
+// C's old values by beta) and, when cS != 0, also to C + cD (scaled by
+// cS*alpha, old values by beta2).
+function gemm_blocked(
+  transA: i32, transB: i32, M: i32, N: i32, K: i32, alpha: f32,
+  A: usize, lda: i32, aD: usize, aS: f32, B: usize, ldb: i32, bD: usize, bS: f32,
+  C: usize, ldcB: usize, beta: f32, cD: usize, cS: f32, beta2: f32, kb: i32,
+): void {
+  // K blocks of kb rows (KC, or up to 2*KC when N <= NC/2: the same scratch),
+  // so PACK_A holds MC*KC/kb rows of op(A).
+  const mb = (MC * KC / kb) & ~(MR - 1);
   for (let jc = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
-    for (let pc = 0; pc < K; pc += KC) {
-      const kc = min(KC, K - pc);
+    for (let pc = 0; pc < K; pc += kb) {
+      const kc = min(kb, K - pc);
       // Later K blocks accumulate onto what the first one wrote.
       const betaBlock: f32 = pc == 0 ? beta : 1;
-      pack_b(transB, B, ldb, pc, kc, jc, nc);
-      for (let ic = 0; ic < M; ic += MC) {
-        const mc = min(MC, M - ic);
-        pack_a(transA, A, lda, ic, mc, pc, kc);
+      const beta2Block: f32 = pc == 0 ? beta2 : 1;
+      pack_b(transB, B, ldb, bD, bS, pc, kc, jc, nc);
+      for (let ic = 0; ic < M; ic += mb) {
+        const mc = min(mb, M - ic);
+        pack_a(transA, A, lda, aD, aS, ic, mc, pc, kc);
         for (let jr = 0; jr < nc; jr += NR) {
           const cols = min(NR, nc - jr);
           const b = PACK_B + (<usize>(jr * kc) << 2);
           for (let ir = 0; ir < mc; ir += MR) {
             const rows = min(MR, mc - ir);
             const c = C + (<usize>(ic + ir) * ldcB) + (<usize>(jc + jr) << 2);
-            kernel_packed(kc, PACK_A + <usize>(ir * kc) * (A_K_BYTES >> 2), b, NR << 2, c, ldcB, rows, cols, alpha, betaBlock);
+            kernel_packed(kc, PACK_A + <usize>(ir * kc) * (A_K_BYTES >> 2), b, NR << 2, c, ldcB, rows, cols, alpha, betaBlock, cD, cS * alpha, beta2Block);
           }
         }
       }
     }
   }
+}
+
+// One level of Strassen ("Strassen reloaded", Huang et al., SC16) on the even
+// part: with op(A), op(B), C split into 2x2 blocks of M/2 x K/2, K/2 x N/2 and
+// M/2 x N/2, seven half-size products replace eight (12.5% fewer multiply-adds):
+//   P1 = (A00+A11)(B00+B11): C00 += P1, C11 += P1
+//   P2 = (A10+A11) B00:      C10 += P2, C11 -= P2
+//   P3 = A00 (B01-B11):      C01 += P3, C11 += P3
+//   P4 = A11 (B10-B00):      C00 += P4, C10 += P4
+//   P5 = (A00+A01) B11:      C01 += P5, C00 -= P5
+//   P6 = (A10-A00)(B00+B01): C11 += P6
+//   P7 = (A01-A11)(B10+B11): C00 += P7
+// No temporaries: the operand sums happen while packing, the products are
+// added into their C blocks by the micro-kernel's store, and beta is applied
+// by the first product to write each block (P1: C00, C11; P2: C10; P3: C01).
+// An odd last row, column or k-slice runs through the ordinary paths.
+// Per product, 9 bytes: A blocks x, y and y's sign; the same for B; then the
+// C blocks that receive +P and cS*P. Block b = 2*row + column; sign 0 = unused.
+const STRASSEN_PLAN: usize = memory.data<i8>([
+  0, 3, 1, 0, 3, 1, 0, 3, 1,
+  2, 3, 1, 0, 0, 0, 2, 3, -1,
+  0, 0, 0, 1, 3, -1, 1, 3, 1,
+  3, 3, 0, 2, 0, -1, 0, 2, 1,
+  0, 1, 1, 3, 3, 0, 1, 0, -1,
+  2, 0, -1, 0, 1, 1, 3, 3, 0,
+  1, 3, -1, 2, 3, 1, 0, 0, 0,
+]);
+
+function gemm_strassen(
+  transA: i32, transB: i32, M: i32, N: i32, K: i32, alpha: f32,
+  A: usize, lda: i32, B: usize, ldb: i32, beta: f32, C: usize, ldc: i32,
+): void {
+  const m = M >> 1, n = N >> 1, k = K >> 1;
+  const ldcB: usize = <usize>ldc << 2;
+  // op(A)[i][p] at A + i*aRs + p*aCs, op(B)[p][j] at B + p*bRs + j*bCs (bytes).
+  const aRs: usize = transA ? 4 : <usize>lda << 2;
+  const aCs: usize = transA ? <usize>lda << 2 : 4;
+  const bRs: usize = transB ? 4 : <usize>ldb << 2;
+  const bCs: usize = transB ? <usize>ldb << 2 : 4;
+  const aRow = <usize>m * aRs, aCol = <usize>k * aCs;
+  const bRow = <usize>k * bRs, bCol = <usize>n * bCs;
+  const cRow = <usize>m * ldcB, cCol = <usize>n << 2;
+  // Narrow products take all of K/2 (up to 2*KC) in one block, so each C
+  // block is read and written once per product rather than twice (A*B
+  // 1024x128x1024 and 1024x256x1024, SIMD: Strassen 1.00-1.06 -> 0.92-0.975).
+  const kb = k > KC && k <= KC << 1 && n <= NC >> 1 ? k : KC;
+  for (let t = 0; t < 7; t++) {
+    const e = STRASSEN_PLAN + <usize>(t * 9);
+    const ax = block_offset(e, aRow, aCol), ay = block_offset(e + 1, aRow, aCol);
+    const bx = block_offset(e + 3, bRow, bCol), by = block_offset(e + 4, bRow, bCol);
+    const c1 = block_offset(e + 6, cRow, cCol), c2 = block_offset(e + 7, cRow, cCol);
+    gemm_blocked(
+      transA, transB, m, n, k, alpha,
+      A + ax, lda, ay - ax, <f32>load<i8>(e, 2), B + bx, ldb, by - bx, <f32>load<i8>(e, 5),
+      C + c1, ldcB, t < 3 ? beta : 1, c2 - c1, <f32>load<i8>(e, 8), t == 0 ? beta : 1, kb,
+    );
+  }
+  const M2 = m << 1, N2 = n << 1, K2 = k << 1;
+  if (K2 < K) gemm_f32(transA, transB, M2, N2, 1, alpha, A + <usize>K2 * aCs, lda, B + <usize>K2 * bRs, ldb, 1, C, ldc);
+  if (M2 < M) gemm_f32(transA, transB, 1, N, K, alpha, A + <usize>M2 * aRs, lda, B, ldb, beta, C + <usize>M2 * ldcB, ldc);
+  if (N2 < N) gemm_f32(transA, transB, M2, 1, K, alpha, A, lda, B + <usize>N2 * bCs, ldb, beta, C + (<usize>N2 << 2), ldc);
+}
+
+// Byte offset of block load<u8>(e) (2*row + column) of a 2x2 split.
+function block_offset(e: usize, row: usize, col: usize): usize {
+  const b = load<u8>(e);
+  return (b & 2 ? row : 0) + (b & 1 ? col : 0);
 }
 
 // Small M with op(B) = B: B is read in place (only its ragged right edge is
@@ -129,13 +235,13 @@ function gemm_direct(
     const bBlock = B + <usize>pc * ldbB;
     // Packs all M rows (the lone row's panel serves its ragged right edge);
     // M = 1 with N a multiple of 32 needs no packed A at all.
-    if (tileRows > 0 || n32 < N) pack_a(transA, A, lda, 0, M, pc, kc);
+    if (tileRows > 0 || n32 < N) pack_a(transA, A, lda, 0, 0, 0, M, pc, kc);
     for (let jr = tileRows > 0 ? 0 : n32; jr < N; jr += NR) {
       const cols = min(NR, N - jr);
       let b = bBlock + (<usize>jr << 2);
       let bRs = ldbB;
       if (cols < NR) {
-        pack_b_panel_n(B, ldb, pc, kc, jr, cols, PACK_B);
+        pack_b_panel_n(B, ldb, 0, 0, pc, kc, jr, cols, PACK_B);
         b = PACK_B;
         bRs = NR << 2;
       }
@@ -261,6 +367,7 @@ function store_row8(p: usize, beta: f32, lo: v128, hi: v128): void {
 function kernel_packed(
   k: i32, a: usize, b: usize, bRs: usize,
   c: usize, ldcB: usize, rows: i32, cols: i32, alpha: f32, beta: f32,
+  cD: usize = 0, alpha2: f32 = 0, beta2: f32 = 0,
 ): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
@@ -279,74 +386,112 @@ function kernel_packed(
     a += A_K_BYTES;
     b += bRs;
   }
-  store_tile(c, ldcB, rows, cols, alpha, beta, c00, c01, c10, c11, c20, c21, c30, c31);
+  // A Strassen product also goes to a second C block (alpha2 = +-alpha).
+  while (true) {
+    store_tile(c, ldcB, rows, cols, alpha, beta, c00, c01, c10, c11, c20, c21, c30, c31);
+    if (alpha2 == 0) break;
+    c += cD;
+    alpha = alpha2;
+    beta = beta2;
+    alpha2 = 0;
+  }
 }
 
-// Packs op(B)[pc:pc+kc, jc:jc+nc] into PACK_B as NR-column panels: panel q
-// holds kc rows of 8 contiguous values (zero beyond nc).
-function pack_b(transB: i32, B: usize, ldb: i32, pc: i32, kc: i32, jc: i32, nc: i32): void {
+// Strassen's products pack operand sums X + s*Y (Y at byte offset d from X;
+// s = 0: X alone, Y not read). Packed A's loops over 4 or 1 values per step
+// come in two copies so that the plain one keeps its few instructions; 4x4
+// transposes and B's rows test s once per 8 or 16 values, edges per value.
+// @ts-ignore: decorator
+@inline
+function add_scaled(x: v128, y: usize, sv: v128): v128 {
+  return madd(v128.load(y), sv, x);
+}
+// @ts-ignore: decorator
+@inline
+function sum_f32(p: usize, d: usize, s: f32): f32 {
+  const x = load<f32>(p);
+  return s != 0 ? x + s * load<f32>(p + d) : x;
+}
+
+// Packs op(B)[pc:pc+kc, jc:jc+nc] (+ bS * the same block at bD) into PACK_B
+// as NR-column panels: panel q holds kc rows of 8 contiguous values (zero
+// beyond nc).
+function pack_b(transB: i32, B: usize, ldb: i32, bD: usize, bS: f32, pc: i32, kc: i32, jc: i32, nc: i32): void {
   for (let q = 0; q < nc; q += NR) {
     const cols = min(NR, nc - q);
     const dst = PACK_B + (<usize>(q * kc) << 2);
-    if (transB) pack_b_panel_t(B, ldb, pc, kc, jc + q, cols, dst);
-    else pack_b_panel_n(B, ldb, pc, kc, jc + q, cols, dst);
+    if (transB) pack_b_panel_t(B, ldb, bD, bS, pc, kc, jc + q, cols, dst);
+    else pack_b_panel_n(B, ldb, bD, bS, pc, kc, jc + q, cols, dst);
   }
 }
 
 // op(B) = B: rows of B are already contiguous runs of columns.
-function pack_b_panel_n(B: usize, ldb: i32, pc: i32, kc: i32, j0: i32, cols: i32, dst: usize): void {
+function pack_b_panel_n(B: usize, ldb: i32, bD: usize, bS: f32, pc: i32, kc: i32, j0: i32, cols: i32, dst: usize): void {
   const ldbB: usize = <usize>ldb << 2;
   let src = B + <usize>pc * ldbB + (<usize>j0 << 2);
+  const dstEnd = dst + (<usize>kc << 5);
   if (cols == NR) {
-    for (let p = 0; p < kc; p++) {
-      v128.store(dst, v128.load(src));
-      v128.store(dst, v128.load(src, 16), 16);
+    const sv = f32x4.splat(bS);
+    for (; dst < dstEnd; dst += NR << 2) {
+      let lo = v128.load(src), hi = v128.load(src, 16);
+      if (bS != 0) {
+        lo = add_scaled(lo, src + bD, sv);
+        hi = add_scaled(hi, src + bD + 16, sv);
+      }
+      v128.store(dst, lo);
+      v128.store(dst, hi, 16);
       src += ldbB;
-      dst += NR << 2;
     }
   } else {
-    for (let p = 0; p < kc; p++) {
+    for (; dst < dstEnd; dst += NR << 2) {
       v128.store(dst, f32x4.splat(0));
       v128.store(dst, f32x4.splat(0), 16);
-      for (let j = 0; j < cols; j++) store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>j << 2)));
+      for (let j = 0; j < cols; j++) store<f32>(dst + (<usize>j << 2), sum_f32(src + (<usize>j << 2), bD, bS));
       src += ldbB;
-      dst += NR << 2;
     }
   }
 }
 
 // op(B) = B^T: column j of op(B) is row j of B. Full panels transpose 4x4
 // blocks in registers; the K tail and partial panels go element by element.
-function pack_b_panel_t(B: usize, ldb: i32, pc: i32, kc: i32, j0: i32, cols: i32, dst: usize): void {
+function pack_b_panel_t(B: usize, ldb: i32, bD: usize, bS: f32, pc: i32, kc: i32, j0: i32, cols: i32, dst: usize): void {
   const ldbB: usize = <usize>ldb << 2;
   const src = B + <usize>j0 * ldbB + (<usize>pc << 2);
   let p = 0;
   if (cols == NR) {
+    const sv = f32x4.splat(bS);
     for (; p + 4 <= kc; p += 4) {
       const s = src + (<usize>p << 2);
       const d = dst + (<usize>p << 5);
-      transpose4_store(s, ldbB, d, 32);
-      transpose4_store(s + 4 * ldbB, ldbB, d + 16, 32);
+      transpose4_store(s, ldbB, d, 32, bD, bS, sv);
+      transpose4_store(s + 4 * ldbB, ldbB, d + 16, 32, bD, bS, sv);
     }
   }
   for (; p < kc; p++) {
     const d = dst + (<usize>p << 5);
     for (let j = 0; j < NR; j++) {
-      const v: f32 = j < cols ? load<f32>(src + <usize>j * ldbB + (<usize>p << 2)) : 0;
+      const v: f32 = j < cols ? sum_f32(src + <usize>j * ldbB + (<usize>p << 2), bD, bS) : 0;
       store<f32>(d + (<usize>j << 2), v);
     }
   }
 }
 
-// Reads 4 rows of 4 floats (src, src+srcStride, ...) and writes their
+// Reads 4 rows of 4 floats (src, src+srcStride, ...; each plus s times the
+// row at byte offset yD when s != 0, sv = splat(s)) and writes their
 // transpose as 4 vectors at dst, dst+dstStride, ...
 // @ts-ignore: decorator
 @inline
-function transpose4_store(src: usize, srcStride: usize, dst: usize, dstStride: usize): void {
-  const r0 = v128.load(src);
-  const r1 = v128.load(src + srcStride);
-  const r2 = v128.load(src + 2 * srcStride);
-  const r3 = v128.load(src + 3 * srcStride);
+function transpose4_store(src: usize, srcStride: usize, dst: usize, dstStride: usize, yD: usize, s: f32, sv: v128): void {
+  let r0 = v128.load(src);
+  let r1 = v128.load(src + srcStride);
+  let r2 = v128.load(src + 2 * srcStride);
+  let r3 = v128.load(src + 3 * srcStride);
+  if (s != 0) {
+    r0 = add_scaled(r0, src + yD, sv);
+    r1 = add_scaled(r1, src + srcStride + yD, sv);
+    r2 = add_scaled(r2, src + 2 * srcStride + yD, sv);
+    r3 = add_scaled(r3, src + 3 * srcStride + yD, sv);
+  }
   const t0 = f32x4.shuffle(r0, r1, 0, 4, 1, 5);
   const t1 = f32x4.shuffle(r0, r1, 2, 6, 3, 7);
   const t2 = f32x4.shuffle(r2, r3, 0, 4, 1, 5);
@@ -357,56 +502,73 @@ function transpose4_store(src: usize, srcStride: usize, dst: usize, dstStride: u
   v128.store(dst + 3 * dstStride, f32x4.shuffle(t1, t3, 2, 3, 6, 7));
 }
 
-// Packs op(A)[ic:ic+mc, pc:pc+kc] into PACK_A as MR-row panels: panel q holds,
-// for each p, op(A)[q*4+r][p] broadcast to all 4 lanes for r = 0..3 (64
-// bytes; zero beyond mc).
-function pack_a(transA: i32, A: usize, lda: i32, ic: i32, mc: i32, pc: i32, kc: i32): void {
+// Packs op(A)[ic:ic+mc, pc:pc+kc] (+ aS * the same block at aD) into PACK_A
+// as MR-row panels: panel q holds, for each p, op(A)[q*4+r][p] for r = 0..3,
+// plain or broadcast to 4 lanes (A_PREBROADCAST), zero beyond mc.
+function pack_a(transA: i32, A: usize, lda: i32, aD: usize, aS: f32, ic: i32, mc: i32, pc: i32, kc: i32): void {
   const ldaB: usize = <usize>lda << 2;
   // op(A)[i][p] lives at A + i*aRs + p*aCs (bytes).
   const aRs: usize = transA ? 4 : ldaB;
   const aCs: usize = transA ? ldaB : 4;
+  const sv = f32x4.splat(aS);
   for (let q = 0; q < mc; q += MR) {
     const rows = min(MR, mc - q);
     let src = A + <usize>(ic + q) * aRs + <usize>pc * aCs;
     let dst = PACK_A + <usize>(q * kc) * (A_K_BYTES >> 2);
     const dstEnd = dst + <usize>kc * A_K_BYTES;
-    if (rows == MR) {
+    if (rows == MR && transA && !A_PREBROADCAST) {
+      // op(A)[i][p] = A[p][i]: the 4 values are already contiguous.
+      if (aS == 0) {
+        for (; dst < dstEnd; dst += A_K_BYTES) {
+          v128.store(dst, v128.load(src));
+          src += aCs;
+        }
+      } else {
+        for (; dst < dstEnd; dst += A_K_BYTES) {
+          v128.store(dst, add_scaled(v128.load(src), src + aD, sv));
+          src += aCs;
+        }
+      }
+    } else if (rows == MR && !A_PREBROADCAST) {
+      // op(A) = A: 4 rows x 4 values of p transposed in registers at a time.
+      const dst4 = dst + (<usize>(kc & ~3) << 4);
+      for (; dst < dst4; dst += 4 * A_K_BYTES) {
+        transpose4_store(src, aRs, dst, 16, aD, aS, sv);
+        src += 16;
+      }
+      for (; dst < dstEnd; dst += A_K_BYTES) {
+        for (let r = 0; r < MR; r++) store<f32>(dst + (<usize>r << 2), sum_f32(src + <usize>r * aRs, aD, aS));
+        src += 4;
+      }
+    } else if (rows == MR) {
+      // Pre-broadcast: one value per 16 bytes, op(A)[i][p] for either layout.
       const r1 = aRs, r2 = aRs << 1, r3 = aRs * <usize>3;
-      if (A_PREBROADCAST) {
-        while (dst < dstEnd) {
+      if (aS != 0) {
+        for (; dst < dstEnd; dst += A_K_BYTES) {
+          const y = src + aD;
+          v128.store(dst, f32x4.splat(load<f32>(src) + aS * load<f32>(y)));
+          v128.store(dst, f32x4.splat(load<f32>(src + r1) + aS * load<f32>(y + r1)), 16);
+          v128.store(dst, f32x4.splat(load<f32>(src + r2) + aS * load<f32>(y + r2)), 32);
+          v128.store(dst, f32x4.splat(load<f32>(src + r3) + aS * load<f32>(y + r3)), 48);
+          src += aCs;
+        }
+      } else {
+        for (; dst < dstEnd; dst += A_K_BYTES) {
           v128.store(dst, v128.load32_splat(src));
           v128.store(dst, v128.load32_splat(src + r1), 16);
           v128.store(dst, v128.load32_splat(src + r2), 32);
           v128.store(dst, v128.load32_splat(src + r3), 48);
           src += aCs;
-          dst += A_K_BYTES;
-        }
-      } else if (transA) {
-        // op(A)[i][p] = A[p][i]: the 4 values are already contiguous.
-        while (dst < dstEnd) {
-          v128.store(dst, v128.load(src));
-          src += aCs;
-          dst += A_K_BYTES;
-        }
-      } else {
-        while (dst < dstEnd) {
-          store<f32>(dst, load<f32>(src));
-          store<f32>(dst, load<f32>(src + r1), 4);
-          store<f32>(dst, load<f32>(src + r2), 8);
-          store<f32>(dst, load<f32>(src + r3), 12);
-          src += aCs;
-          dst += A_K_BYTES;
         }
       }
     } else {
-      while (dst < dstEnd) {
+      for (; dst < dstEnd; dst += A_K_BYTES) {
         for (let r = 0; r < MR; r++) {
-          const v: f32 = r < rows ? load<f32>(src + <usize>r * aRs) : 0;
+          const v: f32 = r < rows ? sum_f32(src + <usize>r * aRs, aD, aS) : 0;
           if (A_PREBROADCAST) v128.store(dst + (<usize>r << 4), f32x4.splat(v));
           else store<f32>(dst + (<usize>r << 2), v);
         }
         src += aCs;
-        dst += A_K_BYTES;
       }
     }
   }

@@ -25,12 +25,8 @@ const TRANSPOSES = [[false, false], [false, true], [true, false], [true, true]] 
 /** Float32 accumulation over k terms of size <= 1 versus the float64 reference. */
 const tolerance = (k: number) => 2e-6 * (k + 8);
 
-/**
- * Runs one GEMM in wasm and in the TypeScript reference on the same inputs and
- * returns the worst relative error over all of C (padding columns included:
- * they must come back untouched).
- */
-function runCase(rt: Runtime, c: Case, seed: number): number {
+/** Runs one GEMM in wasm and in the float64 TypeScript reference on the same inputs. */
+function runGemm(rt: Runtime, c: Case, seed: number): { got: Float32Array; ref: Float32Array; a: Float32Array; b: Float32Array; cInit: Float32Array } {
   const { transA, transB, m, n, k, alpha, beta } = c;
   const aRows = transA ? k : m, aCols = transA ? m : k;
   const bRows = transB ? n : k, bCols = transB ? k : n;
@@ -49,12 +45,54 @@ function runCase(rt: Runtime, c: Case, seed: number): number {
     gemm(rt, { transA, transB, m, n, k, alpha, a: pa, lda, b: pb, ldb, beta, c: pc, ldc });
     const ref = cInit.slice();
     gemmReference(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, ref, ldc);
-    return maxRelError(rt.mem.f32(pc, cInit.length), ref);
+    return { got: rt.mem.f32(pc, cInit.length).slice(), ref, a, b, cInit };
   } finally {
     rt.mem.free(pa);
     rt.mem.free(pb);
     rt.mem.free(pc);
   }
+}
+
+/**
+ * The worst relative error over all of C (padding columns included: they must
+ * come back untouched).
+ */
+function runCase(rt: Runtime, c: Case, seed: number): number {
+  const { got, ref } = runGemm(rt, c, seed);
+  return maxRelError(got, ref);
+}
+
+/** Largest |got-ref| over all of C (NaN anywhere counts as Infinity). */
+function maxAbsError(got: ArrayLike<number>, ref: ArrayLike<number>): number {
+  let worst = 0;
+  for (let i = 0; i < got.length; i++) {
+    const e = Math.abs(got[i] - ref[i]);
+    if (!(e <= worst)) worst = Number.isNaN(e) ? Infinity : e;
+  }
+  return worst;
+}
+
+const maxAbs = (x: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < x.length; i++) if (!(Math.abs(x[i]) <= m)) m = Math.abs(x[i]);
+  return m;
+};
+
+/**
+ * Tolerance for one level of Strassen in float32 (u = 2^-24), in norm-wise form:
+ * |C - ref| <= c u K max|A| max|B| |alpha| + 2 u |beta| max|C|, with c = 16.
+ * Strassen's error is norm-wise, not componentwise: an entry of a C block is a
+ * signed sum of up to 4 products whose operands are sums of two blocks (up to
+ * 2 max|A| and 2 max|B|) over K/2 terms, so its intermediate values reach
+ * 4 * 4 * K/2 = 8 K max|A| max|B|, against K max|A| max|B| for the ordinary
+ * product; c = 16 allows 2 u on that scale (a worst-case bound grows like
+ * K^2 u, rounding errors of random data like sqrt(K) u). Measured on these
+ * shapes: 0.07-0.17 of the bound, about twice the ordinary path's error; a
+ * wrong sign or block in the plan errs by ~sqrt(K), 10^4-10^5 times the bound.
+ */
+function strassenBound(k: number, alpha: number, a: Float32Array, b: Float32Array, beta: number, cInit: Float32Array): number {
+  const u = 2 ** -24;
+  return 16 * u * k * maxAbs(a) * maxAbs(b) * Math.abs(alpha) + (beta === 0 ? 0 : 2 * u * Math.abs(beta) * maxAbs(cInit)) + 1e-30;
 }
 
 const label = (c: Case) =>
@@ -139,6 +177,33 @@ describe.each(BUILDS)('gemm (%s build)', (build) => {
       gemm(rt, { m, n, k, a: pa, b: pb, c: p1, beta: 1 });
       expect(Array.from(rt.mem.f32(p0, m * n))).toEqual(Array.from(rt.mem.f32(p1, m * n)));
       for (const p of [pa, pb, p0, p1]) rt.mem.free(p);
+    });
+  });
+
+  // Large products take one level of Strassen (assembly/gemm.ts, gemm_strassen)
+  // once M, N and K reach its threshold (320 in the SIMD build, 384 in the
+  // relaxed one; in the SIMD build N >= 128 suffices when op(A) = A): seven
+  // half-size products on operand sums, an odd last row, column or k-slice by
+  // the ordinary paths. Sizes straddle the thresholds and cover every parity
+  // of M, N and K; the narrow ones take K/2 > 256 in one block.
+  describe('large products (Strassen path)', () => {
+    const big: [number, number, number][] = [
+      [384, 384, 384], [383, 385, 384], [385, 384, 383], [384, 383, 385], [385, 385, 385],
+      [321, 320, 322], [320, 319, 321], [511, 400, 386], [1023, 384, 384], [384, 1023, 384], [384, 384, 1023],
+      [600, 129, 1023], [511, 128, 700], [320, 127, 640],
+    ];
+    const scalars: [number, number][] = [[1, 0], [-0.75, 1], [1.5, 0.5]];
+    big.forEach(([m, n, k], s) => {
+      TRANSPOSES.forEach(([transA, transB], t) => {
+        // The largest shapes (slow in the float64 reference) take two transpose pairs each, all four between them.
+        if (m * n * k > 1.2e8 && (s + t) % 2) return;
+        const [alpha, beta] = scalars[(s + t) % scalars.length];
+        const c: Case = { transA, transB, m, n, k, alpha, beta, nanC: beta === 0, padC: s % 2 ? 3 : 0, padA: t === 1 ? 2 : 0 };
+        it(label(c), () => {
+          const { got, ref, a, b, cInit } = runGemm(rt, c, 200 + 4 * s + t);
+          expect(maxAbsError(got, ref)).toBeLessThan(strassenBound(k, alpha, a, b, beta, cInit));
+        });
+      });
     });
   });
 
