@@ -61,66 +61,20 @@ function nmadd(a: v128, b: v128, c: v128): v128 {
 // (no two-step range reduction: the rounding of z moves the result by at most ~0.4 ulp
 // here), which keeps each vector's dependency chain short.
 //
-// Their constants are read from this table (4 lanes each) with v128.load rather than
-// written as f32x4.splat: V8 (TurboFan, Node 20) builds a v128 constant with three
-// instructions where it is used and, in a loop, does so in every iteration unless a use
-// outside the loop pins it in front (in the fused LSTM cell it also spilled them); a load
-// is one instruction and holds no register.
-const MATH_K: usize = memory.data<f32>([
-  -1.4426950408889634, -1.4426950408889634, -1.4426950408889634, -1.4426950408889634,  // -log2(e)
-  -2.8853900817779268, -2.8853900817779268, -2.8853900817779268, -2.8853900817779268,  // -2*log2(e)
-  -127.0, -127.0, -127.0, -127.0,
-  128.0, 128.0, 128.0, 128.0,
-  -64.0, -64.0, -64.0, -64.0,
-  12583039.0, 12583039.0, 12583039.0, 12583039.0,  // 1.5*2^23 + 127
-  0.6931472, 0.6931472, 0.6931472, 0.6931472,  // r(f) = c1 + c2 f + ... + c6 f^5
-  0.24022649, 0.24022649, 0.24022649, 0.24022649,
-  0.055503573, 0.055503573, 0.055503573, 0.055503573,
-  0.009618238, 0.009618238, 0.009618238, 0.009618238,
-  0.0013390735, 0.0013390735, 0.0013390735, 0.0013390735,
-  0.00015403512, 0.00015403512, 0.00015403512, 0.00015403512,
-  1.0, 1.0, 1.0, 1.0,
-  -0.0, -0.0, -0.0, -0.0,  // the sign bit
-], 16);
-const K_NEG_LOG2E: usize = 0;
-const K_NEG_2LOG2E: usize = 16;
-const K_M127: usize = 32;
-const K_128: usize = 48;
-const K_M64: usize = 64;
-const K_ROUND: usize = 80;
-const K_C1: usize = 96;
-const K_C2: usize = 112;
-const K_C3: usize = 128;
-const K_C4: usize = 144;
-const K_C5: usize = 160;
-const K_C6: usize = 176;
-const K_ONE: usize = 192;
-const K_SIGN: usize = 208;
+// V8 (TurboFan, Node 20) builds each v128 constant with three instructions at the common
+// dominator of its uses: a loop that is the only user rebuilds them in every iteration,
+// while code with two loops using the same math (a vector loop and its tail, or two tanh
+// loops) gets them built once in front. The cell kernels are laid out for that.
 
+// t = z + 1.5*2^23 + 127 rounds z to the nearest integer n and leaves n + 127 in the low
+// mantissa bits of t (|z| < 2^22).
 // @ts-ignore: decorator
 @inline
-function k(offset: usize): v128 {
-  return v128.load(MATH_K + offset);
+function exp2_round(z: v128): v128 {
+  return f32x4.add(z, f32x4.splat(12583039.0));
 }
 
-// 2^f - 1 (plusOne: 2^f) for z and t = z + K_ROUND, which rounds z to the nearest
-// integer n and leaves n + 127 in the low mantissa bits of t (|z| < 2^22); f = z - n is
-// exact. r(f) ~ (2^f - 1)/f is a minimax fit of relative error 2.1e-8 (float32
-// coefficients) on [-0.5, 0.5]; without plusOne the result keeps its relative accuracy as
-// f -> 0 (tanh of tiny x).
-// @ts-ignore: decorator
-@inline
-function exp2_frac(z: v128, t: v128, plusOne: bool): v128 {
-  const f = f32x4.sub(z, f32x4.sub(t, k(K_ROUND)));
-  const f2 = f32x4.mul(f, f);
-  const lo = madd(k(K_C2), f, k(K_C1));
-  const mid = madd(k(K_C4), f, k(K_C3));
-  const hi = madd(k(K_C6), f, k(K_C5));
-  const head = plusOne ? madd(f, lo, k(K_ONE)) : f32x4.mul(f, lo);
-  return madd(f32x4.mul(f2, f), madd(f2, hi, mid), head);
-}
-
-// 2^n from t = z + K_ROUND: shifting n + 127 into the exponent field drops the rest of
+// 2^n from t = exp2_round(z): shifting n + 127 into the exponent field drops the rest of
 // t's bits. n = -127 gives +0 and n = 128 gives +inf, which the callers rely on.
 // @ts-ignore: decorator
 @inline
@@ -128,30 +82,50 @@ function exp2_scale(t: v128): v128 {
   return i32x4.shl(t, 23);
 }
 
+// 2^f - 1 (plusOne: 2^f) for z and t = exp2_round(z); f = z - n is exact. r(f) ~ (2^f - 1)/f
+// is a minimax fit of relative error 2.1e-8 (float32 coefficients) on [-0.5, 0.5]; without
+// plusOne the result keeps its relative accuracy as f -> 0 (tanh of tiny x).
+// @ts-ignore: decorator
+@inline
+function exp2_frac(z: v128, t: v128, plusOne: bool): v128 {
+  const f = f32x4.sub(z, f32x4.sub(t, f32x4.splat(12583039.0)));
+  const f2 = f32x4.mul(f, f);
+  const lo = madd(f32x4.splat(0.24022649), f, f32x4.splat(0.6931472));
+  const mid = madd(f32x4.splat(0.009618238), f, f32x4.splat(0.055503573));
+  const hi = madd(f32x4.splat(0.00015403512), f, f32x4.splat(0.0013390735));
+  const head = plusOne ? madd(f, lo, f32x4.splat(1.0)) : f32x4.mul(f, lo);
+  return madd(f32x4.mul(f2, f), madd(f2, hi, mid), head);
+}
+
 // 1 / (1 + 2^z), z = -x*log2(e) clamped to [-127, 128]: 2^z is then exactly 0 for
 // x >= ~88 (result 1) and +inf for x <= ~-88.7 (result 0); NaN stays NaN (operand order).
 // @ts-ignore: decorator
 @inline
 export function sigmoid_f32x4(x: v128): v128 {
-  let z = f32x4.mul(x, k(K_NEG_LOG2E));
-  z = f32x4.pmin(f32x4.pmax(z, k(K_M127)), k(K_128));
-  const t = f32x4.add(z, k(K_ROUND));
-  return f32x4.div(k(K_ONE), madd(exp2_scale(t), exp2_frac(z, t, true), k(K_ONE)));
+  let z = f32x4.mul(x, f32x4.splat(-1.4426950408889634));
+  z = f32x4.pmin(f32x4.pmax(z, f32x4.splat(-127.0)), f32x4.splat(128.0));
+  const t = exp2_round(z);
+  const one = f32x4.splat(1.0);
+  return f32x4.div(one, madd(exp2_scale(t), exp2_frac(z, t, true), one));
 }
 
 // sign(x) * (1 - e) / (1 + e), e = 2^z = exp(-2|x|), written with q = 2^f - 1 and s = 2^n as
 // (1 - s - s*q) / (1 + s + s*q) so that tiny |x| keeps its relative accuracy (n = 0: the
 // numerator is exactly -q). z >= -64: e is then below half an ulp of 1 and the result is 1.
+// |x| and the sign bit through a -0.0 mask: one instruction each (f32x4.abs builds its
+// mask in-line).
 // @ts-ignore: decorator
 @inline
 export function tanh_f32x4(x: v128): v128 {
-  const z = f32x4.pmax(f32x4.mul(v128.andnot(x, k(K_SIGN)), k(K_NEG_2LOG2E)), k(K_M64));
-  const t = f32x4.add(z, k(K_ROUND));
+  const signBit = f32x4.splat(-0.0);
+  const z = f32x4.pmax(f32x4.mul(v128.andnot(x, signBit), f32x4.splat(-2.8853900817779268)), f32x4.splat(-64.0));
+  const t = exp2_round(z);
   const s = exp2_scale(t);
   const q = exp2_frac(z, t, false);
-  const r = f32x4.div(nmadd(s, q, f32x4.sub(k(K_ONE), s)), madd(s, q, f32x4.add(k(K_ONE), s)));
+  const one = f32x4.splat(1.0);
+  const r = f32x4.div(nmadd(s, q, f32x4.sub(one, s)), madd(s, q, f32x4.add(one, s)));
   // Copy the sign bit of x onto r (r >= 0, or NaN).
-  return v128.or(r, v128.and(x, k(K_SIGN)));
+  return v128.or(r, v128.and(x, signBit));
 }
 
 // @ts-ignore: decorator
@@ -176,7 +150,8 @@ export function tanh_f32(x: f32): f32 {
 // the recurrent cells, computed in a loop of their own rather than inside a cell body that
 // also runs tanh: one transcendental per loop leaves V8 registers enough to keep every
 // value of an iteration in them (the fused bodies spilled). The tail runs the same vector
-// code on lane 0, so a unit's result does not depend on its position.
+// code on lane 0, so a unit's result does not depend on its position (and, using the same
+// constants, gets them built once in front of both loops).
 export function sigmoid_gate_rows(a: usize, b: usize, c: usize, n: i32): void {
   let j = 0;
   for (; j + 4 <= n; j += 4) {
