@@ -3,8 +3,7 @@
 // product and one fused gate kernel per step. Gate rows are torch's: i, f, g, o.
 //   [i;f;g;o] = W_ih x + b_ih + W_hh h + b_hh,  c' = σ(f)c + σ(i)tanh(g),  h' = σ(o)tanh(c')
 // Row/length/direction conventions: see recurrent_common.ts.
-import { sigmoid_f32x4, sigmoid_gate_rows, tanh_f32x4, madd } from "./math";
-import { sigmoid_forward } from "./activations";
+import { sigmoid_gate_rows, tanh_f32x4, madd } from "./math";
 import {
   at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack, rec_matmul_packed, packed_floats, bcast_floats, rec_forward_prologue, rec_zero_padded,
   rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
@@ -75,8 +74,12 @@ export function lstm_forward_work_floats(B: i32, H: i32): i32 {
 // i, f, o are written over their pre-activations in g and read back by the c' and h' loops.
 function lstm_row_forward(g: usize, hh: usize, bs: usize, h: usize, c: usize, out: usize, hprev: usize, cprev: usize, H: i32, J: i32, keep: bool): void {
   const Ho = <usize>H << 2;
-  sigmoid_gate_rows(g, hh, bs, J);
-  sigmoid_gate_rows(g + Ho, hh + Ho, bs + Ho, J);
+  if (J == H) {
+    sigmoid_gate_rows(g, hh, bs, 2 * J); // i and f: contiguous
+  } else {
+    sigmoid_gate_rows(g, hh, bs, J);
+    sigmoid_gate_rows(g + Ho, hh + Ho, bs + Ho, J);
+  }
   sigmoid_gate_rows(g + 3 * Ho, hh + 3 * Ho, bs + 3 * Ho, J);
   // c' = f c + i tanh(g)
   for (let j = 0; j < J; j += 4) {
