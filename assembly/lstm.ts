@@ -1,6 +1,6 @@
 // LSTM over a whole sequence, one layer and one direction per call (the cuDNN recipe):
 // one GEMM projects every step's input, then the time loop runs here with one recurrent
-// product and one fused gate kernel per step. Gate rows are torch's: i, f, g, o.
+// product and the gate kernels (lstm_row_forward) per step. Gate rows are torch's: i, f, g, o.
 //   [i;f;g;o] = W_ih x + b_ih + W_hh h + b_hh,  c' = σ(f)c + σ(i)tanh(g),  h' = σ(o)tanh(c')
 // Row/length/direction conventions: see recurrent_common.ts.
 import { sigmoid_gate_rows, tanh_f32x4, madd } from "./math";
