@@ -5,20 +5,21 @@
 // The reset-before form needs the r gate before the n product, so its step does two
 // recurrent products (h·[W_hr;W_hz]ᵀ, then (r⊙h)·W_hnᵀ).
 // Row/length/direction conventions: see recurrent_common.ts.
-import { sigmoid_f32x4, tanh_f32x4, madd } from "./math";
+import { sigmoid_gate_rows, tanh_f32x4, madd } from "./math";
 import {
   at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack, rec_matmul_packed, packed_floats, matmul_scratch_floats, rec_forward_prologue, rec_zero_padded,
   rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
 } from "./recurrent_common";
 
-// Reset-after step. g: this row's input projection (r, z with both biases; n with b_in only).
+// Reset-after step, after sigmoid_gate_rows has turned this row's r and z pre-activations
+// in g into gates. g: the input projection (r, z with both biases; n with b_in only).
 // @ts-ignore: decorator
 @inline
 function gru_after_forward(g: usize, hh: usize, bhn: usize, h: usize, out: usize, hprev: usize, hnKeep: usize, H: i32, j: i32, lanes: i32, keep: bool): void {
   const jo = <usize>j << 2;
   const Ho = <usize>H << 2;
-  const r = sigmoid_f32x4(f32x4.add(ld(g + jo, lanes), ld(hh + jo, lanes)));
-  const z = sigmoid_f32x4(f32x4.add(ld(g + Ho + jo, lanes), ld(hh + Ho + jo, lanes)));
+  const r = ld(g + jo, lanes);
+  const z = ld(g + Ho + jo, lanes);
   let hn = ld(hh + 2 * Ho + jo, lanes);
   if (bhn != 0) hn = f32x4.add(hn, ld(bhn + jo, lanes));
   const n = tanh_f32x4(madd(r, hn, ld(g + 2 * Ho + jo, lanes)));
@@ -27,25 +28,10 @@ function gru_after_forward(g: usize, hh: usize, bhn: usize, h: usize, out: usize
   if (keep) {
     st(hprev + jo, hOld, lanes);
     st(hnKeep + jo, hn, lanes);
-    st(g + jo, r, lanes);
-    st(g + Ho + jo, z, lanes);
     st(g + 2 * Ho + jo, n, lanes);
   }
   st(h + jo, hNew, lanes);
   st(out + jo, hNew, lanes);
-}
-
-// Reset-before, first half: r and z (kept in g), and r⊙h for the n product.
-// @ts-ignore: decorator
-@inline
-function gru_before_gates(g: usize, hh: usize, h: usize, rh: usize, H: i32, j: i32, lanes: i32): void {
-  const jo = <usize>j << 2;
-  const Ho = <usize>H << 2;
-  const r = sigmoid_f32x4(f32x4.add(ld(g + jo, lanes), ld(hh + jo, lanes)));
-  const z = sigmoid_f32x4(f32x4.add(ld(g + Ho + jo, lanes), ld(hh + Ho + jo, lanes)));
-  st(g + jo, r, lanes);
-  st(g + Ho + jo, z, lanes);
-  st(rh + jo, f32x4.mul(r, ld(h + jo, lanes)), lanes);
 }
 
 // Reset-before, second half: n (all biases merged into g) and the new state.
@@ -105,6 +91,7 @@ export function gru_forward(
         const row = t * B + b;
         const g = at(gates, row * GH), hr = at(hh, b * GH), h = at(hN, b * H), o = at(out, row * ldout);
         const hp = keep ? at(hprev, row * H) : 0, ex = keep ? at(extra, row * H) : 0;
+        sigmoid_gate_rows(g, hr, 0, 2 * H); // r and z: contiguous in g and hh
         for (let j = 0; j < H; j += 4) gru_after_forward(g, hr, bhn, h, o, hp, ex, H, j, min(4, H - j), keep);
       }
     } else {
@@ -114,7 +101,11 @@ export function gru_forward(
         const rh = at(rhStep, b * H);
         if (t < 0) { memory.fill(rh, 0, <usize>H << 2); continue; }
         const g = at(gates, (t * B + b) * GH), hr = at(hh, b * GH), h = at(hN, b * H);
-        for (let j = 0; j < H; j += 4) gru_before_gates(g, hr, h, rh, H, j, min(4, H - j));
+        sigmoid_gate_rows(g, hr, 0, 2 * H); // r and z, kept in g
+        for (let j = 0; j < H; j += 4) {
+          const jo = <usize>j << 2, lanes = min(4, H - j);
+          st(rh + jo, f32x4.mul(ld(g + jo, lanes), ld(h + jo, lanes)), lanes);
+        }
       }
       rec_matmul_packed(B, H, H, rhStep, H, whnT, at(hh, 2 * H), GH, 0, scratch);
       for (let b = 0; b < B; b++) {

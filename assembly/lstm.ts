@@ -1,38 +1,13 @@
 // LSTM over a whole sequence, one layer and one direction per call (the cuDNN recipe):
 // one GEMM projects every step's input, then the time loop runs here with one recurrent
-// product and one fused gate kernel per step. Gate rows are torch's: i, f, g, o.
+// product and the gate kernels (lstm_row_forward) per step. Gate rows are torch's: i, f, g, o.
 //   [i;f;g;o] = W_ih x + b_ih + W_hh h + b_hh,  c' = σ(f)c + σ(i)tanh(g),  h' = σ(o)tanh(c')
 // Row/length/direction conventions: see recurrent_common.ts.
-import { sigmoid_f32x4, tanh_f32x4, madd } from "./math";
+import { sigmoid_gate_rows, tanh_f32x4, madd } from "./math";
 import {
   at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack, rec_matmul_packed, packed_floats, matmul_scratch_floats, rec_forward_prologue, rec_zero_padded,
   rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
 } from "./recurrent_common";
-
-// @ts-ignore: decorator
-@inline
-function lstm_cell_forward(g: usize, hh: usize, bs: usize, h: usize, c: usize, out: usize, hprev: usize, cprev: usize, H: i32, j: i32, lanes: i32, keep: bool): void {
-  const jo = <usize>j << 2;
-  const Ho = <usize>H << 2;
-  const i = sigmoid_f32x4(f32x4.add(f32x4.add(ld(g + jo, lanes), ld(hh + jo, lanes)), ld(bs + jo, lanes)));
-  const f = sigmoid_f32x4(f32x4.add(f32x4.add(ld(g + Ho + jo, lanes), ld(hh + Ho + jo, lanes)), ld(bs + Ho + jo, lanes)));
-  const gg = tanh_f32x4(f32x4.add(f32x4.add(ld(g + 2 * Ho + jo, lanes), ld(hh + 2 * Ho + jo, lanes)), ld(bs + 2 * Ho + jo, lanes)));
-  const o = sigmoid_f32x4(f32x4.add(f32x4.add(ld(g + 3 * Ho + jo, lanes), ld(hh + 3 * Ho + jo, lanes)), ld(bs + 3 * Ho + jo, lanes)));
-  const cOld = ld(c + jo, lanes);
-  const cNew = madd(f, cOld, f32x4.mul(i, gg));
-  const hNew = f32x4.mul(o, tanh_f32x4(cNew));
-  if (keep) {
-    st(hprev + jo, ld(h + jo, lanes), lanes);
-    st(cprev + jo, cOld, lanes);
-    st(g + jo, i, lanes);
-    st(g + Ho + jo, f, lanes);
-    st(g + 2 * Ho + jo, gg, lanes);
-    st(g + 3 * Ho + jo, o, lanes);
-  }
-  st(c + jo, cNew, lanes);
-  st(h + jo, hNew, lanes);
-  st(out + jo, hNew, lanes);
-}
 
 // x: [T*B, I] (row stride ldx)  w_ih: [4H, I]  w_hh: [4H, H]  b_ih, b_hh: [4H] or 0
 // h0, c0: [B, H]  lengths: [B] i32 or 0  out: [T*B, H] (row stride ldout; zero past each length)
@@ -93,9 +68,38 @@ export function lstm_forward_work_floats(B: i32, H: i32): i32 {
   return packed_floats(B, H, 4 * H) + 4 * B * H + 4 * H + 68 + matmul_scratch_floats(B, H, 4 * H);
 }
 
-// Units [0, J) of one row (J a multiple of 4), gate stride H.
+// Units [0, J) of one row (J a multiple of 4), gate stride H, one loop per transcendental:
+// a single loop over all five (three sigmoids, two tanh) ran V8 out of xmm registers and it
+// spilled (~400 instructions per 4 units); each loop here keeps its values in registers.
+// i, f, o are written over their pre-activations in g and read back by the c' and h' loops.
 function lstm_row_forward(g: usize, hh: usize, bs: usize, h: usize, c: usize, out: usize, hprev: usize, cprev: usize, H: i32, J: i32, keep: bool): void {
-  for (let j = 0; j < J; j += 4) lstm_cell_forward(g, hh, bs, h, c, out, hprev, cprev, H, j, 4, keep);
+  const Ho = <usize>H << 2;
+  if (J == H) {
+    sigmoid_gate_rows(g, hh, bs, 2 * J); // i and f: contiguous
+  } else {
+    sigmoid_gate_rows(g, hh, bs, J);
+    sigmoid_gate_rows(g + Ho, hh + Ho, bs + Ho, J);
+  }
+  sigmoid_gate_rows(g + 3 * Ho, hh + 3 * Ho, bs + 3 * Ho, J);
+  // c' = f c + i tanh(g)
+  for (let j = 0; j < J; j += 4) {
+    const jo = <usize>j << 2;
+    const gg = tanh_f32x4(f32x4.add(f32x4.add(v128.load(g + 2 * Ho + jo), v128.load(hh + 2 * Ho + jo)), v128.load(bs + 2 * Ho + jo)));
+    const cOld = v128.load(c + jo);
+    v128.store(c + jo, madd(v128.load(g + Ho + jo), cOld, f32x4.mul(v128.load(g + jo), gg)));
+    if (keep) {
+      v128.store(cprev + jo, cOld);
+      v128.store(g + 2 * Ho + jo, gg);
+    }
+  }
+  // h' = o tanh(c')
+  for (let j = 0; j < J; j += 4) {
+    const jo = <usize>j << 2;
+    const hNew = f32x4.mul(v128.load(g + 3 * Ho + jo), tanh_f32x4(v128.load(c + jo)));
+    if (keep) v128.store(hprev + jo, v128.load(h + jo));
+    v128.store(h + jo, hNew);
+    v128.store(out + jo, hNew);
+  }
 }
 
 // Moves the units [j, j+n) of a row's gates, hh, h, c into (in) or back out of (!in) the
