@@ -7,7 +7,8 @@ import { Model } from '../src/train/model.js';
 import { Linear } from '../src/layers/linear.js';
 import { Embedding } from '../src/layers/embedding.js';
 import { crossEntropyLoss } from '../src/layers/losses.js';
-import { concatFeatures, maxOverTime, meanOverTime, tanh } from '../src/layers/ops.js';
+import { concatFeatures, maxOverTime, meanOverTime, recurrent, tanh } from '../src/layers/ops.js';
+import { LSTM } from '../src/layers/lstm.js';
 import { SequenceClassifier, type Pooling } from '../src/models/classifier.js';
 import { SequenceGenerator } from '../src/models/generator.js';
 import type { CellName } from '../src/models/common.js';
@@ -138,6 +139,37 @@ describe.each(BUILDS)('tape (%s build)', (build) => {
     const xv = x.toArray();
     const dx = x.gradToArray();
     for (let i = 0; i < xv.length; i++) expect(dx[i]).toBeCloseTo(2 * (1 - Math.tanh(xv[i]) ** 2), 5);
+  });
+
+  it('a recurrent layer fed data (no gradient wanted) skips dx but gets the same weight gradients', () => {
+    const dims = { inputSize: 5, hiddenSize: 4 };
+    const xData = randomArray(3 * 2 * 5, 11), dOut = randomArray(3 * 2 * 4, 12);
+    const run = (xNeedsGrad: boolean) => {
+      const layer = new LSTM(rt, { ...dims, seed: 3 });
+      const asked: (boolean | undefined)[] = [];
+      const backwardDevice = layer.backwardDevice.bind(layer);
+      layer.backwardDevice = (args) => (asked.push(args.inputGrad), backwardDevice(args));
+      const tape = new Tape(rt);
+      tape.reset();
+      const x = tape.input(xData, [3, 2, 5], xNeedsGrad);
+      const { output } = recurrent(tape, layer, x);
+      output.grad().set(dOut);
+      tape.backward();
+      const grads = layer.gradients();
+      const dx = xNeedsGrad ? x.gradToArray() : null;
+      expect(asked).toEqual([xNeedsGrad]);
+      layer.dispose();
+      return { grads, dx };
+    };
+    const data = run(false), variable = run(true);
+    for (const name of Object.keys(variable.grads)) expect(data.grads[name].data, name).toEqual(variable.grads[name].data);
+    // dx against the host API's backward of the same layer
+    const layer = new LSTM(rt, { ...dims, seed: 3 });
+    layer.forward({ shape: [3, 2, 5], data: xData }, { training: true });
+    const host = layer.backward({ dOutput: { shape: [3, 2, 4], data: dOut } });
+    expect(variable.dx).toEqual(host.dx!.data);
+    expect(Math.max(...host.dx!.data.map(Math.abs))).toBeGreaterThan(0);
+    layer.dispose();
   });
 
   it('pooling checks lengths before touching memory', () => {

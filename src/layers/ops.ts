@@ -222,6 +222,8 @@ export function recurrent(tape: Tape, layer: RecurrentLayer, x: Variable, inputs
       dHN: hN.hasGrad ? hN.grad() : undefined,
       dCN: cN?.hasGrad ? cN.grad() : undefined,
       arena: tape.arena,
+      // Data inputs (no gradient wanted) skip BPTT's dx product, a fifth of its work.
+      inputGrad: x.requiresGrad,
     });
     const add = (v: Variable | undefined, g: Tensor | undefined) => {
       if (v && g && v.requiresGrad) axpy(tape.rt, { alpha: 1, x: g.ptr, y: v.grad().ptr, n: v.size });
