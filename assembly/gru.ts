@@ -7,7 +7,7 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { sigmoid_gate_rows, tanh_f32x4, madd } from "./math";
 import {
-  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack, rec_matmul_packed, packed_floats, matmul_scratch_floats, rec_forward_prologue, rec_zero_padded,
+  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack, rec_matmul_packed, packed_floats, matmul_scratch_floats, rec_forward_prologue, rec_projection_floats, rec_zero_padded,
   rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
 } from "./recurrent_common";
 
@@ -57,20 +57,20 @@ function gru_before_state(g: usize, hh: usize, h: usize, rh: usize, out: usize, 
 // h0: [B, H]  lengths: [B] i32 or 0  out: [T*B, H] (row stride ldout; zero past each length)
 // hN: [B, H] (final state per sequence; also the running state)  gates: [T*B, 3H]
 // hprev, extra: [T*B, H] kept for backward (extra = W_hn h + b_hn after, r⊙h before), or 0
-// work: gru_forward_work_floats(B, H) floats
+// work: gru_forward_work_floats(B, H, I) floats
 export function gru_forward(
   T: i32, B: i32, I: i32, H: i32, x: usize, ldx: i32, w_ih: usize, w_hh: usize, b_ih: usize, b_hh: usize,
   h0: usize, lengths: usize, reverse: i32, resetAfter: i32, out: usize, ldout: i32, hN: usize,
   gates: usize, hprev: usize, extra: usize, work: usize,
 ): void {
-  const scratch = at(work, gru_forward_work_floats(B, H) - gru_scratch_floats(B, H, true)); // the step products': the tail of work
+  const scratch = at(work, gru_step_floats(B, H) - gru_scratch_floats(B, H, true)); // the step products': the tail of the steps' work
   const GH = 3 * H;
   // Packed W_hhᵀ: all three gates (reset-after), or [W_hr;W_hz]ᵀ then W_hnᵀ (reset-before).
   const whhT = work;
   const whnT = at(work, packed_floats(B, H, 2 * H));
   const hh = at(work, gru_packed_floats(B, H, true));
   const rhStep = at(hh, B * GH);
-  rec_forward_prologue(T, B, I, H, 3, x, ldx, w_ih, b_ih, b_hh, resetAfter ? 2 * H : GH, lengths, out, ldout, gates, hprev);
+  rec_forward_prologue(T, B, I, H, 3, x, ldx, w_ih, b_ih, b_hh, resetAfter ? 2 * H : GH, lengths, out, ldout, gates, hprev, work);
   if (resetAfter) {
     rec_pack(H, GH, w_hh, H, 1, whhT, B);
   } else {
@@ -120,7 +120,12 @@ export function gru_forward(
   }
 }
 
-export function gru_forward_work_floats(B: i32, H: i32): i32 {
+// The projection's work (in the prologue) is reused by the steps.
+export function gru_forward_work_floats(B: i32, H: i32, I: i32): i32 {
+  return max(gru_step_floats(B, H), rec_projection_floats(I, 3 * H));
+}
+
+function gru_step_floats(B: i32, H: i32): i32 {
   return gru_packed_floats(B, H, true) + 3 * B * H + B * H + gru_scratch_floats(B, H, true);
 }
 

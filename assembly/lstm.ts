@@ -5,7 +5,7 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { sigmoid_gate_rows, tanh_f32x4, madd } from "./math";
 import {
-  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack, rec_matmul_packed, packed_floats, matmul_scratch_floats, rec_forward_prologue, rec_zero_padded,
+  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack, rec_matmul_packed, packed_floats, matmul_scratch_floats, rec_forward_prologue, rec_projection_floats, rec_zero_padded,
   rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
 } from "./recurrent_common";
 
@@ -13,13 +13,13 @@ import {
 // h0, c0: [B, H]  lengths: [B] i32 or 0  out: [T*B, H] (row stride ldout; zero past each length)
 // hN, cN: [B, H] (the state after each sequence's last valid step; they also serve as the
 // running state)  gates: [T*B, 4H]  hprev, cprev: [T*B, H] kept for backward, or 0 (inference)
-// work: lstm_forward_work_floats(B, H) floats
+// work: lstm_forward_work_floats(B, H, I) floats
 export function lstm_forward(
   T: i32, B: i32, I: i32, H: i32, x: usize, ldx: i32, w_ih: usize, w_hh: usize, b_ih: usize, b_hh: usize,
   h0: usize, c0: usize, lengths: usize, reverse: i32, out: usize, ldout: i32, hN: usize, cN: usize,
   gates: usize, hprev: usize, cprev: usize, work: usize,
 ): void {
-  const scratch = at(work, lstm_forward_work_floats(B, H) - matmul_scratch_floats(B, H, 4 * H)); // the step product's: the tail of work
+  const scratch = at(work, lstm_step_floats(B, H) - matmul_scratch_floats(B, H, 4 * H)); // the step product's: the tail of the steps' work
   const GH = 4 * H;
   const whhT = work; // W_hhᵀ [H, 4H], packed
   const hh = at(work, packed_floats(B, H, GH));
@@ -27,9 +27,9 @@ export function lstm_forward(
   // beta = 0 instead of reading T*B bias-filled gate rows back.
   const bs = at(hh, B * GH);
   const tail = at(bs, GH); // 4-lane scratch row for the last 1-3 units (see below)
+  rec_forward_prologue(T, B, I, H, 4, x, ldx, w_ih, 0, 0, GH, lengths, out, ldout, gates, hprev, work);
   for (let j = 0; j < GH; j++) store<f32>(at(bs, j), b_ih != 0 ? load<f32>(at(b_ih, j)) + load<f32>(at(b_hh, j)) : 0);
   memory.fill(tail + 208, 0, 64); // the tail row's bias: already in its gates
-  rec_forward_prologue(T, B, I, H, 4, x, ldx, w_ih, 0, 0, GH, lengths, out, ldout, gates, hprev);
   rec_pack(H, GH, w_hh, H, 1, whhT, B);
   const keep = hprev != 0;
   if (keep) rec_zero_padded(T, B, H, lengths, cprev, H);
@@ -64,7 +64,12 @@ export function lstm_forward(
   }
 }
 
-export function lstm_forward_work_floats(B: i32, H: i32): i32 {
+// The projection's work (in the prologue) is reused by the steps.
+export function lstm_forward_work_floats(B: i32, H: i32, I: i32): i32 {
+  return max(lstm_step_floats(B, H), rec_projection_floats(I, 4 * H));
+}
+
+function lstm_step_floats(B: i32, H: i32): i32 {
   return packed_floats(B, H, 4 * H) + 4 * B * H + 4 * H + 68 + matmul_scratch_floats(B, H, 4 * H);
 }
 

@@ -3,7 +3,7 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { tanh_f32x4 } from "./math";
 import {
-  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack, rec_matmul_packed, packed_floats, matmul_scratch_floats, rec_forward_prologue, rec_zero_padded,
+  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack, rec_matmul_packed, packed_floats, matmul_scratch_floats, rec_forward_prologue, rec_projection_floats, rec_zero_padded,
   rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
 } from "./recurrent_common";
 
@@ -30,16 +30,16 @@ function rnn_cell_forward(g: usize, hh: usize, h: usize, out: usize, hprev: usiz
 // h0: [B, H]  lengths: [B] i32 or 0  relu: 0 tanh, 1 relu
 // out: [T*B, H] (row stride ldout; zero past each length)  hN: [B, H] (final state; running state)
 // gates: [T*B, H] (kept: the new state h')  hprev: [T*B, H] kept for backward, or 0 (inference)
-// work: rnn_forward_work_floats(B, H) floats
+// work: rnn_forward_work_floats(B, H, I) floats
 export function rnn_forward(
   T: i32, B: i32, I: i32, H: i32, x: usize, ldx: i32, w_ih: usize, w_hh: usize, b_ih: usize, b_hh: usize,
   h0: usize, lengths: usize, reverse: i32, relu: i32, out: usize, ldout: i32, hN: usize,
   gates: usize, hprev: usize, work: usize,
 ): void {
-  const scratch = at(work, rnn_forward_work_floats(B, H) - matmul_scratch_floats(B, H, H)); // the step product's: the tail of work
+  const scratch = at(work, rnn_step_floats(B, H) - matmul_scratch_floats(B, H, H)); // the step product's: the tail of the steps' work
   const whhT = work; // W_hhᵀ, packed
   const hh = at(work, packed_floats(B, H, H));
-  rec_forward_prologue(T, B, I, H, 1, x, ldx, w_ih, b_ih, b_hh, H, lengths, out, ldout, gates, hprev);
+  rec_forward_prologue(T, B, I, H, 1, x, ldx, w_ih, b_ih, b_hh, H, lengths, out, ldout, gates, hprev, work);
   rec_pack(H, H, w_hh, H, 1, whhT, B);
   const keep = hprev != 0;
   memory.copy(hN, h0, <usize>(B * H) << 2);
@@ -57,7 +57,12 @@ export function rnn_forward(
   }
 }
 
-export function rnn_forward_work_floats(B: i32, H: i32): i32 {
+// The projection's work (in the prologue) is reused by the steps.
+export function rnn_forward_work_floats(B: i32, H: i32, I: i32): i32 {
+  return max(rnn_step_floats(B, H), rec_projection_floats(I, H));
+}
+
+function rnn_step_floats(B: i32, H: i32): i32 {
   return packed_floats(B, H, H) + B * H + matmul_scratch_floats(B, H, H);
 }
 

@@ -152,6 +152,29 @@ describe.each(BUILDS)('recurrent layers vs float64 reference (%s build)', (build
     });
   });
 
+  // The input projection runs packed (rec_pack + rec_matmul_packed) below I = 256 and through
+  // gemm_f32 from there; T*B < 4 takes the grouped single-row panels. Layers after the first
+  // take D*H inputs, so the work buffer must fit both projections (inputSize 300 with D*H 14).
+  describe.each(CELLS)('%s input projection paths', (cell) => {
+    const shapes: { cfg: Omit<RefConfig, 'cell'>; lengths?: number[] }[] = [
+      { cfg: { I: 300, H: 7, L: 2, D: 2, bias: true, batchFirst: false, T: 3, B: 1 } },
+      { cfg: { I: 255, H: 13, L: 1, D: 1, bias: true, batchFirst: false, T: 1, B: 1 } },
+      { cfg: { I: 256, H: 5, L: 2, D: 1, bias: false, batchFirst: true, T: 4, B: 2 }, lengths: [4, 3] },
+      { cfg: { I: 100, H: 17, L: 1, D: 2, bias: false, batchFirst: false, T: 33, B: 3 }, lengths: [33, 7, 1] },
+      { cfg: { I: 1, H: 3, L: 2, D: 1, bias: true, batchFirst: false, T: 7, B: 1 } },
+    ];
+    it.each(shapes)('forward I=$cfg.I H=$cfg.H L=$cfg.L D=$cfg.D T=$cfg.T B=$cfg.B', ({ cfg: c, lengths }) => {
+      const cfg: RefConfig = { ...c, cell };
+      const p = makeProblem(rt, cfg, lengths && Int32Array.from(lengths), 3 + c.I);
+      const { f } = runWasm(p);
+      const ref = referenceForward(cfg, p.inputs);
+      expect(maxRelError(f.output.data, ref.output), 'output').toBeLessThan(1e-5);
+      expect(maxRelError(f.hN.data, ref.hN), 'hN').toBeLessThan(1e-5);
+      if (ref.cN) expect(maxRelError(f.cN!.data, ref.cN), 'cN').toBeLessThan(1e-5);
+      p.layer.dispose();
+    });
+  });
+
   it('gate count matches the torch layouts', () => {
     expect(CELLS.map(gateCount)).toEqual([1, 1, 4, 3, 3]);
   });

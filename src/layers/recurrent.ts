@@ -561,9 +561,11 @@ export class RecurrentLayer {
   private forwardWorkFloats(B: number): number {
     const ex = this.rt.exports;
     const H = this.hiddenSize;
-    if (this.cell === 'lstm') return ex.lstm_forward_work_floats(B, H);
-    if (this.gateCount === 3) return ex.gru_forward_work_floats(B, H);
-    return ex.rnn_forward_work_floats(B, H);
+    const floats = (I: number) =>
+      this.cell === 'lstm' ? ex.lstm_forward_work_floats(B, H, I)
+        : this.gateCount === 3 ? ex.gru_forward_work_floats(B, H, I) : ex.rnn_forward_work_floats(B, H, I);
+    // Enough for every layer's input projection (layers after the first take D*H inputs).
+    return this.numLayers > 1 ? Math.max(floats(this.inputSize), floats(this.D * H)) : floats(this.inputSize);
   }
 
   private backwardWorkFloats(B: number): number {
