@@ -95,23 +95,16 @@ export function rec_pack(K: i32, N: i32, src: usize, lds: i32, trans: i32, dst: 
     const d = panel_at(dst, K, p, grouped);
     let k0 = 0;
     if (trans && w == 8) {
-      // Full transposed panel: 4x4 register transposes of two groups of 4 source rows.
-      const r0 = at(src, n0 * lds);
+      // Full transposed panel: 4x4 register transposes of two groups of 4 source rows, with
+      // running pointers (index math per block cost more than the transposes).
       const rs = <usize>lds << 2;
+      let r0 = at(src, n0 * lds), r4 = r0 + 4 * rs, dk = d;
       for (; k0 + 4 <= K; k0 += 4) {
-        const ko = <usize>k0 << 2;
-        const dk = d + <usize>k0 * rowBytes;
-        for (let half = 0; half < 2; half++) {
-          const rp = r0 + <usize>(half * 4) * rs + ko;
-          const a = v128.load(rp), b = v128.load(rp + rs), c = v128.load(rp + 2 * rs), e = v128.load(rp + 3 * rs);
-          const t0 = f32x4.shuffle(a, b, 0, 4, 1, 5), t1 = f32x4.shuffle(a, b, 2, 6, 3, 7);
-          const t2 = f32x4.shuffle(c, e, 0, 4, 1, 5), t3 = f32x4.shuffle(c, e, 2, 6, 3, 7);
-          const o = dk + <usize>(half * 16);
-          v128.store(o, f32x4.shuffle(t0, t2, 0, 1, 4, 5));
-          v128.store(o + rowBytes, f32x4.shuffle(t0, t2, 2, 3, 6, 7));
-          v128.store(o + 2 * rowBytes, f32x4.shuffle(t1, t3, 0, 1, 4, 5));
-          v128.store(o + 3 * rowBytes, f32x4.shuffle(t1, t3, 2, 3, 6, 7));
-        }
+        transpose4(r0, rs, dk, rowBytes);
+        transpose4(r4, rs, dk + 16, rowBytes);
+        r0 += 16;
+        r4 += 16;
+        dk += rowBytes << 2;
       }
     }
     for (let k = k0; k < K; k++) {
@@ -134,6 +127,20 @@ export function rec_pack(K: i32, N: i32, src: usize, lds: i32, trans: i32, dst: 
       }
     }
   }
+}
+
+// Stores the 4x4 block at rows p, p + rs, p + 2rs, p + 3rs (bytes) transposed: its column j
+// at o + j*os.
+// @ts-ignore: decorator
+@inline
+function transpose4(p: usize, rs: usize, o: usize, os: usize): void {
+  const a = v128.load(p), b = v128.load(p + rs), c = v128.load(p + 2 * rs), e = v128.load(p + 3 * rs);
+  const t0 = f32x4.shuffle(a, b, 0, 4, 1, 5), t1 = f32x4.shuffle(a, b, 2, 6, 3, 7);
+  const t2 = f32x4.shuffle(c, e, 0, 4, 1, 5), t3 = f32x4.shuffle(c, e, 2, 6, 3, 7);
+  v128.store(o, f32x4.shuffle(t0, t2, 0, 1, 4, 5));
+  v128.store(o + os, f32x4.shuffle(t0, t2, 2, 3, 6, 7));
+  v128.store(o + 2 * os, f32x4.shuffle(t1, t3, 0, 1, 4, 5));
+  v128.store(o + 3 * os, f32x4.shuffle(t1, t3, 2, 3, 6, 7));
 }
 
 // Bytes of one k row of a panel group (3 panels x 8 floats).
