@@ -98,13 +98,14 @@ export function rec_pack(K: i32, N: i32, src: usize, lds: i32, trans: i32, dst: 
       // Full transposed panel: 4x4 register transposes of two groups of 4 source rows, with
       // running pointers (index math per block cost more than the transposes).
       const rs = <usize>lds << 2;
-      let r0 = at(src, n0 * lds), r4 = r0 + 4 * rs, dk = d;
-      for (; k0 + 4 <= K; k0 += 4) {
-        transpose4(r0, rs, dk, rowBytes);
-        transpose4(r4, rs, dk + 16, rowBytes);
-        r0 += 16;
-        r4 += 16;
-        dk += rowBytes << 2;
+      k0 = K & ~3;
+      for (let half = 0; half < 2; half++) {
+        let rp = at(src, n0 * lds) + <usize>(half * 4) * rs, dk = d + <usize>(half * 16);
+        for (let k = 0; k < k0; k += 4) {
+          transpose4(rp, rs, dk, rowBytes);
+          rp += 16;
+          dk += rowBytes << 2;
+        }
       }
     }
     for (let k = k0; k < K; k++) {
