@@ -184,7 +184,11 @@ export function lstm_backward(
       const g = at(gates, row * GH), cp = at(cprev, row * H), dg = at(dgates, row * GH);
       const dO = dout != 0 ? at(dout, row * lddout) : 0;
       const dh = at(dh0, b * H), dc = at(dc0, b * H);
-      for (let j = 0; j < H; j += 4) lstm_cell_backward(g, cp, dO, dh, dc, dg, st_b, H, j, min(4, H - j));
+      // Full groups with constant lanes (plain v128 loads and stores, no lane branches),
+      // then the 1-3 unit tail; both loops share the tanh constants, built once in front.
+      let j = 0;
+      for (; j + 4 <= H; j += 4) lstm_cell_backward(g, cp, dO, dh, dc, dg, st_b, H, j, 4);
+      if (j < H) lstm_cell_backward(g, cp, dO, dh, dc, dg, st_b, H, j, H - j);
     }
     // dh_{t-1} = dgates_t · W_hh; finished sequences keep their carried gradient.
     if (lengths == 0) {

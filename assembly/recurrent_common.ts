@@ -535,7 +535,8 @@ export function rec_acc_weight_grad(rows: i32, N: i32, K: i32, dg: usize, ldg: i
 // db: [N] += column sums of dg: [rows, N] (row stride ldg), and db2 += the same sums when
 // db2 != 0 (b_ih and b_hh get equal gradients: one pass over dg serves both).
 // Columns go 16 at a time (one 64-byte line of each row, 4 accumulators) so that dg is
-// read once; per column the rows still add up in order (same sums as one column at a time).
+// read once, the last N % 16 one at a time (every gate block of the standard shapes is a
+// multiple of 16); per column the rows add up in order (same sums as one column at a time).
 export function rec_acc_bias_grad(rows: i32, N: i32, dg: usize, ldg: i32, db: usize, db2: usize): void {
   let j = 0;
   const rs = <usize>ldg << 2;
@@ -554,12 +555,6 @@ export function rec_acc_bias_grad(rows: i32, N: i32, dg: usize, ldg: i32, db: us
       v128.store(o, f32x4.add(v128.load(o), a0)); v128.store(o, f32x4.add(v128.load(o, 16), a1), 16);
       v128.store(o, f32x4.add(v128.load(o, 32), a2), 32); v128.store(o, f32x4.add(v128.load(o, 48), a3), 48);
     }
-  }
-  for (; j + 4 <= N; j += 4) {
-    let acc = f32x4.splat(0);
-    for (let r = 0; r < rows; r++) acc = f32x4.add(acc, v128.load(at(dg, r * ldg + j)));
-    v128.store(at(db, j), f32x4.add(v128.load(at(db, j)), acc));
-    if (db2 != 0) v128.store(at(db2, j), f32x4.add(v128.load(at(db2, j)), acc));
   }
   for (; j < N; j++) {
     let acc: f32 = 0;
