@@ -1,0 +1,49 @@
+// Issue 3's three figures over time, window by window (public API, SIMD build). The host here
+// alternates between a fast and a ~1.5x slower phase every few seconds, so one CLI run mixes
+// them; this prints each short window's median, then the 10th percentile and the median of those.
+//   node bench/phase-monitor.mjs [dist] [seconds]
+import fs from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const dir = resolve(process.argv[2] ?? 'dist');
+const seconds = Number(process.argv[3] ?? 90);
+const lib = await import(pathToFileURL(resolve(dir, 'index.js')).href);
+const rt = await lib.createRuntime({ bytes: fs.readFileSync(resolve(dir, 'wasm', 'simd.wasm')) });
+
+function shape(I, H, T, B) {
+  const layer = new lib.LSTM(rt, { inputSize: I, hiddenSize: H, seed: 1 });
+  const x = { shape: [T, B, I], data: new Float32Array(T * B * I).map((_, i) => Math.sin(i)) };
+  const dOutput = { shape: [T, B, H], data: new Float32Array(T * B * H).map((_, i) => Math.cos(i) * 0.01) };
+  return { layer, x, dOutput };
+}
+const small = shape(32, 64, 32, 1), throughput = shape(128, 256, 64, 16);
+const forward = (s) => s.layer.forward(s.x, { training: false });
+// As `rnn-wasm bench lstm` times a training step: forward, BPTT with dx, SGD over the block, zeroGrad.
+function trainStep(s) {
+  s.layer.forward(s.x, { training: true });
+  s.layer.backward({ dOutput: s.dOutput });
+  rt.exports.axpy_f32(s.layer.block.count, -1e-3, s.layer.block.gradsPtr, s.layer.block.valuesPtr);
+  s.layer.zeroGrad();
+}
+function windowMedian(fn, calls) {
+  const t = [];
+  for (let i = 0; i < calls; i++) {
+    const t0 = performance.now();
+    fn();
+    t.push(performance.now() - t0);
+  }
+  return t.sort((a, b) => a - b)[calls >> 1];
+}
+
+for (let i = 0; i < 3; i++) { forward(throughput); trainStep(throughput); for (let j = 0; j < 100; j++) forward(small); }
+const rows = [];
+const start = performance.now();
+while (performance.now() - start < seconds * 1000) {
+  const row = [windowMedian(() => forward(small), 201) * 1000, windowMedian(() => forward(throughput), 5), windowMedian(() => trainStep(throughput), 3)];
+  rows.push(row);
+  console.log(`${((performance.now() - start) / 1000).toFixed(0).padStart(3)} s  small forward ${row[0].toFixed(1)} us | throughput forward ${row[1].toFixed(1)} ms | training step ${row[2].toFixed(1)} ms`);
+}
+const pick = (k, p) => rows.map((r) => r[k]).sort((a, b) => a - b)[Math.min(rows.length - 1, Math.floor(p * rows.length))];
+console.log(`${rows.length} windows, 10th percentile / median of the window medians: small forward ${pick(0, 0.1).toFixed(1)} / ${pick(0, 0.5).toFixed(1)} us, ` +
+  `throughput forward ${pick(1, 0.1).toFixed(2)} / ${pick(1, 0.5).toFixed(2)} ms, training step ${pick(2, 0.1).toFixed(1)} / ${pick(2, 0.5).toFixed(1)} ms`);
