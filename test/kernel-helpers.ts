@@ -28,6 +28,21 @@ export function randomInts(n: number, seed: number, max: number): Int32Array {
   return out;
 }
 
+/** d f / d v[i] for every i by central differences in float64 (v is perturbed in place and restored). */
+export function numericalGradient(f: () => number, v: Float64Array, eps = 1e-4): Float64Array {
+  const g = new Float64Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const keep = v[i];
+    v[i] = keep + eps;
+    const up = f();
+    v[i] = keep - eps;
+    const down = f();
+    v[i] = keep;
+    g[i] = (up - down) / (2 * eps);
+  }
+  return g;
+}
+
 /**
  * Numerical vector-Jacobian product: for each input element x_k,
  * d/dx_k sum(upstream * f(inputs)) by central differences in float64.
@@ -44,23 +59,11 @@ export function numericalVjp(
     for (let i = 0; i < y.length; i++) s += upstream[i] * y[i];
     return s;
   };
-  return inputs.map((x) => {
-    const g = new Float64Array(x.length);
-    for (let k = 0; k < x.length; k++) {
-      const keep = x[k];
-      x[k] = keep + h;
-      const plus = objective();
-      x[k] = keep - h;
-      const minus = objective();
-      x[k] = keep;
-      g[k] = (plus - minus) / (2 * h);
-    }
-    return g;
-  });
+  return inputs.map((x) => numericalGradient(objective, x, h));
 }
 
 export function toF64(a: ArrayLike<number>): Float64Array {
-  return Float64Array.from(a as ArrayLike<number>);
+  return Float64Array.from(a);
 }
 
 /** A copy of all of wasm memory, to show that a rejected call changed nothing. */

@@ -10,20 +10,8 @@ import { Dropout } from '../src/layers/dropout.js';
 import { crossEntropyLoss } from '../src/layers/losses.js';
 import { meanOverTime, tanh } from '../src/layers/ops.js';
 
-/** d f / d v[i] for every i by central differences in float64. */
-export function numericalGradient(f: () => number, v: Float64Array, eps = 1e-4): Float64Array {
-  const g = new Float64Array(v.length);
-  for (let i = 0; i < v.length; i++) {
-    const keep = v[i];
-    v[i] = keep + eps;
-    const up = f();
-    v[i] = keep - eps;
-    const down = f();
-    v[i] = keep;
-    g[i] = (up - down) / (2 * eps);
-  }
-  return g;
-}
+// Central differences live with the kernel helpers; re-exported for the layer and model tests.
+export { numericalGradient, toF64 } from './kernel-helpers.js';
 
 /** Largest |a-b| / (atol + |b|) style error: |a-b| / max(scale, |b|) where scale is the largest |b|*0.01 floor. */
 export function gradError(got: ArrayLike<number>, ref: ArrayLike<number>): number {
@@ -37,10 +25,6 @@ export function gradError(got: ArrayLike<number>, ref: ArrayLike<number>): numbe
     if (!(e <= worst)) worst = Number.isNaN(e) ? Infinity : e;
   }
   return worst;
-}
-
-export function toF64(a: ArrayLike<number>): Float64Array {
-  return Float64Array.from(a);
 }
 
 /** sum_i r[i] * y[i] in float64. */

@@ -4,6 +4,7 @@
 // blocked path of the step kernels) are checked with random directional derivatives.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BUILDS, maxRelError, randomArray, runtimeFor } from './helpers.js';
+import { numericalGradient } from './kernel-helpers.js';
 import { gateCount, referenceForward, referenceLoss, type RefConfig, type RefInputs } from './recurrent-reference.js';
 import type { Runtime } from '../src/runtime/runtime.js';
 import { GRU, LSTM, RNN, type CellKind, type RecurrentLayer } from '../src/layers/index.js';
@@ -61,18 +62,7 @@ function runWasm(p: Problem) {
 }
 
 function numericGradient(p: Problem, v: Float64Array, eps = 1e-6): Float64Array {
-  const g = new Float64Array(v.length);
-  const loss = () => referenceLoss(p.cfg, p.inputs, p.dOut, p.dHN, p.dCN);
-  for (let i = 0; i < v.length; i++) {
-    const keep = v[i];
-    v[i] = keep + eps;
-    const up = loss();
-    v[i] = keep - eps;
-    const down = loss();
-    v[i] = keep;
-    g[i] = (up - down) / (2 * eps);
-  }
-  return g;
+  return numericalGradient(() => referenceLoss(p.cfg, p.inputs, p.dOut, p.dHN, p.dCN), v, eps);
 }
 
 const GRAD_TOL = 1e-4;
