@@ -83,6 +83,30 @@ function reference(p: Record<string, Float64Array>): number {
   return total / B;
 }
 
+/** The model's parameters as float64 copies, by name (references perturb them in place). */
+function float64Params(model: Model): Record<string, Float64Array> {
+  const p: Record<string, Float64Array> = {};
+  for (const name of model.params.names) p[name] = toF64(model.params.value(name).view());
+  return p;
+}
+
+/**
+ * The loss against its float64 reference, then every parameter's gradient against central
+ * differences of the reference; the embedding's padding row (paddingRowSize values at the
+ * start of paddingParam) gets no gradient.
+ */
+function expectGradientsMatch(
+  model: Model, p: Record<string, Float64Array>, ref: () => number, loss: number,
+  padding: { param: string; rowSize: number }, tol: number,
+): void {
+  expect(Math.abs(loss - ref())).toBeLessThan(1e-5);
+  for (const name of model.params.names) {
+    const num = numericalGradient(ref, p[name], 1e-5);
+    if (name === padding.param) num.fill(0, 0, padding.rowSize);
+    expect(gradError(model.params.grad(name).view(), num), name).toBeLessThan(tol);
+  }
+}
+
 describe.each(BUILDS)('tape (%s build)', (build) => {
   let rt: Runtime;
   beforeAll(async () => {
@@ -97,15 +121,8 @@ describe.each(BUILDS)('tape (%s build)', (build) => {
     const loss = model.loss();
     expect(model.tape.entryNames).toEqual(['Embedding', 'Linear', 'tanh', 'maxOverTime', 'meanOverTime', 'concatFeatures', 'Linear', 'crossEntropyLoss']);
     model.tape.backward();
-    const p: Record<string, Float64Array> = {};
-    for (const name of model.params.names) p[name] = toF64(model.params.value(name).view());
-    expect(Math.abs(loss - reference(p))).toBeLessThan(1e-5);
-    for (const name of model.params.names) {
-      const num = numericalGradient(() => reference(p), p[name], 1e-5);
-      if (name === 'emb.weight') num.fill(0, 0, D); // padding row: no gradient
-      const err = gradError(model.params.grad(name).view(), num);
-      expect(err, name).toBeLessThan(2e-3);
-    }
+    const p = float64Params(model);
+    expectGradientsMatch(model, p, () => reference(p), loss, { param: 'emb.weight', rowSize: D }, 2e-3);
     model.dispose();
   });
 
@@ -205,8 +222,7 @@ describe.each(BUILDS)('SequenceClassifier end to end (%s build)', (build) => {
     model.tape.backward();
     const D2 = cfg.bidirectional ? 2 : 1;
     const kind: CellKind = cfg.cell === 'gru' ? 'gru_after' : cfg.cell === 'lstm' ? 'lstm' : 'rnn_tanh';
-    const p: Record<string, Float64Array> = {};
-    for (const name of model.params.names) p[name] = toF64(model.params.value(name).view());
+    const p = float64Params(model);
     const rnnParams: Record<string, Float64Array> = {};
     for (const name of model.params.names) if (name.startsWith('rnn.')) rnnParams[name.slice(4)] = p[name];
     const ref = () => {
@@ -230,12 +246,7 @@ describe.each(BUILDS)('SequenceClassifier end to end (%s build)', (build) => {
       }
       return total / B2;
     };
-    expect(Math.abs(loss - ref())).toBeLessThan(1e-5);
-    for (const name of model.params.names) {
-      const num = numericalGradient(ref, p[name], 1e-5);
-      if (name === 'embedding.weight') num.fill(0, 0, E);
-      expect(gradError(model.params.grad(name).view(), num), name).toBeLessThan(3e-3);
-    }
+    expectGradientsMatch(model, p, ref, loss, { param: 'embedding.weight', rowSize: E }, 3e-3);
     model.dispose();
   });
 });
@@ -257,8 +268,7 @@ describe.each(BUILDS)('SequenceGenerator end to end (%s build)', (build) => {
     model.zeroGrad();
     const loss = model.loss({ features, inputs, targets, lengths: lens });
     model.tape.backward();
-    const p: Record<string, Float64Array> = {};
-    for (const name of model.params.names) p[name] = toF64(model.params.value(name).view());
+    const p = float64Params(model);
     const rnnParams: Record<string, Float64Array> = {};
     for (const name of model.params.names) if (name.startsWith('rnn.')) rnnParams[name.slice(4)] = p[name];
     const kind: CellKind = cell === 'gru' ? 'gru_after' : 'lstm';
@@ -290,12 +300,7 @@ describe.each(BUILDS)('SequenceGenerator end to end (%s build)', (build) => {
       }
       return total / n;
     };
-    expect(Math.abs(loss - ref())).toBeLessThan(1e-5);
-    for (const name of model.params.names) {
-      const num = numericalGradient(ref, p[name], 1e-5);
-      if (name === 'embedding.weight') num.fill(0, 0, E);
-      expect(gradError(model.params.grad(name).view(), num), name).toBeLessThan(3e-3);
-    }
+    expectGradientsMatch(model, p, ref, loss, { param: 'embedding.weight', rowSize: E }, 3e-3);
     model.dispose();
   });
 });
