@@ -10,7 +10,7 @@ import { tokenizeChars, tokenizeWords } from '../data/tokenize.js';
 import { Rng } from '../train/rng.js';
 import { cosineSchedule } from '../train/schedule.js';
 import { UNK_ID, Vocabulary } from '../data/vocab.js';
-import { Trainer, type EpochSummary } from '../train/trainer.js';
+import { Trainer, type EpochSummary, type Trainable, type TrainerOptions } from '../train/trainer.js';
 import { SequenceClassifier, type ClassificationBatch, type Pooling } from './classifier.js';
 import type { CellName } from './common.js';
 import { SequenceTagger, type TaggingBatch } from './tagger.js';
@@ -52,16 +52,24 @@ function epochLogger(log: ((line: string) => void) | undefined, epochs: number) 
   };
 }
 
-async function maybeResume(trainer: Trainer<unknown>, options: TaskOptions): Promise<void> {
-  if (!options.resume || !options.checkpoint) return;
+/**
+ * A recipe's Trainer: the settings every recipe shares (seed, clipping at global norm 5, the
+ * progress option, the checkpoint) under its own, then, when asked and a checkpoint exists, a
+ * resume from it. checkpointed = false: a side run that neither saves nor resumes.
+ */
+async function recipeTrainer<B>(model: Trainable<B>, options: TaskOptions, settings: TrainerOptions, checkpointed = true): Promise<Trainer<B>> {
+  const checkpoint = checkpointed ? options.checkpoint : undefined;
+  const trainer = new Trainer<B>(model, { clipNorm: 5, seed: options.seed ?? 0, progress: options.progress ?? 'auto', checkpoint, ...settings });
+  if (!options.resume || !checkpoint) return trainer;
   const { access } = await import('node:fs/promises');
   try {
-    await access(options.checkpoint.path);
+    await access(checkpoint.path);
   } catch {
-    return; // nothing saved yet: start from scratch
+    return trainer; // nothing saved yet: start from scratch
   }
-  await trainer.resume(options.checkpoint.path);
-  options.log?.(`resumed from ${options.checkpoint.path} at step ${trainer.step}`);
+  await trainer.resume(checkpoint.path);
+  options.log?.(`resumed from ${checkpoint.path} at step ${trainer.step}`);
+  return trainer;
 }
 
 // ---------------------------------------------------------------- sentiment (many-to-one)
@@ -135,11 +143,10 @@ export async function trainSentiment(rt: Runtime, options: SentimentOptions = {}
   const epochs = options.epochs ?? 10;
   const lr = options.lr ?? 3e-3;
   const stepsPerEpoch = Math.ceil(trainIdx.length / batchSize);
-  const trainer = new Trainer<ClassificationBatch>(model, {
-    optimizer: options.weightDecay ? 'adamw' : 'adam', weightDecay: options.weightDecay, lr, clipNorm: 5,
-    schedule: options.cosine ? cosineSchedule(lr, epochs * stepsPerEpoch) : undefined, seed, progress: options.progress ?? 'auto', checkpoint: options.checkpoint,
+  const trainer = await recipeTrainer<ClassificationBatch>(model, options, {
+    optimizer: options.weightDecay ? 'adamw' : 'adam', weightDecay: options.weightDecay, lr,
+    schedule: options.cosine ? cosineSchedule(lr, epochs * stepsPerEpoch) : undefined,
   });
-  await maybeResume(trainer as Trainer<unknown>, options);
   const t0 = performance.now();
   const history = await trainer.fit({
     epochs,
@@ -251,10 +258,7 @@ export async function trainTagger(rt: Runtime, options: TaggerOptions = {}): Pro
     const model = new SequenceTagger(rt, {
       vocabSize: vocab.size, numTags: all.tagNames.length, hiddenSize: options.hiddenSize ?? 32, cell: options.cell ?? 'gru', bidirectional, seed,
     });
-    const trainer = new Trainer<TaggingBatch>(model, {
-      lr: options.lr ?? 1e-2, clipNorm: 5, seed, progress: options.progress ?? 'auto', checkpoint: withCheckpoint ? options.checkpoint : undefined,
-    });
-    if (withCheckpoint) await maybeResume(trainer as Trainer<unknown>, options);
+    const trainer = await recipeTrainer<TaggingBatch>(model, options, { lr: options.lr ?? 1e-2 }, withCheckpoint);
     const history = await trainer.fit({
       epochs,
       batches: (_e, rng) => miniBatches(count, batchSize, { rng }).map((b) => toBatch(Array.from(b, (k) => trainIdx[k]))),
@@ -384,10 +388,7 @@ export async function trainCaptioner(rt: Runtime, options: CaptionOptions = {}):
   });
   const batchSize = options.batchSize ?? 32;
   const epochs = options.epochs ?? 5;
-  const trainer = new Trainer<GenerationBatch>(model, {
-    lr: options.lr ?? 1e-2, clipNorm: 5, seed, progress: options.progress ?? 'auto', checkpoint: options.checkpoint,
-  });
-  await maybeResume(trainer as Trainer<unknown>, options);
+  const trainer = await recipeTrainer<GenerationBatch>(model, options, { lr: options.lr ?? 1e-2 });
   const t0 = performance.now();
   const history = await trainer.fit({
     epochs,
@@ -454,10 +455,7 @@ export async function trainCharLM(rt: Runtime, options: CharLMOptions = {}): Pro
   const validChunks = streamChunks(stream.subarray(cut), 1, Math.min(steps, Math.floor((stream.length - cut - 1) / 2)));
   const model = new CharLanguageModel(rt, { vocabSize: vocab.size, hiddenSize: options.hiddenSize ?? 128, cell: options.cell ?? 'lstm', seed });
   const epochs = options.epochs ?? 10;
-  const trainer = new Trainer<StreamChunk>(model, {
-    lr: options.lr ?? 5e-3, clipNorm: 5, seed, progress: options.progress ?? 'auto', checkpoint: options.checkpoint,
-  });
-  await maybeResume(trainer as Trainer<unknown>, options);
+  const trainer = await recipeTrainer<StreamChunk>(model, options, { lr: options.lr ?? 5e-3 });
   const t0 = performance.now();
   const history = await trainer.fit({
     epochs,
