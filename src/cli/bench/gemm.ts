@@ -6,7 +6,7 @@ import { gemm } from '../../kernels/gemm.js';
 import { gemmReference } from '../../reference/gemm.js';
 import type { BuildName } from '../../runtime/load.js';
 import { flagIntList, flagString } from '../args.js';
-import { measure, type BenchContext, type Measurement } from './harness.js';
+import { measure, type BenchContext, type Measurement, randomFill } from './harness.js';
 import { measureRooflineCpu, measureWithCpu, percentOfPeak, rooflineMeasurement } from './roofline.js';
 
 const VARIANTS = [
@@ -17,16 +17,6 @@ const VARIANTS = [
 ] as const;
 
 /** Same inputs for every build and for the TypeScript baseline. */
-function randomMatrix(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 4294967296 - 0.5;
-  }
-  return out;
-}
-
 export async function run(ctx: BenchContext): Promise<void> {
   const shapes = parseShapes(ctx);
   const summary: string[] = [];
@@ -38,7 +28,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   for (const [m, n, k] of shapes) {
     const flops = 2 * m * n * k;
     const name = m === n && n === k ? `${m}^3` : `${m}x${n}x${k}`;
-    const a = randomMatrix(m * k, 1), b = randomMatrix(k * n, 2);
+    const a = randomFill(new Float32Array(m * k), 1, 0.5), b = randomFill(new Float32Array(k * n), 2, 0.5);
     // The baseline: TypeScript triple loop, A*B. It takes seconds at 1024, so
     // it gets fewer repeats there (reported in `repeats`).
     const c = new Float32Array(m * n);

@@ -6,7 +6,7 @@
 import { GRU, LSTM, RNN, type RecurrentLayer } from '../../layers/index.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { flagBool, flagInt } from '../args.js';
-import { measure, type BenchContext } from './harness.js';
+import { measure, type BenchContext, randomFill } from './harness.js';
 
 interface Shape { name: string; input: number; hidden: number; seq: number; batch: number; layers: number; bidirectional: boolean }
 
@@ -35,16 +35,6 @@ export function recurrentForwardFlops(gates: number, s: Shape): number {
   return flops;
 }
 
-function seeded(n: number, seed: number): Float32Array {
-  let v = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    v = (Math.imul(v, 1664525) + 1013904223) >>> 0;
-    out[i] = v / 4294967296 - 0.5;
-  }
-  return out;
-}
-
 export async function run(ctx: BenchContext): Promise<void> {
   const cell = ctx.args.positional[1];
   const custom = SHAPE_FLAGS.some((f) => ctx.args.flags.has(f));
@@ -61,8 +51,8 @@ export async function run(ctx: BenchContext): Promise<void> {
     : STANDARD;
   for (const s of shapes) {
     const D = s.bidirectional ? 2 : 1;
-    const x = { shape: [s.seq, s.batch, s.input], data: seeded(s.seq * s.batch * s.input, 1) };
-    const dOutput = { shape: [s.seq, s.batch, D * s.hidden], data: seeded(s.seq * s.batch * D * s.hidden, 2) };
+    const x = { shape: [s.seq, s.batch, s.input], data: randomFill(new Float32Array(s.seq * s.batch * s.input), 1, 0.5) };
+    const dOutput = { shape: [s.seq, s.batch, D * s.hidden], data: randomFill(new Float32Array(s.seq * s.batch * D * s.hidden), 2, 0.5) };
     const shape = { cell, name: s.name, input: s.input, hidden: s.hidden, seq: s.seq, batch: s.batch, layers: s.layers, bidirectional: s.bidirectional };
     for (const build of ctx.builds) {
       const rt = await ctx.runtime(build);
