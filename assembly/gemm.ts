@@ -11,8 +11,8 @@
 // packing and share the same inner loop. Small M (recurrent steps: M = batch)
 // avoids packing B: A*B reads B where it lies (A, M*K values, is still
 // packed), and A*B^T uses dot products along K's contiguous rows instead.
-// Large problems (M, N, K >= STRASSEN_MIN; N >= 128 suffices for op(A) = A
-// in the SIMD build) take one level of Strassen: seven half-size products
+// Large problems (M, N, K >= STRASSEN_MIN; N >= 128 suffices in the SIMD
+// build) take one level of Strassen: seven half-size products
 // through the same packed loops (gemm_strassen).
 import { madd } from "./math";
 
@@ -43,17 +43,17 @@ const DOT_MAX_M = 16;
 // Measured (CPU time per call, Strassen vs not, same build, 00:10 UTC):
 // SIMD 256^3 0.99-1.01 (even), 320^3 0.92, 384^3 0.95-0.97, 512^3 and
 // 1024^3 0.93-0.95; relaxed 256^3 1.01-1.05 (loses), 384^3 0.93-0.98,
-// 512^3 0.92-0.96, but At*B 1024x384x1024 1.01. Narrow A^T*B products lose
-// in both builds: each of the 7 re-packs a strided sum of two A blocks, a
-// cost amortised over only N/2 columns (1024x128x1024: 1.03 SIMD, 1.12 relaxed).
+// 512^3 0.92-0.96, but At*B 1024x384x1024 1.01.
 const STRASSEN_MIN: i32 = ASC_FEATURE_RELAXED_SIMD ? 384 : 320;
-// N may go down to this when op(A) = A (its sums pack along contiguous rows)
-// and the products take K/2 in one block (see gemm_strassen). SIMD, Strassen
-// vs not: dx-like A*B 1024x128x1024 0.93-0.975, 1024x128x768 0.94-0.97,
-// 512x128x512 0.96, 1024x256x1024 0.92-0.95, A*B^T 1024x128x1024 0.97; but
-// A^T*B 1024x128x1024 1.03 (strided sums) and K = 128 1.01-1.04 (input
-// projection: excluded by STRASSEN_MIN). Relaxed: A*B 1024x128x1024 0.99-1.00.
-const STRASSEN_MIN_N_PLAIN_A: i32 = ASC_FEATURE_RELAXED_SIMD ? STRASSEN_MIN : 128;
+// N may go down to this in the SIMD build when the products take K/2 in one
+// block (see gemm_strassen). SIMD, Strassen vs not: dx-like A*B 1024x128x1024
+// 0.93-0.975, 1024x128x768 0.94-0.97, 512x128x512 0.96, 1024x256x1024
+// 0.92-0.95, A*B^T 1024x128x1024 0.97; weight-gradient-like A^T*B
+// 1024x128x1024 0.90, 1024x256x1024 0.92 (1.03 and 1.01 before pack_a read
+// A^T a 64-byte line at a time); K = 128 1.01-1.04 (input projection:
+// excluded by STRASSEN_MIN). Relaxed: A*B 1024x128x1024 0.99-1.00, A^T*B
+// 1.12 (its pre-broadcast packing reads A^T value by value).
+const STRASSEN_MIN_N: i32 = ASC_FEATURE_RELAXED_SIMD ? STRASSEN_MIN : 128;
 
 // Packed A holds each value broadcast to 4 lanes (64 bytes per k of a 4-row
 // panel: plain v128.loads with folded offsets, 3 instructions fewer per k) or
@@ -103,7 +103,7 @@ export function gemm_f32(
     gemm_direct(transA, M, N, K, alpha, A, lda, aRs, aCs, B, ldb, beta, C, ldcB);
     return;
   }
-  if (M >= STRASSEN_MIN && K >= STRASSEN_MIN && N >= (transA ? STRASSEN_MIN : STRASSEN_MIN_N_PLAIN_A)) {
+  if (M >= STRASSEN_MIN && K >= STRASSEN_MIN && N >= STRASSEN_MIN_N) {
     gemm_strassen(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
@@ -511,7 +511,32 @@ function pack_a(transA: i32, A: usize, lda: i32, aD: usize, aS: f32, ic: i32, mc
   const aRs: usize = transA ? 4 : ldaB;
   const aCs: usize = transA ? ldaB : 4;
   const sv = f32x4.splat(aS);
-  for (let q = 0; q < mc; q += MR) {
+  let q0 = 0;
+  if (transA && !A_PREBROADCAST) {
+    // op(A) = A^T: 16 rows of op(A) are one 64-byte line of a row of A, so
+    // four panels are filled per pass and each line is read once.
+    const panelBytes: usize = <usize>kc << 4;
+    for (; q0 + 16 <= mc; q0 += 16) {
+      let src = A + (<usize>(ic + q0) << 2) + <usize>pc * ldaB;
+      let dst = PACK_A + (<usize>(q0 * kc) << 2);
+      const dstEnd = dst + panelBytes;
+      for (; dst < dstEnd; dst += 16) {
+        let v0 = v128.load(src), v1 = v128.load(src, 16), v2 = v128.load(src, 32), v3 = v128.load(src, 48);
+        if (aS != 0) {
+          v0 = add_scaled(v0, src + aD, sv);
+          v1 = add_scaled(v1, src + aD + 16, sv);
+          v2 = add_scaled(v2, src + aD + 32, sv);
+          v3 = add_scaled(v3, src + aD + 48, sv);
+        }
+        v128.store(dst, v0);
+        v128.store(dst + panelBytes, v1);
+        v128.store(dst + 2 * panelBytes, v2);
+        v128.store(dst + 3 * panelBytes, v3);
+        src += ldaB;
+      }
+    }
+  }
+  for (let q = q0; q < mc; q += MR) {
     const rows = min(MR, mc - q);
     let src = A + <usize>(ic + q) * aRs + <usize>pc * aCs;
     let dst = PACK_A + <usize>(q * kc) * (A_K_BYTES >> 2);

@@ -182,7 +182,7 @@ describe.each(BUILDS)('gemm (%s build)', (build) => {
 
   // Large products take one level of Strassen (assembly/gemm.ts, gemm_strassen)
   // once M, N and K reach its threshold (320 in the SIMD build, 384 in the
-  // relaxed one; in the SIMD build N >= 128 suffices when op(A) = A): seven
+  // relaxed one; in the SIMD build N >= 128 suffices): seven
   // half-size products on operand sums, an odd last row, column or k-slice by
   // the ordinary paths. Sizes straddle the thresholds and cover every parity
   // of M, N and K; the narrow ones take K/2 > 256 in one block.
