@@ -1,4 +1,4 @@
-// Paired A/B of two builds of rnn-wasm in one process: each call of build A is followed by the
+// Paired A/B of two builds of rnn-wasm in one process: each call of build A is paired with the
 // same call of build B, so both see the same machine noise; prints the median of the per-call
 // ratios B/A (< 1: B is faster) and each side's min and median.
 //
@@ -52,9 +52,12 @@ let maxDiff = 0;
 for (let i = 0; i < outA.length; i++) maxDiff = Math.max(maxDiff, Math.abs(outA[i] - outB[i]));
 for (let i = 0; i < 5; i++) { call(a); call(b); }
 const calls = Number(callsArg), ta = [], tb = [];
+// The order alternates (A B, B A, ...): whichever runs second finds the caches holding the
+// other's data, so a fixed order would bias the ratio.
+const timed = (side) => { const t0 = performance.now(); call(side); return performance.now() - t0; };
 for (let i = 0; i < calls; i++) {
-  let t0 = performance.now(); call(a); ta.push(performance.now() - t0);
-  t0 = performance.now(); call(b); tb.push(performance.now() - t0);
+  if (i % 2 === 0) { ta.push(timed(a)); tb.push(timed(b)); }
+  else { tb.push(timed(b)); ta.push(timed(a)); }
 }
 const ratios = ta.map((t, i) => tb[i] / t).sort((p, q) => p - q);
 const summary = (t) => { const s = [...t].sort((p, q) => p - q); return `min ${s[0].toFixed(4)} median ${s[s.length >> 1].toFixed(4)} ms`; };
