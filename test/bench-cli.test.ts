@@ -88,6 +88,8 @@ describe('rnn-wasm bench subcommands (tiny shapes, --json)', () => {
       expect(rows.length, `no output from bench ${name}`).toBeGreaterThan(0);
       expect(text.endsWith('\n')).toBe(true);
       for (const m of rows) checkMeasurement(m);
+      // The recurrent benches say how far each figure is from the build's roofline (issue 3).
+      if (['lstm', 'gru', 'rnn'].includes(name)) for (const m of rows) expect(m.percentOfPeak, JSON.stringify(m)).toBeGreaterThan(0);
     });
   }
 });

@@ -1,12 +1,14 @@
 // `rnn-wasm bench lstm|gru|rnn [--input I --hidden H --seq T --batch B --layers L --bidirectional]`:
 // inference forward and one training step (forward + BPTT + an SGD update over the whole
 // parameter block) through the public host API, per build, with GFLOP/s of the matrix
-// products and the arena high-water mark. Without shape flags it runs the two standard
+// products (nominal: Strassen's saved multiply-adds still count), their share of the build's
+// register-only roofline, and the arena high-water mark. Without shape flags it runs the two standard
 // shapes: small (I 32, H 64, T 32, B 1) and throughput (I 128, H 256, T 64, B 16).
 import { GRU, LSTM, RNN, type RecurrentLayer } from '../../layers/index.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { flagBool, flagInt } from '../args.js';
 import { measure, type BenchContext, randomFill } from './harness.js';
+import { percentOfPeak } from './roofline.js';
 
 interface Shape { name: string; input: number; hidden: number; seq: number; batch: number; layers: number; bidirectional: boolean }
 
@@ -61,9 +63,10 @@ export async function run(ctx: BenchContext): Promise<void> {
       const lr = 1e-6;
       const ex = rt.exports;
       const fwd = measure(() => layer.forward(x, { training: false }), { repeat: ctx.repeat });
+      const fwdGflops = flops / (fwd.medianMs * 1e6);
       ctx.emit({
         what: `${cell} forward`, shape, build, medianMs: fwd.medianMs, minMs: fwd.minMs, maxMs: fwd.maxMs,
-        gflops: flops / (fwd.medianMs * 1e6), arenaBytes: layer.arenaHighWater,
+        gflops: fwdGflops, percentOfPeak: await percentOfPeak(ctx, build, fwdGflops), arenaBytes: layer.arenaHighWater,
       });
       // Training step: forward keeping activations, BPTT (about twice the forward's products),
       // then plain SGD over the whole block (one axpy) and zeroed gradients.
@@ -77,9 +80,10 @@ export async function run(ctx: BenchContext): Promise<void> {
         };
         const train = measure(step, { repeat: ctx.repeat });
         const stepFlops = 3 * flops - (inputGrad ? 0 : 2 * s.seq * s.batch * layer.gateCount * s.hidden * s.input * D);
+        const trainGflops = stepFlops / (train.medianMs * 1e6);
         ctx.emit({
           what: `${cell} train step${inputGrad ? '' : ' (no dx)'}`, shape, build, medianMs: train.medianMs, minMs: train.minMs, maxMs: train.maxMs,
-          gflops: stepFlops / (train.medianMs * 1e6), arenaBytes: layer.arenaHighWater,
+          gflops: trainGflops, percentOfPeak: await percentOfPeak(ctx, build, trainGflops), arenaBytes: layer.arenaHighWater,
         });
       }
       layer.dispose();
