@@ -1,6 +1,7 @@
 // Issue 3's three figures over time, window by window (public API, SIMD build). The host here
 // alternates between a fast and a ~1.5x slower phase every few seconds, so one CLI run mixes
-// them; this prints each short window's median, then the 10th percentile and the median of those.
+// them; this prints each short window's median, then the 10th percentile and the median of those,
+// and the same figures scaled window by window by the register-only roofline timed beside them.
 //   node bench/phase-monitor.mjs [dist] [seconds]
 import fs from 'node:fs';
 import { resolve } from 'node:path';
@@ -37,13 +38,25 @@ function windowMedian(fn, calls) {
 }
 
 for (let i = 0; i < 3; i++) { forward(throughput); trainStep(throughput); for (let j = 0; j < 100; j++) forward(small); }
+// Each window also times the build's register-only roofline (roofline_f32x4, no memory traffic):
+// its GFLOP/s tells how fast the host lets this core run in that window.
+const ROOF_ITERS = 1 << 19;
+const roofGflops = () => (ROOF_ITERS * 64) / (windowMedian(() => rt.exports.roofline_f32x4(ROOF_ITERS), 5) * 1e6);
 const rows = [];
 const start = performance.now();
 while (performance.now() - start < seconds * 1000) {
-  const row = [windowMedian(() => forward(small), 201) * 1000, windowMedian(() => forward(throughput), 5), windowMedian(() => trainStep(throughput), 3)];
+  const row = [windowMedian(() => forward(small), 201) * 1000, windowMedian(() => forward(throughput), 5), windowMedian(() => trainStep(throughput), 3), roofGflops()];
   rows.push(row);
-  console.log(`${((performance.now() - start) / 1000).toFixed(0).padStart(3)} s  small forward ${row[0].toFixed(1)} us | throughput forward ${row[1].toFixed(1)} ms | training step ${row[2].toFixed(1)} ms`);
+  console.log(`${((performance.now() - start) / 1000).toFixed(0).padStart(3)} s  small forward ${row[0].toFixed(1)} us | throughput forward ${row[1].toFixed(1)} ms | training step ${row[2].toFixed(1)} ms | roofline ${row[3].toFixed(1)} GFLOP/s`);
 }
-const pick = (k, p) => rows.map((r) => r[k]).sort((a, b) => a - b)[Math.min(rows.length - 1, Math.floor(p * rows.length))];
-console.log(`${rows.length} windows, 10th percentile / median of the window medians: small forward ${pick(0, 0.1).toFixed(1)} / ${pick(0, 0.5).toFixed(1)} us, ` +
-  `throughput forward ${pick(1, 0.1).toFixed(2)} / ${pick(1, 0.5).toFixed(2)} ms, training step ${pick(2, 0.1).toFixed(1)} / ${pick(2, 0.5).toFixed(1)} ms`);
+const pick = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))];
+const column = (k) => rows.map((r) => r[k]);
+console.log(`${rows.length} windows, 10th percentile / median of the window medians: small forward ${pick(column(0), 0.1).toFixed(1)} / ${pick(column(0), 0.5).toFixed(1)} us, ` +
+  `throughput forward ${pick(column(1), 0.1).toFixed(2)} / ${pick(column(1), 0.5).toFixed(2)} ms, training step ${pick(column(2), 0.1).toFixed(1)} / ${pick(column(2), 0.5).toFixed(1)} ms`);
+// An estimate, not a measurement: each window's figures scaled by its roofline to the 90th
+// percentile roofline of the run (what the host gives in its fast phase), then the median.
+// It assumes the host's slow phase slows the products as much as the roofline.
+const fastRoof = pick(column(3), 0.9);
+const scaled = (k) => pick(rows.map((r) => (r[k] * r[3]) / fastRoof), 0.5);
+console.log(`roofline ${pick(column(3), 0.1).toFixed(1)} / ${pick(column(3), 0.5).toFixed(1)} / ${fastRoof.toFixed(1)} GFLOP/s (10th / 50th / 90th percentile); ` +
+  `scaled to the 90th: small forward ${scaled(0).toFixed(1)} us, throughput forward ${scaled(1).toFixed(2)} ms, training step ${scaled(2).toFixed(1)} ms`);
