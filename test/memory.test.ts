@@ -128,10 +128,15 @@ describe('LinearMemory', () => {
     mem.free(a);
     expect(() => mem.free(a)).toThrow(/not a live allocation/);
     expect(() => mem.checkRange('x', mem.byteLength - 4, 8)).toThrow(/x: byte range .* outside wasm memory/);
-    expect(() => mem.checkRange('x', 6, 4)).toThrow(/4-byte aligned/);
+    expect(() => mem.checkRange('x', 1030, 4)).toThrow(/4-byte aligned/);
     expect(() => mem.checkRange('x', -4, 4)).toThrow(/outside/);
     expect(() => mem.alloc(-1)).toThrow(/bytes must be an integer >= 0/);
-    expect(() => mem.checkRange('x', 64, 64)).not.toThrow();
+    expect(() => mem.checkRange('x', a, 64)).not.toThrow();
+    // Below heap_base (1000 here) lie the kernels' constants and scratch: a pointer there,
+    // even one inside memory, would let a kernel overwrite them.
+    expect(() => mem.checkRange('x', 0, 64)).toThrow(/x: byte range \[0, 64\) starts below heap_base 1000/);
+    expect(() => mem.checkRange('x', 996, 8)).toThrow(/below heap_base/);
+    expect(() => mem.checkRange('x', 1000, 8)).not.toThrow();
   });
 });
 

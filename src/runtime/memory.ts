@@ -24,8 +24,12 @@ export class LinearMemory {
   peakBytes = 0;
   liveBytes = 0;
 
+  /** First byte TypeScript may hand out: below it lie the kernels' constants and scratch. */
+  readonly heapBase: number;
+
   constructor(memory: WebAssembly.Memory, heapBase: number) {
     this.memory = memory;
+    this.heapBase = heapBase;
     this.top = alignUp(Math.max(heapBase, 8), ALIGN);
   }
 
@@ -105,12 +109,15 @@ export class LinearMemory {
     }
   }
 
-  /** Throws unless [ptr, ptr+bytes) lies inside memory. */
+  /** Throws unless [ptr, ptr+bytes) lies inside memory, above the kernels' own data. */
   checkRange(name: string, ptr: number, bytes: number): void {
     if (!Number.isInteger(ptr) || ptr < 0 || !Number.isInteger(bytes) || bytes < 0 || ptr + bytes > this.byteLength) {
       throw new RangeError(
         `${name}: byte range [${ptr}, ${ptr + bytes}) lies outside wasm memory of ${this.byteLength} bytes`,
       );
+    }
+    if (ptr < this.heapBase && bytes > 0) {
+      throw new RangeError(`${name}: byte range [${ptr}, ${ptr + bytes}) starts below heap_base ${this.heapBase}, where the kernels keep their constants and scratch`);
     }
     if (ptr % 4 !== 0) throw new RangeError(`${name}: pointer ${ptr} must be 4-byte aligned`);
   }
