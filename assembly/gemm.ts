@@ -514,7 +514,8 @@ function pack_a(transA: i32, A: usize, lda: i32, aD: usize, aS: f32, ic: i32, mc
   let q0 = 0;
   if (transA && !A_PREBROADCAST) {
     // op(A) = A^T: 16 rows of op(A) are one 64-byte line of a row of A, so
-    // four panels are filled per pass and each line is read once.
+    // four panels are filled per pass and each line is read once (the last
+    // 1-15 rows go value by value below).
     const panelBytes: usize = <usize>kc << 4;
     for (; q0 + 16 <= mc; q0 += 16) {
       let src = A + (<usize>(ic + q0) << 2) + <usize>pc * ldaB;
@@ -541,20 +542,7 @@ function pack_a(transA: i32, A: usize, lda: i32, aD: usize, aS: f32, ic: i32, mc
     let src = A + <usize>(ic + q) * aRs + <usize>pc * aCs;
     let dst = PACK_A + <usize>(q * kc) * (A_K_BYTES >> 2);
     const dstEnd = dst + <usize>kc * A_K_BYTES;
-    if (rows == MR && transA && !A_PREBROADCAST) {
-      // op(A)[i][p] = A[p][i]: the 4 values are already contiguous.
-      if (aS == 0) {
-        for (; dst < dstEnd; dst += A_K_BYTES) {
-          v128.store(dst, v128.load(src));
-          src += aCs;
-        }
-      } else {
-        for (; dst < dstEnd; dst += A_K_BYTES) {
-          v128.store(dst, add_scaled(v128.load(src), src + aD, sv));
-          src += aCs;
-        }
-      }
-    } else if (rows == MR && !A_PREBROADCAST) {
+    if (rows == MR && !transA && !A_PREBROADCAST) {
       // op(A) = A: 4 rows x 4 values of p transposed in registers at a time.
       const dst4 = dst + (<usize>(kc & ~3) << 4);
       for (; dst < dst4; dst += 4 * A_K_BYTES) {
@@ -565,7 +553,7 @@ function pack_a(transA: i32, A: usize, lda: i32, aD: usize, aS: f32, ic: i32, mc
         for (let r = 0; r < MR; r++) store<f32>(dst + (<usize>r << 2), sum_f32(src + <usize>r * aRs, aD, aS));
         src += 4;
       }
-    } else if (rows == MR) {
+    } else if (rows == MR && A_PREBROADCAST) {
       // Pre-broadcast: one value per 16 bytes, op(A)[i][p] for either layout.
       const r1 = aRs, r2 = aRs << 1, r3 = aRs * <usize>3;
       if (aS != 0) {

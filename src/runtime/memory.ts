@@ -109,15 +109,15 @@ export class LinearMemory {
     }
   }
 
-  /** Throws unless [ptr, ptr+bytes) lies inside memory, above the kernels' own data. */
+  /**
+   * Throws unless [ptr, ptr+bytes) lies inside memory and above heap_base (a kernel handed a
+   * pointer below it would overwrite the kernels' own constants and scratch).
+   */
   checkRange(name: string, ptr: number, bytes: number): void {
-    if (!Number.isInteger(ptr) || ptr < 0 || !Number.isInteger(bytes) || bytes < 0 || ptr + bytes > this.byteLength) {
+    if (!Number.isInteger(ptr) || ptr < 0 || !Number.isInteger(bytes) || bytes < 0 || ptr + bytes > this.byteLength || (bytes > 0 && ptr < this.heapBase)) {
       throw new RangeError(
-        `${name}: byte range [${ptr}, ${ptr + bytes}) lies outside wasm memory of ${this.byteLength} bytes`,
+        `${name}: byte range [${ptr}, ${ptr + bytes}) lies outside wasm memory's heap [${this.heapBase}, ${this.byteLength})`,
       );
-    }
-    if (ptr < this.heapBase && bytes > 0) {
-      throw new RangeError(`${name}: byte range [${ptr}, ${ptr + bytes}) starts below heap_base ${this.heapBase}, where the kernels keep their constants and scratch`);
     }
     if (ptr % 4 !== 0) throw new RangeError(`${name}: pointer ${ptr} must be 4-byte aligned`);
   }
