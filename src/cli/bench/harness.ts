@@ -11,12 +11,18 @@ export interface Timing {
   repeats: number;
 }
 
-/** Runs fn `warmup` times, then `repeat` timed batches; each batch runs enough calls to last >= minBatchMs. */
-export function measure(fn: () => void, opts: { warmup?: number; repeat?: number; minBatchMs?: number } = {}): Timing {
+/**
+ * Runs fn at least `warmup` times and, unless warmup is 0, for at least warmupMs (V8 first runs
+ * wasm from its baseline compiler and swaps in optimized code for hot functions within the
+ * first ~100-300 ms: 3 calls of a 0.1 ms forward would leave the first timed batches on baseline
+ * code), then `repeat` timed batches; each batch runs enough calls to last >= minBatchMs.
+ */
+export function measure(fn: () => void, opts: { warmup?: number; warmupMs?: number; repeat?: number; minBatchMs?: number } = {}): Timing {
   const warmup = opts.warmup ?? 3;
   const repeat = opts.repeat ?? 11;
   const minBatchMs = opts.minBatchMs ?? 20;
-  for (let i = 0; i < warmup; i++) fn();
+  const warmupEnd = performance.now() + (warmup > 0 ? opts.warmupMs ?? 300 : 0);
+  for (let i = 0; i < warmup || performance.now() < warmupEnd; i++) fn();
   // Calibrate calls per batch so tiny shapes are not dominated by timer resolution.
   let calls = 1;
   for (;;) {
