@@ -49,8 +49,8 @@ const STRASSEN_MIN: i32 = ASC_FEATURE_RELAXED_SIMD ? 384 : 320;
 // block (see gemm_strassen). SIMD, Strassen vs not: dx-like A*B 1024x128x1024
 // 0.93-0.975, 1024x128x768 0.94-0.97, 512x128x512 0.96, 1024x256x1024
 // 0.92-0.95, A*B^T 1024x128x1024 0.97; weight-gradient-like A^T*B
-// 1024x128x1024 0.90, 1024x256x1024 0.92 (1.03 and 1.01 before pack_a read
-// A^T a 64-byte line at a time); K = 128 1.01-1.04 (input projection:
+// 1024x128x1024 0.945-0.99, 1024x256x1024 0.92-0.96 (1.03 and 1.01 before
+// pack_a read A^T a 64-byte line at a time); K = 128 1.01-1.04 (input projection:
 // excluded by STRASSEN_MIN). Relaxed: A*B 1024x128x1024 0.99-1.00, A^T*B
 // 1.12 (its pre-broadcast packing reads A^T value by value).
 const STRASSEN_MIN_N: i32 = ASC_FEATURE_RELAXED_SIMD ? STRASSEN_MIN : 128;
