@@ -39,7 +39,9 @@ class ParityModel extends Model {
     ], seed);
     this.embedding = new Embedding(rt, e, { block: this.params, prefix: 'embedding.' });
     this.embedding.resetParameters(this.rng);
-    this.lstm = new LSTM(rt, { ...r, block: this.params, prefix: 'lstm.', seed });
+    // dropoutRng: masks between stacked layers (dropout > 0) come from the model's generator,
+    // which checkpoints save, so a resumed run continues exactly (this model has one layer).
+    this.lstm = new LSTM(rt, { ...r, block: this.params, prefix: 'lstm.', seed, dropoutRng: this.rng });
     this.head = new Linear(rt, h, { block: this.params, prefix: 'head.' });
     this.head.resetParameters(this.rng);
   }

@@ -8,6 +8,7 @@ import { Arena } from '../src/runtime/memory.js';
 import { ParameterBlock, Tensor } from '../src/runtime/tensor.js';
 import { GRU, LSTM, RNN } from '../src/layers/index.js';
 import { prefixSpecs } from '../src/layers/linear.js';
+import type { Rng } from '../src/train/rng.js';
 
 const host = (shape: number[], seed: number, scale = 1) => ({ shape, data: randomArray(shape.reduce((a, b) => a * b, 1), seed, scale) });
 
@@ -26,6 +27,7 @@ describe.each(BUILDS)('recurrent layer API (%s build)', (build) => {
     expect(() => new RNN(rt, { inputSize: 3, hiddenSize: 4, nonlinearity: 'sigmoid' as 'tanh' })).toThrow(/nonlinearity/);
     expect(() => new GRU(rt, { inputSize: 3, hiddenSize: 4, resetAfter: 1 as unknown as boolean })).toThrow(/resetAfter/);
     expect(() => new LSTM(rt, { inputSize: 3, hiddenSize: 4, bidirectional: 'yes' as unknown as boolean })).toThrow(/bidirectional/);
+    expect(() => new LSTM(rt, { inputSize: 3, hiddenSize: 4, dropoutRng: {} as Rng })).toThrow(/dropoutRng must be an Rng/);
   });
 
   it('rejects bad forward and backward arguments before running, and keeps working afterwards', () => {

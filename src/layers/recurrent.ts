@@ -37,6 +37,11 @@ export interface RecurrentOptions {
   dropout?: number;
   /** Seed of the initialisation U(-1/sqrt(H), 1/sqrt(H)) and of the dropout masks. Default: random. */
   seed?: number;
+  /**
+   * Generator of the dropout masks instead of one derived from seed. A model passes its own
+   * `rng`, which its checkpoints save, so that a resumed run draws the same masks.
+   */
+  dropoutRng?: Rng;
   /** An existing block holding `prefix + name` for every spec (one block for a whole model). */
   block?: ParameterBlock;
   /** Name prefix inside a shared block, e.g. 'encoder.'. */
@@ -207,6 +212,8 @@ export class RecurrentLayer {
     options: RecurrentOptions,
   ) {
     const c = resolveSizes(options);
+    // Checked before the parameters are allocated: nothing to undo on this error.
+    if (options.dropoutRng !== undefined && typeof options.dropoutRng?.uniform !== 'function') throw new TypeError('dropoutRng must be an Rng (e.g. a model\'s rng)');
     this.inputSize = c.I;
     this.hiddenSize = c.H;
     this.numLayers = c.L;
@@ -223,7 +230,8 @@ export class RecurrentLayer {
     this.ownsBlock = bound.owned;
     const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
     const rng = new Rng(seed);
-    this.dropoutRng = rng.split();
+    const own = rng.split(); // drawn either way, so that the initialisation does not depend on dropoutRng
+    this.dropoutRng = options.dropoutRng ?? own;
     this.resetParameters(rng);
   }
 

@@ -24,9 +24,9 @@ export function recurrentSpecs(cell: CellName, options: RecurrentOptions): Param
   return cell === 'gru' ? GRU.parameterSpecs(options) : cell === 'lstm' ? LSTM.parameterSpecs(options) : RNN.parameterSpecs(options);
 }
 
-/** A recurrent layer inside a model's block, initialised from the model's generator. */
+/** A recurrent layer inside a model's block, initialised from the model's generator, which also draws its dropout masks. */
 export function makeRecurrent(rt: Runtime, cell: CellName, options: RecurrentOptions, block: ParameterBlock, prefix: string, rng: Rng): RecurrentLayer {
-  const o = { ...options, block, prefix, seed: rng.int(2 ** 31) };
+  const o = { ...options, block, prefix, seed: rng.int(2 ** 31), dropoutRng: rng };
   return cell === 'gru' ? new GRU(rt, o) : cell === 'lstm' ? new LSTM(rt, o) : new RNN(rt, o);
 }
 
