@@ -11,6 +11,7 @@ import { LSTM } from '../src/layers/lstm.js';
 import type { RecurrentLayer } from '../src/layers/recurrent.js';
 import { crossEntropyLoss } from '../src/layers/losses.js';
 import { recurrent, selectFirstAxis } from '../src/layers/ops.js';
+import { makeRecurrent } from '../src/models/common.js';
 import type { Runtime } from '../src/runtime/runtime.js';
 import { Trainer, type TrainerOptions } from '../src/train/trainer.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
@@ -135,9 +136,9 @@ describe.each(BUILDS)('checkpoint and resume (%s build)', (build) => {
 });
 
 /**
- * Two stacked LSTM layers with dropout between them: the masks come from the generator passed
- * as dropoutRng. With the model's own (saved by checkpoints) a resumed run matches the
- * uninterrupted one; with the layer's private one (the default) it cannot.
+ * Two stacked LSTM layers with dropout between them. Built by makeRecurrent, the masks come from
+ * the model's generator (passed as dropoutRng, saved by checkpoints) and a resumed run matches
+ * the uninterrupted one; with the layer's private generator (the default) it cannot.
  */
 class StackedDropoutModel extends Model {
   readonly emb: Embedding;
@@ -154,7 +155,10 @@ class StackedDropoutModel extends Model {
     ], seed);
     this.emb = new Embedding(rt, e, { block: this.params, prefix: 'emb.' });
     this.emb.resetParameters(this.rng);
-    this.lstm = new LSTM(rt, { ...r, block: this.params, prefix: 'lstm.', seed, ...(masksFromModel ? { dropoutRng: this.rng } : {}) });
+    // makeRecurrent is how the library's models build theirs (it passes the model's generator).
+    this.lstm = masksFromModel
+      ? makeRecurrent(rt, 'lstm', r, this.params, 'lstm.', this.rng)
+      : new LSTM(rt, { ...r, block: this.params, prefix: 'lstm.', seed });
     this.out = new Linear(rt, o, { block: this.params, prefix: 'out.' });
     this.out.resetParameters(this.rng);
   }
