@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../src/cli/args.js';
 import { benchContext, formatTable, type Measurement } from '../src/cli/bench/harness.js';
+import { hostSpeedRemark } from '../src/cli/bench/roofline.js';
 
 /** The registered subcommands, read from main.ts's BENCHES map so a new one cannot be left out. */
 const mainSource = readFileSync(new URL('../src/cli/main.ts', import.meta.url), 'utf8');
@@ -128,6 +129,24 @@ describe('bench --compare: peers on the same weights', () => {
     expect(lines[0]).toMatch(/^what\s+shape\s+build\s+median ms.*note$/);
     expect(lines[2]).toContain('ours 9.0x faster');
     expect(lines[3]).toContain('100%');
+  });
+});
+
+describe('host speed remark after a bench run', () => {
+  it('is silent when the roofline ran its median calls within 10% of its fastest, start and end', () => {
+    expect(hostSpeedRemark('simd', { medianMs: 2.7, minMs: 2.6 }, { medianMs: 2.85, minMs: 2.62 })).toBeUndefined();
+  });
+
+  it('names the build and how slow the host ran when a median call took over 1/0.9 of the fastest', () => {
+    const remark = hostSpeedRemark('simd', { medianMs: 2.6, minMs: 2.6 }, { medianMs: 4.0, minMs: 2.6 });
+    expect(remark).toMatch(/simd build\) ran its median call at 100% of its fastest at the start of this run and 65% at the end/);
+    expect(remark).not.toMatch(/% peak/);
+  });
+
+  it('warns that "% peak" reads high when the peak itself was taken in a slow phase', () => {
+    const remark = hostSpeedRemark('relaxed', { medianMs: 4.0, minMs: 3.9 }, { medianMs: 2.7, minMs: 2.6 });
+    expect(remark).toMatch(/65% of its fastest at the start/);
+    expect(remark).toMatch(/beat the one at the start by 50%.*"% peak" figures divide by a peak taken in a slow phase/);
   });
 });
 

@@ -35,6 +35,8 @@ async function bench(args: ParsedArgs): Promise<number> {
   const ctx = benchContext(args);
   await (await load()).run(ctx);
   ctx.flush();
+  // Last, so the rows above are what it speaks of.
+  await (await import('./bench/roofline.js')).checkHostSpeed(ctx);
   return 0;
 }
 

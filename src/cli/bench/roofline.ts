@@ -78,3 +78,45 @@ export async function percentOfPeak(ctx: BenchContext, build: BuildName, gflops:
 export async function run(ctx: BenchContext): Promise<void> {
   for (const build of ctx.builds) ctx.emit(await rooflineMeasurement(ctx, build));
 }
+
+/**
+ * Says when the host ran this core slower than its best during a run, or undefined when it
+ * did not. `start` is the roofline timed when the run began (its fastest call is the peak the
+ * % figures divide by), `end` the same calls timed again after the last row. On a shared host
+ * another tenant can slow a core by a third for seconds at a time; a run caught in such a phase
+ * says so, and by how much, so its figures are not read as the machine's limit.
+ */
+export function hostSpeedRemark(build: BuildName, start: RooflineTiming, end: RooflineTiming): string | undefined {
+  const fastest = Math.min(start.minMs, end.minMs);
+  const pct = (ms: number) => Math.round((100 * fastest) / ms);
+  const remarks: string[] = [];
+  if (Math.max(start.medianMs, end.medianMs) > fastest / HOST_SLOW_SHARE) {
+    remarks.push(
+      `the register-only roofline (${build} build) ran its median call at ${pct(start.medianMs)}% of its fastest at the start of this run ` +
+        `and ${pct(end.medianMs)}% at the end: this core was shared or slowed (another process or tenant, or frequency scaling), so the figures above read slower than ` +
+        `this machine's best (repeat the run, or compare the medians of several)`,
+    );
+  }
+  if (end.minMs < start.minMs * HOST_SLOW_SHARE) {
+    remarks.push(
+      `its fastest call at the end beat the one at the start by ${Math.round(100 * (start.minMs / end.minMs - 1))}%, so the ` +
+        `"% peak" figures divide by a peak taken in a slow phase and read high`,
+    );
+  }
+  return remarks.length > 0 ? remarks.join('; ') : undefined;
+}
+
+type RooflineTiming = Pick<Timing, 'medianMs' | 'minMs'>;
+
+/** Share of its fastest speed below which the roofline's median call marks a slow host. */
+const HOST_SLOW_SHARE = 0.9;
+
+/** Times the roofline of every build this run measured again and notes a slow host (see hostSpeedRemark). */
+export async function checkHostSpeed(ctx: BenchContext): Promise<void> {
+  for (const [build, row] of cache) {
+    const roofline = (await ctx.runtime(build)).exports.roofline_f32x4;
+    const end = measure(() => void roofline(ITERS), { warmup: 0, repeat: 31, minBatchMs: 0 });
+    const remark = hostSpeedRemark(build, row, end);
+    if (remark) ctx.note(remark);
+  }
+}
