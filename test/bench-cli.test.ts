@@ -132,6 +132,38 @@ describe('bench --compare: peers on the same weights', () => {
   });
 });
 
+describe('bench status line (terminals only)', () => {
+  it('redraws one line per measured row and clears it before the table and notes', () => {
+    const out: string[] = [];
+    const log: string[] = [];
+    const ctx = benchContext(parseArgs(['bench', 'lstm', '--build', 'simd']), {
+      write: (t) => { out.push(t); log.push(`table:${t.split('\n')[0]}`); },
+      writeNote: (t) => log.push(`note:${t}`),
+      writeStatus: (t) => log.push(`status:${JSON.stringify(t)}`),
+    });
+    const row = (what: string, medianMs: number): Measurement => ({ what, shape: { name: 'small' }, build: 'simd', medianMs, minMs: medianMs, maxMs: medianMs });
+    ctx.emit(row('lstm forward', 0.0791));
+    ctx.emit(row('lstm train step', 0.221));
+    ctx.note('host was slow');
+    ctx.flush();
+    expect(log[0]).toBe('status:"\\r\\u001b[K1 measured, last: lstm forward simd 0.0791 ms, name=small"');
+    expect(log[1]).toContain('2 measured, last: lstm train step simd 0.221 ms, name=small');
+    expect(log[2]).toBe('status:"\\r\\u001b[K"');
+    expect(log[3]).toBe('note:note: host was slow\n');
+    expect(log[4]).toMatch(/^table:what\s+shape/);
+    expect(log).toHaveLength(5); // nothing left to clear: the note already did
+    expect(out.join('')).toContain('lstm train step');
+  });
+
+  it('stays off with --json (each row is already a line of output)', () => {
+    const status: string[] = [];
+    const ctx = benchContext(parseArgs(['bench', 'lstm', '--json', '--build', 'simd']), { write: () => {}, writeStatus: (t) => status.push(t) });
+    ctx.emit({ what: 'x', shape: {}, build: 'simd', medianMs: 1, minMs: 1, maxMs: 1 });
+    ctx.flush();
+    expect(status).toEqual([]);
+  });
+});
+
 describe('host speed remark after a bench run', () => {
   it('is silent when the roofline ran its median calls within 10% of its fastest, start and end', () => {
     expect(hostSpeedRemark('simd', { medianMs: 2.7, minMs: 2.6 }, { medianMs: 2.85, minMs: 2.62 })).toBeUndefined();

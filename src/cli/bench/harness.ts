@@ -76,11 +76,25 @@ export interface BenchContextOptions {
   write?: (text: string) => void;
   /** Where notes go (default: stderr). */
   writeNote?: (text: string) => void;
+  /**
+   * Where the one-line status of the human table goes while rows are measured (each row is
+   * printed as it is done, redrawn in place; a bench can run for a minute). Default: stderr
+   * when it is a terminal, else nowhere (logs and pipes get only the table).
+   */
+  writeStatus?: (text: string) => void;
 }
 
 export function benchContext(args: ParsedArgs, options: BenchContextOptions = {}): BenchContext {
   const write = options.write ?? ((text: string) => void process.stdout.write(text));
   const writeNote = options.writeNote ?? ((text: string) => void process.stderr.write(text));
+  const writeStatus = options.writeStatus ?? (process.stderr.isTTY ? (text: string) => void process.stderr.write(text) : undefined);
+  const statusColumns = options.writeStatus ? 100 : (process.stderr.columns ?? 80);
+  // \r and erase-line: the status line is redrawn in place and cleared before anything else prints.
+  let statusShown = false;
+  const clearStatus = () => {
+    if (statusShown) writeStatus?.('\r\x1b[K');
+    statusShown = false;
+  };
   const json = flagBool(args, 'json');
   const repeat = flagInt(args, 'repeat', 11);
   const which = flagString(args, 'build', 'all');
@@ -111,15 +125,27 @@ export function benchContext(args: ParsedArgs, options: BenchContextOptions = {}
       return rt;
     },
     emit(m) {
-      if (json) write(JSON.stringify(m) + '\n');
-      else rows.push(m);
+      if (json) {
+        write(JSON.stringify(m) + '\n');
+        return;
+      }
+      rows.push(m);
+      if (writeStatus) {
+        const shape = Object.entries(m.shape).map(([k, v]) => `${k}=${v}`).join(' ');
+        const text = `${rows.length} measured, last: ${m.what} ${m.build} ${fmt(m.medianMs)} ms, ${shape}`;
+        // One terminal line at most: a wrapped line would not be redrawn by \r.
+        writeStatus(`\r\x1b[K${text.slice(0, statusColumns - 1)}`);
+        statusShown = true;
+      }
     },
     flush() {
+      clearStatus();
       if (json || rows.length === 0) return;
       write(formatTable(rows));
       rows.length = 0;
     },
     note(text) {
+      clearStatus();
       writeNote(`note: ${text}\n`);
     },
   };

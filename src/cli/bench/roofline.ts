@@ -90,7 +90,7 @@ export function hostSpeedRemark(build: BuildName, start: RooflineTiming, end: Ro
   const fastest = Math.min(start.minMs, end.minMs);
   const pct = (ms: number) => Math.round((100 * fastest) / ms);
   const remarks: string[] = [];
-  if (Math.max(start.medianMs, end.medianMs) > fastest / HOST_SLOW_SHARE) {
+  if (Math.min(pct(start.medianMs), pct(end.medianMs)) < 100 * HOST_SLOW_SHARE) {
     remarks.push(
       `the register-only roofline (${build} build) ran its median call at ${pct(start.medianMs)}% of its fastest at the start of this run ` +
         `and ${pct(end.medianMs)}% at the end: this core was shared or slowed (another process or tenant, or frequency scaling), so the figures above read slower than ` +
