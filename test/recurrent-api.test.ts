@@ -45,7 +45,10 @@ describe.each(BUILDS)('recurrent layer API (%s build)', (build) => {
     expect(() => lstm.forward(x, { lengths: Int32Array.from([5, 0]) })).toThrow(/lengths\[1\] must be in 1..5/);
     expect(() => lstm.forward(x, { lengths: Int32Array.from([6, 1]) })).toThrow(/lengths\[0\] must be in 1..5/);
     expect(() => lstm.forward(x, { lengths: Int32Array.from([5]) })).toThrow(/lengths must have 2 values/);
-    expect(() => lstm.forward(x, { lengths: [5, 5] as unknown as Int32Array })).toThrow(/Int32Array/);
+    expect(() => lstm.forward(x, { lengths: [5, 5] as unknown as Int32Array })).toThrow(/lengths must be an Int32Array of 2 values, got \[5, 5\]/);
+    expect(() => lstm.forward({ shape: [5, 2, 3], data: new Float64Array(30) as unknown as Float32Array })).toThrow(
+      /x must be \{ shape: number\[\], data: Float32Array \}, got shape \[5, 2, 3\], data Float64Array\(30\)/,
+    );
     const gru = new GRU(rt, { inputSize: 3, hiddenSize: 4 });
     expect(() => gru.forward(x, { c0: host([1, 2, 4], 2) })).toThrow(/c0 is only accepted by LSTM/);
     expect(() => gru.backward({})).toThrow(/needs a preceding forward\(\) in training mode/);

@@ -12,7 +12,7 @@
 //
 // Truncated BPTT: run chunk after chunk, passing the previous chunk's hN (and cN) as h0 (c0)
 // of the next; call backward per chunk and ignore dH0/dC0, so gradients stop at the boundary.
-import { checkAllFinite, checkFinite, checkShape, checkSize, ShapeError, shapeSize } from '../runtime/check.js';
+import { checkAllFinite, checkFinite, checkShape, checkSize, describe, ShapeError, shapeSize } from '../runtime/check.js';
 import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ParameterBlock, Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
@@ -621,7 +621,7 @@ export class RecurrentLayer {
 
   private checkLengths(lengths: Int32Array | undefined, T: number, B: number): void {
     if (lengths === undefined) return;
-    if (!(lengths instanceof Int32Array)) throw new TypeError(`lengths must be an Int32Array of ${B} values, got ${typeof lengths}`);
+    if (!(lengths instanceof Int32Array)) throw new TypeError(`lengths must be an Int32Array of ${B} values, got ${describe(lengths)}`);
     if (lengths.length !== B) throw new ShapeError(`lengths must have ${B} values (the batch size), got ${lengths.length}`);
     for (let b = 0; b < B; b++) {
       if (lengths[b] < 1 || lengths[b] > T) throw new RangeError(`lengths[${b}] must be in 1..${T} (the sequence length), got ${lengths[b]}`);
@@ -672,7 +672,7 @@ function checkFiniteData(name: string, d: Float32Array): void {
 
 function checkHostTensor(name: string, t: HostTensor | undefined): void {
   if (!t || !Array.isArray(t.shape) || !(t.data instanceof Float32Array)) {
-    throw new TypeError(`${name} must be { shape: number[], data: Float32Array }`);
+    throw new TypeError(`${name} must be { shape: number[], data: Float32Array }, got ${t ? `shape ${describe(t.shape)}, data ${describe(t.data)}` : describe(t)}`);
   }
   if (t.data.length !== shapeSize(t.shape)) {
     throw new ShapeError(`${name} has ${t.data.length} values but shape [${t.shape.join(', ')}] needs ${shapeSize(t.shape)}`);
