@@ -140,6 +140,7 @@ describe('bench status line (terminals only)', () => {
       write: (t) => { out.push(t); log.push(`table:${t.split('\n')[0]}`); },
       writeNote: (t) => log.push(`note:${t}`),
       writeStatus: (t) => log.push(`status:${JSON.stringify(t)}`),
+      statusColumns: 100,
     });
     const row = (what: string, medianMs: number): Measurement => ({ what, shape: { name: 'small' }, build: 'simd', medianMs, minMs: medianMs, maxMs: medianMs });
     ctx.emit(row('lstm forward', 0.0791));

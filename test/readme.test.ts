@@ -3,7 +3,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readSafetensors } from '../src/io/safetensors.js';
 
-const readSafetensorsFile = (path: string) => readSafetensors(readFileSync(path));
 
 // The README's usage example is examples/quickstart.mjs, shown verbatim; it imports the
 // package by name (Node resolves a package's own name through its exports map to dist/).
@@ -38,7 +37,7 @@ describe('examples/from-pytorch.mjs', () => {
     expect(losses[2]).toBeLessThan(losses[0] / 10);
     const saved = out.match(/saved 12 tensors \(model\.weight_ih_l0, \.\.\.\) to (.+)$/m)?.[1];
     expect(saved).toBeDefined();
-    const names = Object.keys(readSafetensorsFile(saved as string)).filter((n) => n !== '__metadata__');
+    const names = Object.keys(readSafetensors(readFileSync(saved as string))).filter((n) => n !== '__metadata__');
     expect(names).toContain('model.weight_hh_l2');
     expect(names).toHaveLength(12);
   });

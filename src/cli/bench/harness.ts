@@ -82,13 +82,15 @@ export interface BenchContextOptions {
    * when it is a terminal, else nowhere (logs and pipes get only the table).
    */
   writeStatus?: (text: string) => void;
+  /** Width of the status line's terminal (default: stderr's columns, else 80). */
+  statusColumns?: number;
 }
 
 export function benchContext(args: ParsedArgs, options: BenchContextOptions = {}): BenchContext {
   const write = options.write ?? ((text: string) => void process.stdout.write(text));
   const writeNote = options.writeNote ?? ((text: string) => void process.stderr.write(text));
   const writeStatus = options.writeStatus ?? (process.stderr.isTTY ? (text: string) => void process.stderr.write(text) : undefined);
-  const statusColumns = options.writeStatus ? 100 : (process.stderr.columns ?? 80);
+  const statusColumns = options.statusColumns ?? process.stderr.columns ?? 80;
   // \r and erase-line: the status line is redrawn in place and cleared before anything else prints.
   let statusShown = false;
   const clearStatus = () => {
@@ -131,8 +133,7 @@ export function benchContext(args: ParsedArgs, options: BenchContextOptions = {}
       }
       rows.push(m);
       if (writeStatus) {
-        const shape = Object.entries(m.shape).map(([k, v]) => `${k}=${v}`).join(' ');
-        const text = `${rows.length} measured, last: ${m.what} ${m.build} ${fmt(m.medianMs)} ms, ${shape}`;
+        const text = `${rows.length} measured, last: ${m.what} ${m.build} ${fmt(m.medianMs)} ms, ${shapeText(m.shape)}`;
         // One terminal line at most: a wrapped line would not be redrawn by \r.
         writeStatus(`\r\x1b[K${text.slice(0, statusColumns - 1)}`);
         statusShown = true;
@@ -157,13 +158,18 @@ function fmt(v: unknown): string {
   return String(v ?? '');
 }
 
+/** A measurement's shape as `key=value` pairs, e.g. `input=32 hidden=64`. */
+function shapeText(shape: Measurement['shape']): string {
+  return Object.entries(shape).map(([k, v]) => `${k}=${v}`).join(' ');
+}
+
 /** The human table: one row per measurement; a note column appears when some row has one. */
 export function formatTable(rows: Measurement[]): string {
   const withNotes = rows.some((r) => r.note !== undefined);
   const header = ['what', 'shape', 'build', 'median ms', 'min..max ms', 'GFLOP/s', '% peak', 'arena KiB', ...(withNotes ? ['note'] : [])];
   const body = rows.map((r) => [
     r.what,
-    Object.entries(r.shape).map(([k, v]) => `${k}=${v}`).join(' '),
+    shapeText(r.shape),
     String(r.build),
     fmt(r.medianMs),
     `${fmt(r.minMs)}..${fmt(r.maxMs)}`,
