@@ -17,10 +17,13 @@ import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ParameterBlock, Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
 import { Rng } from '../train/rng.js';
-import { bindParameters } from './linear.js';
+import { NamedParameters } from './parameters.js';
 
-/** The cell types of the wasm kernels. */
-export type CellKind = 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru_after' | 'gru_before';
+import type { CellKind } from '../kernels/cells.js';
+
+export type { CellKind };
+/** The cell kinds that have whole-sequence kernels. */
+export type SequenceCellKind = Exclude<CellKind, 'attention_gru'>;
 
 export interface RecurrentOptions {
   inputSize: number;
@@ -98,6 +101,8 @@ export interface DeviceForwardResult {
   output: Tensor;
   hN: Tensor;
   cN?: Tensor;
+  /** Training mode: what backwardDevice needs for this call (several calls per step may each be backpropagated). */
+  context?: RecurrentContext;
 }
 
 export interface DeviceBackwardArgs {
@@ -109,6 +114,8 @@ export interface DeviceBackwardArgs {
   arena: Arena;
   /** false: skip dx (the input needs no gradient). Default true. */
   inputGrad?: boolean;
+  /** The forward to backpropagate (its result's context); default: the layer's last training forward. */
+  context?: RecurrentContext;
 }
 
 export interface DeviceBackwardResult {
@@ -140,7 +147,9 @@ interface KeptLayer {
   dirs: KeptDirection[];
 }
 
-interface ForwardContext {
+/** What a training forwardDevice keeps for its backward (in its arena); pass it to backwardDevice. */
+export interface RecurrentContext {
+  readonly layer: RecurrentLayer;
   T: number;
   B: number;
   lengths: number;
@@ -148,7 +157,7 @@ interface ForwardContext {
   layers: KeptLayer[];
 }
 
-const GATES: Record<CellKind, number> = { rnn_tanh: 1, rnn_relu: 1, lstm: 4, gru_after: 3, gru_before: 3 };
+const GATES: Record<SequenceCellKind, number> = { rnn_tanh: 1, rnn_relu: 1, lstm: 4, gru_after: 3, gru_before: 3 };
 
 /** Parameter names and shapes, in torch's state_dict order. */
 export function recurrentParameterSpecs(gates: number, options: RecurrentOptions): ParameterSpec[] {
@@ -199,16 +208,15 @@ export class RecurrentLayer {
   training = true;
 
   private readonly D: number;
-  private readonly ownsBlock: boolean;
-  private readonly specs: ParameterSpec[];
+  private readonly params: NamedParameters;
   private readonly dropoutRng: Rng;
   /** Arena of the host-level API (forward/backward): reset at each host forward. */
   private hostArena: Arena | null = null;
-  private ctx: ForwardContext | null = null;
+  private ctx: RecurrentContext | null = null;
 
   constructor(
     readonly rt: Runtime,
-    readonly cell: CellKind,
+    readonly cell: SequenceCellKind,
     options: RecurrentOptions,
   ) {
     const c = resolveSizes(options);
@@ -223,11 +231,9 @@ export class RecurrentLayer {
     this.batchFirst = c.batchFirst;
     this.dropout = c.dropout;
     this.gateCount = GATES[cell];
-    this.specs = recurrentParameterSpecs(this.gateCount, options);
-    const bound = bindParameters(rt, this.specs, { block: options.block, prefix: options.prefix });
-    this.block = bound.block;
-    this.prefix = bound.prefix;
-    this.ownsBlock = bound.owned;
+    this.params = new NamedParameters(rt, recurrentParameterSpecs(this.gateCount, options), { block: options.block, prefix: options.prefix });
+    this.block = this.params.block;
+    this.prefix = this.params.prefix;
     const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
     const rng = new Rng(seed);
     const own = rng.split(); // drawn either way, so that the initialisation does not depend on dropoutRng
@@ -237,11 +243,7 @@ export class RecurrentLayer {
 
   /** torch.nn's default initialisation: every parameter U(-1/sqrt(H), 1/sqrt(H)), in state_dict order. */
   resetParameters(rng: { uniform(): number }): void {
-    const k = 1 / Math.sqrt(this.hiddenSize);
-    for (const s of this.specs) {
-      const v = this.block.value(this.prefix + s.name).view();
-      for (let i = 0; i < v.length; i++) v[i] = (rng.uniform() * 2 - 1) * k;
-    }
+    this.params.initUniform(1 / Math.sqrt(this.hiddenSize), rng);
   }
 
   train(): this {
@@ -256,14 +258,12 @@ export class RecurrentLayer {
 
   /** torch state_dict names (without the block prefix) and shapes. */
   parameterNames(): string[] {
-    return this.specs.map((s) => s.name);
+    return this.params.names();
   }
 
   /** Copies of every parameter by torch name. */
   stateDict(): Record<string, HostTensor> {
-    const out: Record<string, HostTensor> = {};
-    for (const s of this.specs) out[s.name] = this.block.value(this.prefix + s.name).toHost();
-    return out;
+    return this.params.stateDict();
   }
 
   /**
@@ -271,42 +271,17 @@ export class RecurrentLayer {
    * present with its exact shape, and nothing else (a `__metadata__` entry is ignored).
    */
   loadStateDict(dict: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>): void {
-    if (dict === null || typeof dict !== 'object') throw new TypeError('loadStateDict expects an object of name -> { shape, data }');
-    const expected = new Map(this.specs.map((s) => [s.name, s.shape]));
-    for (const name of Object.keys(dict)) {
-      if (name === '__metadata__') continue;
-      if (!expected.has(name)) {
-        throw new Error(`unexpected tensor '${name}' in state dict; expected exactly: ${[...expected.keys()].join(', ')}`);
-      }
-    }
-    for (const [name, shape] of expected) {
-      const t = dict[name];
-      if (t === undefined) throw new Error(`state dict is missing '${name}' (shape [${shape.join(', ')}])`);
-      if (!t || !Array.isArray(t.shape) || !t.data) throw new TypeError(`state dict entry '${name}' must be { shape, data }`);
-      checkShape(`state dict '${name}'`, t.shape, shape);
-      if (t.data.length !== shapeSize(shape)) {
-        throw new ShapeError(`state dict '${name}' has ${t.data.length} values, expected ${shapeSize(shape)} for shape [${shape.join(', ')}]`);
-      }
-      if (t.data instanceof Int32Array) throw new TypeError(`state dict '${name}' must be float32 data, got Int32Array`);
-      checkAllFinite(`state dict '${name}'`, t.data);
-    }
-    for (const name of expected.keys()) this.block.value(this.prefix + name).set(dict[name].data);
+    this.params.loadStateDict(dict);
   }
 
   /** Copies of the accumulated gradients by torch name. */
   gradients(): Record<string, HostTensor> {
-    const out: Record<string, HostTensor> = {};
-    for (const s of this.specs) out[s.name] = this.block.grad(this.prefix + s.name).toHost();
-    return out;
+    return this.params.gradients();
   }
 
   /** Zeroes this layer's gradients (only its own tensors when the block is shared). */
   zeroGrad(): void {
-    if (this.ownsBlock) {
-      this.block.zeroGrad();
-      return;
-    }
-    for (const s of this.specs) this.block.grad(this.prefix + s.name).view().fill(0);
+    this.params.zeroGrad();
   }
 
   /** Bytes of the host API's arena at its high-water mark (activations of one training step). */
@@ -324,7 +299,7 @@ export class RecurrentLayer {
     this.hostArena?.dispose();
     this.hostArena = null;
     this.ctx = null;
-    if (this.ownsBlock) this.block.dispose();
+    this.params.dispose();
   }
 
   // ---- host API ----------------------------------------------------------------------
@@ -481,16 +456,20 @@ export class RecurrentLayer {
       output = new Tensor(mem, arena.alloc(outBytes), [B, T, D * H]);
       rt.exports.rec_swap01(T, B, D * H, out, output.ptr);
     }
-    if (training) this.ctx = { T, B, lengths, arena, layers: kept };
-    return { output, hN, ...(cN ? { cN } : {}) };
+    if (!training) return { output, hN, ...(cN ? { cN } : {}) };
+    const context: RecurrentContext = { layer: this, T, B, lengths, arena, layers: kept };
+    this.ctx = context;
+    return { output, hN, ...(cN ? { cN } : {}), context };
   }
 
   /**
-   * BPTT of the last training forwardDevice (same arena, not reset since). Adds the
-   * parameter gradients into the block's gradient half; returns dx, dH0 (and dC0).
+   * BPTT of a training forwardDevice (args.context, or the last one; its arena not reset
+   * since). Adds the parameter gradients into the block's gradient half; returns dx, dH0
+   * (and dC0). Any number of forwards may share a step, each backpropagated once.
    */
   backwardDevice(args: DeviceBackwardArgs): DeviceBackwardResult {
-    const ctx = this.ctx;
+    if (args.context !== undefined && args.context?.layer !== this) throw new Error('backwardDevice() context must come from this layer\'s forwardDevice()');
+    const ctx = args.context ?? this.ctx;
     if (!ctx) throw new Error('backwardDevice() needs a preceding forwardDevice() in training mode');
     if (args.arena !== ctx.arena) throw new Error('backwardDevice() must use the arena of its training forward');
     const { rt, D } = this;
