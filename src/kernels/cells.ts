@@ -15,30 +15,9 @@
 import { checkSize, ShapeError } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { checkLeadingDim, matrixBytes } from './elementwise.js';
+import { cellDescriptor, type CellDescriptor, type CellKind } from './cell-kinds.js';
 
-/** The cell kinds of the wasm kernels. */
-export type CellKind = 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru_after' | 'gru_before' | 'attention_gru';
-
-/** What a cell kind is made of, as the kernels see it. */
-export interface CellShape {
-  /** Gate row blocks of weight_ih / weight_hh (each H rows). */
-  gates: number;
-  /** A cell state c beside h (LSTM). */
-  hasCellState: boolean;
-  /** One scalar gate per batch row given as input (the attention GRU's g). */
-  hasGateInput: boolean;
-  /** Keeps `extra` [B, H] besides `gates` (GRU: W_hn h + b_hn or r⊙h; attention GRU: W_hn h + b_hn). */
-  keepsExtra: boolean;
-}
-
-export const CELL_SHAPES: Readonly<Record<CellKind, Readonly<CellShape>>> = {
-  rnn_tanh: { gates: 1, hasCellState: false, hasGateInput: false, keepsExtra: false },
-  rnn_relu: { gates: 1, hasCellState: false, hasGateInput: false, keepsExtra: false },
-  lstm: { gates: 4, hasCellState: true, hasGateInput: false, keepsExtra: false },
-  gru_after: { gates: 3, hasCellState: false, hasGateInput: false, keepsExtra: true },
-  gru_before: { gates: 3, hasCellState: false, hasGateInput: false, keepsExtra: true },
-  attention_gru: { gates: 2, hasCellState: false, hasGateInput: true, keepsExtra: true },
-};
+export { CELL_KINDS, type CellKind, type CellDescriptor } from './cell-kinds.js';
 
 export interface CellSizes {
   cell: CellKind;
@@ -110,16 +89,9 @@ export interface CellBackwardKernelArgs extends CellSizes {
   work: number;
 }
 
-function shapeOf(cell: unknown): CellShape {
-  if (typeof cell !== 'string' || !Object.hasOwn(CELL_SHAPES, cell)) {
-    throw new RangeError(`cell must be one of ${Object.keys(CELL_SHAPES).join(', ')}, got ${String(cell)}`);
-  }
-  return CELL_SHAPES[cell as CellKind];
-}
-
 function checkSizes(fn: string, a: CellSizes) {
   if (a === null || typeof a !== 'object') throw new TypeError(`${fn} expects an options object`);
-  const shape = shapeOf(a.cell);
+  const shape = cellDescriptor(a.cell);
   const B = checkSize(`${fn} batch`, a.batch, 1);
   const I = checkSize(`${fn} inputSize`, a.inputSize, 1);
   const H = checkSize(`${fn} hiddenSize`, a.hiddenSize, 1);
@@ -130,16 +102,10 @@ function checkSizes(fn: string, a: CellSizes) {
 export function cellWorkFloats(rt: Runtime, args: CellSizes & { phase: 'forward' | 'backward' }): number {
   const fn = 'cellWorkFloats';
   const { B, I, H } = checkSizes(fn, args);
-  const ex = rt.exports;
   const forward = args.phase === 'forward';
   if (!forward && args.phase !== 'backward') throw new RangeError(`${fn} phase must be 'forward' or 'backward', got ${String(args.phase)}`);
-  switch (args.cell) {
-    case 'lstm': return forward ? ex.lstm_cell_forward_work_floats(B, H, I) : ex.lstm_cell_backward_work_floats(B, H);
-    case 'gru_after':
-    case 'gru_before': return forward ? ex.gru_cell_forward_work_floats(B, H, I) : ex.gru_cell_backward_work_floats(B, H);
-    case 'attention_gru': return forward ? ex.attention_gru_cell_forward_work_floats(B, H, I) : ex.attention_gru_cell_backward_work_floats(B, H);
-    default: return forward ? ex.rnn_cell_forward_work_floats(B, H, I) : ex.rnn_cell_backward_work_floats(B, H);
-  }
+  const step = cellDescriptor(args.cell).step;
+  return forward ? step.forwardWorkFloats(rt.exports, B, H, I) : step.backwardWorkFloats(rt.exports, B, H);
 }
 
 /** A pointer that must be given exactly when the cell kind has that buffer. */
@@ -188,21 +154,9 @@ export function cellForward(rt: Runtime, a: CellForwardKernelArgs): void {
   const inputs: [string, number, number][] = [['x', a.x, matrixBytes(B, I, ldx)], ['h', a.h, state], ['c', c, state], ['gate', gate, B * 4]];
   disjoint(fn, 'hOut', a.hOut, state, inputs);
   if (lstm) disjoint(fn, 'cOut', cOut, state, [...inputs, ['hOut', a.hOut, state]]);
-  const ex = rt.exports;
-  switch (a.cell) {
-    case 'lstm':
-      ex.lstm_cell_forward(B, I, H, a.x, ldx, a.weightIh, a.weightHh, bIh, bHh, a.h, c, a.hOut, cOut, a.gates, a.work);
-      break;
-    case 'gru_after':
-    case 'gru_before':
-      ex.gru_cell_forward(B, I, H, a.x, ldx, a.weightIh, a.weightHh, bIh, bHh, a.h, a.cell === 'gru_after' ? 1 : 0, a.hOut, a.gates, extra, a.work);
-      break;
-    case 'attention_gru':
-      ex.attention_gru_cell_forward(B, I, H, a.x, ldx, a.weightIh, a.weightHh, bIh, bHh, a.h, gate, a.hOut, a.gates, extra, a.work);
-      break;
-    default:
-      ex.rnn_cell_forward(B, I, H, a.x, ldx, a.weightIh, a.weightHh, bIh, bHh, a.h, a.cell === 'rnn_relu' ? 1 : 0, a.hOut, a.gates, a.work);
-  }
+  shape.step.forward(rt.exports, {
+    B, I, H, x: a.x, ldx, wIh: a.weightIh, wHh: a.weightHh, bIh, bHh, h: a.h, c, gate, hOut: a.hOut, cOut, gates: a.gates, extra, work: a.work,
+  });
 }
 
 /**
@@ -248,26 +202,10 @@ export function cellBackward(rt: Runtime, a: CellBackwardKernelArgs): void {
     mem.checkRange(`${fn} gradBiasHh`, gbHh, GH * 4);
   }
   mem.checkRange(`${fn} work`, a.work, cellWorkFloats(rt, { ...a, phase: 'backward' }) * 4);
-  const acc = a.dxAccumulate ? 1 : 0;
-  const ex = rt.exports;
-  switch (a.cell) {
-    case 'lstm':
-      ex.lstm_cell_backward(B, I, H, a.x, ldx, a.weightIh, a.weightHh, a.h, c, a.gates, dhOut, dcOut, dx, lddx, acc, a.dh, dc,
-        a.gradWeightIh, a.gradWeightHh, gbIh, gbHh, a.work);
-      break;
-    case 'gru_after':
-    case 'gru_before':
-      ex.gru_cell_backward(B, I, H, a.x, ldx, a.weightIh, a.weightHh, a.h, a.cell === 'gru_after' ? 1 : 0, a.gates, extra, dhOut, dx, lddx, acc, a.dh,
-        a.gradWeightIh, a.gradWeightHh, gbIh, gbHh, a.work);
-      break;
-    case 'attention_gru':
-      ex.attention_gru_cell_backward(B, I, H, a.x, ldx, a.weightIh, a.weightHh, a.h, gate, a.gates, extra, dhOut, dx, lddx, acc, a.dh, dGate,
-        a.gradWeightIh, a.gradWeightHh, gbIh, gbHh, a.work);
-      break;
-    default:
-      ex.rnn_cell_backward(B, I, H, a.x, ldx, a.weightIh, a.weightHh, a.h, a.cell === 'rnn_relu' ? 1 : 0, a.gates, dhOut, dx, lddx, acc, a.dh,
-        a.gradWeightIh, a.gradWeightHh, gbIh, gbHh, a.work);
-  }
+  shape.step.backward(rt.exports, {
+    B, I, H, x: a.x, ldx, wIh: a.weightIh, wHh: a.weightHh, h: a.h, c, gate, gates: a.gates, extra, dhOut, dcOut, dx, lddx,
+    dxAccumulate: a.dxAccumulate ? 1 : 0, dh: a.dh, dc, dGate, gWIh: a.gradWeightIh, gWHh: a.gradWeightHh, gBIh: gbIh, gBHh: gbHh, work: a.work,
+  });
 }
 
 /** Both bias pointers or neither (the kernels add b_ih and b_hh together). */

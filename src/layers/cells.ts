@@ -13,7 +13,8 @@ import { checkAllFinite, checkFinite, checkShape, checkSize, describe, ShapeErro
 import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
-import { CELL_SHAPES, cellBackward, cellForward, cellWorkFloats, type CellKind, type CellShape } from '../kernels/cells.js';
+import { cellBackward, cellForward, cellWorkFloats } from '../kernels/cells.js';
+import { CELL_KINDS, type CellDescriptor, type CellKind } from '../kernels/cell-kinds.js';
 import { Rng } from '../train/rng.js';
 import { NamedParameters } from './parameters.js';
 
@@ -132,7 +133,8 @@ export class RecurrentCell {
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly bias: boolean;
-  readonly shape: CellShape;
+  /** The cell kind's descriptor (gates, state, kept buffers, kernels). */
+  readonly shape: CellDescriptor;
   readonly block: import('../runtime/tensor.js').ParameterBlock;
   readonly prefix: string;
   private readonly params: NamedParameters;
@@ -145,7 +147,7 @@ export class RecurrentCell {
     this.inputSize = I;
     this.hiddenSize = H;
     this.bias = bias;
-    this.shape = CELL_SHAPES[cell];
+    this.shape = CELL_KINDS[cell];
     const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
     this.params = new NamedParameters(rt, cellParameterSpecs(this.shape.gates, options), { block: options.block, prefix: options.prefix });
     this.block = this.params.block;
