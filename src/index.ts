@@ -20,3 +20,4 @@ export { Dropout, type DropoutOptions } from './layers/dropout.js';
 export { crossEntropyLoss, mseLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, type CrossEntropyOptions, type Reduction } from './layers/losses.js';
 export { activation, tanh, sigmoid, relu, meanOverTime, maxOverTime, concatFeatures, selectFirstAxis, recurrent, type RecurrentTapeInputs, type RecurrentTapeOutputs } from './layers/ops.js';
 export * from './models/index.js';
+export { matmul, batchedMatmul, add, subtract, multiply, scale, softmax, logSoftmax, concat, split, gatherRows, selectSteps, swapLeadingAxes, reshape, sumLastAxis, meanLastAxis, sumAll, meanAll, argmax, argmaxRows, type MatmulOptions, type SoftmaxOptions } from './layers/tensor-ops.js';
