@@ -8,7 +8,7 @@ import { axpy, copyBuffer } from '../kernels/elementwise.js';
 import { reluBackward, reluForward, sigmoidBackward, sigmoidForward, tanhBackward, tanhForward } from '../kernels/activations.js';
 import { Variable, type Tape } from '../train/tape.js';
 import type { RecurrentLayer } from './recurrent.js';
-import { concat } from './tensor-ops.js';
+import { accumulateInto, concat } from './tensor-ops.js';
 
 type Activation = 'tanh' | 'sigmoid' | 'relu';
 
@@ -17,21 +17,6 @@ const ACTIVATIONS = {
   sigmoid: { forward: sigmoidForward, backward: sigmoidBackward },
   relu: { forward: reluForward, backward: reluBackward },
 } as const;
-
-/**
- * Adds a kernel-written gradient into x's gradient: straight into x.grad()
- * when nothing was accumulated yet, else through a scratch buffer and axpy.
- */
-function accumulateInto(tape: Tape, x: Variable, write: (dst: number) => void): void {
-  if (!x.requiresGrad) return;
-  if (!x.hasGrad) {
-    write(x.grad().ptr);
-    return;
-  }
-  const tmp = tape.tensor(x.shape);
-  write(tmp.ptr);
-  axpy(tape.rt, { alpha: 1, x: tmp.ptr, y: x.grad().ptr, n: x.size });
-}
 
 /** y = f(x) elementwise; backward from the saved output. x, y: any shape. */
 export function activation(tape: Tape, kind: Activation, x: Variable): Variable {

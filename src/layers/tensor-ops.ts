@@ -42,22 +42,26 @@ function checkVariable(op: string, name: string, tape: Tape, v: unknown): Variab
   return v;
 }
 
-function checkSameShape(op: string, a: Variable, b: Variable): void {
-  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
-    throw new ShapeError(`${op}: b must have a's shape ${shapeText(a.shape)}, got ${shapeText(b.shape)}`);
-  }
-}
-
 /** The output of an op: it needs a gradient when any input does. */
 function output(tape: Tape, shape: number[], inputs: Variable[]): Variable {
   return tape.variable(shape, inputs.some((v) => v.requiresGrad));
+}
+
+/** Checks an elementwise op's two inputs (live, same shape) and makes its output. */
+function sameShapeOutput(op: string, tape: Tape, a: Variable, b: Variable): Variable {
+  checkVariable(op, 'a', tape, a);
+  checkVariable(op, 'b', tape, b);
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new ShapeError(`${op}: b must have a's shape ${shapeText(a.shape)}, got ${shapeText(b.shape)}`);
+  }
+  return output(tape, a.shape, [a, b]);
 }
 
 /**
  * Adds a kernel-written gradient into x's gradient: straight into x.grad()
  * when nothing was accumulated yet, else through a scratch buffer and axpy.
  */
-function accumulateInto(tape: Tape, x: Variable, write: (dst: number) => void): void {
+export function accumulateInto(tape: Tape, x: Variable, write: (dst: number) => void): void {
   if (!x.requiresGrad) return;
   if (!x.hasGrad) {
     write(x.grad().ptr);
@@ -211,11 +215,8 @@ export function add(tape: Tape, a: Variable, b: Variable): Variable {
 
 /** a - b, same shapes. */
 export function subtract(tape: Tape, a: Variable, b: Variable): Variable {
-  checkVariable('subtract', 'a', tape, a);
-  checkVariable('subtract', 'b', tape, b);
-  checkSameShape('subtract', a, b);
+  const y = sameShapeOutput('subtract', tape, a, b);
   const rt = tape.rt;
-  const y = output(tape, a.shape, [a, b]);
   copyBuffer(rt, { x: a.ptr, y: y.ptr, n: a.size });
   axpy(rt, { alpha: -1, x: b.ptr, y: y.ptr, n: a.size });
   tape.record('subtract', () => {
@@ -229,11 +230,8 @@ export function subtract(tape: Tape, a: Variable, b: Variable): Variable {
 
 /** a * b elementwise, same shapes. */
 export function multiply(tape: Tape, a: Variable, b: Variable): Variable {
-  checkVariable('multiply', 'a', tape, a);
-  checkVariable('multiply', 'b', tape, b);
-  checkSameShape('multiply', a, b);
+  const y = sameShapeOutput('multiply', tape, a, b);
   const rt = tape.rt;
-  const y = output(tape, a.shape, [a, b]);
   elementwiseMul(rt, { a: a.ptr, b: b.ptr, y: y.ptr, n: a.size });
   tape.record('multiply', () => {
     if (!y.hasGrad) return;
