@@ -4,12 +4,11 @@
 //   -> dropout -> Linear -> logits [B, C]
 import { checkSize, ShapeError } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { Dropout } from '../layers/dropout.js';
 import { crossEntropyLoss } from '../layers/losses.js';
 import { maxOverTime, meanOverTime, recurrent, selectFirstAxis } from '../layers/ops.js';
 import { argmaxRows, concat, softmax } from '../layers/tensor-ops.js';
 import type { Variable } from '../train/tape.js';
-import { checkTokenBatch, tokenStack, type CellName, TokenStackModel } from './common.js';
+import { tokenStack, type CellName, type TokenBatch, TokenStackModel } from './common.js';
 
 export type Pooling = 'max' | 'mean' | 'maxmean' | 'last';
 
@@ -37,15 +36,11 @@ export interface SequenceClassifierOptions {
 }
 
 /** A padded batch: ids [T, B] time-major, lengths [B], labels [B]. */
-export interface ClassificationBatch {
-  ids: Int32Array;
-  lengths: Int32Array;
+export interface ClassificationBatch extends TokenBatch {
   labels?: Int32Array;
 }
 
 export class SequenceClassifier extends TokenStackModel<Required<SequenceClassifierOptions>> {
-  private readonly drop: Dropout;
-
   constructor(rt: Runtime, options: SequenceClassifierOptions) {
     const o: Required<SequenceClassifierOptions> = {
       embeddingDim: 64, hiddenSize: 64, cell: 'gru', bidirectional: true, numLayers: 1, pooling: 'max', dropout: 0, paddingIdx: 0, seed: 0,
@@ -56,14 +51,12 @@ export class SequenceClassifier extends TokenStackModel<Required<SequenceClassif
     const D = o.bidirectional ? 2 : 1;
     const fcInFeatures = (o.pooling === 'maxmean' ? 2 : 1) * D * o.hiddenSize;
     super(rt, o, tokenStack({ ...o, outFeatures: o.numClasses, fcInFeatures }), o.seed);
-    this.drop = new Dropout(rt, { p: o.dropout }, this.rng);
   }
 
   /** Logits [B, numClasses] on the model's tape (records in training mode). */
   logits(batch: ClassificationBatch): Variable {
-    const [T, B] = checkTokenBatch(batch);
     const tape = this.tape;
-    const x = this.drop.forward(tape, this.embedding.forward(tape, batch.ids, [T, B]));
+    const x = this.embed(batch);
     const { output, hN } = recurrent(tape, this.rnn, x, { lengths: batch.lengths });
     let pooled: Variable;
     const pooling = this.options.pooling;

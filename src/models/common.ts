@@ -6,6 +6,8 @@ import type { Runtime } from '../runtime/runtime.js';
 import { Embedding, type EmbeddingOptions } from '../layers/embedding.js';
 import { Linear } from '../layers/linear.js';
 import { Model, type LayerDeclaration } from '../train/model.js';
+import type { Variable } from '../train/tape.js';
+import { Dropout } from '../layers/dropout.js';
 import type { ParameterBlock, ParameterSpec } from '../runtime/tensor.js';
 import { GRU } from '../layers/gru.js';
 import { LSTM } from '../layers/lstm.js';
@@ -82,6 +84,9 @@ export function tokenStack(o: TokenStackOptions): { [K in keyof TokenStack]: Lay
  * layers under their names.
  */
 export abstract class TokenStackModel<Options extends object, Extra extends object = object> extends Model<TokenStack & Extra> {
+  /** Dropout with p = options.dropout (none when the model has no such option), masks from the model's generator. */
+  protected readonly drop: Dropout;
+
   constructor(
     rt: Runtime,
     readonly options: Options,
@@ -89,6 +94,13 @@ export abstract class TokenStackModel<Options extends object, Extra extends obje
     seed: number,
   ) {
     super(rt, layers, seed);
+    this.drop = new Dropout(rt, { p: (options as { dropout?: number }).dropout ?? 0 }, this.rng);
+  }
+
+  /** The batch's tokens embedded, then dropped out: [T, B, embeddingDim]. */
+  protected embed(batch: TokenBatch): Variable {
+    const [T, B] = checkTokenBatch(batch);
+    return this.drop.forward(this.tape, this.embedding.forward(this.tape, batch.ids, [T, B]));
   }
 
   get embedding(): Embedding {
@@ -104,8 +116,14 @@ export abstract class TokenStackModel<Options extends object, Extra extends obje
   }
 }
 
+/** A padded time-first batch of token ids: ids [T, B], lengths [B]. */
+export interface TokenBatch {
+  ids: Int32Array;
+  lengths: Int32Array;
+}
+
 /** Checks a time-first token batch (ids [T, B], lengths [B]); returns [T, B]. */
-export function checkTokenBatch(batch: { ids: Int32Array; lengths: Int32Array }): [number, number] {
+export function checkTokenBatch(batch: TokenBatch): [number, number] {
   const B = batch.lengths?.length;
   if (!(batch.lengths instanceof Int32Array) || B === 0) throw new ShapeError('batch.lengths must be a non-empty Int32Array [B]');
   if (!(batch.ids instanceof Int32Array) || batch.ids.length % B !== 0) {

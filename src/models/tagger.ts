@@ -3,12 +3,11 @@
 // ids: [T, B] -> Embedding [T,B,E] -> dropout -> (bi)RNN [T,B,D*H] -> Linear -> logits [T,B,K]
 import { checkSize, ShapeError } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { Dropout } from '../layers/dropout.js';
 import { crossEntropyLoss } from '../layers/losses.js';
 import { recurrent } from '../layers/ops.js';
 import { argmax } from '../layers/tensor-ops.js';
 import type { Variable } from '../train/tape.js';
-import { checkTokenBatch, tokenStack, type CellName, TokenStackModel } from './common.js';
+import { checkTokenBatch, tokenStack, type CellName, type TokenBatch, TokenStackModel } from './common.js';
 
 export interface SequenceTaggerOptions {
   vocabSize: number;
@@ -31,15 +30,11 @@ export interface SequenceTaggerOptions {
 }
 
 /** ids and tags [T, B] time-major, lengths [B]; tags past a length are ignored. */
-export interface TaggingBatch {
-  ids: Int32Array;
-  lengths: Int32Array;
+export interface TaggingBatch extends TokenBatch {
   tags?: Int32Array;
 }
 
 export class SequenceTagger extends TokenStackModel<Required<SequenceTaggerOptions>> {
-  private readonly drop: Dropout;
-
   constructor(rt: Runtime, options: SequenceTaggerOptions) {
     const o: Required<SequenceTaggerOptions> = {
       embeddingDim: 32, hiddenSize: 64, cell: 'gru', bidirectional: true, numLayers: 1, dropout: 0, paddingIdx: 0, seed: 0,
@@ -47,14 +42,12 @@ export class SequenceTagger extends TokenStackModel<Required<SequenceTaggerOptio
     };
     checkSize('numTags', o.numTags, 2);
     super(rt, o, tokenStack({ ...o, outFeatures: o.numTags }), o.seed);
-    this.drop = new Dropout(rt, { p: o.dropout }, this.rng);
   }
 
   /** Logits [T, B, numTags]. */
   logits(batch: TaggingBatch): Variable {
-    const [T, B] = checkTokenBatch(batch);
     const tape = this.tape;
-    const x = this.drop.forward(tape, this.embedding.forward(tape, batch.ids, [T, B]));
+    const x = this.embed(batch);
     const { output } = recurrent(tape, this.rnn, x, { lengths: batch.lengths });
     return this.fc.forward(tape, output);
   }
