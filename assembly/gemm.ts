@@ -39,20 +39,15 @@ const DIRECT_MAX_M = 8;
 const DIRECT_ANY_SIZE_MAX_M = 3;
 const DIRECT_MAX_KN = 65536;
 const DOT_MAX_M = 16;
-// One level of Strassen (gemm_strassen) when M, N and K all reach this.
-// Measured (CPU time per call, Strassen vs not, same build, 00:10 UTC):
-// SIMD 256^3 0.99-1.01 (even), 320^3 0.92, 384^3 0.95-0.97, 512^3 and
-// 1024^3 0.93-0.95; relaxed 256^3 1.01-1.05 (loses), 384^3 0.93-0.98,
-// 512^3 0.92-0.96, but At*B 1024x384x1024 1.01.
+// One level of Strassen (gemm_strassen) when M, N and K all reach this: below
+// it the operand sums cost what the saved eighth of multiply-adds gains
+// (SIMD breaks even at 256^3, relaxed loses there; timings: bench/README.md,
+// "Figures that sat in kernel comments").
 const STRASSEN_MIN: i32 = ASC_FEATURE_RELAXED_SIMD ? 384 : 320;
 // N may go down to this in the SIMD build when the products take K/2 in one
-// block (see gemm_strassen). SIMD, Strassen vs not: dx-like A*B 1024x128x1024
-// 0.93-0.975, 1024x128x768 0.94-0.97, 512x128x512 0.96, 1024x256x1024
-// 0.92-0.95, A*B^T 1024x128x1024 0.97; weight-gradient-like A^T*B
-// 1024x128x1024 0.945-0.99, 1024x256x1024 0.92-0.96 (1.03 and 1.01 before
-// pack_a read A^T a 64-byte line at a time); K = 128 1.01-1.04 (input projection:
-// excluded by STRASSEN_MIN). Relaxed: A*B 1024x128x1024 0.99-1.00, A^T*B
-// 1.12 (its pre-broadcast packing reads A^T value by value).
+// block (see gemm_strassen): the narrow dx and weight-gradient products gain
+// there; the relaxed build's pre-broadcast packing reads A^T value by value
+// and loses (timings: bench/README.md, "Figures that sat in kernel comments").
 const STRASSEN_MIN_N: i32 = ASC_FEATURE_RELAXED_SIMD ? STRASSEN_MIN : 128;
 
 // Packed A holds each value broadcast to 4 lanes (64 bytes per k of a 4-row

@@ -269,8 +269,8 @@ export function rec_matmul_packed(M: i32, N: i32, K: i32, A: usize, lda: i32, P:
 // 4-row x 8-column register blocks over chunks of 16 rows: each chunk of A is first
 // broadcast into abuf (every element as 4 equal lanes, 4 rows side by side per k), so the
 // inner loop is plain loads at fixed offsets from one pointer; splat-loads there cost
-// vector-unit slots (A/B on [16,256]x[256,1024]: 31.1 -> 32.9 GFLOP/s simd, 38.6 -> 49.0
-// relaxed). A last block of 1-3 rows runs padded with copies of the last row.
+// vector-unit slots (timings: bench/README.md, "Figures that sat in kernel comments").
+// A last block of 1-3 rows runs padded with copies of the last row.
 function rec_matmul_blocks(
   M: i32, N: i32, K: i32, A: usize, A2: usize, negA2: i32, lda: i32, P: usize,
   C: usize, ldc: i32, accumulate: bool, abuf: usize,
@@ -350,12 +350,10 @@ function rec_matmul_blocks(
 // rec_pack and rec_matmul_packed take this path by themselves where rec_step_strassen says.
 
 // Whether products with M rows on a packed [K, N] weight operand take Strassen's path: whole halves (M, K even, each half of N whole 8-column panels), at least
-// 4 rows per half (the 4x8 blocks: M >= 8), and K, N >= 256. Measured (simd, time
-// Strassen / plain, M = 16): [256,1024] 0.94, [1024,256] 0.92-0.94, [256,768] 0.94,
-// [256,512] 0.94, [256,256] 0.97; with K or N = 128 nothing is gained ([128,512] 0.98-1.0,
-// [512,128] 1.0, [128,128] 1.02; K or N = 64: 1.05-1.2): a half product's 4x8 blocks then
-// run only 64 k steps per store, and the extra broadcasts and the combining pass eat
-// the eighth saved. M = 8 and 32-64 gain like 16 ([8,256,1024] 0.93, [64,256,1024] 0.94).
+// 4 rows per half (the 4x8 blocks: M >= 8), and K, N >= 256. With K or N = 128 nothing
+// is gained, and at 64 it loses: a half product's 4x8 blocks then run only 64 k steps per
+// store, and the extra broadcasts and the combining pass eat the eighth saved (timings:
+// bench/README.md, "Figures that sat in kernel comments").
 export function rec_step_strassen(M: i32, K: i32, N: i32): bool {
   return (M & 1) == 0 && M >= 8 && (K & 1) == 0 && (N & 15) == 0 && K >= 256 && N >= 256;
 }

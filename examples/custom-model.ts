@@ -1,4 +1,4 @@
-// Writing a model: declare the layers, write only the forward pass and the
+// Writing a model: declare each layer once by name, write only the forward pass and the
 // loss; the tape records every layer call and Trainer replays it backward,
 // clips, and steps Adam over the model's one parameter block.
 // This model learns whether a sequence of digits sums to an even number
@@ -13,6 +13,7 @@ import { Linear } from '../src/layers/linear.js';
 import { LSTM } from '../src/layers/lstm.js';
 import { crossEntropyLoss } from '../src/layers/losses.js';
 import { recurrent, selectFirstAxis } from '../src/layers/ops.js';
+import { argmax } from '../src/layers/tensor-ops.js';
 import type { RecurrentLayer } from '../src/layers/recurrent.js';
 import { padBatch } from '../src/data/batch.js';
 
@@ -22,36 +23,35 @@ interface Batch {
   labels: Int32Array;
 }
 
-class ParityModel extends Model {
-  readonly embedding: Embedding;
-  readonly lstm: RecurrentLayer;
-  readonly head: Linear;
+interface ParityLayers {
+  embedding: Embedding;
+  lstm: RecurrentLayer;
+  head: Linear;
+}
 
+class ParityModel extends Model<ParityLayers> {
   constructor(rt: Runtime, seed: number) {
-    const e = { numEmbeddings: 11, embeddingDim: 8, paddingIdx: 0 };
     const r = { inputSize: 8, hiddenSize: 32 };
-    const h = { inFeatures: 32, outFeatures: 2 };
-    // One parameter block for all layers, under torch-style dotted names.
-    super(rt, [
-      { prefix: 'embedding.', specs: Embedding.parameterSpecs(e) },
-      { prefix: 'lstm.', specs: LSTM.parameterSpecs(r) },
-      { prefix: 'head.', specs: Linear.parameterSpecs(h) },
-    ], seed);
-    this.embedding = new Embedding(rt, e, { block: this.params, prefix: 'embedding.' });
-    this.embedding.resetParameters(this.rng);
-    // dropoutRng: masks between stacked layers (dropout > 0) come from the model's generator,
-    // which checkpoints save, so a resumed run continues exactly (this model has one layer).
-    this.lstm = new LSTM(rt, { ...r, block: this.params, prefix: 'lstm.', seed, dropoutRng: this.rng });
-    this.head = new Linear(rt, h, { block: this.params, prefix: 'head.' });
-    this.head.resetParameters(this.rng);
+    // Each layer once, under its name: one parameter block for all of them with torch-style
+    // dotted names ('embedding.weight', 'lstm.weight_ih_l0', 'head.bias', ...), made and
+    // initialised in this order from the model's generator.
+    super(rt, {
+      embedding: Embedding.declare({ numEmbeddings: 11, embeddingDim: 8, paddingIdx: 0 }),
+      // A layer written by hand: its parameter specs, and how to make it over the block under its prefix.
+      // dropoutRng: masks between stacked layers (dropout > 0) come from the model's generator,
+      // which checkpoints save, so a resumed run continues exactly (this model has one layer).
+      lstm: { specs: LSTM.parameterSpecs(r), create: (model, prefix) => new LSTM(rt, { ...r, block: model.params, prefix, seed, dropoutRng: model.rng }) },
+      head: Linear.declare({ inFeatures: 32, outFeatures: 2 }),
+    }, seed);
   }
 
   /** The forward pass: token ids -> final hidden state -> class logits [B, 2]. */
   logits(batch: Batch) {
     const T = batch.ids.length / batch.lengths.length;
-    const x = this.embedding.forward(this.tape, batch.ids, [T, batch.lengths.length]);
-    const { hN } = recurrent(this.tape, this.lstm, x, { lengths: batch.lengths });
-    return this.head.forward(this.tape, selectFirstAxis(this.tape, hN, 0));
+    const { embedding, lstm, head } = this.layers;
+    const x = embedding.forward(this.tape, batch.ids, [T, batch.lengths.length]);
+    const { hN } = recurrent(this.tape, lstm, x, { lengths: batch.lengths });
+    return head.forward(this.tape, selectFirstAxis(this.tape, hN, 0));
   }
 
   loss(batch: Batch): number {
@@ -59,13 +59,11 @@ class ParityModel extends Model {
   }
 
   accuracy(batch: Batch): number {
-    this.eval();
-    this.tape.reset();
-    const l = this.logits(batch).toArray();
-    this.train();
-    let ok = 0;
-    batch.labels.forEach((y, b) => (ok += Number((l[2 * b + 1] > l[2 * b] ? 1 : 0) === y)));
-    return ok / batch.labels.length;
+    const predicted = this.withEval(() => {
+      this.tape.reset();
+      return argmax(this.logits(batch));
+    });
+    return predicted.filter((c, b) => c === batch.labels[b]).length / batch.labels.length;
   }
 }
 

@@ -1,10 +1,10 @@
 // Truncated BPTT on a 100k-character stream, far longer than one unroll: a small LSTM
 // language model reads it in chunks of 32 steps over 16 lanes, carrying its state from
-// chunk to chunk while gradients stop at each boundary (src/train/tbptt.ts), and prints
+// chunk to chunk while gradients stop at each boundary (src/models/tbptt.ts), and prints
 // the loss falling. test/recurrent-tbptt.test.ts runs main() (`npx vitest run
 // test/recurrent-tbptt.test.ts`); a runner that maps .js imports to .ts (tsx) runs it directly.
 import { createRuntime } from '../src/runtime/runtime.js';
-import { syntheticWordStream, trainTbpttStream } from '../src/train/tbptt.js';
+import { syntheticWordStream, trainTbpttStream } from '../src/models/tbptt.js';
 
 export async function main(log: (line: string) => void = console.log, length = 100_000): Promise<number[]> {
   const rt = await createRuntime();

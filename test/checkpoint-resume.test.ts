@@ -11,7 +11,7 @@ import { LSTM } from '../src/layers/lstm.js';
 import type { RecurrentLayer } from '../src/layers/recurrent.js';
 import { crossEntropyLoss } from '../src/layers/losses.js';
 import { recurrent, selectFirstAxis } from '../src/layers/ops.js';
-import { makeRecurrent } from '../src/models/common.js';
+import { recurrentDeclaration } from '../src/models/common.js';
 import type { Runtime } from '../src/runtime/runtime.js';
 import { Trainer, type TrainerOptions } from '../src/train/trainer.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
@@ -136,37 +136,28 @@ describe.each(BUILDS)('checkpoint and resume (%s build)', (build) => {
 });
 
 /**
- * Two stacked LSTM layers with dropout between them. Built by makeRecurrent, the masks come from
+ * Two stacked LSTM layers with dropout between them. Declared by recurrentDeclaration, the masks come from
  * the model's generator (passed as dropoutRng, saved by checkpoints) and a resumed run matches
  * the uninterrupted one; with the layer's private generator (the default) it cannot.
  */
-class StackedDropoutModel extends Model {
-  readonly emb: Embedding;
-  readonly lstm: RecurrentLayer;
-  readonly out: Linear;
+class StackedDropoutModel extends Model<{ emb: Embedding; lstm: RecurrentLayer; out: Linear }> {
   constructor(rt: Runtime, seed: number, masksFromModel: boolean) {
-    const e = { numEmbeddings: 8, embeddingDim: 6, paddingIdx: 0 };
     const r = { inputSize: 6, hiddenSize: 10, numLayers: 2, dropout: 0.4 };
-    const o = { inFeatures: 10, outFeatures: 2 };
-    super(rt, [
-      { prefix: 'emb.', specs: Embedding.parameterSpecs(e) },
-      { prefix: 'lstm.', specs: LSTM.parameterSpecs(r) },
-      { prefix: 'out.', specs: Linear.parameterSpecs(o) },
-    ], seed);
-    this.emb = new Embedding(rt, e, { block: this.params, prefix: 'emb.' });
-    this.emb.resetParameters(this.rng);
-    // makeRecurrent is how the library's models build theirs (it passes the model's generator).
-    this.lstm = masksFromModel
-      ? makeRecurrent(rt, 'lstm', r, this.params, 'lstm.', this.rng)
-      : new LSTM(rt, { ...r, block: this.params, prefix: 'lstm.', seed });
-    this.out = new Linear(rt, o, { block: this.params, prefix: 'out.' });
-    this.out.resetParameters(this.rng);
+    super(rt, {
+      emb: Embedding.declare({ numEmbeddings: 8, embeddingDim: 6, paddingIdx: 0 }),
+      // recurrentDeclaration is how the library's models declare theirs (it passes the model's generator).
+      lstm: masksFromModel
+        ? recurrentDeclaration('lstm', r)
+        : { specs: LSTM.parameterSpecs(r), create: (model, prefix) => new LSTM(rt, { ...r, block: model.params, prefix, seed }) },
+      out: Linear.declare({ inFeatures: 10, outFeatures: 2 }),
+    }, seed);
   }
   loss(batch: TokenBatch): number {
     const B = batch.lengths.length, T = batch.ids.length / B;
-    const x = this.emb.forward(this.tape, batch.ids, [T, B]);
-    const { hN } = recurrent(this.tape, this.lstm, x, { lengths: Int32Array.from(batch.lengths) });
-    return crossEntropyLoss(this.tape, this.out.forward(this.tape, selectFirstAxis(this.tape, hN, 1)), Int32Array.from(batch.labels));
+    const { emb, lstm, out } = this.layers;
+    const x = emb.forward(this.tape, batch.ids, [T, B]);
+    const { hN } = recurrent(this.tape, lstm, x, { lengths: Int32Array.from(batch.lengths) });
+    return crossEntropyLoss(this.tape, out.forward(this.tape, selectFirstAxis(this.tape, hN, 1)), Int32Array.from(batch.labels));
   }
 }
 

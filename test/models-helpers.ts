@@ -80,33 +80,22 @@ export function collate(examples: { tokens: number[]; label: number }[]): TokenB
 }
 
 /** Embedding -> dropout -> Linear -> tanh -> mean over time -> Linear: small, fast, uses every RNG. */
-export class BagClassifier extends Model {
-  readonly emb: Embedding;
+export class BagClassifier extends Model<{ emb: Embedding; hidden: Linear; out: Linear }> {
   readonly drop: Dropout;
-  readonly hidden: Linear;
-  readonly out: Linear;
   constructor(rt: Runtime, seed: number) {
-    const e = { numEmbeddings: 8, embeddingDim: 8, paddingIdx: 0 };
-    const h = { inFeatures: 8, outFeatures: 16 };
-    const o = { inFeatures: 16, outFeatures: 2 };
-    super(rt, [
-      { prefix: 'emb.', specs: Embedding.parameterSpecs(e) },
-      { prefix: 'hidden.', specs: Linear.parameterSpecs(h) },
-      { prefix: 'out.', specs: Linear.parameterSpecs(o) },
-    ], seed);
-    this.emb = new Embedding(rt, e, { block: this.params, prefix: 'emb.' });
+    super(rt, {
+      emb: Embedding.declare({ numEmbeddings: 8, embeddingDim: 8, paddingIdx: 0 }),
+      hidden: Linear.declare({ inFeatures: 8, outFeatures: 16 }),
+      out: Linear.declare({ inFeatures: 16, outFeatures: 2 }),
+    }, seed);
     this.drop = new Dropout(rt, { p: 0.1 }, this.rng);
-    this.hidden = new Linear(rt, h, { block: this.params, prefix: 'hidden.' });
-    this.out = new Linear(rt, o, { block: this.params, prefix: 'out.' });
-    this.emb.resetParameters(this.rng);
-    this.hidden.resetParameters(this.rng);
-    this.out.resetParameters(this.rng);
   }
   logits(batch: TokenBatch) {
     const tape = this.tape;
     const T = batch.ids.length / batch.lengths.length;
-    const x = this.drop.forward(tape, this.emb.forward(tape, batch.ids, [T, batch.lengths.length]));
-    return this.out.forward(tape, meanOverTime(tape, tanh(tape, this.hidden.forward(tape, x)), batch.lengths));
+    const { emb, hidden, out } = this.layers;
+    const x = this.drop.forward(tape, emb.forward(tape, batch.ids, [T, batch.lengths.length]));
+    return out.forward(tape, meanOverTime(tape, tanh(tape, hidden.forward(tape, x)), batch.lengths));
   }
   loss(batch: TokenBatch): number {
     return crossEntropyLoss(this.tape, this.logits(batch), batch.labels);

@@ -2,7 +2,7 @@
 // chunks and its loss must fall well below the uniform guess.
 import { describe, expect, it } from 'vitest';
 import { main } from '../examples/tbptt-stream.js';
-import { syntheticWordStream, trainTbpttStream } from '../src/train/tbptt.js';
+import { syntheticWordStream, trainTbpttStream } from '../src/models/tbptt.js';
 import { BUILDS, runtimeFor } from './helpers.js';
 
 describe('truncated BPTT on a stream', () => {

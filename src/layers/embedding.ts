@@ -3,6 +3,7 @@
 import { checkSize, ShapeError } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ParameterBlock, ParameterSpec, Tensor } from '../runtime/tensor.js';
+import type { LayerDeclaration } from '../train/model.js';
 import type { Tape, Variable } from '../train/tape.js';
 import { embeddingBackward, embeddingForward } from '../kernels/embedding.js';
 import { bindParameters, type InitRandom, type ParameterBinding } from './linear.js';
@@ -25,6 +26,18 @@ export class Embedding {
     const v = checkSize('Embedding numEmbeddings', options.numEmbeddings, 1);
     const d = checkSize('Embedding embeddingDim', options.embeddingDim, 1);
     return [{ name: 'weight', shape: [v, d] }];
+  }
+
+  /** A model's sub-layer: `super(rt, { embedding: Embedding.declare(o) }, seed)` names it 'embedding.' and initialises it from the model's generator. */
+  static declare(options: EmbeddingOptions): LayerDeclaration<Embedding> {
+    return {
+      specs: Embedding.parameterSpecs(options),
+      create: (model, prefix) => {
+        const layer = new Embedding(model.rt, options, { block: model.params, prefix });
+        layer.resetParameters(model.rng);
+        return layer;
+      },
+    };
   }
 
   constructor(readonly rt: Runtime, options: EmbeddingOptions, binding: ParameterBinding = {}) {

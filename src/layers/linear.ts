@@ -6,6 +6,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { ParameterBlock, type ParameterSpec, type Tensor } from '../runtime/tensor.js';
 import { gemm } from '../kernels/gemm.js';
 import { biasAddRows, biasAddRowsBackward } from '../kernels/elementwise.js';
+import type { LayerDeclaration } from '../train/model.js';
 import type { Tape, Variable } from '../train/tape.js';
 
 /** Where a layer's parameters live: a shared model block under a name prefix, or a block of its own. */
@@ -81,6 +82,18 @@ export class Linear {
     const specs: ParameterSpec[] = [{ name: 'weight', shape: [outF, inF] }];
     if (options.bias ?? true) specs.push({ name: 'bias', shape: [outF] });
     return specs;
+  }
+
+  /** A model's sub-layer: `super(rt, { fc: Linear.declare(o) }, seed)` names it 'fc.' and initialises it from the model's generator. */
+  static declare(options: LinearOptions): LayerDeclaration<Linear> {
+    return {
+      specs: Linear.parameterSpecs(options),
+      create: (model, prefix) => {
+        const layer = new Linear(model.rt, options, { block: model.params, prefix });
+        layer.resetParameters(model.rng);
+        return layer;
+      },
+    };
   }
 
   constructor(readonly rt: Runtime, options: LinearOptions, binding: ParameterBinding = {}) {

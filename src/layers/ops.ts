@@ -1,7 +1,7 @@
 // Parameter-free ops on the tape that models need between layers:
 // activations (wasm kernels), pooling over time with lengths, and
-// concatenation along the feature axis. Pooling and concatenation are
-// memory moves over at most [T, B, H] values per step and run in TypeScript.
+// concatenation along the feature axis (tensor-ops.ts). Pooling is a
+// memory move over at most [T, B, H] values per step and runs in TypeScript.
 import { ShapeError } from '../runtime/check.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { axpy, copyBuffer } from '../kernels/elementwise.js';
@@ -9,6 +9,7 @@ import { reluBackward, reluForward, sigmoidBackward, sigmoidForward, tanhBackwar
 import { Variable, type Tape } from '../train/tape.js';
 import type { RecurrentLayer } from './recurrent.js';
 import type { RecurrentCell } from './cells.js';
+import { accumulateInto, concat } from './tensor-ops.js';
 
 type Activation = 'tanh' | 'sigmoid' | 'relu';
 
@@ -17,21 +18,6 @@ const ACTIVATIONS = {
   sigmoid: { forward: sigmoidForward, backward: sigmoidBackward },
   relu: { forward: reluForward, backward: reluBackward },
 } as const;
-
-/**
- * Adds a kernel-written gradient into x's gradient: straight into x.grad()
- * when nothing was accumulated yet, else through a scratch buffer and axpy.
- */
-function accumulateInto(tape: Tape, x: Variable, write: (dst: number) => void): void {
-  if (!x.requiresGrad) return;
-  if (!x.hasGrad) {
-    write(x.grad().ptr);
-    return;
-  }
-  const tmp = tape.tensor(x.shape);
-  write(tmp.ptr);
-  axpy(tape.rt, { alpha: 1, x: tmp.ptr, y: x.grad().ptr, n: x.size });
-}
 
 /** y = f(x) elementwise; backward from the saved output. x, y: any shape. */
 export function activation(tape: Tape, kind: Activation, x: Variable): Variable {
@@ -131,45 +117,9 @@ export function maxOverTime(tape: Tape, x: Variable, lengths?: ArrayLike<number>
   return y;
 }
 
-/** Concatenates along the last axis. parts: [..., H_i] with equal leading dims  y: [..., sum H_i] */
+/** Concatenates along the last axis. parts: [..., H_i] with equal leading dims  y: [..., sum H_i] (tensor-ops' concat). */
 export function concatFeatures(tape: Tape, parts: Variable[]): Variable {
-  if (parts.length === 0) throw new ShapeError('concatFeatures: needs at least one input');
-  const lead = parts[0].shape.slice(0, -1);
-  for (const p of parts) {
-    const l = p.shape.slice(0, -1);
-    if (p.shape.length !== parts[0].shape.length || l.some((d, i) => d !== lead[i])) {
-      throw new ShapeError(`concatFeatures: leading dims differ: [${parts.map((q) => q.shape.join(', ')).join('] vs [')}]`);
-    }
-  }
-  const rows = lead.reduce((a, b) => a * b, 1);
-  const widths = parts.map((p) => p.shape[p.shape.length - 1]);
-  const total = widths.reduce((a, b) => a + b, 0);
-  const y = tape.variable([...lead, total]);
-  const yv = y.value.view();
-  let col = 0;
-  parts.forEach((p, i) => {
-    const pv = p.value.view();
-    const w = widths[i];
-    for (let r = 0; r < rows; r++) yv.set(pv.subarray(r * w, (r + 1) * w), r * total + col);
-    col += w;
-  });
-  tape.record('concatFeatures', () => {
-    if (!y.hasGrad) return;
-    // Allocate every gradient before taking views: an allocation may grow memory.
-    const grads = parts.map((p) => (p.requiresGrad ? p.grad() : null));
-    const dy = y.grad().view();
-    let c = 0;
-    parts.forEach((p, i) => {
-      const w = widths[i];
-      const g = grads[i];
-      if (g) {
-        const dp = g.view();
-        for (let r = 0; r < rows; r++) for (let j = 0; j < w; j++) dp[r * w + j] += dy[r * total + c + j];
-      }
-      c += w;
-    });
-  });
-  return y;
+  return concat(tape, parts, 'concatFeatures');
 }
 
 export interface RecurrentTapeInputs {

@@ -7,15 +7,11 @@
 import { checkSize, ShapeError } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { HostTensor } from '../runtime/tensor.js';
-import { Embedding } from '../layers/embedding.js';
-import { Linear } from '../layers/linear.js';
 import { crossEntropyLoss } from '../layers/losses.js';
 import { recurrent } from '../layers/ops.js';
-import type { RecurrentLayer } from '../layers/recurrent.js';
-import { Model } from '../train/model.js';
 import type { Rng } from '../train/rng.js';
 import type { Variable } from '../train/tape.js';
-import { buildTokenStack, checkCell, sampleRow, tokenStackPlan, type CellName } from './common.js';
+import { sampleRow, tokenStack, type CellName, TokenStackModel } from './common.js';
 
 export interface CharLanguageModelOptions {
   vocabSize: number;
@@ -70,25 +66,14 @@ interface State {
   batch: number;
 }
 
-export class CharLanguageModel extends Model {
-  readonly options: Required<CharLanguageModelOptions>;
-  readonly embedding: Embedding;
-  readonly rnn: RecurrentLayer;
-  readonly fc: Linear;
+export class CharLanguageModel extends TokenStackModel<Required<CharLanguageModelOptions>> {
   /** Final state of the last training chunk (the next chunk's start), or null. */
   private carry: State | null = null;
 
   constructor(rt: Runtime, options: CharLanguageModelOptions) {
     const o: Required<CharLanguageModelOptions> = { embeddingDim: 32, hiddenSize: 128, numLayers: 1, cell: 'lstm', seed: 0, ...options };
     checkSize('vocabSize', o.vocabSize, 2);
-    checkCell(o.cell);
-    const e = { numEmbeddings: o.vocabSize, embeddingDim: o.embeddingDim };
-    const r = { inputSize: o.embeddingDim, hiddenSize: o.hiddenSize, numLayers: o.numLayers };
-    const f = { inFeatures: o.hiddenSize, outFeatures: o.vocabSize };
-    const stack = { cell: o.cell, embedding: e, recurrent: r, fc: f };
-    super(rt, tokenStackPlan(stack), o.seed);
-    this.options = o;
-    ({ embedding: this.embedding, rnn: this.rnn, fc: this.fc } = buildTokenStack(this, stack));
+    super(rt, o, tokenStack({ ...o, outFeatures: o.vocabSize }), o.seed);
   }
 
   private get stateShape(): (B: number) => number[] {
@@ -126,9 +111,7 @@ export class CharLanguageModel extends Model {
 
   /** Mean loss (nats per character) over chunks in order, with its own carried state (eval mode). */
   evaluate(chunks: StreamChunk[]): { loss: number; bitsPerChar: number } {
-    const wasTraining = this.training;
-    this.eval();
-    try {
+    return this.withEval(() => {
       let state: State | null = null;
       let sum = 0, n = 0;
       for (const chunk of chunks) {
@@ -140,9 +123,7 @@ export class CharLanguageModel extends Model {
       }
       const loss = sum / Math.max(1, n);
       return { loss, bitsPerChar: loss / Math.LN2 };
-    } finally {
-      if (wasTraining) this.train();
-    }
+    });
   }
 
   /**
@@ -155,9 +136,7 @@ export class CharLanguageModel extends Model {
     const temperature = options.temperature ?? 1;
     if (temperature > 0 && !options.rng) throw new Error('sample: temperature > 0 needs options.rng (a seeded Rng)');
     const V = this.options.vocabSize;
-    const wasTraining = this.training;
-    this.eval();
-    try {
+    return this.withEval(() => {
       this.tape.reset();
       let { logits, end } = this.run(Int32Array.from(prefix), 1, null);
       const out: number[] = [];
@@ -171,9 +150,7 @@ export class CharLanguageModel extends Model {
         ({ logits, end } = this.run(Int32Array.of(next), 1, state));
       }
       return out;
-    } finally {
-      if (wasTraining) this.train();
-    }
+    });
   }
 
   carriedState(): Record<string, HostTensor> {

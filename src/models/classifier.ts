@@ -4,15 +4,11 @@
 //   -> dropout -> Linear -> logits [B, C]
 import { checkSize, ShapeError } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { Dropout } from '../layers/dropout.js';
-import { Embedding } from '../layers/embedding.js';
-import { Linear } from '../layers/linear.js';
 import { crossEntropyLoss } from '../layers/losses.js';
-import { concatFeatures, maxOverTime, meanOverTime, recurrent, selectFirstAxis } from '../layers/ops.js';
-import type { RecurrentLayer } from '../layers/recurrent.js';
-import { Model } from '../train/model.js';
+import { maxOverTime, meanOverTime, recurrent, selectFirstAxis } from '../layers/ops.js';
+import { argmaxRows, concat, softmax } from '../layers/tensor-ops.js';
 import type { Variable } from '../train/tape.js';
-import { buildTokenStack, checkCell, checkTokenBatch, tokenStackPlan, type CellName } from './common.js';
+import { tokenStack, type CellName, type TokenBatch, TokenStackModel } from './common.js';
 
 export type Pooling = 'max' | 'mean' | 'maxmean' | 'last';
 
@@ -40,49 +36,33 @@ export interface SequenceClassifierOptions {
 }
 
 /** A padded batch: ids [T, B] time-major, lengths [B], labels [B]. */
-export interface ClassificationBatch {
-  ids: Int32Array;
-  lengths: Int32Array;
+export interface ClassificationBatch extends TokenBatch {
   labels?: Int32Array;
 }
 
-export class SequenceClassifier extends Model {
-  readonly options: Required<SequenceClassifierOptions>;
-  readonly embedding: Embedding;
-  readonly rnn: RecurrentLayer;
-  readonly fc: Linear;
-  private readonly drop: Dropout;
-
+export class SequenceClassifier extends TokenStackModel<Required<SequenceClassifierOptions>> {
   constructor(rt: Runtime, options: SequenceClassifierOptions) {
     const o: Required<SequenceClassifierOptions> = {
       embeddingDim: 64, hiddenSize: 64, cell: 'gru', bidirectional: true, numLayers: 1, pooling: 'max', dropout: 0, paddingIdx: 0, seed: 0,
       ...options,
     };
     checkSize('numClasses', o.numClasses, 2);
-    checkCell(o.cell);
     if (!['max', 'mean', 'maxmean', 'last'].includes(o.pooling)) throw new RangeError(`pooling must be 'max', 'mean', 'maxmean' or 'last', got ${String(o.pooling)}`);
-    const e = { numEmbeddings: o.vocabSize, embeddingDim: o.embeddingDim, paddingIdx: o.paddingIdx };
-    const r = { inputSize: o.embeddingDim, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bidirectional: o.bidirectional };
     const D = o.bidirectional ? 2 : 1;
-    const f = { inFeatures: (o.pooling === 'maxmean' ? 2 : 1) * D * o.hiddenSize, outFeatures: o.numClasses };
-    const stack = { cell: o.cell, embedding: e, recurrent: r, fc: f };
-    super(rt, tokenStackPlan(stack), o.seed);
-    this.options = o;
-    ({ embedding: this.embedding, rnn: this.rnn, fc: this.fc } = buildTokenStack(this, stack));
-    this.drop = new Dropout(rt, { p: o.dropout }, this.rng);
+    const fcInFeatures = (o.pooling === 'maxmean' ? 2 : 1) * D * o.hiddenSize;
+    super(rt, o, tokenStack({ ...o, outFeatures: o.numClasses, fcInFeatures }), o.seed);
   }
 
   /** Logits [B, numClasses] on the model's tape (records in training mode). */
   logits(batch: ClassificationBatch): Variable {
-    const [T, B] = checkTokenBatch(batch);
     const tape = this.tape;
-    const x = this.drop.forward(tape, this.embedding.forward(tape, batch.ids, [T, B]));
+    const x = this.embed(batch);
     const { output, hN } = recurrent(tape, this.rnn, x, { lengths: batch.lengths });
     let pooled: Variable;
     const pooling = this.options.pooling;
     if (pooling === 'max') pooled = maxOverTime(tape, output, batch.lengths);
     else if (pooling === 'mean') pooled = meanOverTime(tape, output, batch.lengths);
-    else if (pooling === 'maxmean') pooled = concatFeatures(tape, [maxOverTime(tape, output, batch.lengths), meanOverTime(tape, output, batch.lengths)]);
+    else if (pooling === 'maxmean') pooled = concat(tape, [maxOverTime(tape, output, batch.lengths), meanOverTime(tape, output, batch.lengths)]);
     else pooled = this.lastStates(hN);
     return this.fc.forward(tape, this.drop.forward(tape, pooled));
   }
@@ -96,7 +76,7 @@ export class SequenceClassifier extends Model {
       const k = (L - 1) * D + d;
       parts.push(selectFirstAxis(this.tape, hN, k));
     }
-    return parts.length === 1 ? parts[0] : concatFeatures(this.tape, parts);
+    return parts.length === 1 ? parts[0] : concat(this.tape, parts);
   }
 
   loss(batch: ClassificationBatch): number {
@@ -106,36 +86,15 @@ export class SequenceClassifier extends Model {
 
   /** Class probabilities [B, numClasses] (eval mode, nothing recorded). */
   predictProba(batch: ClassificationBatch): Float32Array {
-    const wasTraining = this.training;
-    this.eval();
-    try {
+    return this.withEval(() => {
       this.tape.reset();
-      const l = this.logits(batch).toArray();
-      const C = this.options.numClasses;
-      for (let b = 0; b < l.length / C; b++) {
-        let m = -Infinity;
-        for (let c = 0; c < C; c++) m = Math.max(m, l[b * C + c]);
-        let s = 0;
-        for (let c = 0; c < C; c++) s += (l[b * C + c] = Math.exp(l[b * C + c] - m));
-        for (let c = 0; c < C; c++) l[b * C + c] /= s;
-      }
-      return l;
-    } finally {
-      if (wasTraining) this.train();
-    }
+      return softmax(this.tape, this.logits(batch)).toArray();
+    });
   }
 
   /** Predicted class per sequence. */
   predict(batch: ClassificationBatch): Int32Array {
-    const p = this.predictProba(batch);
-    const C = this.options.numClasses;
-    const out = new Int32Array(p.length / C);
-    for (let b = 0; b < out.length; b++) {
-      let best = 0;
-      for (let c = 1; c < C; c++) if (p[b * C + c] > p[b * C + best]) best = c;
-      out[b] = best;
-    }
-    return out;
+    return argmaxRows(this.predictProba(batch), this.options.numClasses);
   }
 
   /** Accuracy and mean loss over labelled batches (eval mode). */
@@ -144,11 +103,10 @@ export class SequenceClassifier extends Model {
     const C = this.options.numClasses;
     for (const batch of batches) {
       const p = this.predictProba(batch);
+      const predicted = argmaxRows(p, C);
       const labels = batch.labels!;
       for (let b = 0; b < labels.length; b++) {
-        let best = 0;
-        for (let c = 1; c < C; c++) if (p[b * C + c] > p[b * C + best]) best = c;
-        if (best === labels[b]) correct++;
+        if (predicted[b] === labels[b]) correct++;
         lossSum -= Math.log(Math.max(p[b * C + labels[b]], 1e-30));
       }
       total += labels.length;

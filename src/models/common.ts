@@ -1,11 +1,13 @@
 // Shared by the four models: the recurrent cell choice, the embedding ->
-// recurrent -> linear stack they are built on, token-batch checks,
-// greedy/temperature sampling from logits, and argmax.
+// recurrent -> linear stack they are built on (declared once by name, see
+// Model), token-batch checks, greedy/temperature sampling from logits, and argmax.
 import { ShapeError } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Embedding, type EmbeddingOptions } from '../layers/embedding.js';
-import { Linear, type LinearOptions } from '../layers/linear.js';
-import type { LayerPlan, Model } from '../train/model.js';
+import { Linear } from '../layers/linear.js';
+import { Model, type LayerDeclaration } from '../train/model.js';
+import type { Variable } from '../train/tape.js';
+import { Dropout } from '../layers/dropout.js';
 import type { ParameterBlock, ParameterSpec } from '../runtime/tensor.js';
 import { GRU } from '../layers/gru.js';
 import { LSTM } from '../layers/lstm.js';
@@ -30,41 +32,98 @@ export function makeRecurrent(rt: Runtime, cell: CellName, options: RecurrentOpt
   return cell === 'gru' ? new GRU(rt, o) : cell === 'lstm' ? new LSTM(rt, o) : new RNN(rt, o);
 }
 
-/** The layers every token model is built on: embedding. -> rnn. -> fc. */
-export interface TokenStackOptions {
-  cell: CellName;
-  embedding: EmbeddingOptions;
-  recurrent: RecurrentOptions;
-  fc: LinearOptions;
+/** A recurrent layer as a model's sub-layer, declared once under its name (see Model). */
+export function recurrentDeclaration(cell: CellName, options: RecurrentOptions): LayerDeclaration<RecurrentLayer> {
+  return { specs: recurrentSpecs(cell, options), create: (model, prefix) => makeRecurrent(model.rt, cell, options, model.params, prefix, model.rng) };
 }
 
+/** The layers every token model is built on: embedding. -> rnn. -> fc. */
 export interface TokenStack {
   embedding: Embedding;
   rnn: RecurrentLayer;
   fc: Linear;
 }
 
-/** The stack's parameter plan, for the Model constructor. */
-export function tokenStackPlan(o: TokenStackOptions): LayerPlan[] {
-  return [
-    { prefix: 'embedding.', specs: Embedding.parameterSpecs(o.embedding) },
-    { prefix: 'rnn.', specs: recurrentSpecs(o.cell, o.recurrent) },
-    { prefix: 'fc.', specs: Linear.parameterSpecs(o.fc) },
-  ];
+/** The token stack's sizes, as the models' options name them. */
+export interface TokenStackOptions {
+  cell: CellName;
+  vocabSize: number;
+  embeddingDim: number;
+  hiddenSize: number;
+  numLayers?: number;
+  bidirectional?: boolean;
+  paddingIdx?: number;
+  /** Outputs of fc (classes, tags, vocabulary). */
+  outFeatures: number;
+  /** Inputs of fc; default the recurrent output width (2 * hiddenSize when bidirectional). */
+  fcInFeatures?: number;
 }
 
-/** Makes the stack's layers inside the model's block, initialised in a fixed order from its generator. */
-export function buildTokenStack(model: Model, o: TokenStackOptions): TokenStack {
-  const embedding = new Embedding(model.rt, o.embedding, { block: model.params, prefix: 'embedding.' });
-  embedding.resetParameters(model.rng);
-  const rnn = makeRecurrent(model.rt, o.cell, o.recurrent, model.params, 'rnn.', model.rng);
-  const fc = new Linear(model.rt, o.fc, { block: model.params, prefix: 'fc.' });
-  fc.resetParameters(model.rng);
-  return { embedding, rnn, fc };
+/**
+ * The token stack's declarations for the Model constructor, in the order the
+ * block holds them and the model's generator initialises them.
+ */
+export function tokenStack(o: TokenStackOptions): { [K in keyof TokenStack]: LayerDeclaration<TokenStack[K]> } {
+  checkCell(o.cell);
+  const recurrent: RecurrentOptions = { inputSize: o.embeddingDim, hiddenSize: o.hiddenSize };
+  if (o.numLayers !== undefined) recurrent.numLayers = o.numLayers;
+  if (o.bidirectional !== undefined) recurrent.bidirectional = o.bidirectional;
+  const embedding: EmbeddingOptions = { numEmbeddings: o.vocabSize, embeddingDim: o.embeddingDim };
+  if (o.paddingIdx !== undefined) embedding.paddingIdx = o.paddingIdx;
+  const fcInFeatures = o.fcInFeatures ?? (o.bidirectional ? 2 : 1) * o.hiddenSize;
+  return {
+    embedding: Embedding.declare(embedding),
+    rnn: recurrentDeclaration(o.cell, recurrent),
+    fc: Linear.declare({ inFeatures: fcInFeatures, outFeatures: o.outFeatures }),
+  };
+}
+
+/**
+ * The four models' shared constructor: the options (defaults applied), the
+ * declared token stack (plus any extra layers, declared first) and the stack's
+ * layers under their names.
+ */
+export abstract class TokenStackModel<Options extends object, Extra extends object = object> extends Model<TokenStack & Extra> {
+  /** Dropout with p = options.dropout (none when the model has no such option), masks from the model's generator. */
+  protected readonly drop: Dropout;
+
+  constructor(
+    rt: Runtime,
+    readonly options: Options,
+    layers: { [K in keyof (TokenStack & Extra)]: LayerDeclaration<(TokenStack & Extra)[K]> },
+    seed: number,
+  ) {
+    super(rt, layers, seed);
+    this.drop = new Dropout(rt, { p: (options as { dropout?: number }).dropout ?? 0 }, this.rng);
+  }
+
+  /** The batch's tokens embedded, then dropped out: [T, B, embeddingDim]. */
+  protected embed(batch: TokenBatch): Variable {
+    const [T, B] = checkTokenBatch(batch);
+    return this.drop.forward(this.tape, this.embedding.forward(this.tape, batch.ids, [T, B]));
+  }
+
+  get embedding(): Embedding {
+    return this.layers.embedding;
+  }
+
+  get rnn(): RecurrentLayer {
+    return this.layers.rnn;
+  }
+
+  get fc(): Linear {
+    return this.layers.fc;
+  }
+}
+
+/** A padded time-first batch of token ids: ids [T, B], lengths [B]. */
+export interface TokenBatch {
+  ids: Int32Array;
+  lengths: Int32Array;
 }
 
 /** Checks a time-first token batch (ids [T, B], lengths [B]); returns [T, B]. */
-export function checkTokenBatch(batch: { ids: Int32Array; lengths: Int32Array }): [number, number] {
+export function checkTokenBatch(batch: TokenBatch): [number, number] {
   const B = batch.lengths?.length;
   if (!(batch.lengths instanceof Int32Array) || B === 0) throw new ShapeError('batch.lengths must be a non-empty Int32Array [B]');
   if (!(batch.ids instanceof Int32Array) || batch.ids.length % B !== 0) {

@@ -6,15 +6,12 @@
 // tokens: [T, B] (<bos> + caption) -> Embedding [T,B,E] -> RNN(h0) [T,B,H] -> Linear -> logits [T,B,V]
 import { checkSize, ShapeError } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { Embedding } from '../layers/embedding.js';
 import { Linear } from '../layers/linear.js';
 import { crossEntropyLoss } from '../layers/losses.js';
 import { recurrent, tanh } from '../layers/ops.js';
-import type { RecurrentLayer } from '../layers/recurrent.js';
-import { Model } from '../train/model.js';
 import type { Rng } from '../train/rng.js';
 import type { Variable } from '../train/tape.js';
-import { buildTokenStack, checkCell, sampleRow, tokenStackPlan, type CellName } from './common.js';
+import { sampleRow, tokenStack, type CellName, TokenStackModel } from './common.js';
 
 export interface SequenceGeneratorOptions {
   featureSize: number;
@@ -54,12 +51,7 @@ export interface GenerateOptions {
   rng?: Rng;
 }
 
-export class SequenceGenerator extends Model {
-  readonly options: Required<SequenceGeneratorOptions>;
-  readonly init: Linear;
-  readonly embedding: Embedding;
-  readonly rnn: RecurrentLayer;
-  readonly fc: Linear;
+export class SequenceGenerator extends TokenStackModel<Required<SequenceGeneratorOptions>, { init: Linear }> {
 
   constructor(rt: Runtime, options: SequenceGeneratorOptions) {
     const o: Required<SequenceGeneratorOptions> = { embeddingDim: 32, hiddenSize: 64, cell: 'gru', paddingIdx: 0, seed: 0, ...options };
@@ -68,17 +60,12 @@ export class SequenceGenerator extends Model {
     for (const k of ['bosId', 'eosId'] as const) {
       if (!Number.isInteger(o[k]) || o[k] < 0 || o[k] >= o.vocabSize) throw new RangeError(`${k} must be a token id in [0, ${o.vocabSize}), got ${o[k]}`);
     }
-    checkCell(o.cell);
-    const i = { inFeatures: o.featureSize, outFeatures: o.hiddenSize };
-    const e = { numEmbeddings: o.vocabSize, embeddingDim: o.embeddingDim, paddingIdx: o.paddingIdx };
-    const r = { inputSize: o.embeddingDim, hiddenSize: o.hiddenSize };
-    const f = { inFeatures: o.hiddenSize, outFeatures: o.vocabSize };
-    const stack = { cell: o.cell, embedding: e, recurrent: r, fc: f };
-    super(rt, [{ prefix: 'init.', specs: Linear.parameterSpecs(i) }, ...tokenStackPlan(stack)], o.seed);
-    this.options = o;
-    this.init = new Linear(rt, i, { block: this.params, prefix: 'init.' });
-    this.init.resetParameters(this.rng);
-    ({ embedding: this.embedding, rnn: this.rnn, fc: this.fc } = buildTokenStack(this, stack));
+    super(rt, o, { init: Linear.declare({ inFeatures: o.featureSize, outFeatures: o.hiddenSize }), ...tokenStack({ ...o, outFeatures: o.vocabSize }) }, o.seed);
+  }
+
+  /** features [B, F] -> h0: Linear then tanh. */
+  get init(): Linear {
+    return this.layers.init;
   }
 
   /** h0 [1, B, H] = tanh(W features + b). */
@@ -128,9 +115,7 @@ export class SequenceGenerator extends Model {
     const temperature = options.temperature ?? 0;
     if (temperature > 0 && !options.rng) throw new Error('generate: temperature > 0 needs options.rng (a seeded Rng)');
     const V = this.options.vocabSize;
-    const wasTraining = this.training;
-    this.eval();
-    try {
+    return this.withEval(() => {
       const tape = this.tape;
       tape.reset();
       let h = this.initialState(features, B);
@@ -155,8 +140,6 @@ export class SequenceGenerator extends Model {
         tokens = next;
       }
       return out;
-    } finally {
-      if (wasTraining) this.train();
-    }
+    });
   }
 }

@@ -3,15 +3,11 @@
 // ids: [T, B] -> Embedding [T,B,E] -> dropout -> (bi)RNN [T,B,D*H] -> Linear -> logits [T,B,K]
 import { checkSize, ShapeError } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { Dropout } from '../layers/dropout.js';
-import { Embedding } from '../layers/embedding.js';
-import { Linear } from '../layers/linear.js';
 import { crossEntropyLoss } from '../layers/losses.js';
 import { recurrent } from '../layers/ops.js';
-import type { RecurrentLayer } from '../layers/recurrent.js';
-import { Model } from '../train/model.js';
+import { argmax } from '../layers/tensor-ops.js';
 import type { Variable } from '../train/tape.js';
-import { argmaxRow, buildTokenStack, checkCell, checkTokenBatch, tokenStackPlan, type CellName } from './common.js';
+import { checkTokenBatch, tokenStack, type CellName, type TokenBatch, TokenStackModel } from './common.js';
 
 export interface SequenceTaggerOptions {
   vocabSize: number;
@@ -34,41 +30,24 @@ export interface SequenceTaggerOptions {
 }
 
 /** ids and tags [T, B] time-major, lengths [B]; tags past a length are ignored. */
-export interface TaggingBatch {
-  ids: Int32Array;
-  lengths: Int32Array;
+export interface TaggingBatch extends TokenBatch {
   tags?: Int32Array;
 }
 
-export class SequenceTagger extends Model {
-  readonly options: Required<SequenceTaggerOptions>;
-  readonly embedding: Embedding;
-  readonly rnn: RecurrentLayer;
-  readonly fc: Linear;
-  private readonly drop: Dropout;
-
+export class SequenceTagger extends TokenStackModel<Required<SequenceTaggerOptions>> {
   constructor(rt: Runtime, options: SequenceTaggerOptions) {
     const o: Required<SequenceTaggerOptions> = {
       embeddingDim: 32, hiddenSize: 64, cell: 'gru', bidirectional: true, numLayers: 1, dropout: 0, paddingIdx: 0, seed: 0,
       ...options,
     };
     checkSize('numTags', o.numTags, 2);
-    checkCell(o.cell);
-    const e = { numEmbeddings: o.vocabSize, embeddingDim: o.embeddingDim, paddingIdx: o.paddingIdx };
-    const r = { inputSize: o.embeddingDim, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bidirectional: o.bidirectional };
-    const f = { inFeatures: (o.bidirectional ? 2 : 1) * o.hiddenSize, outFeatures: o.numTags };
-    const stack = { cell: o.cell, embedding: e, recurrent: r, fc: f };
-    super(rt, tokenStackPlan(stack), o.seed);
-    this.options = o;
-    ({ embedding: this.embedding, rnn: this.rnn, fc: this.fc } = buildTokenStack(this, stack));
-    this.drop = new Dropout(rt, { p: o.dropout }, this.rng);
+    super(rt, o, tokenStack({ ...o, outFeatures: o.numTags }), o.seed);
   }
 
   /** Logits [T, B, numTags]. */
   logits(batch: TaggingBatch): Variable {
-    const [T, B] = checkTokenBatch(batch);
     const tape = this.tape;
-    const x = this.drop.forward(tape, this.embedding.forward(tape, batch.ids, [T, B]));
+    const x = this.embed(batch);
     const { output } = recurrent(tape, this.rnn, x, { lengths: batch.lengths });
     return this.fc.forward(tape, output);
   }
@@ -91,18 +70,13 @@ export class SequenceTagger extends Model {
   /** Predicted tag per step [T, B] (eval mode); -1 past each length. */
   predict(batch: TaggingBatch): Int32Array {
     const [T, B] = checkTokenBatch(batch);
-    const wasTraining = this.training;
-    this.eval();
-    try {
+    return this.withEval(() => {
       this.tape.reset();
-      const l = this.logits(batch).toArray();
-      const K = this.options.numTags;
+      const best = argmax(this.logits(batch));
       const out = new Int32Array(T * B).fill(-1);
-      for (let b = 0; b < B; b++) for (let t = 0; t < batch.lengths[b]; t++) out[t * B + b] = argmaxRow(l, t * B + b, K);
+      for (let b = 0; b < B; b++) for (let t = 0; t < batch.lengths[b]; t++) out[t * B + b] = best[t * B + b];
       return out;
-    } finally {
-      if (wasTraining) this.train();
-    }
+    });
   }
 
   /** Step accuracy and whole-sequence accuracy over labelled batches. */

@@ -10,13 +10,41 @@ import { ParameterBlock, type HostTensor, type ParameterSpec } from '../runtime/
 import { Rng } from './rng.js';
 import { Tape } from './tape.js';
 
-/** A model's layers, each with its dotted prefix and parameter specs. */
+/** A model's layers, each with its dotted prefix and parameter specs (the older, two-step form: plan, then bind). */
 export interface LayerPlan {
   prefix: string;
   specs: ParameterSpec[];
 }
 
-export abstract class Model {
+/**
+ * One sub-layer of a model, declared once under its name: the parameter specs
+ * (names relative to the layer, e.g. 'weight') and how to make the layer over
+ * the model's block once that exists. Linear.declare, Embedding.declare and
+ * models/common.ts's recurrentDeclaration make these.
+ */
+export interface LayerDeclaration<L = unknown> {
+  readonly specs: ParameterSpec[];
+  /** Makes the layer over model.params under `prefix` ('fc.') and initialises it from model.rng. */
+  create(model: Model, prefix: string): L;
+}
+
+/** The layers made from a record of declarations, under the same keys. */
+export type DeclaredLayers<D> = { [K in keyof D]: D[K] extends LayerDeclaration<infer L> ? L : never };
+
+function isPlan(layers: LayerPlan[] | Record<string, LayerDeclaration>): layers is LayerPlan[] {
+  return Array.isArray(layers);
+}
+
+/**
+ * Layers is the record of the model's declared sub-layers (model.layers). A
+ * model declares each one once, by name: `super(rt, { embedding:
+ * Embedding.declare(e), fc: Linear.declare(f) }, seed)` puts 'embedding.weight',
+ * 'fc.weight', 'fc.bias' in the block in that order, makes the layers over it
+ * in that order (each initialised from the model's generator) and keeps them
+ * in this.layers. The older form, a LayerPlan[] followed by binding each layer
+ * by hand, still works (model.layers is then empty).
+ */
+export abstract class Model<Layers extends object = object> {
   /** Every parameter of every layer; gradients in the block's second half. */
   readonly params: ParameterBlock;
   /**
@@ -27,8 +55,12 @@ export abstract class Model {
   readonly tape: Tape;
   /** Seeded generator for initialisation and dropout masks; checkpoints save its state. */
   readonly rng: Rng;
+  /** The declared sub-layers by name (empty for a model built from a LayerPlan[]). */
+  readonly layers: Layers;
 
-  constructor(readonly rt: Runtime, plan: LayerPlan[], seed: number = 0) {
+  constructor(readonly rt: Runtime, layers: LayerPlan[] | { [K in keyof Layers]: LayerDeclaration<Layers[K]> }, seed: number = 0) {
+    const declared = layers as LayerPlan[] | Record<string, LayerDeclaration>;
+    const plan = isPlan(declared) ? declared : Object.entries(declared).map(([name, d]) => ({ prefix: name + '.', specs: d.specs }));
     const specs: ParameterSpec[] = [];
     for (const { prefix, specs: layerSpecs } of plan) {
       for (const s of layerSpecs) specs.push({ name: prefix + s.name, shape: [...s.shape] });
@@ -36,6 +68,9 @@ export abstract class Model {
     this.params = new ParameterBlock(rt.mem, specs);
     this.tape = new Tape(rt, new Arena(rt.mem));
     this.rng = new Rng(seed);
+    const made: Record<string, unknown> = {};
+    if (!isPlan(declared)) for (const [name, d] of Object.entries(declared)) made[name] = d.create(this as Model, name + '.');
+    this.layers = made as Layers;
   }
 
   /**
@@ -66,6 +101,17 @@ export abstract class Model {
 
   get training(): boolean {
     return this.tape.training;
+  }
+
+  /** Runs fn in evaluation mode (nothing recorded, dropout off), then restores the mode, also when fn throws. */
+  withEval<T>(fn: () => T): T {
+    const wasTraining = this.training;
+    this.eval();
+    try {
+      return fn();
+    } finally {
+      if (wasTraining) this.train();
+    }
   }
 
   /** Number of trainable values (padding between tensors excluded). */
