@@ -105,6 +105,23 @@ export function gemm_f32(
   gemm_blocked(transA, transB, M, N, K, alpha, A, lda, 0, 0, B, ldb, 0, 0, C, ldcB, beta, 0, 0, 0, KC);
 }
 
+// count products C_i = alpha * op(A_i) * op(B_i) + beta * C_i, i = 0..count-1, with
+// A_i = A + i*strideA (elements; likewise B_i, C_i): attention's per-sequence QKᵀ and ·V.
+// A stride of 0 reuses one operand for every product (a shared weight); C_i must not
+// overlap each other. Each product is one gemm_f32 (its static scratch is reused in turn).
+// op(A_i): [M,K]  op(B_i): [K,N]  C_i: [M,N] (row strides lda, ldb, ldc as in gemm_f32)
+export function gemm_batched_f32(
+  transA: i32, transB: i32, M: i32, N: i32, K: i32, count: i32,
+  alpha: f32, A: usize, lda: i32, strideA: i32, B: usize, ldb: i32, strideB: i32,
+  beta: f32, C: usize, ldc: i32, strideC: i32,
+): void {
+  for (let i = 0; i < count; i++) {
+    gemm_f32(transA, transB, M, N, K, alpha,
+      A + (<usize>i * <usize>strideA << 2), lda, B + (<usize>i * <usize>strideB << 2), ldb,
+      beta, C + (<usize>i * <usize>strideC << 2), ldc);
+  }
+}
+
 // The BLIS loops over packed panels. Strassen's products pass operand sums and
 // a second destination: op(A) here is X + aS*Y with Y at byte offset aD from X
 // (aS = 0: X alone), op(B) likewise; the product goes to C (scaled by alpha,

@@ -29,6 +29,7 @@ export interface KernelExports {
   embedding_backward(dout: number, ids: number, dtable: number, n: number, D: number, paddingIdx: number): void;
   embedding_forward(table: number, ids: number, out: number, n: number, D: number): void;
   // assembly/gemm.ts
+  gemm_batched_f32(transA: number, transB: number, M: number, N: number, K: number, count: number, alpha: number, A: number, lda: number, strideA: number, B: number, ldb: number, strideB: number, beta: number, C: number, ldc: number, strideC: number): void;
   gemm_f32(transA: number, transB: number, M: number, N: number, K: number, alpha: number, A: number, lda: number, B: number, ldb: number, beta: number, C: number, ldc: number): void;
   // assembly/gru.ts
   gru_backward(T: number, B: number, I: number, H: number, x: number, ldx: number, w_ih: number, w_hh: number, lengths: number, reverse: number, resetAfter: number, dout: number, lddout: number, dhN: number, gates: number, hprev: number, extra: number, dx: number, lddx: number, dxAccumulate: number, dh0: number, dw_ih: number, dw_hh: number, db_ih: number, db_hh: number, dgates: number, dgn: number, work: number): void;
