@@ -3,13 +3,13 @@
 // concatenation along the feature axis (tensor-ops.ts). Pooling is a
 // memory move over at most [T, B, H] values per step and runs in TypeScript.
 import { ShapeError } from '../runtime/check.js';
+import { accumulateInto, concat } from './tensor-ops.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { axpy, copyBuffer } from '../kernels/elementwise.js';
 import { reluBackward, reluForward, sigmoidBackward, sigmoidForward, tanhBackward, tanhForward } from '../kernels/activations.js';
 import { Variable, type Tape } from '../train/tape.js';
 import type { RecurrentLayer } from './recurrent.js';
 import type { RecurrentCell } from './cells.js';
-import { accumulateInto, concat } from './tensor-ops.js';
 
 type Activation = 'tanh' | 'sigmoid' | 'relu';
 
