@@ -7,3 +7,4 @@ export {
   type RecurrentForwardResult, type RecurrentBackwardArgs, type RecurrentBackwardResult, type DeviceForwardArgs,
   type DeviceForwardResult, type DeviceBackwardArgs, type DeviceBackwardResult,
 } from './recurrent.js';
+export { MDLSTM, mdlstmParameterSpecs, type MDLSTMOptions, type MDLSTMForwardResult, type MDLSTMBackwardArgs, type MdlstmMerge, type MdlstmDirection } from './mdlstm.js';
