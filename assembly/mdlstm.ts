@@ -60,14 +60,25 @@ function wave_permute(B: i32, R: i32, C: i32, F: i32, dir: i32, wave: usize, gri
           memory.fill(w, 0, bytes);
         } else {
           const g = at(grid, grid_row(b, rs, cs, R, C, dir) * ldg);
-          if (!toGrid) memory.copy(w, g, bytes);
-          else if (!accumulate) memory.copy(g, w, bytes);
+          if (!toGrid) copy_row(w, g, F);
+          else if (!accumulate) copy_row(g, w, F);
           else add_row(g, w, F);
         }
         slot++;
       }
     }
   }
+}
+
+// dst[j] = src[j] for j in [0, n): the rows here are short (H or I floats), where
+// memory.copy's call into V8's runtime costs more than the copy (CPU profile of the 32x32,
+// B 8, H 32 forward: the permutations went from ~12% to ~7% of its samples).
+// @ts-ignore: decorator
+@inline
+function copy_row(dst: usize, src: usize, n: i32): void {
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(at(dst, j), v128.load(at(src, j)));
+  for (; j < n; j++) store<f32>(at(dst, j), load<f32>(at(src, j)));
 }
 
 // dst[j] += src[j] for j in [0, n).
@@ -202,8 +213,8 @@ export function mdlstm_forward(
       for (let b = 0; b < B; b++) {
         const slot = start + q * B + b;
         const hc = at(hcat, slot * H2);
-        memory.copy(hc, rs > 0 ? at(hw, (prevStart + (rs - 1 - prevR0) * B + b) * H) : zero, Hb);
-        memory.copy(hc + Hb, cs > 0 ? at(hw, (prevStart + (rs - prevR0) * B + b) * H) : zero, Hb);
+        copy_row(hc, rs > 0 ? at(hw, (prevStart + (rs - 1 - prevR0) * B + b) * H) : zero, H);
+        copy_row(hc + Hb, cs > 0 ? at(hw, (prevStart + (rs - prevR0) * B + b) * H) : zero, H);
       }
     }
     // The start corner has no predecessor: its product would add zeros.
