@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BUILDS, maxRelError, randomArray, runtimeFor } from './helpers.js';
 import { numericalGradient } from './kernel-helpers.js';
 import type { Runtime } from '../src/runtime/runtime.js';
-import { MDLSTM, type MdlstmMerge } from '../src/index.js';
+import { MDLSTM, Tape, mdlstm, type MdlstmMerge } from '../src/index.js';
+import { Arena } from '../src/runtime/memory.js';
 
 interface Cfg { B: number; R: number; C: number; I: number; H: number; dirs: number[]; merge: MdlstmMerge; bias: boolean }
 
@@ -164,6 +165,26 @@ describe.each(BUILDS)('MDLSTM vs float64 reference (%s build)', (build) => {
     expect(() => new MDLSTM(rt, { inputSize: 2, hiddenSize: 3, directions: [4] })).toThrow(/0, 1, 2 or 3/);
     expect(() => new MDLSTM(rt, { inputSize: 2, hiddenSize: 3, merge: 'mean' as never })).toThrow(/merge must be 'concat' or 'sum'/);
     expect(() => md.loadStateDict({ ...before, extra: before.weight_ih_d0 })).toThrow(/unexpected tensor 'extra'/);
+    md.dispose();
+  });
+
+  it('the tape op runs the same forward and backward as the host API', () => {
+    const [B, R, C, I, H] = [2, 3, 4, 2, 3];
+    const md = new MDLSTM(rt, { inputSize: I, hiddenSize: H, merge: 'sum', seed: 9 });
+    const x = randomArray(B * R * C * I, 1), dOut = randomArray(B * R * C * H, 2), dCell = randomArray(B * R * C * H, 3);
+    const host = md.forward({ shape: [B, R, C, I], data: x });
+    const hostDx = md.backward({ dOutput: { shape: [B, R, C, H], data: dOut }, dCell: { shape: [B, R, C, H], data: dCell } }).dx!;
+    const hostGrad = md.gradients().weight_hh_d2.data;
+    md.zeroGrad();
+    const tape = new Tape(rt, new Arena(rt.mem));
+    const xv = tape.input(x, [B, R, C, I], true);
+    const { output, cell } = mdlstm(tape, md, xv);
+    expect(output.toArray()).toEqual(host.output.data);
+    output.grad().set(dOut);
+    cell.grad().set(dCell);
+    tape.backward();
+    expect(xv.gradToArray()).toEqual(hostDx.data);
+    expect(md.gradients().weight_hh_d2.data).toEqual(hostGrad);
     md.dispose();
   });
 
