@@ -5,7 +5,7 @@ import { createRuntime } from '../runtime/runtime.js';
 import type { TaskOptions, TaskResult } from '../models/tasks.js';
 import { flagBool, flagInt, flagString, type ParsedArgs } from './args.js';
 
-const TASKS = ['sentiment', 'tagger', 'caption', 'charlm'] as const;
+const TASKS = ['sentiment', 'tagger', 'caption', 'charlm', 'segment'] as const;
 type TaskName = (typeof TASKS)[number];
 
 export const TRAIN_USAGE = `usage: rnn-wasm train <task> [options]
@@ -14,6 +14,7 @@ export const TRAIN_USAGE = `usage: rnn-wasm train <task> [options]
     tagger      many-to-many SequenceTagger (bidirectional) vs the same model one-directional, on tags needing both sides
     caption     one-to-many SequenceGenerator: captions from scene feature vectors, greedy and temperature sampling
     charlm      character-level language model (truncated BPTT); --data any text file, default a built-in corpus
+    segment     per-pixel labels of contour images: a four-direction MDLSTM vs a row-by-row bi-LSTM of the same size
   options:
     --data PATH          real data instead of the built-in synthetic set
     --epochs N           passes over the training data
@@ -72,6 +73,7 @@ export async function train(args: ParsedArgs): Promise<number> {
   if (task === 'sentiment') result = await tasks.trainSentiment(rt, options);
   else if (task === 'tagger') result = await tasks.trainTagger(rt, options);
   else if (task === 'caption') result = await tasks.trainCaptioner(rt, options);
+  else if (task === 'segment') result = await (await import('../models/segment.js')).trainSegment(rt, options);
   else result = await tasks.trainCharLM(rt, options);
   if (log) {
     log('what it learned:');

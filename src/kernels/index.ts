@@ -7,3 +7,4 @@ export { embeddingForward, embeddingBackward } from './embedding.js';
 export { SGD, Adam, AdamW, sgdStep, adamStep, clipGradNorm, clipGradNormList, type SGDOptions, type AdamOptions, type FlatParameters, type FlatTensor } from './optim.js';
 export { cellForward, cellBackward, cellWorkFloats, type CellSizes, type CellForwardKernelArgs, type CellBackwardKernelArgs } from './cells.js';
 export { CELL_KINDS, cellDescriptor, sequenceDescriptor, type CellDescriptor, type SequenceKernels, type StepKernels } from './cell-kinds.js';
+export { mdlstmForward, mdlstmBackward, mdlstmBufferFloats, type MdlstmForwardArgs, type MdlstmBackwardArgs, type MdlstmKept, type MdlstmBackwardScratch, type MdlstmSizes } from './mdlstm.js';

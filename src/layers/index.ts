@@ -12,3 +12,4 @@ export {
   type GRUCellOptions, type CellForwardOptions, type CellForwardResult, type CellBackwardArgs, type CellBackwardResult,
   type CellDeviceForwardArgs, type CellDeviceForwardResult, type CellDeviceBackwardArgs, type CellDeviceBackwardResult, type CellStep,
 } from './cells.js';
+export { MDLSTM, mdlstmParameterSpecs, type MDLSTMOptions, type MDLSTMForwardResult, type MDLSTMBackwardArgs, type MdlstmMerge, type MdlstmDirection } from './mdlstm.js';
