@@ -17,13 +17,13 @@ const TOL = 1e-4;
 
 const f32 = (t: { shape: number[]; data: Float32Array | Int32Array }): HostTensor => ({ shape: t.shape, data: t.data as Float32Array });
 
-function params(fx: Fixture): Record<string, { shape: number[]; data: Float32Array | Int32Array }> {
+function params<C>(fx: Fixture<C>): Record<string, { shape: number[]; data: Float32Array | Int32Array }> {
   const dict: Record<string, { shape: number[]; data: Float32Array | Int32Array }> = {};
   for (const key of Object.keys(fx.tensors)) if (key.startsWith('param.')) dict[key.slice(6)] = fx.tensors[key];
   return dict;
 }
 
-function checker(fx: Fixture) {
+function checker<C>(fx: Fixture<C>) {
   return (what: string, got: HostTensor | undefined, refName = what) => {
     const ref = fx.tensor(refName);
     expect(got, what).toBeDefined();
