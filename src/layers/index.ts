@@ -9,3 +9,4 @@ export {
 } from './recurrent.js';
 export { Attention, attentionParameterSpecs, type AttentionOptions, type AttentionForwardOptions, type AttentionResult, type AttentionBackwardArgs, type AttentionBackwardResult, type AttentionMemory, type AttentionStep, type AttentionMask, type ScoreKind } from './attention.js';
 export { LocalAttention, type LocalAttentionOptions, type LocalAttentionForwardOptions, type LocalAttentionResult, type LocalMode } from './local-attention.js';
+export { attention, attentionMemory, type AttentionTapeMemory, type AttentionTapeOutputs } from './attention-tape.js';
