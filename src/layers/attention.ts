@@ -364,7 +364,8 @@ export class Attention {
     return (this.paramsCache = p);
   }
 
-  private checkInputs(s: HostTensor, h: HostTensor): { B: number; Ty: number; Tx: number; single: boolean } {
+  /** Validates host s ([B, dq] or [B, Ty, dq]) and h ([B, Tx, dk]), finite values included. */
+  checkInputs(s: HostTensor, h: HostTensor): { B: number; Ty: number; Tx: number; single: boolean } {
     checkHostTensor('h', h);
     if (h.shape.length !== 3 || h.shape[2] !== this.keySize || h.shape[0] < 1 || h.shape[1] < 1) {
       throw new ShapeError(`h must have shape [B, Tx, ${this.keySize}] (keySize ${this.keySize}), got [${h.shape.join(', ')}]`);
