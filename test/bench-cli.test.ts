@@ -28,6 +28,7 @@ const TINY: Record<string, string[]> = {
   coldstart: ['--runs', '1'],
   memory: [...TINY_RECURRENT, '--steps', '2'],
   compare: ['--compare', 'all', ...TINY_RECURRENT, '--no-memory', '--no-coldstart'],
+  attention: ['--tx', '3', '--batch', '2', '--size', '5'],
 };
 
 const distBuilt = existsSync(new URL('../dist/index.js', import.meta.url));

@@ -16,6 +16,7 @@ const BENCHES: Record<string, () => Promise<{ run: BenchCommand }>> = {
   coldstart: () => import('./bench/coldstart.js'),
   memory: () => import('./bench/memory.js'),
   compare: () => import('./bench/compare.js'),
+  attention: () => import('./bench/attention.js'),
 };
 
 const USAGE = `usage:
