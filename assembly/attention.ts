@@ -17,6 +17,27 @@ import { tanh_f32x4, madd } from "./math";
 import { at, ld, st } from "./recurrent_common";
 
 const GENERAL = 1;
+// The per-sequence products dst += coefᵀ vec have K = Ty: with a decoder step (Ty = 1) that is
+// a rank-1 update, where gemm's packing and 4x8 tiles cost more than the Tx*n multiply-adds
+// themselves. Up to this Ty they run as row updates (rank_update) instead.
+const RANK_UPDATE_MAX = 4;
+
+// dst: [rows, n] (row stride n) += coefᵀ vec, coef: [Ty, rows] (row stride rows), vec: [Ty, n]
+// (row stride ldv). A zero coefficient (a masked position) leaves its row untouched, so masked
+// rows stay exactly zero.
+function rank_update(rows: i32, n: i32, Ty: i32, coef: usize, vec: usize, ldv: i32, dst: usize): void {
+  for (let j = 0; j < rows; j++) {
+    const d = at(dst, j * n);
+    for (let i = 0; i < Ty; i++) {
+      const c = load<f32>(at(coef, i * rows + j));
+      if (c == 0) continue;
+      const cv = f32x4.splat(c), v = at(vec, i * ldv);
+      let k = 0;
+      for (; k + 4 <= n; k += 4) v128.store(at(d, k), madd(cv, v128.load(at(v, k)), v128.load(at(d, k))));
+      for (; k < n; k++) store<f32>(at(d, k), c * load<f32>(at(v, k)) + load<f32>(at(d, k)));
+    }
+  }
+}
 
 // h: [rows, dk]  wk: [n, dk] (row stride ldwk)  keys: [rows, n]
 // keys = h wkᵀ: general's W h_j (n = dq) or the score layer's key half (n = da).
@@ -102,7 +123,10 @@ export function attention_scores_backward(
     for (let b = 0; b < B; b++) {
       const deb = at(de, b * Ty * Tx), sb = at(s, b * Ty * dq);
       if (ds != 0) gemm_f32(0, 0, Ty, dq, Tx, 1, deb, Tx, at(src, b * Tx * kw), kw, 1, at(ds, b * Ty * dq), dq);
-      if (dsrc != 0) gemm_f32(1, 0, Tx, kw, Ty, 1, deb, Tx, sb, dq, 1, at(dsrc, b * Tx * kw), kw);
+      if (dsrc != 0) {
+        if (Ty <= RANK_UPDATE_MAX) rank_update(Tx, kw, Ty, deb, sb, dq, at(dsrc, b * Tx * kw));
+        else gemm_f32(1, 0, Tx, kw, Ty, 1, deb, Tx, sb, dq, 1, at(dsrc, b * Tx * kw), kw);
+      }
     }
     return;
   }
@@ -188,7 +212,9 @@ export function attention_context_backward(B: i32, Ty: i32, Tx: i32, dk: i32, a:
   for (let b = 0; b < B; b++) {
     const dcb = at(dc, b * Ty * dk), hb = at(h, b * Tx * dk);
     gemm_f32(0, 1, Ty, Tx, dk, 1, dcb, dk, hb, dk, beta, at(da, b * Ty * Tx), Tx);
-    if (dh != 0) gemm_f32(1, 0, Tx, dk, Ty, 1, at(a, b * Ty * Tx), Tx, dcb, dk, 1, at(dh, b * Tx * dk), dk);
+    if (dh == 0) continue;
+    if (Ty <= RANK_UPDATE_MAX) rank_update(Tx, dk, Ty, at(a, b * Ty * Tx), dcb, dk, at(dh, b * Tx * dk));
+    else gemm_f32(1, 0, Tx, dk, Ty, 1, at(a, b * Ty * Tx), Tx, dcb, dk, 1, at(dh, b * Tx * dk), dk);
   }
 }
 

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BUILDS, maxRelError, randomArray, runtimeFor } from './helpers.js';
 import type { Runtime } from '../src/runtime/runtime.js';
 import { Tape } from '../src/train/tape.js';
-import { Attention, attention, attentionMemory, type ScoreKind } from '../src/layers/index.js';
+import { Attention, LocalAttention, attention, attentionMemory, localAttention, type ScoreKind } from '../src/layers/index.js';
 
 const SCORES: ScoreKind[] = ['dot', 'general', 'concat', 'additive'];
 
@@ -54,5 +54,41 @@ describe.each(BUILDS)('attention on the tape (%s build)', (build) => {
     const tapeParams = att.gradients();
     for (const name of att.parameterNames()) expect(maxRelError(tapeParams[name].data, hostParams[name].data), name).toBeLessThanOrEqual(1e-5);
     att.dispose();
+  });
+
+  it.each(['monotonic', 'predictive'] as const)('local %s: two decoder steps against one memory accumulate like two host calls', (mode) => {
+    const B = 2, Tx = 6, dq = 4, dk = 5, da = 3;
+    const mask = Int32Array.from([1, 1, 1, 1, 0, 0, /**/ 1, 1, 1, 1, 1, 1]);
+    const loc = new LocalAttention(rt, { mode, score: 'concat', querySize: dq, keySize: dk, attentionSize: da, window: 2, predictSize: 3, seed: 4 });
+    const hData = randomArray(B * Tx * dk, 1);
+    const steps = [Int32Array.from([0, 2]), Int32Array.from([5, 3])];
+    const sData = [randomArray(B * dq, 2), randomArray(B * dq, 3)];
+    const dC = [randomArray(B * dk, 4), randomArray(B * dk, 5)];
+    const dhSum = new Float64Array(B * Tx * dk);
+    const host = [0, 1].map((i) => {
+      const r = loc.forward({ shape: [B, dq], data: sData[i] }, { shape: [B, Tx, dk], data: hData }, { mask, step: mode === 'monotonic' ? steps[i] : undefined });
+      const g = loc.backward({ dContext: { shape: [B, dk], data: dC[i] } });
+      g.dh.data.forEach((x, k) => (dhSum[k] += x));
+      return { r, g };
+    });
+    const hostParams = loc.gradients();
+    loc.zeroGrad();
+    const tape = new Tape(rt);
+    tape.reset();
+    const h = tape.input(hData, [B, Tx, dk], true);
+    const memory = attentionMemory(tape, loc.scorer, h);
+    const ss = sData.map((d) => tape.input(d, [B, dq], true));
+    const outs = ss.map((s, i) => localAttention(tape, loc, s, memory, { mask, step: mode === 'monotonic' ? steps[i] : undefined }));
+    outs.forEach((o, i) => {
+      expect(maxRelError(o.context.toArray(), host[i].r.context.data)).toBeLessThanOrEqual(1e-6);
+      expect(maxRelError(o.position.toArray(), host[i].r.position.data)).toBeLessThanOrEqual(1e-6);
+      o.context.grad().view().set(dC[i]);
+    });
+    tape.backward();
+    ss.forEach((s, i) => expect(maxRelError(s.gradToArray(), host[i].g.ds.data), `ds ${i}`).toBeLessThanOrEqual(1e-5));
+    expect(maxRelError(h.gradToArray(), dhSum)).toBeLessThanOrEqual(1e-5);
+    const tapeParams = loc.gradients();
+    for (const name of loc.parameterNames()) expect(maxRelError(tapeParams[name].data, hostParams[name].data), name).toBeLessThanOrEqual(1e-5);
+    loc.dispose();
   });
 });

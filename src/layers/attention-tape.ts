@@ -5,6 +5,7 @@
 // replayed last) pushes the key gradient summed over all calls into W / W_h and h, once.
 import { Variable, type Tape } from '../train/tape.js';
 import { checkMask, uploadFloats, type Attention, type AttentionMask, type AttentionMemory } from './attention.js';
+import type { LocalAttention, LocalAttentionForwardOptions } from './local-attention.js';
 
 /** One source batch prepared for attention on a tape. */
 export interface AttentionTapeMemory {
@@ -72,4 +73,33 @@ export function attention(
     layer.backwardDevice(step, { dContext, dWeights, ds, dh, dKeys, arena: tape.arena });
   });
   return { scores, weights, context };
+}
+
+/**
+ * Local attention on the tape: s [B, dq] (one decoder step) against a memory prepared by
+ * attentionMemory(tape, loc.scorer, h) (without a mask: local attention takes its prefix mask,
+ * and the monotonic step, per call).
+ */
+export function localAttention(
+  tape: Tape, layer: LocalAttention, s: Variable, memory: AttentionTapeMemory, options: LocalAttentionForwardOptions = {},
+): AttentionTapeOutputs & { position: Variable } {
+  if (memory.layer !== layer.scorer) throw new Error('localAttention: prepare the memory with attentionMemory(tape, layer.scorer, h)');
+  if (memory.device.mask !== 0) throw new Error('localAttention: pass the mask to localAttention, not to attentionMemory');
+  const { B, Tx } = memory.device;
+  const where = layer.locate(B, Tx, options);
+  const step = layer.forwardDevice({ s: s.value, memory: memory.device, ...where, arena: tape.arena });
+  const scores = new Variable(tape, step.scores, false);
+  const weights = new Variable(tape, step.weights, true);
+  const context = new Variable(tape, step.context, true);
+  const position = new Variable(tape, step.position, false);
+  tape.record('localAttention', () => {
+    if (!context.hasGrad && !weights.hasGrad) return;
+    const ds = s.requiresGrad ? s.grad().ptr : 0;
+    const dh = memory.h.requiresGrad ? memory.h.grad().ptr : 0;
+    const dKeys = memory.keys ? memory.keys.grad().ptr : 0;
+    const dContext = context.hasGrad ? context.grad().ptr : 0;
+    const dWeights = weights.hasGrad ? weights.grad().ptr : 0;
+    layer.backwardDevice(step, { dContext, dWeights, ds, dh, dKeys, arena: tape.arena });
+  });
+  return { scores, weights, context, position };
 }

@@ -20,7 +20,6 @@ import {
   Attention, attentionParameterSpecs, checkHost, checkMask, loadSpecs, resolveAttentionSizes, upload, uploadFloats, type AttentionMask,
   type AttentionMemory,
 } from './attention.js';
-import { checkAllFinite } from '../runtime/check.js';
 
 export type LocalMode = 'monotonic' | 'predictive';
 
@@ -52,17 +51,22 @@ export interface LocalAttentionResult {
   position: HostTensor;
 }
 
-interface LocalStep {
+/** What one forwardDevice call keeps for its backward (pointers into its arena). */
+export interface LocalStep {
   B: number;
   Tx: number;
   s: Tensor;
   memory: AttentionMemory;
   query: number;
+  /** [B] int32 source lengths, [B] positions, [B, dp] tanh(W_p s), [B, Tx] window softmax */
   lengths: number;
   p: number;
   u: number;
   align: number;
+  scores: Tensor;
   weights: Tensor;
+  context: Tensor;
+  position: Tensor;
 }
 
 export class LocalAttention {
@@ -74,8 +78,8 @@ export class LocalAttention {
   readonly window: number;
   readonly predictSize: number;
   readonly block: ParameterBlock;
-  /** The global score (shares this layer's block). */
-  private readonly scorer: Attention;
+  /** The global score (shares this layer's block); its memoryDevice / memoryBackwardDevice serve this layer's sources. */
+  readonly scorer: Attention;
   private readonly specs: ParameterSpec[];
   private arena: Arena | null = null;
   private last: LocalStep | null = null;
@@ -147,55 +151,15 @@ export class LocalAttention {
     }
     const [B, Tx] = h.shape;
     checkHost('s', s, [B, this.querySize]);
-    const maskF = options.mask === undefined ? new Float32Array(B * Tx).fill(1) : checkMask('mask', options.mask, B, Tx, true);
-    const lengths = new Int32Array(B);
-    for (let b = 0; b < B; b++) for (let j = 0; j < Tx; j++) lengths[b] += maskF[b * Tx + j];
-    let positions: Float32Array | null = null;
-    if (this.mode === 'monotonic') {
-      const step = options.step;
-      if (step === undefined || step === null || typeof step !== 'object' || typeof step.length !== 'number') {
-        throw new TypeError(`step must be an Int32Array of ${B} decoder steps (monotonic mode), got ${describe(step)}`);
-      }
-      if (step.length !== B) throw new ShapeError(`step must have ${B} values (the batch size), got ${step.length}`);
-      positions = new Float32Array(B);
-      for (let b = 0; b < B; b++) {
-        const i = step[b];
-        if (!Number.isInteger(i) || i < 0) throw new RangeError(`step[${b}] must be an integer >= 0, got ${i}`);
-        positions[b] = Math.min(i, lengths[b] - 1);
-      }
-    } else if (options.step !== undefined) {
-      throw new Error('step is only used by monotonic local attention (predictive mode predicts p from s)');
-    }
-    checkAllFinite('s', s.data);
-
+    const where = this.locate(B, Tx, options);
     const rt = this.rt;
     const arena = (this.arena ??= new Arena(rt.mem));
     this.last = null;
     arena.reset();
-    const st = upload(rt, arena, s);
-    const ht = upload(rt, arena, h);
-    const lenPtr = arena.alloc(B * 4);
-    rt.mem.i32(lenPtr, B).set(lengths);
-    const memory = this.scorer.memoryDevice({ h: ht, arena });
-    const { scores, query } = this.scorer.scoresDevice(st, 1, memory, arena);
-    let p: number, u = 0;
-    if (positions) {
-      p = uploadFloats(rt, arena, positions);
-    } else {
-      p = arena.alloc(B * 4);
-      u = arena.alloc(B * this.predictSize * 4);
-      localPositionForward(rt, {
-        batch: B, querySize: this.querySize, predictSize: this.predictSize, s: st.ptr, wp: this.block.value('W_p').ptr, vp: this.block.value('v_p').ptr,
-        lengths: lenPtr, u, p,
-      });
-    }
-    const align = arena.alloc(B * Tx * 4);
-    const weights = new Tensor(rt.mem, arena.alloc(B * Tx * 4), [B, Tx]);
-    localWindowForward(rt, { batch: B, sources: Tx, window: this.window, gaussian: !positions, p, lengths: lenPtr, align, a: weights.ptr, e: scores.ptr });
-    const context = new Tensor(rt.mem, arena.alloc(B * this.keySize * 4), [B, this.keySize]);
-    attentionContextForward(rt, { batch: B, queries: 1, sources: Tx, keySize: this.keySize, a: weights.ptr, h: ht.ptr, c: context.ptr });
-    this.last = { B, Tx, s: st, memory, query, lengths: lenPtr, p, u, align, weights };
-    return { scores: scores.toHost(), weights: weights.toHost(), context: context.toHost(), position: new Tensor(rt.mem, p, [B]).toHost() };
+    const memory = this.scorer.memoryDevice({ h: upload(rt, arena, h), arena });
+    const step = this.forwardDevice({ s: upload(rt, arena, s), memory, ...where, arena });
+    this.last = step;
+    return { scores: step.scores.toHost(), weights: step.weights.toHost(), context: step.context.toHost(), position: step.position.toHost() };
   }
 
   backward(args: { dContext?: HostTensor; dWeights?: HostTensor } = {}): { ds: HostTensor; dh: HostTensor } {
@@ -207,26 +171,96 @@ export class LocalAttention {
     if (args.dWeights !== undefined) checkHost('dWeights', args.dWeights, [B, Tx]);
     const rt = this.rt;
     const arena = this.arena!;
-    const da = arena.allocZeroed(B * Tx * 4);
-    const dc = args.dContext ? upload(rt, arena, args.dContext).ptr : 0;
+    const dContext = args.dContext ? upload(rt, arena, args.dContext).ptr : 0;
+    const dWeights = args.dWeights ? upload(rt, arena, args.dWeights).ptr : 0;
     const ds = new Tensor(rt.mem, arena.allocZeroed(B * this.querySize * 4), [B, this.querySize]);
     const dh = new Tensor(rt.mem, arena.allocZeroed(B * Tx * this.keySize * 4), [B, Tx, this.keySize]);
     const dKeys = memory.keys ? arena.allocZeroed(memory.keys.bytes) : 0;
+    this.backwardDevice(last, { dContext, dWeights, ds: ds.ptr, dh: dh.ptr, dKeys, arena });
+    if (dKeys) this.scorer.memoryBackwardDevice(memory, { dKeys, dh: dh.ptr });
+    return { ds: ds.toHost(), dh: dh.toHost() };
+  }
+
+  /**
+   * Checks a mask (a prefix per row, default all valid) and the steps (monotonic: integers >= 0)
+   * of a [B, Tx] source; returns the source lengths S_b and, for monotonic, p = min(step, S - 1).
+   */
+  locate(B: number, Tx: number, options: LocalAttentionForwardOptions): { lengths: Int32Array; positions: Float32Array | null } {
+    const maskF = options.mask === undefined ? new Float32Array(B * Tx).fill(1) : checkMask('mask', options.mask, B, Tx, true);
+    const lengths = new Int32Array(B);
+    for (let b = 0; b < B; b++) for (let j = 0; j < Tx; j++) lengths[b] += maskF[b * Tx + j];
+    if (this.mode === 'predictive') {
+      if (options.step !== undefined) throw new Error('step is only used by monotonic local attention (predictive mode predicts p from s)');
+      return { lengths, positions: null };
+    }
+    const step = options.step;
+    if (step === undefined || step === null || typeof step !== 'object' || typeof step.length !== 'number') {
+      throw new TypeError(`step must be an Int32Array of ${B} decoder steps (monotonic mode), got ${describe(step)}`);
+    }
+    if (step.length !== B) throw new ShapeError(`step must have ${B} values (the batch size), got ${step.length}`);
+    const positions = new Float32Array(B);
+    for (let b = 0; b < B; b++) {
+      const i = step[b];
+      if (!Number.isInteger(i) || i < 0) throw new RangeError(`step[${b}] must be an integer >= 0, got ${i}`);
+      positions[b] = Math.min(i, lengths[b] - 1);
+    }
+    return { lengths, positions };
+  }
+
+  /**
+   * Device forward: s [B, dq] in wasm memory against a memory of this layer's score
+   * (scorer.memoryDevice), with the lengths and positions of locate().
+   */
+  forwardDevice(args: { s: Tensor; memory: AttentionMemory; lengths: Int32Array; positions: Float32Array | null; arena: Arena }): LocalStep {
+    const { s, memory, arena } = args;
+    const { B, Tx } = memory;
+    if (s.shape.length !== 2 || s.shape[0] !== B || s.shape[1] !== this.querySize) throw new ShapeError(`s must have shape [${B}, ${this.querySize}], got [${s.shape.join(', ')}]`);
+    if (args.lengths.length !== B) throw new ShapeError(`lengths must have ${B} values, got ${args.lengths.length}`);
+    const rt = this.rt;
+    const lengths = arena.alloc(B * 4);
+    rt.mem.i32(lengths, B).set(args.lengths);
+    const { scores, query } = this.scorer.scoresDevice(s, 1, memory, arena);
+    let p: number, u = 0;
+    if (args.positions) {
+      p = uploadFloats(rt, arena, args.positions);
+    } else {
+      p = arena.alloc(B * 4);
+      u = arena.alloc(B * this.predictSize * 4);
+      localPositionForward(rt, {
+        batch: B, querySize: this.querySize, predictSize: this.predictSize, s: s.ptr, wp: this.block.value('W_p').ptr, vp: this.block.value('v_p').ptr,
+        lengths, u, p,
+      });
+    }
+    const align = arena.alloc(B * Tx * 4);
+    const weights = new Tensor(rt.mem, arena.alloc(B * Tx * 4), [B, Tx]);
+    localWindowForward(rt, { batch: B, sources: Tx, window: this.window, gaussian: !args.positions, p, lengths, align, a: weights.ptr, e: scores.ptr });
+    const context = new Tensor(rt.mem, arena.alloc(B * this.keySize * 4), [B, this.keySize]);
+    attentionContextForward(rt, { batch: B, queries: 1, sources: Tx, keySize: this.keySize, a: weights.ptr, h: memory.h.ptr, c: context.ptr });
+    return { B, Tx, s, memory, query, lengths, p, u, align, scores, weights, context, position: new Tensor(rt.mem, p, [B]) };
+  }
+
+  /** Device backward of one forwardDevice call: += into ds, dh, dKeys (required for general/concat) and the parameter gradients. */
+  backwardDevice(step: LocalStep, args: { dContext?: number; dWeights?: number; ds?: number; dh?: number; dKeys?: number; arena: Arena }): void {
+    const { B, Tx, memory } = step;
+    if (memory.keys && !args.dKeys) throw new Error(`backwardDevice: ${this.score} scores need a dKeys buffer`);
+    const rt = this.rt;
+    const arena = args.arena;
+    const da = arena.allocZeroed(B * Tx * 4);
     const de = arena.alloc(B * Tx * 4);
     const gaussian = this.mode === 'predictive';
     const dpos = gaussian ? arena.alloc(B * 4) : 0;
     const work = gaussian ? arena.alloc(B * this.predictSize * 4) : 0;
-    if (args.dWeights) rt.mem.f32(da, B * Tx).set(args.dWeights.data);
-    if (dc) attentionContextBackward(rt, { batch: B, queries: 1, sources: Tx, keySize: this.keySize, a: last.weights.ptr, h: memory.h.ptr, dc, da, accumulate: true, dh: dh.ptr });
-    localWindowBackward(rt, { batch: B, sources: Tx, window: this.window, gaussian, p: last.p, lengths: last.lengths, align: last.align, a: last.weights.ptr, da, de, dpos });
+    if (args.dWeights) rt.mem.f32(da, B * Tx).set(rt.mem.f32(args.dWeights, B * Tx));
+    if (args.dContext) {
+      attentionContextBackward(rt, { batch: B, queries: 1, sources: Tx, keySize: this.keySize, a: step.weights.ptr, h: memory.h.ptr, dc: args.dContext, da, accumulate: true, dh: args.dh });
+    }
+    localWindowBackward(rt, { batch: B, sources: Tx, window: this.window, gaussian, p: step.p, lengths: step.lengths, align: step.align, a: step.weights.ptr, da, de, dpos });
     if (gaussian) {
       localPositionBackward(rt, {
-        batch: B, querySize: this.querySize, predictSize: this.predictSize, s: last.s.ptr, wp: this.block.value('W_p').ptr, vp: this.block.value('v_p').ptr,
-        lengths: last.lengths, u: last.u, p: last.p, dpos, ds: ds.ptr, dwp: this.block.grad('W_p').ptr, dvp: this.block.grad('v_p').ptr, work,
+        batch: B, querySize: this.querySize, predictSize: this.predictSize, s: step.s.ptr, wp: this.block.value('W_p').ptr, vp: this.block.value('v_p').ptr,
+        lengths: step.lengths, u: step.u, p: step.p, dpos, ds: args.ds, dwp: this.block.grad('W_p').ptr, dvp: this.block.grad('v_p').ptr, work,
       });
     }
-    this.scorer.scoresBackwardDevice({ s: last.s, Ty: 1, memory, query: last.query, de, ds: ds.ptr, dh: dh.ptr, dKeys, arena });
-    if (dKeys) this.scorer.memoryBackwardDevice(memory, { dKeys, dh: dh.ptr });
-    return { ds: ds.toHost(), dh: dh.toHost() };
+    this.scorer.scoresBackwardDevice({ s: step.s, Ty: 1, memory, query: step.query, de, ds: args.ds, dh: args.dh, dKeys: args.dKeys, arena });
   }
 }
