@@ -55,9 +55,11 @@ export function attention_keys_backward(rows: i32, dk: i32, n: i32, h: usize, wk
 // s: [B*Ty, dq]  h: [B, Tx, dk]  keys: [B, Tx, n] (general n = dq; concat/additive n = da)
 // wq: [da, dq] (row stride ldwq)  bias, v: [da]  query: [B*Ty, da] (written: wq s + b)
 // e: [B, Ty, Tx] (written, at every position: masks act in the softmax)
+// tanhKeep: [B, Ty, Tx, da] or 0 (concat/additive): t = tanh(query_i + keys_j) kept for the
+// backward, which otherwise recomputes it (TypeScript keeps it while it is small).
 export function attention_scores_forward(
   kind: i32, B: i32, Ty: i32, Tx: i32, dq: i32, dk: i32, da: i32,
-  s: usize, h: usize, keys: usize, wq: usize, ldwq: i32, bias: usize, v: usize, query: usize, e: usize,
+  s: usize, h: usize, keys: usize, wq: usize, ldwq: i32, bias: usize, v: usize, query: usize, e: usize, tanhKeep: usize,
 ): void {
   if (kind <= GENERAL) {
     // Bilinear scores: one [Ty, Tx] product per sequence against h (dot) or W h (general).
@@ -82,25 +84,35 @@ export function attention_scores_forward(
       const q = at(query, (b * Ty + i) * da);
       const er = at(e, (b * Ty + i) * Tx);
       for (let j = 0; j < Tx; j++) {
-        store<f32>(at(er, j), tanh_score(q, at(keys, (b * Tx + j) * da), v, da));
+        const keep = tanhKeep == 0 ? 0 : at(tanhKeep, ((b * Ty + i) * Tx + j) * da);
+        store<f32>(at(er, j), tanh_score(q, at(keys, (b * Tx + j) * da), v, da, keep));
       }
     }
   }
 }
 
-// v . tanh(q + k) over da units; two accumulators hide the madd latency; the tail (da not a
-// multiple of 4) loads zeros into the missing lanes, and tanh(0) * 0 adds nothing.
-function tanh_score(q: usize, k: usize, v: usize, da: i32): f32 {
+// v . tanh(q + k) over da units (t = tanh(q + k) also stored to keep unless it is 0); two
+// accumulators hide the madd latency; the tail (da not a multiple of 4) loads zeros into the
+// missing lanes, and tanh(0) * 0 adds nothing.
+function tanh_score(q: usize, k: usize, v: usize, da: i32, keep: usize): f32 {
   let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
   let a = 0;
   for (; a + 8 <= da; a += 8) {
     const o = <usize>a << 2;
-    acc0 = madd(v128.load(v + o), tanh_f32x4(f32x4.add(v128.load(q + o), v128.load(k + o))), acc0);
-    acc1 = madd(v128.load(v + o, 16), tanh_f32x4(f32x4.add(v128.load(q + o, 16), v128.load(k + o, 16))), acc1);
+    const t0 = tanh_f32x4(f32x4.add(v128.load(q + o), v128.load(k + o)));
+    const t1 = tanh_f32x4(f32x4.add(v128.load(q + o, 16), v128.load(k + o, 16)));
+    acc0 = madd(v128.load(v + o), t0, acc0);
+    acc1 = madd(v128.load(v + o, 16), t1, acc1);
+    if (keep != 0) {
+      v128.store(keep + o, t0);
+      v128.store(keep + o, t1, 16);
+    }
   }
   for (; a < da; a += 4) {
     const lanes = min(4, da - a);
-    acc0 = madd(ld(at(v, a), lanes), tanh_f32x4(f32x4.add(ld(at(q, a), lanes), ld(at(k, a), lanes))), acc0);
+    const t = tanh_f32x4(f32x4.add(ld(at(q, a), lanes), ld(at(k, a), lanes)));
+    acc0 = madd(ld(at(v, a), lanes), t, acc0);
+    if (keep != 0) st(at(keep, a), t, lanes);
   }
   const acc = f32x4.add(acc0, acc1);
   return (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
@@ -114,7 +126,7 @@ function tanh_score(q: usize, k: usize, v: usize, da: i32): f32 {
 export function attention_scores_backward(
   kind: i32, B: i32, Ty: i32, Tx: i32, dq: i32, dk: i32, da: i32,
   s: usize, h: usize, keys: usize, wq: usize, ldwq: i32, v: usize, query: usize, de: usize,
-  ds: usize, dh: usize, dkeys: usize, dwq: usize, dbias: usize, dv: usize, dquery: usize,
+  ds: usize, dh: usize, dkeys: usize, dwq: usize, dbias: usize, dv: usize, dquery: usize, tanhKeep: usize,
 ): void {
   if (kind <= GENERAL) {
     const kw = kind == GENERAL ? dq : dk;
@@ -138,7 +150,8 @@ export function attention_scores_backward(
       for (let j = 0; j < Tx; j++) {
         const g = load<f32>(at(der, j));
         if (g == 0) continue;
-        tanh_score_backward(q, at(keys, (b * Tx + j) * da), v, g, dqr, at(dkeys, (b * Tx + j) * da), dv, da);
+        const kept = tanhKeep == 0 ? 0 : at(tanhKeep, ((b * Ty + i) * Tx + j) * da);
+        tanh_score_backward(q, at(keys, (b * Tx + j) * da), v, g, dqr, at(dkeys, (b * Tx + j) * da), dv, da, kept);
       }
     }
   }
@@ -154,21 +167,22 @@ export function attention_scores_backward(
   }
 }
 
-// One pair's backward: t = tanh(q + k) is recomputed (cheaper than keeping B*Ty*Tx*da values);
+// One pair's backward: t = tanh(q + k) read from kept (the forward's) or, when kept is 0,
+// recomputed (B*Ty*Tx*da values are too many to keep for long sequences);
 // dpre = g v (1 - t²) goes to both dq and dk; dv += g t.
-function tanh_score_backward(q: usize, k: usize, v: usize, g: f32, dq: usize, dk: usize, dv: usize, da: i32): void {
+function tanh_score_backward(q: usize, k: usize, v: usize, g: f32, dq: usize, dk: usize, dv: usize, da: i32, kept: usize): void {
   const gv = f32x4.splat(g), one = f32x4.splat(1);
   for (let a = 0; a < da; a += 4) {
     const lanes = min(4, da - a);
     const o = <usize>a << 2;
     if (lanes == 4) {
-      const t = tanh_f32x4(f32x4.add(v128.load(q + o), v128.load(k + o)));
+      const t = kept != 0 ? v128.load(kept + o) : tanh_f32x4(f32x4.add(v128.load(q + o), v128.load(k + o)));
       const dpre = f32x4.mul(f32x4.mul(gv, v128.load(v + o)), f32x4.sub(one, f32x4.mul(t, t)));
       v128.store(dq + o, f32x4.add(v128.load(dq + o), dpre));
       v128.store(dk + o, f32x4.add(v128.load(dk + o), dpre));
       v128.store(dv + o, madd(gv, t, v128.load(dv + o)));
     } else {
-      const t = tanh_f32x4(f32x4.add(ld(q + o, lanes), ld(k + o, lanes)));
+      const t = kept != 0 ? ld(kept + o, lanes) : tanh_f32x4(f32x4.add(ld(q + o, lanes), ld(k + o, lanes)));
       const dpre = f32x4.mul(f32x4.mul(gv, ld(v + o, lanes)), f32x4.sub(one, f32x4.mul(t, t)));
       st(dq + o, f32x4.add(ld(dq + o, lanes), dpre), lanes);
       st(dk + o, f32x4.add(ld(dk + o, lanes), dpre), lanes);

@@ -9,6 +9,8 @@ import { numericalGradient } from './kernel-helpers.js';
 import { refAttentionForward, refAttentionLoss, refLocalForward, refLocalLoss, type RefAttention, type RefLocal, type Score } from './attention-reference.js';
 import type { Runtime } from '../src/runtime/runtime.js';
 import { Attention, LocalAttention } from '../src/layers/index.js';
+import { Arena } from '../src/runtime/memory.js';
+import { Tensor } from '../src/runtime/tensor.js';
 
 const SCORES: Score[] = ['dot', 'general', 'concat', 'additive'];
 const FWD_TOL = 1e-5;
@@ -93,6 +95,38 @@ describe.each(BUILDS)('attention vs float64 reference (%s build)', (build) => {
       for (const name of att.parameterNames()) expect(maxRelError(paramsSteps[name].data, paramsAll[name].data), name).toBeLessThanOrEqual(1e-5);
       att.dispose();
     });
+  });
+
+  // Long sequences do not keep tanh(W_q s + b + W_k h) for the backward (too many values): the
+  // backward recomputes it. A forward with training: false keeps none, so its backward takes
+  // that path; the gradients must equal the kept path's (the host API's).
+  it.each(['concat', 'additive'] as const)('%s: the backward that recomputes tanh equals the one that kept it', (score) => {
+    const B = 3, Ty = 2, Tx = 5, dq = 6, dk = 5, da = 7;
+    const att = new Attention(rt, { score, querySize: dq, keySize: dk, attentionSize: da, seed: 8 });
+    const s = randomArray(B * Ty * dq, 51), h = randomArray(B * Tx * dk, 52), dC = randomArray(B * Ty * dk, 53);
+    att.forward({ shape: [B, Ty, dq], data: s }, { shape: [B, Tx, dk], data: h }, { mask: MASK.subarray(0, B * Tx) });
+    const kept = att.backward({ dContext: { shape: [B, Ty, dk], data: dC } });
+    const keptParams = att.gradients();
+    att.zeroGrad();
+    const arena = new Arena(rt.mem);
+    const put = (data: Float32Array, shape: number[]) => {
+      const t = new Tensor(rt.mem, arena.alloc(data.length * 4), shape);
+      t.set(data);
+      return t;
+    };
+    const maskF = put(Float32Array.from(MASK.subarray(0, B * Tx)), [B * Tx]);
+    const memory = att.memoryDevice({ h: put(h, [B, Tx, dk]), mask: maskF.ptr, arena });
+    const step = att.forwardDevice({ s: put(s, [B, Ty, dq]), memory, arena, training: false });
+    expect(step.tanhKeep).toBe(0);
+    const ds = arena.allocZeroed(B * Ty * dq * 4), dh = arena.allocZeroed(B * Tx * dk * 4), dKeys = arena.allocZeroed(memory.keys!.bytes);
+    att.backwardDevice(step, { dContext: put(dC, [B * Ty * dk]).ptr, ds, dh, dKeys, arena });
+    att.memoryBackwardDevice(memory, { dKeys, dh });
+    expect(maxRelError(rt.mem.f32(ds, B * Ty * dq), kept.ds.data)).toBeLessThanOrEqual(1e-6);
+    expect(maxRelError(rt.mem.f32(dh, B * Tx * dk), kept.dh.data)).toBeLessThanOrEqual(1e-6);
+    const params = att.gradients();
+    for (const name of att.parameterNames()) expect(maxRelError(params[name].data, keptParams[name].data), name).toBeLessThanOrEqual(1e-6);
+    arena.dispose();
+    att.dispose();
   });
 
   it('additive at the bench width (da = 256, dq = dk = 64, Tx = 10) matches the reference', () => {

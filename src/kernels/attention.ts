@@ -107,6 +107,8 @@ export interface AttentionScoresArgs {
   v?: number;
   /** [B*Ty, da] (concat/additive): written by forward, read by backward */
   query?: number;
+  /** [B, Ty, Tx, da] (concat/additive, optional): tanh(W_q s_i + b + W_k h_j) written by forward and read by backward instead of recomputing it */
+  tanhKeep?: number;
 }
 
 interface ScoreSizes { kind: number; B: number; Ty: number; Tx: number; dq: number; dk: number; da: number; ldwq: number; n: number; additiveLike: boolean }
@@ -132,6 +134,7 @@ function scoreSizes(rt: Runtime, fn: string, args: AttentionScoresArgs): ScoreSi
     region(rt, `${fn} v`, args.v, da);
     region(rt, `${fn} query`, args.query, B * Ty * da);
   }
+  if (additiveLike) region(rt, `${fn} tanhKeep`, args.tanhKeep, B * Ty * Tx * da, true);
   return { kind: SCORE_CODES[score], B, Ty, Tx, dq, dk, da, ldwq, n, additiveLike };
 }
 
@@ -140,7 +143,7 @@ export function attentionScoresForward(rt: Runtime, args: AttentionScoresArgs & 
   const z = scoreSizes(rt, 'attentionScoresForward', args);
   region(rt, 'attentionScoresForward e', args.e, z.B * z.Ty * z.Tx);
   rt.exports.attention_scores_forward(z.kind, z.B, z.Ty, z.Tx, z.dq, z.dk, z.da, args.s, args.h, args.keys ?? 0,
-    args.wq ?? 0, z.ldwq, args.bias ?? 0, args.v ?? 0, args.query ?? 0, args.e);
+    args.wq ?? 0, z.ldwq, args.bias ?? 0, args.v ?? 0, args.query ?? 0, args.e, z.additiveLike ? args.tanhKeep ?? 0 : 0);
 }
 
 export interface AttentionScoresBackwardArgs extends AttentionScoresArgs {
@@ -175,7 +178,7 @@ export function attentionScoresBackward(rt: Runtime, args: AttentionScoresBackwa
     work = region(rt, `${fn} work`, args.work, z.B * z.Ty * z.da);
   }
   rt.exports.attention_scores_backward(z.kind, z.B, z.Ty, z.Tx, z.dq, z.dk, z.da, args.s, args.h, args.keys ?? 0,
-    args.wq ?? 0, z.ldwq, args.v ?? 0, args.query ?? 0, args.de, ds, dh, dKeys, dwq, dBias, dv, work);
+    args.wq ?? 0, z.ldwq, args.v ?? 0, args.query ?? 0, args.de, ds, dh, dKeys, dwq, dBias, dv, work, z.additiveLike ? args.tanhKeep ?? 0 : 0);
 }
 
 export interface AttentionRowsArgs {

@@ -58,7 +58,7 @@ export function attention(
     if (source.layer !== layer) throw new Error('attention: the memory was prepared by another Attention layer');
     memory = source;
   }
-  const step = layer.forwardDevice({ s: s.value, memory: memory.device, arena: tape.arena });
+  const step = layer.forwardDevice({ s: s.value, memory: memory.device, arena: tape.arena, training: tape.training });
   const scores = new Variable(tape, step.scores, false);
   const weights = new Variable(tape, step.weights, true);
   const context = new Variable(tape, step.context, true);

@@ -86,6 +86,8 @@ export interface AttentionStep {
   s: Tensor;
   /** [B*Ty, da] W_q s + b (concat/additive), else 0. */
   query: number;
+  /** [B, Ty, Tx, da] tanh(W_q s_i + b + W_k h_j) kept for the backward, or 0 (recomputed there). */
+  tanhKeep: number;
   scores: Tensor;
   weights: Tensor;
   context: Tensor;
@@ -103,6 +105,9 @@ export interface AttentionBackwardDeviceArgs {
   dKeys?: number;
   arena: Arena;
 }
+
+/** Most bytes of tanh values a call keeps for its backward (beyond, the backward recomputes them). */
+const TANH_KEEP_MAX_BYTES = 8 << 20;
 
 interface Params {
   wq: number; ldwq: number; wk: number; ldwk: number; bias: number; v: number;
@@ -278,7 +283,7 @@ export class Attention {
   }
 
   /** Scores, weights and context of s ([B, dq] or [B, Ty, dq]) against a memory. */
-  forwardDevice(args: { s: Tensor; memory: AttentionMemory; arena: Arena }): AttentionStep {
+  forwardDevice(args: { s: Tensor; memory: AttentionMemory; arena: Arena; training?: boolean }): AttentionStep {
     const { s, memory, arena } = args;
     const { B, Tx } = memory;
     const single = s.shape.length === 2;
@@ -288,37 +293,41 @@ export class Attention {
     this.rt.mem.checkRange('s', s.ptr, s.bytes);
     const Ty = single ? 1 : s.shape[1];
     const lead = single ? [B] : [B, Ty];
-    const { scores, query } = this.scoresDevice(s, Ty, memory, arena);
+    const { scores, query, tanhKeep } = this.scoresDevice(s, Ty, memory, arena, args.training ?? true);
     const weights = new Tensor(this.rt.mem, arena.alloc(B * Ty * Tx * 4), [...lead, Tx]);
     const context = new Tensor(this.rt.mem, arena.alloc(B * Ty * this.keySize * 4), [...lead, this.keySize]);
     attentionSoftmaxForward(this.rt, { batch: B, queries: Ty, sources: Tx, e: scores.ptr, mask: memory.mask || undefined, a: weights.ptr });
     attentionContextForward(this.rt, { batch: B, queries: Ty, sources: Tx, keySize: this.keySize, a: weights.ptr, h: memory.h.ptr, c: context.ptr });
-    return { memory, Ty, single, s, query, scores, weights, context };
+    return { memory, Ty, single, s, query, tanhKeep, scores, weights, context };
   }
 
   /** Raw scores e [B, (Ty,) Tx] of s against a memory (LocalAttention and HardAttention use them). */
-  scoresDevice(s: Tensor, Ty: number, memory: AttentionMemory, arena: Arena): { scores: Tensor; query: number } {
+  scoresDevice(s: Tensor, Ty: number, memory: AttentionMemory, arena: Arena, training = true): { scores: Tensor; query: number; tanhKeep: number } {
     const { B, Tx } = memory;
     const lead = s.shape.length === 2 ? [B] : [B, Ty];
     const p = this.params();
     const query = this.attentionSize > 0 ? arena.alloc(B * Ty * this.attentionSize * 4) : 0;
+    // concat/additive: keep tanh(W_q s + b + W_k h) for the backward while it is small (a decoder
+    // step, short sequences); longer ones recompute it there rather than hold B*Ty*Tx*da values.
+    const keepBytes = B * Ty * Tx * this.attentionSize * 4;
+    const tanhKeep = training && keepBytes > 0 && keepBytes <= TANH_KEEP_MAX_BYTES ? arena.alloc(keepBytes) : 0;
     const scores = new Tensor(this.rt.mem, arena.alloc(B * Ty * Tx * 4), [...lead, Tx]);
     attentionScoresForward(this.rt, {
       score: this.score, batch: B, queries: Ty, sources: Tx, querySize: this.querySize, keySize: this.keySize, attentionSize: this.attentionSize,
-      s: s.ptr, h: memory.h.ptr, keys: memory.keys?.ptr, wq: p.wq, ldwq: p.ldwq, bias: p.bias, v: p.v, query, e: scores.ptr,
+      s: s.ptr, h: memory.h.ptr, keys: memory.keys?.ptr, wq: p.wq, ldwq: p.ldwq, bias: p.bias, v: p.v, query, e: scores.ptr, tanhKeep,
     });
-    return { scores, query };
+    return { scores, query, tanhKeep };
   }
 
   /** Backward of scoresDevice from de [B, Ty, Tx]: ds, dh (dot) and dKeys (+=), parameter gradients (+=). */
-  scoresBackwardDevice(args: { s: Tensor; Ty: number; memory: AttentionMemory; query: number; de: number; ds?: number; dh?: number; dKeys?: number; arena: Arena }): void {
+  scoresBackwardDevice(args: { s: Tensor; Ty: number; memory: AttentionMemory; query: number; tanhKeep?: number; de: number; ds?: number; dh?: number; dKeys?: number; arena: Arena }): void {
     const { memory } = args;
     const p = this.params();
     const work = this.attentionSize > 0 ? args.arena.alloc(memory.B * args.Ty * this.attentionSize * 4) : 0;
     attentionScoresBackward(this.rt, {
       score: this.score, batch: memory.B, queries: args.Ty, sources: memory.Tx, querySize: this.querySize, keySize: this.keySize,
       attentionSize: this.attentionSize, s: args.s.ptr, h: memory.h.ptr, keys: memory.keys?.ptr, wq: p.wq, ldwq: p.ldwq, bias: p.bias, v: p.v,
-      query: args.query, de: args.de, ds: args.ds, dh: args.dh, dKeys: args.dKeys, dwq: p.gwq, dBias: p.gbias, dv: p.gv, work,
+      query: args.query, tanhKeep: args.tanhKeep, de: args.de, ds: args.ds, dh: args.dh, dKeys: args.dKeys, dwq: p.gwq, dBias: p.gbias, dv: p.gv, work,
     });
   }
 
@@ -342,7 +351,7 @@ export class Attention {
     }
     const de = arena.alloc(n * 4);
     attentionSoftmaxBackward(this.rt, { batch: B, queries: Ty, sources: Tx, a: step.weights.ptr, da, de });
-    this.scoresBackwardDevice({ s: step.s, Ty, memory, query: step.query, de, ds: args.ds, dh: args.dh, dKeys: args.dKeys, arena });
+    this.scoresBackwardDevice({ s: step.s, Ty, memory, query: step.query, tanhKeep: step.tanhKeep, de, ds: args.ds, dh: args.dh, dKeys: args.dKeys, arena });
   }
 
   // ---- internals ---------------------------------------------------------------------

@@ -57,7 +57,7 @@ export interface HardAttentionBackwardArgs {
 
 interface HardStep {
   B: number; Ty: number; Tx: number; single: boolean;
-  s: Tensor; memory: AttentionMemory; query: number;
+  s: Tensor; memory: AttentionMemory; query: number; tanhKeep: number;
   weights: Float32Array; positions: Int32Array;
 }
 
@@ -141,7 +141,7 @@ export class HardAttention {
     const ht = upload(rt, arena, h);
     const mask = maskF ? uploadFloats(rt, arena, maskF) : 0;
     const memory = this.scorer.memoryDevice({ h: ht, mask, arena });
-    const { scores, query } = this.scorer.scoresDevice(st, Ty, memory, arena);
+    const { scores, query, tanhKeep } = this.scorer.scoresDevice(st, Ty, memory, arena, sample);
     const a = new Tensor(rt.mem, arena.alloc(B * Ty * Tx * 4), [...scores.shape]);
     attentionSoftmaxForward(rt, { batch: B, queries: Ty, sources: Tx, e: scores.ptr, mask: mask || undefined, a: a.ptr });
     const weights = a.toHost();
@@ -157,7 +157,7 @@ export class HardAttention {
       const b = Math.floor(r / Ty);
       context.set(h.data.subarray((b * Tx + j) * dk, (b * Tx + j + 1) * dk), r * dk);
     }
-    this.last = { B, Ty, Tx, single, s: st, memory, query, weights: weights.data, positions };
+    this.last = { B, Ty, Tx, single, s: st, memory, query, tanhKeep, weights: weights.data, positions };
     const lead = single ? [B] : [B, Ty];
     return { scores: scores.toHost(), weights, positions: positions.slice(), context: { shape: [...lead, dk], data: context } };
   }
@@ -203,7 +203,7 @@ export class HardAttention {
     const ds = new Tensor(rt.mem, arena.allocZeroed(B * Ty * dq * 4), [...last.s.shape]);
     const dh = new Tensor(rt.mem, arena.allocZeroed(B * Tx * dk * 4), [B, Tx, dk]);
     const dKeys = last.memory.keys ? arena.allocZeroed(last.memory.keys.bytes) : 0;
-    this.scorer.scoresBackwardDevice({ s: last.s, Ty, memory: last.memory, query: last.query, de: dePtr, ds: ds.ptr, dh: dh.ptr, dKeys, arena });
+    this.scorer.scoresBackwardDevice({ s: last.s, Ty, memory: last.memory, query: last.query, tanhKeep: last.tanhKeep, de: dePtr, ds: ds.ptr, dh: dh.ptr, dKeys, arena });
     if (dKeys) this.scorer.memoryBackwardDevice(last.memory, { dKeys, dh: dh.ptr });
     if (args.dContext) {
       const dhv = dh.view();

@@ -58,6 +58,7 @@ export interface LocalStep {
   s: Tensor;
   memory: AttentionMemory;
   query: number;
+  tanhKeep: number;
   /** [B] int32 source lengths, [B] positions, [B, dp] tanh(W_p s), [B, Tx] window softmax */
   lengths: number;
   p: number;
@@ -219,7 +220,7 @@ export class LocalAttention {
     const rt = this.rt;
     const lengths = arena.alloc(B * 4);
     rt.mem.i32(lengths, B).set(args.lengths);
-    const { scores, query } = this.scorer.scoresDevice(s, 1, memory, arena);
+    const { scores, query, tanhKeep } = this.scorer.scoresDevice(s, 1, memory, arena);
     let p: number, u = 0;
     if (args.positions) {
       p = uploadFloats(rt, arena, args.positions);
@@ -236,7 +237,7 @@ export class LocalAttention {
     localWindowForward(rt, { batch: B, sources: Tx, window: this.window, gaussian: !args.positions, p, lengths, align, a: weights.ptr, e: scores.ptr });
     const context = new Tensor(rt.mem, arena.alloc(B * this.keySize * 4), [B, this.keySize]);
     attentionContextForward(rt, { batch: B, queries: 1, sources: Tx, keySize: this.keySize, a: weights.ptr, h: memory.h.ptr, c: context.ptr });
-    return { B, Tx, s, memory, query, lengths, p, u, align, scores, weights, context, position: new Tensor(rt.mem, p, [B]) };
+    return { B, Tx, s, memory, query, tanhKeep, lengths, p, u, align, scores, weights, context, position: new Tensor(rt.mem, p, [B]) };
   }
 
   /** Device backward of one forwardDevice call: += into ds, dh, dKeys (required for general/concat) and the parameter gradients. */
@@ -261,6 +262,6 @@ export class LocalAttention {
         lengths: step.lengths, u: step.u, p: step.p, dpos, ds: args.ds, dwp: this.block.grad('W_p').ptr, dvp: this.block.grad('v_p').ptr, work,
       });
     }
-    this.scorer.scoresBackwardDevice({ s: step.s, Ty: 1, memory, query: step.query, de, ds: args.ds, dh: args.dh, dKeys: args.dKeys, arena });
+    this.scorer.scoresBackwardDevice({ s: step.s, Ty: 1, memory, query: step.query, tanhKeep: step.tanhKeep, de, ds: args.ds, dh: args.dh, dKeys: args.dKeys, arena });
   }
 }
