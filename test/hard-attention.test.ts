@@ -6,7 +6,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { randomArray, runtimeFor } from './helpers.js';
 import type { Runtime } from '../src/runtime/runtime.js';
 import { Rng } from '../src/train/rng.js';
-import { Attention, HardAttention } from '../src/layers/index.js';
+import { Attention, HardAttention, attentionMemory, hardAttention } from '../src/layers/index.js';
+import { Tape } from '../src/train/tape.js';
+import { maxRelError } from './helpers.js';
 
 describe('hard attention', () => {
   let rt: Runtime;
@@ -83,6 +85,39 @@ describe('hard attention', () => {
     }
     expect(() => hard.backward({ reward: [1] })).toThrow(/reward must have 2 values/);
     expect(() => hard.backward({ reward: [1, NaN] })).toThrow(/reward\[1\] must be finite/);
+    hard.dispose();
+  });
+
+  it('on the tape: the same gradients as the host API (argmax positions, reward and dContext)', () => {
+    const B = 3, Ty = 2, Tx = 5, dq = 4, dk = 6, da = 5;
+    const mask = Int32Array.from([1, 1, 0, 1, 1, /**/ 0, 1, 1, 1, 0, /**/ 1, 1, 1, 1, 1]);
+    const hard = new HardAttention(rt, { score: 'additive', querySize: dq, keySize: dk, attentionSize: da, seed: 6, baseline: 'none', entropyBonus: 0.1 }).eval();
+    const s = { shape: [B, Ty, dq], data: randomArray(B * Ty * dq, 7) }, h = { shape: [B, Tx, dk], data: randomArray(B * Tx * dk, 8) };
+    const dC = randomArray(B * Ty * dk, 9), reward = [1, -0.5, 2];
+    const f = hard.forward(s, h, { mask });
+    const g = hard.backward({ reward, dContext: { shape: [B, Ty, dk], data: dC } });
+    const hostParams = hard.gradients();
+    hard.zeroGrad();
+    const tape = new Tape(rt);
+    tape.reset();
+    const hv = tape.input(h.data, h.shape, true), sv = tape.input(s.data, s.shape, true);
+    const memory = attentionMemory(tape, hard.scorer, hv, { mask });
+    const out = hardAttention(tape, hard, sv, memory);
+    expect(Array.from(out.positions)).toEqual(Array.from(f.positions));
+    expect(out.context.toArray()).toEqual(f.context.data);
+    out.context.grad().view().set(dC);
+    expect(() => tape.backward()).toThrow(/setReward/);
+    // The failed backward consumed the entries: run the step again.
+    tape.reset();
+    const hv2 = tape.input(h.data, h.shape, true), sv2 = tape.input(s.data, s.shape, true);
+    const out2 = hardAttention(tape, hard, sv2, attentionMemory(tape, hard.scorer, hv2, { mask }));
+    out2.context.grad().view().set(dC);
+    out2.setReward(reward);
+    tape.backward();
+    expect(maxRelError(sv2.gradToArray(), g.ds.data)).toBeLessThanOrEqual(1e-5);
+    expect(maxRelError(hv2.gradToArray(), g.dh.data)).toBeLessThanOrEqual(1e-5);
+    const tapeParams = hard.gradients();
+    for (const name of hard.parameterNames()) expect(maxRelError(tapeParams[name].data, hostParams[name].data), name).toBeLessThanOrEqual(1e-5);
     hard.dispose();
   });
 

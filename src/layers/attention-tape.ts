@@ -6,6 +6,7 @@
 import { Variable, type Tape } from '../train/tape.js';
 import { checkMask, uploadFloats, type Attention, type AttentionMask, type AttentionMemory } from './attention.js';
 import type { LocalAttention, LocalAttentionForwardOptions } from './local-attention.js';
+import type { HardAttention } from './hard-attention.js';
 
 /** One source batch prepared for attention on a tape. */
 export interface AttentionTapeMemory {
@@ -102,4 +103,49 @@ export function localAttention(
     layer.backwardDevice(step, { dContext, dWeights, ds, dh, dKeys, arena: tape.arena });
   });
   return { scores, weights, context, position };
+}
+
+export interface HardAttentionTapeOutputs {
+  /** The attention distribution a (no gradient flows through it: the positions are sampled). */
+  weights: Variable;
+  /** h at the chosen positions: [B, dk] or [B, Ty, dk]. */
+  context: Variable;
+  /** The chosen position of every query ([B] or [B*Ty], row-major [B, Ty]). */
+  positions: Int32Array;
+  /**
+   * The reward of each sequence ([B]) for these choices, known once the model has used them;
+   * must be set before tape.backward(), which applies REINFORCE with it.
+   */
+  setReward(reward: ArrayLike<number>): void;
+}
+
+/**
+ * Hard attention on the tape: s ([B, dq] or [B, Ty, dq]) against a memory prepared by
+ * attentionMemory(tape, layer.scorer, h, { mask }). Samples when training (tape.training and
+ * the layer's train mode), takes the argmax otherwise. Backward: ordinary backprop of the
+ * context's gradient into h at the chosen positions, REINFORCE (with the layer's baseline and
+ * entropy bonus) for everything upstream of the scores.
+ */
+export function hardAttention(tape: Tape, layer: HardAttention, s: Variable, memory: AttentionTapeMemory): HardAttentionTapeOutputs {
+  if (memory.layer !== layer.scorer) throw new Error('hardAttention: prepare the memory with attentionMemory(tape, layer.scorer, h)');
+  const sample = tape.training && layer.training;
+  const step = layer.forwardDevice({ s: s.value, memory: memory.device, arena: tape.arena, sample });
+  const weights = new Variable(tape, step.weights, false);
+  const context = new Variable(tape, step.context, true);
+  let reward: Float64Array | null = null;
+  tape.record('hardAttention', () => {
+    if (!reward) throw new Error('hardAttention: call setReward(reward) on its result before tape.backward()');
+    const ds = s.requiresGrad ? s.grad().ptr : 0;
+    const dh = memory.h.requiresGrad ? memory.h.grad().ptr : 0;
+    const dKeys = memory.keys ? memory.keys.grad().ptr : 0;
+    const dContext = context.hasGrad ? context.grad().ptr : 0;
+    layer.backwardDevice(step, { reward, dContext, ds, dh, dKeys, arena: tape.arena });
+  });
+  return {
+    weights, context, positions: step.positions.slice(),
+    setReward(r: ArrayLike<number>) {
+      layer.checkReward(r, step.B);
+      reward = Float64Array.from(r);
+    },
+  };
 }

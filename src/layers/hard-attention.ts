@@ -55,10 +55,19 @@ export interface HardAttentionBackwardArgs {
   reward: ArrayLike<number>;
 }
 
-interface HardStep {
+/** What one forwardDevice call keeps for its backward. */
+export interface HardStep {
   B: number; Ty: number; Tx: number; single: boolean;
   s: Tensor; memory: AttentionMemory; query: number; tanhKeep: number;
-  weights: Float32Array; positions: Int32Array;
+  scores: Tensor;
+  /** The distribution a (in the arena) and a host copy of it for the REINFORCE gradient. */
+  weights: Tensor;
+  a: Float32Array;
+  /** h at the chosen positions. */
+  context: Tensor;
+  positions: Int32Array;
+  /** The baseline when the positions were drawn: the advantage uses it, so later updates (other calls of the same step) cannot make the baseline depend on this sample. */
+  baseline: number;
 }
 
 export class HardAttention {
@@ -129,7 +138,7 @@ export class HardAttention {
 
   forward(s: HostTensor, h: HostTensor, options: HardAttentionForwardOptions = {}): HardAttentionResult {
     if (options === null || typeof options !== 'object') throw new TypeError('forward options must be an object { mask?, training? }');
-    const { B, Ty, Tx, single } = this.scorer.checkInputs(s, h);
+    const { B, Tx } = this.scorer.checkInputs(s, h);
     const maskF = options.mask === undefined ? null : checkMask('mask', options.mask, B, Tx, false);
     if (options.training !== undefined && typeof options.training !== 'boolean') throw new TypeError(`training must be a boolean, got ${describe(options.training)}`);
     const sample = options.training ?? this.training;
@@ -137,29 +146,10 @@ export class HardAttention {
     const arena = (this.arena ??= new Arena(rt.mem));
     this.last = null;
     arena.reset();
-    const st = upload(rt, arena, s);
-    const ht = upload(rt, arena, h);
-    const mask = maskF ? uploadFloats(rt, arena, maskF) : 0;
-    const memory = this.scorer.memoryDevice({ h: ht, mask, arena });
-    const { scores, query, tanhKeep } = this.scorer.scoresDevice(st, Ty, memory, arena, sample);
-    const a = new Tensor(rt.mem, arena.alloc(B * Ty * Tx * 4), [...scores.shape]);
-    attentionSoftmaxForward(rt, { batch: B, queries: Ty, sources: Tx, e: scores.ptr, mask: mask || undefined, a: a.ptr });
-    const weights = a.toHost();
-    const positions = new Int32Array(B * Ty);
-    const dk = this.scorer.keySize;
-    const context = new Float32Array(B * Ty * dk);
-    for (let r = 0; r < B * Ty; r++) {
-      const row = weights.data.subarray(r * Tx, (r + 1) * Tx);
-      let j = 0;
-      if (sample) j = this.rng.categorical(row);
-      else for (let k = 1; k < Tx; k++) if (row[k] > row[j]) j = k;
-      positions[r] = j;
-      const b = Math.floor(r / Ty);
-      context.set(h.data.subarray((b * Tx + j) * dk, (b * Tx + j + 1) * dk), r * dk);
-    }
-    this.last = { B, Ty, Tx, single, s: st, memory, query, tanhKeep, weights: weights.data, positions };
-    const lead = single ? [B] : [B, Ty];
-    return { scores: scores.toHost(), weights, positions: positions.slice(), context: { shape: [...lead, dk], data: context } };
+    const memory = this.scorer.memoryDevice({ h: upload(rt, arena, h), mask: maskF ? uploadFloats(rt, arena, maskF) : 0, arena });
+    const step = this.forwardDevice({ s: upload(rt, arena, s), memory, arena, sample });
+    this.last = step;
+    return { scores: step.scores.toHost(), weights: step.weights.toHost(), positions: step.positions.slice(), context: step.context.toHost() };
   }
 
   /**
@@ -174,42 +164,95 @@ export class HardAttention {
     if (!last) throw new Error('HardAttention.backward() needs a preceding forward()');
     const { B, Ty, Tx, single } = last;
     const dk = this.scorer.keySize, dq = this.scorer.querySize;
-    const reward = args.reward;
+    this.checkReward(args.reward, B);
+    if (args.dContext !== undefined) checkHost('dContext', args.dContext, [...(single ? [B] : [B, Ty]), dk]);
+    const rt = this.rt;
+    const arena = this.arena!;
+    const dContext = args.dContext ? upload(rt, arena, args.dContext).ptr : 0;
+    const ds = new Tensor(rt.mem, arena.allocZeroed(B * Ty * dq * 4), [...last.s.shape]);
+    const dh = new Tensor(rt.mem, arena.allocZeroed(B * Tx * dk * 4), [B, Tx, dk]);
+    const dKeys = last.memory.keys ? arena.allocZeroed(last.memory.keys.bytes) : 0;
+    this.backwardDevice(last, { reward: args.reward, dContext, ds: ds.ptr, dh: dh.ptr, dKeys, arena });
+    if (dKeys) this.scorer.memoryBackwardDevice(last.memory, { dKeys, dh: dh.ptr });
+    return { ds: ds.toHost(), dh: dh.toHost() };
+  }
+
+  /** Checks a per-sequence reward: B finite numbers. */
+  checkReward(reward: ArrayLike<number> | undefined, B: number): void {
     if (reward === undefined || reward === null || typeof reward !== 'object' || typeof reward.length !== 'number') {
       throw new TypeError(`reward must be an array of ${B} numbers (one per sequence), got ${describe(reward)}`);
     }
     if (reward.length !== B) throw new ShapeError(`reward must have ${B} values (one per sequence), got ${reward.length}`);
     for (let b = 0; b < B; b++) if (!Number.isFinite(reward[b])) throw new RangeError(`reward[${b}] must be finite, got ${reward[b]}`);
-    if (args.dContext !== undefined) checkHost('dContext', args.dContext, [...(single ? [B] : [B, Ty]), dk]);
+  }
+
+  /**
+   * Device forward: s ([B, dq] or [B, Ty, dq]) against a memory of this layer's score
+   * (scorer.memoryDevice); samples (sample = true) or takes the argmax of every query's weights.
+   */
+  forwardDevice(args: { s: Tensor; memory: AttentionMemory; arena: Arena; sample: boolean }): HardStep {
+    const { s, memory, arena, sample } = args;
+    const { B, Tx } = memory;
+    const single = s.shape.length === 2;
+    if (!(single || s.shape.length === 3) || s.shape[0] !== B || s.shape[s.shape.length - 1] !== this.scorer.querySize) {
+      throw new ShapeError(`s must have shape [${B}, ${this.scorer.querySize}] or [${B}, Ty, ${this.scorer.querySize}], got [${s.shape.join(', ')}]`);
+    }
+    const Ty = single ? 1 : s.shape[1];
     const rt = this.rt;
-    const arena = this.arena!;
-    const base = this.baselineKind === 'none' ? 0 : this.baseline;
+    const dk = this.scorer.keySize;
+    const { scores, query, tanhKeep } = this.scorer.scoresDevice(s, Ty, memory, arena, sample);
+    const weights = new Tensor(rt.mem, arena.alloc(B * Ty * Tx * 4), [...scores.shape]);
+    attentionSoftmaxForward(rt, { batch: B, queries: Ty, sources: Tx, e: scores.ptr, mask: memory.mask || undefined, a: weights.ptr });
+    const context = new Tensor(rt.mem, arena.alloc(B * Ty * dk * 4), [...(single ? [B] : [B, Ty]), dk]);
+    const a = weights.view().slice();
+    const positions = new Int32Array(B * Ty);
+    const hv = memory.h.view(), cv = context.view();
+    for (let r = 0; r < B * Ty; r++) {
+      const row = a.subarray(r * Tx, (r + 1) * Tx);
+      let j = 0;
+      if (sample) j = this.rng.categorical(row);
+      else for (let k = 1; k < Tx; k++) if (row[k] > row[j]) j = k;
+      positions[r] = j;
+      const b = Math.floor(r / Ty);
+      cv.set(hv.subarray((b * Tx + j) * dk, (b * Tx + j + 1) * dk), r * dk);
+    }
+    return { B, Ty, Tx, single, s, memory, query, tanhKeep, scores, weights, context, a, positions, baseline: this.baselineKind === 'none' ? 0 : this.baseline };
+  }
+
+  /**
+   * Device backward of one forwardDevice call with its sequences' rewards: the REINFORCE
+   * gradient into ds, dh (dot), dKeys and the score parameters, dContext (a pointer, optional)
+   * into dh at the chosen positions (+= everywhere); then the baseline update.
+   */
+  backwardDevice(step: HardStep, args: { reward: ArrayLike<number>; dContext?: number; ds?: number; dh?: number; dKeys?: number; arena: Arena }): void {
+    const { B, Ty, Tx, memory } = step;
+    this.checkReward(args.reward, B);
+    if (memory.keys && !args.dKeys) throw new Error(`backwardDevice: ${this.scorer.score} scores need a dKeys buffer`);
+    const reward = args.reward;
+    const rt = this.rt;
+    const dk = this.scorer.keySize;
+    const base = step.baseline;
     const beta = this.entropyBonus;
     // dL/de in float64, then one upload.
     const de = new Float32Array(B * Ty * Tx);
     for (let r = 0; r < B * Ty; r++) {
       const adv = reward[Math.floor(r / Ty)] - base;
-      const a = last.weights.subarray(r * Tx, (r + 1) * Tx);
+      const a = step.a.subarray(r * Tx, (r + 1) * Tx);
       let H = 0;
       if (beta > 0) for (let k = 0; k < Tx; k++) if (a[k] > 0) H -= a[k] * Math.log(a[k]);
       for (let k = 0; k < Tx; k++) {
         if (a[k] === 0) continue; // masked (or underflowed): no gradient
-        let g = -adv * ((k === last.positions[r] ? 1 : 0) - a[k]);
+        let g = -adv * ((k === step.positions[r] ? 1 : 0) - a[k]);
         if (beta > 0) g += beta * a[k] * (Math.log(a[k]) + H);
         de[r * Tx + k] = g;
       }
     }
-    const dePtr = uploadFloats(rt, arena, de);
-    const ds = new Tensor(rt.mem, arena.allocZeroed(B * Ty * dq * 4), [...last.s.shape]);
-    const dh = new Tensor(rt.mem, arena.allocZeroed(B * Tx * dk * 4), [B, Tx, dk]);
-    const dKeys = last.memory.keys ? arena.allocZeroed(last.memory.keys.bytes) : 0;
-    this.scorer.scoresBackwardDevice({ s: last.s, Ty, memory: last.memory, query: last.query, tanhKeep: last.tanhKeep, de: dePtr, ds: ds.ptr, dh: dh.ptr, dKeys, arena });
-    if (dKeys) this.scorer.memoryBackwardDevice(last.memory, { dKeys, dh: dh.ptr });
-    if (args.dContext) {
-      const dhv = dh.view();
-      const dc = args.dContext.data;
+    const dePtr = uploadFloats(rt, args.arena, de);
+    this.scorer.scoresBackwardDevice({ s: step.s, Ty, memory, query: step.query, tanhKeep: step.tanhKeep, de: dePtr, ds: args.ds, dh: args.dh, dKeys: args.dKeys, arena: args.arena });
+    if (args.dContext && args.dh) {
+      const dhv = rt.mem.f32(args.dh, B * Tx * dk), dc = rt.mem.f32(args.dContext, B * Ty * dk);
       for (let r = 0; r < B * Ty; r++) {
-        const b = Math.floor(r / Ty), j = last.positions[r];
+        const b = Math.floor(r / Ty), j = step.positions[r];
         for (let k = 0; k < dk; k++) dhv[(b * Tx + j) * dk + k] += dc[r * dk + k];
       }
     }
@@ -219,6 +262,5 @@ export class HardAttention {
       this.baseline = this.baselineUpdates === 0 ? mean : this.baselineDecay * this.baseline + (1 - this.baselineDecay) * mean;
       this.baselineUpdates++;
     }
-    return { ds: ds.toHost(), dh: dh.toHost() };
   }
 }
