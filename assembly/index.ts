@@ -14,3 +14,4 @@ export * from "./lstm";
 export * from "./gru";
 export * from "./attention_gru";
 export * from "./mdlstm";
+export * from "./attention";

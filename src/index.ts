@@ -24,3 +24,4 @@ export { cell, type CellTapeInputs, type CellTapeOutputs } from './layers/ops.js
 export { matmul, batchedMatmul, add, subtract, multiply, scale, softmax, logSoftmax, concat, split, gatherRows, selectSteps, swapLeadingAxes, reshape, sumLastAxis, meanLastAxis, sumAll, meanAll, argmax, argmaxRows, type MatmulOptions, type SoftmaxOptions } from './layers/tensor-ops.js';
 export type { LayerDeclaration, DeclaredLayers } from './train/model.js';
 export { mdlstm, type MdlstmTapeOutputs } from './layers/mdlstm.js';
+export { attentionHeatmapSvg, attentionHeatmapText, type HeatmapWeights, type HeatmapSvgOptions, type HeatmapTextOptions } from './viz/attention-heatmap.js';

@@ -29,6 +29,7 @@ const TINY: Record<string, string[]> = {
   memory: [...TINY_RECURRENT, '--steps', '2'],
   compare: ['--compare', 'all', ...TINY_RECURRENT, '--no-memory', '--no-coldstart'],
   mdlstm: ['--rows', '3', '--cols', '2', '--input', '3', '--hidden', '5', '--batch', '2'],
+  attention: ['--tx', '3', '--batch', '2', '--size', '5'],
 };
 
 const distBuilt = existsSync(new URL('../dist/index.js', import.meta.url));

@@ -17,6 +17,7 @@ const BENCHES: Record<string, () => Promise<{ run: BenchCommand }>> = {
   memory: () => import('./bench/memory.js'),
   compare: () => import('./bench/compare.js'),
   mdlstm: () => import('./bench/mdlstm.js'),
+  attention: () => import('./bench/attention.js'),
 };
 
 const USAGE = `usage:

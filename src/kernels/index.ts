@@ -8,3 +8,4 @@ export { SGD, Adam, AdamW, sgdStep, adamStep, clipGradNorm, clipGradNormList, ty
 export { cellForward, cellBackward, cellWorkFloats, type CellSizes, type CellForwardKernelArgs, type CellBackwardKernelArgs } from './cells.js';
 export { CELL_KINDS, cellDescriptor, sequenceDescriptor, type CellDescriptor, type SequenceKernels, type StepKernels } from './cell-kinds.js';
 export { mdlstmForward, mdlstmBackward, mdlstmBufferFloats, type MdlstmForwardArgs, type MdlstmBackwardArgs, type MdlstmKept, type MdlstmBackwardScratch, type MdlstmSizes } from './mdlstm.js';
+export { attentionKeysForward, attentionKeysBackward, attentionScoresForward, attentionScoresBackward, attentionSoftmaxForward, attentionSoftmaxBackward, attentionContextForward, attentionContextBackward, localPositionForward, localPositionBackward, localWindowForward, localWindowBackward, type ScoreKind as AttentionScoreKind } from './attention.js';

@@ -13,3 +13,7 @@ export {
   type CellDeviceForwardArgs, type CellDeviceForwardResult, type CellDeviceBackwardArgs, type CellDeviceBackwardResult, type CellStep,
 } from './cells.js';
 export { MDLSTM, mdlstmParameterSpecs, type MDLSTMOptions, type MDLSTMForwardResult, type MDLSTMBackwardArgs, type MdlstmMerge, type MdlstmDirection } from './mdlstm.js';
+export { Attention, attentionParameterSpecs, type AttentionOptions, type AttentionForwardOptions, type AttentionResult, type AttentionBackwardArgs, type AttentionBackwardResult, type AttentionMemory, type AttentionStep, type AttentionMask, type ScoreKind } from './attention.js';
+export { LocalAttention, type LocalAttentionOptions, type LocalAttentionForwardOptions, type LocalAttentionResult, type LocalMode } from './local-attention.js';
+export { attention, attentionMemory, localAttention, hardAttention, type AttentionTapeMemory, type AttentionTapeOutputs, type HardAttentionTapeOutputs } from './attention-tape.js';
+export { HardAttention, type HardAttentionOptions, type HardAttentionForwardOptions, type HardAttentionResult, type HardAttentionBackwardArgs } from './hard-attention.js';
