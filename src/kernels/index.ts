@@ -5,3 +5,4 @@ export { sigmoidForward, sigmoidBackward, tanhForward, tanhBackward, reluForward
 export { softmaxForward, softmaxBackward, logSoftmaxForward, logSoftmaxBackward, softmaxCrossEntropy, type SoftmaxCrossEntropyArgs } from './loss.js';
 export { embeddingForward, embeddingBackward } from './embedding.js';
 export { SGD, Adam, AdamW, sgdStep, adamStep, clipGradNorm, clipGradNormList, type SGDOptions, type AdamOptions, type FlatParameters, type FlatTensor } from './optim.js';
+export { episodeGateForward, episodeGateBackward, episodeGruForward, episodeGruBackward, episodeGateRows, type EpisodeCell, type EpisodeGate } from './episode.js';

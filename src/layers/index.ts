@@ -7,3 +7,4 @@ export {
   type RecurrentForwardResult, type RecurrentBackwardArgs, type RecurrentBackwardResult, type DeviceForwardArgs,
   type DeviceForwardResult, type DeviceBackwardArgs, type DeviceBackwardResult,
 } from './recurrent.js';
+export { EpisodeAttention, GRUCellStep, episodeAttention, maskLengths, episodeParameterSpecs, type EpisodeAttentionOptions, type EpisodeForwardOptions, type EpisodeForwardResult, type EpisodeBackwardArgs, type EpisodeBackwardResult, type EpisodeContext } from './episode.js';
