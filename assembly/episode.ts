@@ -13,7 +13,8 @@
 // Big products go to gemm_f32 (all facts at once); only the per-fact recurrent product
 // h·W_hhᵀ ([B, H] x [H, G*H]) runs per step, on all rows of the batch at once.
 import { gemm_f32 } from "./gemm";
-import { exp_f32, sigmoid_f32, tanh_f32 } from "./math";
+import { exp_f32, madd, sigmoid_f32, sigmoid_f32x4, tanh_f32x4 } from "./math";
+import { ld, st, rec_pack, rec_matmul_packed, packed_floats, matmul_scratch_floats } from "./recurrent_common";
 
 // @ts-ignore: decorator
 @inline
@@ -39,12 +40,6 @@ function len_of(lengths: usize, b: i32): i32 {
   return load<i32>(lengths + (<usize>b << 2));
 }
 
-// @ts-ignore: decorator
-@inline
-function sign_f32(x: f32): f32 {
-  return x > 0 ? 1 : x < 0 ? -1 : 0;
-}
-
 // s: [B*M, d]  q, m: [B, d]  lengths: [B]  W1: [da, 4d]  b1: [da]  W2: [1, da]  b2: [1]
 // z: [B*M, 4d] and a: [B*M, da] = tanh(W1 z + b1) are written (kept for backward)
 // scores: [B*M] raw Z (every row, masked ones too)  g: [B*M] (0 exactly past each length)
@@ -55,17 +50,19 @@ export function episode_gate_forward(
 ): void {
   const rows = B * M;
   const Z4 = 4 * d;
+  const Do = <usize>d << 2;
   for (let b = 0; b < B; b++) {
     const qb = at(q, b * d), mb = at(m, b * d);
     for (let i = 0; i < M; i++) {
       const row = b * M + i;
       const sr = at(s, row * d), zr = at(z, row * Z4);
-      for (let k = 0; k < d; k++) {
-        const sv = ldf(sr, k), qv = ldf(qb, k), mv = ldf(mb, k);
-        stf(zr, k, sv * qv);
-        stf(zr, d + k, sv * mv);
-        stf(zr, 2 * d + k, Mathf.abs(sv - qv));
-        stf(zr, 3 * d + k, Mathf.abs(sv - mv));
+      for (let k = 0; k < d; k += 4) {
+        const ko = <usize>k << 2, lanes = min(4, d - k);
+        const sv = ld(sr + ko, lanes), qv = ld(qb + ko, lanes), mv = ld(mb + ko, lanes);
+        st(zr + ko, f32x4.mul(sv, qv), lanes);
+        st(zr + Do + ko, f32x4.mul(sv, mv), lanes);
+        st(zr + 2 * Do + ko, f32x4.abs(f32x4.sub(sv, qv)), lanes);
+        st(zr + 3 * Do + ko, f32x4.abs(f32x4.sub(sv, mv)), lanes);
       }
     }
   }
@@ -74,13 +71,14 @@ export function episode_gate_forward(
   const bias2 = load<f32>(b2);
   for (let r = 0; r < rows; r++) {
     const ar = at(a, r * da);
-    let acc: f32 = 0;
-    for (let k = 0; k < da; k++) {
-      const v = tanh_f32(ldf(ar, k) + ldf(b1, k));
-      stf(ar, k, v);
-      acc += v * ldf(W2, k);
+    let acc = f32x4.splat(0);
+    for (let k = 0; k < da; k += 4) {
+      const ko = <usize>k << 2, lanes = min(4, da - k);
+      const v = tanh_f32x4(f32x4.add(ld(ar + ko, lanes), ld(b1 + ko, lanes)));
+      st(ar + ko, v, lanes);
+      acc = madd(v, ld(W2 + ko, lanes), acc);
     }
-    stf(scores, r, acc + bias2);
+    stf(scores, r, f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3) + bias2);
   }
   for (let b = 0; b < B; b++) {
     const n = len_of(lengths, b);
@@ -133,39 +131,48 @@ export function episode_gate_backward(
     }
     for (let i = n; i < M; i++) stf(dZ, base + i, 0);
   }
-  // Z = a·W2 + b2:  dW2 += Σ dZ a,  db2 += Σ dZ,  dpre = dZ W2 ⊙ (1 − a²).
+  // Z = a·W2 + b2:  dW2 += Σ dZ a,  db2 += Σ dZ,  dpre = dZ W2 ⊙ (1 − a²);  db1 += Σ dpre.
   let sumDZ: f32 = 0;
-  for (let r = 0; r < rows; r++) {
-    const dzr = ldf(dZ, r);
-    sumDZ += dzr;
-    const ar = at(a, r * da), pr = at(dpre, r * da);
-    for (let k = 0; k < da; k++) {
-      const av = ldf(ar, k);
-      stf(dW2, k, ldf(dW2, k) + dzr * av);
-      stf(pr, k, dzr * ldf(W2, k) * (1 - av * av));
+  const one = f32x4.splat(1);
+  for (let k = 0; k < da; k += 4) {
+    const ko = <usize>k << 2, lanes = min(4, da - k);
+    const w2 = ld(W2 + ko, lanes);
+    let gw = ld(dW2 + ko, lanes), gb = ld(db1 + ko, lanes);
+    for (let r = 0; r < rows; r++) {
+      const dzr = f32x4.splat(ldf(dZ, r));
+      const av = ld(at(a, r * da) + ko, lanes);
+      gw = madd(dzr, av, gw);
+      const pr = f32x4.mul(f32x4.mul(dzr, w2), f32x4.sub(one, f32x4.mul(av, av)));
+      st(at(dpre, r * da) + ko, pr, lanes);
+      gb = f32x4.add(gb, pr);
     }
+    st(dW2 + ko, gw, lanes);
+    st(db1 + ko, gb, lanes);
   }
+  for (let r = 0; r < rows; r++) sumDZ += ldf(dZ, r);
   store<f32>(db2, load<f32>(db2) + sumDZ);
-  for (let r = 0; r < rows; r++) {
-    const pr = at(dpre, r * da);
-    for (let k = 0; k < da; k++) stf(db1, k, ldf(db1, k) + ldf(pr, k));
-  }
   // dW1 += dpreᵀ z;  dz = dpre W1.
   gemm_f32(1, 0, da, Z4, rows, 1, dpre, da, z, Z4, 1, dW1, Z4);
   gemm_f32(0, 0, rows, Z4, da, 1, dpre, da, W1, Z4, 0, dz, Z4);
-  // z's four blocks back to s, q and m.
+  // z's four blocks back to s, q and m (d/dx |x| = sign x, 0 at 0 as torch).
+  const zero = f32x4.splat(0);
+  const Do = <usize>d << 2;
   for (let b = 0; b < B; b++) {
     const qb = at(q, b * d), mb = at(m, b * d), dqb = at(dq, b * d), dmb = at(dm, b * d);
     for (let i = 0; i < M; i++) {
       const row = b * M + i;
       const sr = at(s, row * d), zr = at(dz, row * Z4), dsr = at(ds, row * d);
-      for (let k = 0; k < d; k++) {
-        const sv = ldf(sr, k), qv = ldf(qb, k), mv = ldf(mb, k);
-        const d0 = ldf(zr, k), d1 = ldf(zr, d + k);
-        const d2 = ldf(zr, 2 * d + k) * sign_f32(sv - qv), d3 = ldf(zr, 3 * d + k) * sign_f32(sv - mv);
-        stf(dsr, k, ldf(dsr, k) + d0 * qv + d1 * mv + d2 + d3);
-        stf(dqb, k, ldf(dqb, k) + d0 * sv - d2);
-        stf(dmb, k, ldf(dmb, k) + d1 * sv - d3);
+      for (let k = 0; k < d; k += 4) {
+        const ko = <usize>k << 2, lanes = min(4, d - k);
+        const sv = ld(sr + ko, lanes), qv = ld(qb + ko, lanes), mv = ld(mb + ko, lanes);
+        const xq = f32x4.sub(sv, qv), xm = f32x4.sub(sv, mv);
+        const sq = f32x4.sub(v128.and(f32x4.gt(xq, zero), one), v128.and(f32x4.lt(xq, zero), one));
+        const sm = f32x4.sub(v128.and(f32x4.gt(xm, zero), one), v128.and(f32x4.lt(xm, zero), one));
+        const d0 = ld(zr + ko, lanes), d1 = ld(zr + Do + ko, lanes);
+        const d2 = f32x4.mul(ld(zr + 2 * Do + ko, lanes), sq), d3 = f32x4.mul(ld(zr + 3 * Do + ko, lanes), sm);
+        st(dsr + ko, f32x4.add(ld(dsr + ko, lanes), f32x4.add(f32x4.add(f32x4.mul(d0, qv), f32x4.mul(d1, mv)), f32x4.add(d2, d3))), lanes);
+        st(dqb + ko, f32x4.add(ld(dqb + ko, lanes), f32x4.sub(f32x4.mul(d0, sv), d2)), lanes);
+        st(dmb + ko, f32x4.add(ld(dmb + ko, lanes), f32x4.sub(f32x4.mul(d1, sv), d3)), lanes);
       }
     }
   }
@@ -189,6 +196,7 @@ function gate_rows(cell: i32): i32 {
 // gates: [B*M, G*H] (input projection, then the activated gates r, (z,) n)
 // hprev: [B*M, H] h_{i−1}  hn: [B*M, H] W_hn h_{i−1} + b_hn; rows past a length are zeroed
 // work: episode_gru_forward_work_floats(B, H, cell) floats
+// W_hhᵀ is packed once per call (recurrent_common's panels), so each fact's product streams it.
 export function episode_gru_forward(
   B: i32, M: i32, I: i32, H: i32, cell: i32, x: usize, g: usize, h0: usize, lengths: usize,
   W_ih: usize, W_hh: usize, b_ih: usize, b_hh: usize, hN: usize, gates: usize, hprev: usize, hn: usize, work: usize,
@@ -196,49 +204,55 @@ export function episode_gru_forward(
   const G = gate_rows(cell);
   const GH = G * H;
   const rows = B * M;
-  const hh = work;
-  const nOff = (G - 1) * H; // the n rows
-  gemm_f32(0, 1, rows, GH, I, 1, x, I, W_ih, I, 0, gates, GH);
-  for (let r = 0; r < rows; r++) {
-    const gr = at(gates, r * GH);
-    for (let j = 0; j < GH; j++) stf(gr, j, ldf(gr, j) + ldf(b_ih, j));
-  }
+  const whhT = work;
+  const hh = at(whhT, packed_floats(B, H, GH));
+  const scratch = at(hh, B * GH);
+  const nOff = <usize>((G - 1) * H) << 2; // the n rows, in bytes
+  const Ho = <usize>H << 2;
+  // gates = x W_ihᵀ + b_ih over all facts: bias rows first, then the product added.
+  for (let r = 0; r < rows; r++) memory.copy(at(gates, r * GH), b_ih, <usize>GH << 2);
+  gemm_f32(0, 1, rows, GH, I, 1, x, I, W_ih, I, 1, gates, GH);
+  rec_pack(H, GH, W_hh, H, 1, whhT, B);
   memory.fill(hprev, 0, <usize>(rows * H) << 2);
   memory.fill(hn, 0, <usize>(rows * H) << 2);
   if (h0 != 0) memory.copy(hN, h0, <usize>(B * H) << 2); else memory.fill(hN, 0, <usize>(B * H) << 2);
   let maxLen = 0;
   for (let b = 0; b < B; b++) maxLen = max(maxLen, len_of(lengths, b));
+  const one = f32x4.splat(1);
   for (let i = 0; i < maxLen; i++) {
-    gemm_f32(0, 1, B, GH, H, 1, hN, H, W_hh, H, 0, hh, GH);
+    rec_matmul_packed(B, GH, H, hN, H, whhT, hh, GH, 0, scratch);
     for (let b = 0; b < B; b++) {
       if (i >= len_of(lengths, b)) continue;
       const row = b * M + i;
       const gr = at(gates, row * GH), hr = at(hh, b * GH), h = at(hN, b * H);
       const hp = at(hprev, row * H), hnr = at(hn, row * H);
-      const gi = ldf(g, row);
-      for (let j = 0; j < H; j++) {
-        const r = sigmoid_f32(ldf(gr, j) + ldf(hr, j) + ldf(b_hh, j));
-        const hnv = ldf(hr, nOff + j) + ldf(b_hh, nOff + j);
-        const n = tanh_f32(ldf(gr, nOff + j) + r * hnv);
-        const hOld = ldf(h, j);
-        stf(hp, j, hOld);
-        stf(hnr, j, hnv);
-        stf(gr, j, r);
-        stf(gr, nOff + j, n);
+      const gi = f32x4.splat(ldf(g, row));
+      const ogi = f32x4.sub(one, gi);
+      for (let j = 0; j < H; j += 4) {
+        const jo = <usize>j << 2, lanes = min(4, H - j);
+        const r = sigmoid_f32x4(f32x4.add(f32x4.add(ld(gr + jo, lanes), ld(hr + jo, lanes)), ld(b_hh + jo, lanes)));
+        const hnv = f32x4.add(ld(hr + nOff + jo, lanes), ld(b_hh + nOff + jo, lanes));
+        const n = tanh_f32x4(madd(r, hnv, ld(gr + nOff + jo, lanes)));
+        const hOld = ld(h + jo, lanes);
+        st(hp + jo, hOld, lanes);
+        st(hnr + jo, hnv, lanes);
+        st(gr + jo, r, lanes);
+        st(gr + nOff + jo, n, lanes);
         let c = n;
         if (cell == 0) {
-          const zg = sigmoid_f32(ldf(gr, H + j) + ldf(hr, H + j) + ldf(b_hh, H + j));
-          stf(gr, H + j, zg);
-          c = (1 - zg) * n + zg * hOld;
+          const zg = sigmoid_f32x4(f32x4.add(f32x4.add(ld(gr + Ho + jo, lanes), ld(hr + Ho + jo, lanes)), ld(b_hh + Ho + jo, lanes)));
+          st(gr + Ho + jo, zg, lanes);
+          c = madd(zg, f32x4.sub(hOld, n), n);
         }
-        stf(h, j, gi * c + (1 - gi) * hOld);
+        st(h + jo, madd(gi, c, f32x4.mul(ogi, hOld)), lanes);
       }
     }
   }
 }
 
 export function episode_gru_forward_work_floats(B: i32, H: i32, cell: i32): i32 {
-  return B * gate_rows(cell) * H;
+  const GH = gate_rows(cell) * H;
+  return packed_floats(B, H, GH) + B * GH + matmul_scratch_floats(B, H, GH);
 }
 
 // Backward of episode_gru_forward (same sizes and lengths, its kept gates, hprev, hn).
@@ -254,70 +268,84 @@ export function episode_gru_backward(
   const G = gate_rows(cell);
   const GH = G * H;
   const rows = B * M;
-  const nOff = (G - 1) * H;
+  const nOff = <usize>((G - 1) * H) << 2;
+  const Ho = <usize>H << 2;
   const dpx = work;                 // [B*M, GH] input-side pre-activation gradients
   const dph = at(dpx, rows * GH);   // [B*M, GH] hidden-side ones (n rows differ by r)
   const dnext = at(dph, rows * GH); // [B, H]
+  const whhP = at(dnext, B * H);    // W_hh packed as the [GH, H] operand
+  const scratch = at(whhP, packed_floats(B, GH, H));
+  rec_pack(GH, H, W_hh, H, 0, whhP, B);
   memory.fill(dpx, 0, <usize>(2 * rows * GH) << 2);
   memory.fill(dg, 0, <usize>rows << 2);
   let maxLen = 0;
   for (let b = 0; b < B; b++) maxLen = max(maxLen, len_of(lengths, b));
+  const one = f32x4.splat(1);
   for (let i = maxLen - 1; i >= 0; i--) {
     for (let b = 0; b < B; b++) {
       if (i >= len_of(lengths, b)) continue;
       const row = b * M + i;
       const gr = at(gates, row * GH), hp = at(hprev, row * H), hnr = at(hn, row * H);
       const px = at(dpx, row * GH), ph = at(dph, row * GH), dhb = at(dh, b * H);
-      const gi = ldf(g, row);
-      let dgi: f32 = 0;
-      for (let j = 0; j < H; j++) {
-        const dhv = ldf(dhb, j);
-        const r = ldf(gr, j), n = ldf(gr, nOff + j), h = ldf(hp, j);
-        let c = n, dn: f32, direct: f32;
+      const gs = ldf(g, row);
+      const gi = f32x4.splat(gs), ogi = f32x4.splat(1 - gs);
+      let dgv = f32x4.splat(0);
+      for (let j = 0; j < H; j += 4) {
+        const jo = <usize>j << 2, lanes = min(4, H - j);
+        const dhv = ld(dhb + jo, lanes);
+        const r = ld(gr + jo, lanes), n = ld(gr + nOff + jo, lanes), h = ld(hp + jo, lanes);
+        let c = n, dn: v128, direct: v128;
         if (cell == 0) {
-          const zg = ldf(gr, H + j);
-          c = (1 - zg) * n + zg * h;
-          const dc = gi * dhv;
-          dn = dc * (1 - zg);
-          const dzp = dc * (h - n) * zg * (1 - zg);
-          stf(px, H + j, dzp);
-          stf(ph, H + j, dzp);
-          direct = (1 - gi) * dhv + dc * zg;
+          const zg = ld(gr + Ho + jo, lanes);
+          c = madd(zg, f32x4.sub(h, n), n);
+          const dc = f32x4.mul(gi, dhv);
+          dn = f32x4.mul(dc, f32x4.sub(one, zg));
+          const dzp = f32x4.mul(f32x4.mul(dc, f32x4.sub(h, n)), f32x4.mul(zg, f32x4.sub(one, zg)));
+          st(px + Ho + jo, dzp, lanes);
+          st(ph + Ho + jo, dzp, lanes);
+          direct = madd(dc, zg, f32x4.mul(ogi, dhv));
         } else {
-          dn = gi * dhv;
-          direct = (1 - gi) * dhv;
+          dn = f32x4.mul(gi, dhv);
+          direct = f32x4.mul(ogi, dhv);
         }
-        dgi += dhv * (c - h);
-        const dnp = dn * (1 - n * n);
-        const drp = dnp * ldf(hnr, j) * r * (1 - r);
-        stf(px, j, drp);
-        stf(ph, j, drp);
-        stf(px, nOff + j, dnp);
-        stf(ph, nOff + j, dnp * r);
-        stf(dhb, j, direct);
+        dgv = madd(dhv, f32x4.sub(c, h), dgv);
+        const dnp = f32x4.mul(dn, f32x4.sub(one, f32x4.mul(n, n)));
+        const drp = f32x4.mul(f32x4.mul(dnp, ld(hnr + jo, lanes)), f32x4.mul(r, f32x4.sub(one, r)));
+        st(px + jo, drp, lanes);
+        st(ph + jo, drp, lanes);
+        st(px + nOff + jo, dnp, lanes);
+        st(ph + nOff + jo, f32x4.mul(dnp, r), lanes);
+        st(dhb + jo, direct, lanes);
       }
-      stf(dg, row, dgi);
+      stf(dg, row, f32x4.extract_lane(dgv, 0) + f32x4.extract_lane(dgv, 1) + f32x4.extract_lane(dgv, 2) + f32x4.extract_lane(dgv, 3));
     }
     // dh_{i−1} += dph_i · W_hh, rows of step i strided by M*GH; finished rows are untouched.
-    gemm_f32(0, 0, B, H, GH, 1, at(dph, i * GH), M * GH, W_hh, H, 0, dnext, H);
+    rec_matmul_packed(B, H, GH, at(dph, i * GH), M * GH, whhP, dnext, H, 0, scratch);
     for (let b = 0; b < B; b++) {
       if (i >= len_of(lengths, b)) continue;
       const dhb = at(dh, b * H), dn = at(dnext, b * H);
-      for (let j = 0; j < H; j++) stf(dhb, j, ldf(dhb, j) + ldf(dn, j));
+      for (let j = 0; j < H; j += 4) {
+        const jo = <usize>j << 2, lanes = min(4, H - j);
+        st(dhb + jo, f32x4.add(ld(dhb + jo, lanes), ld(dn + jo, lanes)), lanes);
+      }
     }
   }
   gemm_f32(1, 0, GH, I, rows, 1, dpx, GH, x, I, 1, dW_ih, I);
   gemm_f32(1, 0, GH, H, rows, 1, dph, GH, hprev, H, 1, dW_hh, H);
-  for (let r = 0; r < rows; r++) {
-    const px = at(dpx, r * GH), ph = at(dph, r * GH);
-    for (let j = 0; j < GH; j++) {
-      stf(db_ih, j, ldf(db_ih, j) + ldf(px, j));
-      stf(db_hh, j, ldf(db_hh, j) + ldf(ph, j));
+  for (let j = 0; j < GH; j += 4) {
+    const jo = <usize>j << 2, lanes = min(4, GH - j);
+    let ai = ld(db_ih + jo, lanes), ah = ld(db_hh + jo, lanes);
+    for (let r = 0; r < rows; r++) {
+      ai = f32x4.add(ai, ld(at(dpx, r * GH) + jo, lanes));
+      ah = f32x4.add(ah, ld(at(dph, r * GH) + jo, lanes));
     }
+    st(db_ih + jo, ai, lanes);
+    st(db_hh + jo, ah, lanes);
   }
   gemm_f32(0, 0, rows, I, GH, 1, dpx, GH, W_ih, I, 0, dx, I);
 }
 
 export function episode_gru_backward_work_floats(B: i32, M: i32, H: i32, cell: i32): i32 {
-  return 2 * B * M * gate_rows(cell) * H + B * H;
+  const GH = gate_rows(cell) * H;
+  return 2 * B * M * GH + B * H + packed_floats(B, GH, H) + matmul_scratch_floats(B, GH, H);
 }
