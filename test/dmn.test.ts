@@ -160,3 +160,23 @@ describe('DMN learns', () => {
     model.dispose();
   });
 });
+
+describe('saved DMN files', () => {
+  it('round-trip the weights, vocabulary and options; other files are refused', async () => {
+    const { trainBabi, saveBabiModel, loadBabiModel, answerStories, gateChart } = await import('../src/models/dmn-task.js');
+    const { writeSafetensors } = await import('../src/io/safetensors.js');
+    const examples = smallData(1, 20, 5);
+    const r = trainBabi(rt, { examples, variant: 'dmn', embeddingDim: 8, hiddenSize: 8, epochs: 1, batchSize: 16 });
+    const bytes = saveBabiModel(r.model, r.vocab);
+    const back = loadBabiModel(rt, bytes);
+    expect(back.model.config).toEqual(r.model.config);
+    expect(back.vocab.tokens()).toEqual(r.vocab.tokens());
+    const a = answerStories(r.model, r.vocab, examples.slice(0, 4));
+    const b = answerStories(back.model, back.vocab, examples.slice(0, 4));
+    expect(b).toEqual(a);
+    expect(gateChart(a[0]).at(-1)).toContain(`Q: ${a[0].question}?`);
+    expect(() => loadBabiModel(rt, writeSafetensors({ w: { shape: [1], data: new Float32Array(1) } }))).toThrow(/not a DMN model file/);
+    r.model.dispose();
+    back.model.dispose();
+  });
+});
