@@ -15,3 +15,4 @@ export * from "./gru";
 export * from "./attention_gru";
 export * from "./mdlstm";
 export * from "./attention";
+export * from "./episode";

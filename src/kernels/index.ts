@@ -9,3 +9,4 @@ export { cellForward, cellBackward, cellWorkFloats, type CellSizes, type CellFor
 export { CELL_KINDS, cellDescriptor, sequenceDescriptor, type CellDescriptor, type SequenceKernels, type StepKernels } from './cell-kinds.js';
 export { mdlstmForward, mdlstmBackward, mdlstmBufferFloats, type MdlstmForwardArgs, type MdlstmBackwardArgs, type MdlstmKept, type MdlstmBackwardScratch, type MdlstmSizes } from './mdlstm.js';
 export { attentionKeysForward, attentionKeysBackward, attentionScoresForward, attentionScoresBackward, attentionSoftmaxForward, attentionSoftmaxBackward, attentionContextForward, attentionContextBackward, localPositionForward, localPositionBackward, localWindowForward, localWindowBackward, type ScoreKind as AttentionScoreKind } from './attention.js';
+export { episodeGateForward, episodeGateBackward, episodeGruForward, episodeGruBackward, episodeGateRows, type EpisodeCell, type EpisodeGate } from './episode.js';
