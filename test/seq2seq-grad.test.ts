@@ -17,7 +17,7 @@ const batch = {
  * Directional finite difference per parameter tensor: (L(p + eps d) - L(p - eps d)) / 2 eps
  * against grad . d, d a seeded random direction inside that tensor.
  */
-function checkGradients(options: Seq2SeqOptions, tolerance = 2e-2): { worst: number; name: string } {
+function checkGradients(options: Partial<Seq2SeqOptions>, tolerance = 2e-2): { worst: number; name: string } {
   const model = new Seq2Seq(rt, { sourceVocabSize: 12, targetVocabSize: 12, hiddenSize: 6, embeddingDim: 5, attentionSize: 4, seed: 3, ...options });
   model.train();
   const loss = () => {
@@ -52,7 +52,7 @@ function checkGradients(options: Seq2SeqOptions, tolerance = 2e-2): { worst: num
 }
 
 describe('Seq2Seq gradients (directional finite differences per parameter tensor)', () => {
-  const cases: [string, Seq2SeqOptions][] = [
+  const cases: [string, Partial<Seq2SeqOptions>][] = [
     ['no attention', { attention: 'none' }],
     ['bahdanau', { attention: 'bahdanau' }],
     ['luong-dot', { attention: 'luong-dot', embeddingDim: 6 }],

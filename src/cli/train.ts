@@ -14,6 +14,7 @@ export const TRAIN_USAGE = `usage: rnn-wasm train <task> [options]
     tagger      many-to-many SequenceTagger (bidirectional) vs the same model one-directional, on tags needing both sides
     caption     one-to-many SequenceGenerator: captions from scene feature vectors, greedy and temperature sampling
     charlm      character-level language model (truncated BPTT); --data any text file, default a built-in corpus
+    translate   Seq2Seq French -> English with attention (rnn-wasm train translate --help)
   options:
     --data PATH          real data instead of the built-in synthetic set
     --epochs N           passes over the training data
@@ -34,6 +35,7 @@ function flagNumber(args: ParsedArgs, name: string): number | undefined {
 }
 
 export async function train(args: ParsedArgs): Promise<number> {
+  if (args.positional[1] === 'translate') return (await import('./translate.js')).trainTranslate(args);
   const task = args.positional[1] as TaskName | undefined;
   if (!task || !TASKS.includes(task) || args.flags.has('help')) {
     (task && !TASKS.includes(task) ? console.error : console.log)(task && !TASKS.includes(task) ? `unknown task '${task}'\n${TRAIN_USAGE}` : TRAIN_USAGE);

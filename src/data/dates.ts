@@ -98,3 +98,21 @@ export function dateVocabularies(): { source: Vocabulary; target: Vocabulary } {
     target: new Vocabulary([...specials, ...'0123456789-'], 4),
   };
 }
+
+/** Digit-string toy tasks of the seq2seq tests: copy, reverse or sort a string of 1..maxLength digits. */
+export type DigitTask = 'copy' | 'reverse' | 'sort';
+
+export function digitTaskExamples(task: DigitTask, count: number, rng: Rng, maxLength = 20, minLength = 1): DateExample[] {
+  if (task !== 'copy' && task !== 'reverse' && task !== 'sort') throw new RangeError(`digit task must be 'copy', 'reverse' or 'sort', got ${String(task)}`);
+  return Array.from({ length: count }, () => {
+    const n = minLength + rng.int(maxLength - minLength + 1);
+    const source = Array.from({ length: n }, () => String(rng.int(10)));
+    const target = task === 'copy' ? source.slice() : task === 'reverse' ? source.slice().reverse() : source.slice().sort();
+    return { source, target, iso: target.join(''), form: 'long' as DateForm };
+  });
+}
+
+/** Vocabulary of the digit tasks (the same for source and target). */
+export function digitVocabulary(): Vocabulary {
+  return new Vocabulary([PAD, UNK, SOS, EOS, ...'0123456789'], 4);
+}
