@@ -36,6 +36,7 @@ function accumulateInto(tape: Tape, x: Variable, write: (dst: number) => void): 
 export function activation(tape: Tape, kind: Activation, x: Variable): Variable {
   const kernels = Object.hasOwn(ACTIVATIONS, kind) ? ACTIVATIONS[kind] : undefined;
   if (!kernels) throw new RangeError(`activation must be 'tanh', 'sigmoid' or 'relu', got ${String(kind)}`);
+  tape.checkOp(kind, { x });
   const rt = tape.rt;
   const n = x.size;
   const y = tape.variable(x.shape);
@@ -66,6 +67,7 @@ function checkSequence(name: string, x: Variable, lengths: ArrayLike<number> | u
 
 /** Mean over the valid steps of each sequence. x: [T, B, H]  lengths: [B]  y: [B, H] */
 export function meanOverTime(tape: Tape, x: Variable, lengths?: ArrayLike<number>): Variable {
+  tape.checkOp('meanOverTime', { x });
   const { B, H, len } = checkSequence('meanOverTime', x, lengths);
   const lens = Array.from({ length: B }, (_, b) => len(b));
   const y = tape.variable([B, H]);
@@ -97,6 +99,7 @@ export function meanOverTime(tape: Tape, x: Variable, lengths?: ArrayLike<number
 
 /** Max over the valid steps of each sequence (gradient to the first maximum). x: [T, B, H]  y: [B, H] */
 export function maxOverTime(tape: Tape, x: Variable, lengths?: ArrayLike<number>): Variable {
+  tape.checkOp('maxOverTime', { x });
   const { B, H, len } = checkSequence('maxOverTime', x, lengths);
   const y = tape.variable([B, H]);
   const argmax = new Int32Array(B * H);
@@ -132,7 +135,8 @@ export function maxOverTime(tape: Tape, x: Variable, lengths?: ArrayLike<number>
 
 /** Concatenates along the last axis. parts: [..., H_i] with equal leading dims  y: [..., sum H_i] */
 export function concatFeatures(tape: Tape, parts: Variable[]): Variable {
-  if (parts.length === 0) throw new ShapeError('concatFeatures: needs at least one input');
+  if (!Array.isArray(parts) || parts.length === 0) throw new ShapeError('concatFeatures: needs at least one input');
+  tape.checkOp('concatFeatures', { parts });
   const lead = parts[0].shape.slice(0, -1);
   for (const p of parts) {
     const l = p.shape.slice(0, -1);
@@ -199,6 +203,7 @@ const lastRecurrentCall = new WeakMap<RecurrentLayer, Variable>();
  * over a stream: one call per chunk, previous hN passed as a constant h0).
  */
 export function recurrent(tape: Tape, layer: RecurrentLayer, x: Variable, inputs: RecurrentTapeInputs = {}): RecurrentTapeOutputs {
+  tape.checkOp(`recurrent(${layer?.constructor?.name})`, { layer: layer?.rt, x, h0: inputs.h0, c0: inputs.c0 });
   const result = layer.forwardDevice({
     x: x.value,
     h0: inputs.h0?.value,
@@ -237,6 +242,7 @@ export function recurrent(tape: Tape, layer: RecurrentLayer, x: Variable, inputs
 
 /** Entry k along the first axis: v [N, ...rest] -> y [...rest], gradient flowing back into v. */
 export function selectFirstAxis(tape: Tape, v: Variable, k: number): Variable {
+  tape.checkOp('selectFirstAxis', { v });
   const N = v.shape[0];
   if (v.shape.length < 2 || !Number.isInteger(k) || k < 0 || k >= N) {
     throw new RangeError(`selectFirstAxis: index ${k} must be an integer in [0, ${N}) of a tensor [${v.shape.join(', ')}] with at least 2 axes`);
