@@ -81,9 +81,10 @@ function minifyBundle() {
         const result = await oxcMinify(chunk.fileName, code, {
           compress: { keepNames },
           mangle: { keepNames, reserved: options.format === 'cjs' ? ['exports', 'module'] : [] },
+          sourcemap: Boolean(options.sourcemap),
         });
         if (result.errors.length > 0) this.error(`minifying ${chunk.fileName}: ${result.errors.map((e) => e.message).join('; ')}`);
-        return { code: result.code, map: null };
+        return { code: result.code, map: result.map ?? null };
       }
       this.warn('rolldown/utils is not installed: shipping unminified bundles (comments stripped only)');
       const module = options.format === 'cjs' ? ts.ModuleKind.CommonJS : ts.ModuleKind.ESNext;
@@ -101,16 +102,18 @@ const library = 'build/ts/index.js';
 export default [
   {
     input: library,
+    // Source maps (to build/ts, the compiled TypeScript with its comments, sources included)
+    // turn a minified stack frame back into a readable file and line.
     output: [
-      { file: 'dist/index.js', format: 'es' },
-      { file: 'dist/index.cjs', format: 'cjs', exports: 'named' },
+      { file: 'dist/index.js', format: 'es', sourcemap: true },
+      { file: 'dist/index.cjs', format: 'cjs', exports: 'named', sourcemap: true },
     ],
     external: [/^node:/],
     plugins: [minifyBundle()],
   },
   {
     input: library,
-    output: { file: 'dist/browser.js', format: 'es', inlineDynamicImports: true },
+    output: { file: 'dist/browser.js', format: 'es', inlineDynamicImports: true, sourcemap: true },
     plugins: [noNodeBuiltins(), minifyBundle()],
   },
   {
@@ -121,7 +124,7 @@ export default [
   {
     input: 'build/ts/cli/main.js',
     // One file: the bench subcommands are lazy import()s, inlined rather than split into chunks.
-    output: { file: 'dist/cli.js', format: 'es', banner: '#!/usr/bin/env node', inlineDynamicImports: true },
+    output: { file: 'dist/cli.js', format: 'es', banner: '#!/usr/bin/env node', inlineDynamicImports: true, sourcemap: true },
     external: [/^node:/],
   },
 ];
