@@ -6,7 +6,8 @@
 //   rnn-wasm.inline.js    browser.js with both wasm builds embedded as base64, one file to drop
 //                         next to a page that has no bundler
 //   cli.js                the rnn-wasm command
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import ts from 'typescript';
 
 const LOAD_MODULE = /[\\/]runtime[\\/]load\.js$/;
@@ -97,6 +98,33 @@ function minifyBundle() {
   };
 }
 
+/**
+ * Declarations beside the bundles: a CommonJS copy of dist/types (*.d.cts, relative imports
+ * pointing at .cjs), so that `require('rnn-wasm')` under module node16/nodenext type-checks
+ * (ESM-only types give TS1471 there), and types/wasm.d.ts for `import wasm from
+ * 'rnn-wasm/wasm/simd.wasm'`.
+ */
+function extraDeclarations() {
+  const cjsCopy = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) cjsCopy(path);
+      else if (entry.name.endsWith('.d.ts')) {
+        const text = readFileSync(path, 'utf8').replace(/(from\s+|import\()(['"])(\.{1,2}\/[^'"]*)\.js\2/g, '$1$2$3.cjs$2');
+        writeFileSync(path.replace(/\.d\.ts$/, '.d.cts'), text);
+      }
+    }
+  };
+  return {
+    name: 'rnn-wasm-extra-declarations',
+    writeBundle() {
+      cjsCopy('dist/types');
+      mkdirSync('dist/wasm', { recursive: true });
+      copyFileSync('types/wasm.d.ts', 'dist/wasm/wasm.d.ts');
+    },
+  };
+}
+
 const library = 'build/ts/index.js';
 
 export default [
@@ -109,7 +137,7 @@ export default [
       { file: 'dist/index.cjs', format: 'cjs', exports: 'named', sourcemap: true },
     ],
     external: [/^node:/],
-    plugins: [minifyBundle()],
+    plugins: [minifyBundle(), extraDeclarations()],
   },
   {
     input: library,

@@ -86,6 +86,11 @@ export interface RecurrentBackwardResult {
   dC0?: HostTensor;
 }
 
+/** forward options of GRU and RNN, which have no cell state: passing c0 does not type-check. */
+export type StatelessForwardOptions = Omit<RecurrentForwardOptions, 'c0'>;
+/** backward arguments of GRU and RNN: passing dCN does not type-check. */
+export type StatelessBackwardArgs = Omit<RecurrentBackwardArgs, 'dCN'>;
+
 export interface DeviceForwardArgs {
   /** [T, B, I] ([B, T, I] when batchFirst), in wasm memory. */
   x: Tensor;
