@@ -284,3 +284,31 @@ describe('tape.input checks finiteness', () => {
     tape.arena.dispose();
   });
 });
+
+describe('layers dropped without dispose', () => {
+  it('give their parameters and activations back once garbage-collected (FinalizationRegistry)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { fileURLToPath, pathToFileURL } = await import('node:url');
+    const { dirname, join } = await import('node:path');
+    const dist = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'index.js')).href;
+    const script = `
+      import { createRuntime, LSTM } from ${JSON.stringify(dist)};
+      const rt = await createRuntime();
+      const base = rt.liveBytes;
+      const kept = new LSTM(rt, { inputSize: 3, hiddenSize: 8 });
+      const keptBytes = rt.liveBytes - base;
+      for (let i = 0; i < 40; i++) new LSTM(rt, { inputSize: 3, hiddenSize: 64 }).forward({ shape: [4, 2, 3], data: new Float32Array(24) });
+      const held = rt.liveBytes;
+      for (let i = 0; i < 20 && rt.liveBytes > base + keptBytes; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 5)); }
+      kept.forward({ shape: [1, 1, 3], data: new Float32Array(3) });
+      console.log(JSON.stringify({ base, keptBytes, held, after: rt.liveBytes }));
+    `;
+    const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    const { base, keptBytes, held, after } = JSON.parse(r.stdout);
+    expect(held - base).toBeGreaterThan(40 * 2 * 4 * 4 * 64 * 67); // 40 layers' parameters and gradients
+    // Every dropped layer's blocks returned; the one still referenced kept its own (and its arena).
+    expect(after - base).toBeLessThan(keptBytes + 64 * 1024);
+    expect(after - base).toBeGreaterThanOrEqual(keptBytes);
+  });
+});

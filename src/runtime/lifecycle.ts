@@ -56,3 +56,35 @@ export function checkLayerUsable(layer: { rt: InMemory; block?: { checkLive(acti
   layer.rt.mem.checkLive(`${nameOf(layer)}.${action}`);
   layer.block?.checkLive(`${nameOf(layer)}.${action}`);
 }
+
+/**
+ * Who may free a block (LinearMemory.alloc's owner): a token apart from the object it
+ * stands for, so that the allocator's table does not keep that object alive and a
+ * FinalizationRegistry can return its blocks once it is garbage-collected.
+ */
+export class AllocationOwner {
+  constructor(readonly label: string) {}
+}
+
+interface Releasable {
+  releaseOwner(owner: AllocationOwner): void;
+  readonly disposed: boolean;
+}
+
+// Layers, models and arenas dropped without dispose() give their memory back when the
+// garbage collector reclaims them (at its own pace: dispose() stays the way to free now).
+const finalizer = typeof FinalizationRegistry === 'function'
+  ? new FinalizationRegistry<{ mem: Releasable; owner: AllocationOwner }>(({ mem, owner }) => {
+    if (!mem.disposed) mem.releaseOwner(owner);
+  })
+  : undefined;
+
+/** Frees every block of `owner` once `holder` is garbage-collected (unless disposed first). */
+export function releaseWhenCollected(holder: object, mem: Releasable, owner: AllocationOwner): void {
+  finalizer?.register(holder, { mem, owner }, holder);
+}
+
+/** dispose() ran: the collector has nothing left to free for `holder`. */
+export function forgetRelease(holder: object): void {
+  finalizer?.unregister(holder);
+}

@@ -1,5 +1,5 @@
 import { checkSize } from './check.js';
-import { checkNotDisposed, markDisposed } from './lifecycle.js';
+import { AllocationOwner, checkNotDisposed, forgetRelease, markDisposed, releaseWhenCollected } from './lifecycle.js';
 
 const PAGE = 65536;
 /** wasm32 addresses 65536 pages of 64 KiB: 4 GiB is the most any runtime can hold. */
@@ -157,7 +157,8 @@ export class LinearMemory {
     const block = this.live.get(ptr);
     if (block === undefined) throw new Error(`free(${ptr}): not a live allocation (freed twice?)`);
     if (block.owner !== owner) {
-      throw new Error(`free(${ptr}): the block belongs to ${block.owner ? `a ${block.owner.constructor?.name ?? 'different object'}` : 'no owner'}, not to the caller (a stale pointer after dispose?)`);
+      const holder = block.owner instanceof AllocationOwner ? block.owner.label : block.owner ? `a ${block.owner.constructor?.name ?? 'different object'}` : 'no owner';
+      throw new Error(`free(${ptr}): the block belongs to ${holder}, not to the caller (a stale pointer after dispose?)`);
     }
     const size = block.size;
     this.live.delete(ptr);
@@ -187,6 +188,11 @@ export class LinearMemory {
     const block = this.live.get(ptr);
     if (block === undefined) throw new Error(`${ptr} is not a live allocation`);
     return block.size;
+  }
+
+  /** Frees every live block of `owner` (its holder was garbage-collected). */
+  releaseOwner(owner: object): void {
+    for (const [ptr, block] of [...this.live]) if (block.owner === owner) this.free(ptr, owner);
   }
 
   /** Whether `ptr` is a live allocation (of `owner`, when given). */
@@ -270,7 +276,12 @@ export class Arena {
   /**
    * `label` names the arena's user in out-of-memory errors (e.g. 'LSTM activations').
    */
+  /** The allocator's owner of this arena's blocks (see AllocationOwner). */
+  private readonly owner: AllocationOwner;
+
   constructor(private readonly heap: LinearMemory, initialBytes = 0, readonly label = 'arena') {
+    this.owner = new AllocationOwner(label);
+    releaseWhenCollected(this, heap, this.owner);
     if (initialBytes > 0) this.reserve(initialBytes);
   }
 
@@ -299,7 +310,7 @@ export class Arena {
     // Out of room this step: borrow from the heap; reset() folds it into one block.
     let ptr: number;
     try {
-      ptr = this.heap.alloc(size, this, this.label, `activations (${formatBytes(this.used)} taken by this step so far)`);
+      ptr = this.heap.alloc(size, this.owner, this.label, `activations (${formatBytes(this.used)} taken by this step so far)`);
     } catch (e) {
       this.abandonStep();
       throw e;
@@ -337,17 +348,17 @@ export class Arena {
   }
 
   private releaseOverflow(): void {
-    for (const p of this.overflow) this.heap.free(p, this);
+    for (const p of this.overflow) this.heap.free(p, this.owner);
     this.overflow = [];
     this.overflowBytes = 0;
   }
 
   private reserve(bytes: number): void {
-    if (this.capacity > 0) this.heap.free(this.base, this);
+    if (this.capacity > 0) this.heap.free(this.base, this.owner);
     this.capacity = 0;
     const size = alignUp(bytes, ALIGN);
     try {
-      this.base = this.heap.alloc(size, this, this.label, 'activations');
+      this.base = this.heap.alloc(size, this.owner, this.label, 'activations');
     } catch (e) {
       // Fragmented or over the limit: run on heap blocks again; the next step retries.
       if (!(e instanceof MemoryError)) throw e;
@@ -360,10 +371,11 @@ export class Arena {
   /** Returns all memory to the heap; a second dispose is a no-op, any other later use throws. */
   dispose(): void {
     if (!markDisposed(this)) return;
+    forgetRelease(this);
     this.offset = 0;
     if (this.heap.disposed) return;
     this.releaseOverflow();
-    if (this.capacity > 0) this.heap.free(this.base, this);
+    if (this.capacity > 0) this.heap.free(this.base, this.owner);
     this.capacity = 0;
   }
 }

@@ -1,6 +1,6 @@
 import { ShapeError, shapeSize } from './check.js';
 import { formatBytes, type LinearMemory } from './memory.js';
-import { isDisposed, markDisposed } from './lifecycle.js';
+import { AllocationOwner, forgetRelease, isDisposed, markDisposed, releaseWhenCollected } from './lifecycle.js';
 
 /** What users pass in and get back: plain data, never a view into wasm memory. */
 export interface HostTensor {
@@ -65,6 +65,8 @@ export class ParameterBlock {
   readonly count: number;
   readonly valuesPtr: number;
   readonly gradsPtr: number;
+  /** The allocator's owner of both halves (see AllocationOwner). */
+  private readonly owner: AllocationOwner;
 
   /**
    * `label` names the block's user in errors, e.g. 'LSTM(hiddenSize 30000)' or a model's
@@ -83,15 +85,17 @@ export class ParameterBlock {
     this.count = count;
     // Both halves checked before either is taken, and the first returned if the second
     // fails anyway (fragmentation, a host limit): a failed constructor leaks nothing.
+    this.owner = new AllocationOwner(`the parameters of ${label}`);
     const purpose = `parameters and gradients (2 x ${formatBytes(count * 4)} for ${count} values)`;
     mem.checkFits(2 * Math.ceil(count / 16) * 64, label, purpose);
-    this.valuesPtr = mem.alloc(count * 4, this, label, purpose);
+    this.valuesPtr = mem.alloc(count * 4, this.owner, label, purpose);
     try {
-      this.gradsPtr = mem.alloc(count * 4, this, label, purpose);
+      this.gradsPtr = mem.alloc(count * 4, this.owner, label, purpose);
     } catch (e) {
-      mem.free(this.valuesPtr, this);
+      mem.free(this.valuesPtr, this.owner);
       throw e;
     }
+    releaseWhenCollected(this, mem, this.owner);
   }
 
   get disposed(): boolean {
@@ -139,9 +143,10 @@ export class ParameterBlock {
   /** Frees both halves; a second dispose is a no-op, every other later use throws. */
   dispose(): void {
     if (!markDisposed(this)) return;
+    forgetRelease(this);
     if (this.mem.disposed) return;
-    this.mem.free(this.valuesPtr, this);
-    this.mem.free(this.gradsPtr, this);
+    this.mem.free(this.valuesPtr, this.owner);
+    this.mem.free(this.gradsPtr, this.owner);
   }
 }
 
