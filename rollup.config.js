@@ -8,7 +8,7 @@
 //   cli.js                the rnn-wasm command
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import ts from 'typescript';
+import { minify } from 'oxc-minify';
 
 const LOAD_MODULE = /[\\/]runtime[\\/]load\.js$/;
 const INLINED_DECLARATION = 'const INLINED_WASM = undefined;';
@@ -59,41 +59,22 @@ function inlineWasm() {
 }
 
 /**
- * The shipped bundles are minified: the size budget (test/size.test.ts) counts every
- * byte, and the API docs live on in dist/types/*.d.ts. The minifier is oxc's, reached
- * through rolldown/utils (installed with vitest -> vite -> rolldown and pinned by the
- * lockfile; not a declared dependency). Class names are kept because error messages
- * quote them. Without it, TypeScript's printer (a declared dependency) still drops the
- * comments, and the build says so.
+ * The shipped bundles are minified with oxc-minify (a pinned devDependency): the size budget
+ * (test/size.test.ts) counts what a page downloads, and the API docs live on in
+ * dist/types/*.d.ts. Class names are kept because error messages quote them.
  */
-let oxcMinify;
-try {
-  ({ minify: oxcMinify } = await import('rolldown/utils'));
-} catch {
-  oxcMinify = undefined;
-}
-
 function minifyBundle() {
   return {
     name: 'rnn-wasm-minify',
     async renderChunk(code, chunk, options) {
-      if (oxcMinify) {
-        const keepNames = { function: false, class: true };
-        const result = await oxcMinify(chunk.fileName, code, {
-          compress: { keepNames },
-          mangle: { keepNames, reserved: options.format === 'cjs' ? ['exports', 'module'] : [] },
-          sourcemap: Boolean(options.sourcemap),
-        });
-        if (result.errors.length > 0) this.error(`minifying ${chunk.fileName}: ${result.errors.map((e) => e.message).join('; ')}`);
-        return { code: result.code, map: result.map ?? null };
-      }
-      this.warn('rolldown/utils is not installed: shipping unminified bundles (comments stripped only)');
-      const module = options.format === 'cjs' ? ts.ModuleKind.CommonJS : ts.ModuleKind.ESNext;
-      const out = ts.transpileModule(code, {
-        compilerOptions: { removeComments: true, target: ts.ScriptTarget.ES2022, module, isolatedModules: true },
-        fileName: chunk.fileName,
+      const keepNames = { function: false, class: true };
+      const result = await minify(chunk.fileName, code, {
+        compress: { keepNames },
+        mangle: { keepNames, reserved: options.format === 'cjs' ? ['exports', 'module'] : [] },
+        sourcemap: Boolean(options.sourcemap),
       });
-      return { code: out.outputText, map: null };
+      if (result.errors.length > 0) this.error(`minifying ${chunk.fileName}: ${result.errors.map((e) => e.message).join('; ')}`);
+      return { code: result.code, map: result.map ?? null };
     },
   };
 }
