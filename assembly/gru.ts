@@ -286,3 +286,40 @@ function gru_scratch_floats(B: i32, H: i32, forward: bool): i32 {
   for (let G = 1; G <= 3; G++) most = max(most, forward ? matmul_scratch_floats(B, H, G * H) : matmul_scratch_floats(B, G * H, H));
   return most;
 }
+
+// ---- One step over a batch (torch.nn.GRUCell; resetAfter 0: the lecture's GRU) --------
+// The sequence kernel with T = 1 (see lstm_cell_forward): h is read in place at backward.
+
+// x: [B, I] (row stride ldx)  w_ih: [3H, I]  w_hh: [3H, H]  b_ih, b_hh: [3H] or 0
+// h: [B, H]  hOut: [B, H] (must not overlap h)
+// gates: [B, 3H] written (r, z, n)  extra: [B, H] written (W_hn h + b_hn reset-after, r⊙h
+// reset-before): both kept for gru_cell_backward   work: gru_cell_forward_work_floats(B, H, I)
+export function gru_cell_forward(
+  B: i32, I: i32, H: i32, x: usize, ldx: i32, w_ih: usize, w_hh: usize, b_ih: usize, b_hh: usize,
+  h: usize, resetAfter: i32, hOut: usize, gates: usize, extra: usize, work: usize,
+): void {
+  const hprev = at(work, gru_forward_work_floats(B, H, I));
+  gru_forward(1, B, I, H, x, ldx, w_ih, w_hh, b_ih, b_hh, h, 0, 0, resetAfter, hOut, H, hOut, gates, hprev, extra, work);
+}
+
+export function gru_cell_forward_work_floats(B: i32, H: i32, I: i32): i32 {
+  return gru_forward_work_floats(B, H, I) + B * H;
+}
+
+// Backward of one gru_cell_forward (same x, h, resetAfter, weights, gates and extra).
+// dhOut: [B, H] or 0  dx: [B, I] (row stride lddx) or 0; written, or added to when
+// dxAccumulate   dh: [B, H] written   dw_ih, dw_hh, db_ih, db_hh: accumulated (db_* 0
+// without bias)   work: gru_cell_backward_work_floats(B, H) floats
+export function gru_cell_backward(
+  B: i32, I: i32, H: i32, x: usize, ldx: i32, w_ih: usize, w_hh: usize, h: usize, resetAfter: i32,
+  gates: usize, extra: usize, dhOut: usize, dx: usize, lddx: i32, dxAccumulate: i32, dh: usize,
+  dw_ih: usize, dw_hh: usize, db_ih: usize, db_hh: usize, work: usize,
+): void {
+  const dgates = at(work, gru_backward_work_floats(B, H)), dgn = at(dgates, 3 * B * H);
+  gru_backward(1, B, I, H, x, ldx, w_ih, w_hh, 0, 0, resetAfter, 0, 0, dhOut, gates, h, extra,
+    dx, lddx, dxAccumulate, dh, dw_ih, dw_hh, db_ih, db_hh, dgates, resetAfter ? dgn : 0, work);
+}
+
+export function gru_cell_backward_work_floats(B: i32, H: i32): i32 {
+  return gru_backward_work_floats(B, H) + 4 * B * H;
+}

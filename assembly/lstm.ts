@@ -26,10 +26,10 @@ export function lstm_forward(
   // b_ih + b_hh (zeros without bias), added in the cell: the projection GEMM then runs with
   // beta = 0 instead of reading T*B bias-filled gate rows back.
   const bs = at(hh, B * GH);
-  const tail = at(bs, GH); // 4-lane scratch row for the last 1-3 units (see below)
+  const tail = at(bs, GH); // 4-lane scratch row for the last 1-3 units (TAIL_* offsets)
   rec_forward_prologue(T, B, I, H, 4, x, ldx, w_ih, 0, 0, GH, lengths, out, ldout, gates, hprev, work);
   for (let j = 0; j < GH; j++) store<f32>(at(bs, j), b_ih != 0 ? load<f32>(at(b_ih, j)) + load<f32>(at(b_hh, j)) : 0);
-  memory.fill(tail + 208, 0, 64); // the tail row's bias: already in its gates
+  memory.fill(tail + TAIL_BIAS, 0, 64); // the tail row's bias: already in its gates
   rec_pack(H, GH, w_hh, H, 1, whhT, B);
   const keep = hprev != 0;
   if (keep) rec_zero_padded(T, B, H, lengths, cprev, H);
@@ -52,12 +52,13 @@ export function lstm_forward(
       if (H4 < H) {
         const j = H4, n = H - H4;
         lstm_tail_move(g, hr, bs, h, c, H, j, n, tail, true);
-        lstm_row_forward(tail, tail + 64, tail + 208, tail + 128, tail + 144, tail + 160, keep ? tail + 176 : 0, keep ? tail + 192 : 0, 4, 4, keep);
+        lstm_row_forward(tail + TAIL_GATES, tail + TAIL_HH, tail + TAIL_BIAS, tail + TAIL_H, tail + TAIL_C, tail + TAIL_OUT,
+          keep ? tail + TAIL_HPREV : 0, keep ? tail + TAIL_CPREV : 0, 4, 4, keep);
         lstm_tail_move(g, hr, bs, h, c, H, j, n, tail, false);
-        st(at(o, j), v128.load(tail, 160), n);
+        st(at(o, j), v128.load(tail, TAIL_OUT), n);
         if (keep) {
-          st(at(hp, j), v128.load(tail, 176), n);
-          st(at(cp, j), v128.load(tail, 192), n);
+          st(at(hp, j), v128.load(tail, TAIL_HPREV), n);
+          st(at(cp, j), v128.load(tail, TAIL_CPREV), n);
         }
       }
     }
@@ -70,8 +71,21 @@ export function lstm_forward_work_floats(B: i32, H: i32, I: i32): i32 {
 }
 
 function lstm_step_floats(B: i32, H: i32): i32 {
-  return packed_floats(B, H, 4 * H) + 4 * B * H + 4 * H + 68 + matmul_scratch_floats(B, H, 4 * H);
+  return packed_floats(B, H, 4 * H) + 4 * B * H + 4 * H + TAIL_FLOATS + matmul_scratch_floats(B, H, 4 * H);
 }
+
+// The 4-lane scratch row of the last 1-3 units (byte offsets from its start): the four
+// gates' pre-activations (4 x 4 lanes), the recurrent products, h, c, the new h, the kept
+// h and c, and a zero bias (the real one is added on the way in).
+const TAIL_GATES: usize = 0;
+const TAIL_HH: usize = 64;
+const TAIL_H: usize = 128;
+const TAIL_C: usize = 144;
+const TAIL_OUT: usize = 160;
+const TAIL_HPREV: usize = 176;
+const TAIL_CPREV: usize = 192;
+const TAIL_BIAS: usize = 208;
+const TAIL_FLOATS: i32 = 68; // 272 bytes
 
 // Units [0, J) of one row (J a multiple of 4), gate stride H, one loop per transcendental:
 // a single loop over all five (three sigmoids, two tanh) ran V8 out of xmm registers and it
@@ -108,33 +122,32 @@ function lstm_row_forward(g: usize, hh: usize, bs: usize, h: usize, c: usize, ou
 }
 
 // Moves the units [j, j+n) of a row's gates, hh, h, c into (in) or back out of (!in) the
-// 4-lane scratch row: g at 0 (4 gates x 4 lanes, the bias bs added on the way in), hh at
-// 64 B, h at 128 B, c at 144 B (out 160, hprev 176, cprev 192, zero bias 208).
+// 4-lane scratch row (TAIL_* offsets; the bias bs is added to the gates on the way in).
 // @ts-ignore: decorator
 @inline
 function lstm_tail_move(g: usize, hh: usize, bs: usize, h: usize, c: usize, H: i32, j: i32, n: i32, tail: usize, into: bool): void {
   const Ho = <usize>H << 2;
   for (let q = 0; q < 4; q++) {
-    const src = at(g, j) + <usize>q * Ho, t = tail + (<usize>q << 4);
+    const src = at(g, j) + <usize>q * Ho, t = tail + TAIL_GATES + (<usize>q << 4);
     if (into) {
       v128.store(t, f32x4.add(ld(src, n), ld(at(bs, j) + <usize>q * Ho, n)));
-      v128.store(t + 64, ld(at(hh, j) + <usize>q * Ho, n));
+      v128.store(t, ld(at(hh, j) + <usize>q * Ho, n), TAIL_HH - TAIL_GATES);
     } else {
       st(src, v128.load(t), n);
     }
   }
   if (into) {
-    v128.store(tail, ld(at(h, j), n), 128);
-    v128.store(tail, ld(at(c, j), n), 144);
+    v128.store(tail, ld(at(h, j), n), TAIL_H);
+    v128.store(tail, ld(at(c, j), n), TAIL_C);
   } else {
-    st(at(h, j), v128.load(tail, 128), n);
-    st(at(c, j), v128.load(tail, 144), n);
+    st(at(h, j), v128.load(tail, TAIL_H), n);
+    st(at(c, j), v128.load(tail, TAIL_C), n);
   }
 }
 
 // @ts-ignore: decorator
 @inline
-function lstm_cell_backward(g: usize, cprev: usize, dout: usize, dh: usize, dc: usize, dg: usize, step: usize, H: i32, j: i32, lanes: i32): void {
+function lstm_units_backward(g: usize, cprev: usize, dout: usize, dh: usize, dc: usize, dg: usize, step: usize, H: i32, j: i32, lanes: i32): void {
   const jo = <usize>j << 2;
   const Ho = <usize>H << 2;
   const one = f32x4.splat(1);
@@ -187,8 +200,8 @@ export function lstm_backward(
       // Full groups with constant lanes (plain v128 loads and stores, no lane branches),
       // then the 1-3 unit tail; both loops share the tanh constants, built once in front.
       let j = 0;
-      for (; j + 4 <= H; j += 4) lstm_cell_backward(g, cp, dO, dh, dc, dg, st_b, H, j, 4);
-      if (j < H) lstm_cell_backward(g, cp, dO, dh, dc, dg, st_b, H, j, H - j);
+      for (; j + 4 <= H; j += 4) lstm_units_backward(g, cp, dO, dh, dc, dg, st_b, H, j, 4);
+      if (j < H) lstm_units_backward(g, cp, dO, dh, dc, dg, st_b, H, j, H - j);
     }
     // dh_{t-1} = dgates_t · W_hh; finished sequences keep their carried gradient.
     if (lengths == 0) {
@@ -210,4 +223,45 @@ export function lstm_backward(
 
 export function lstm_backward_work_floats(B: i32, H: i32): i32 {
   return packed_floats(B, 4 * H, H) + 4 * B * H + B * H + matmul_scratch_floats(B, 4 * H, H);
+}
+
+// ---- One step over a batch (torch.nn.LSTMCell) ---------------------------------------
+// A cell step is the sequence kernel with T = 1: the same projection, step product, gate
+// code and BPTT, so that a sequence run step by step matches the sequence kernel. The
+// previous state the sequence kernels keep (hprev, cprev) is the cell's input h, c, which
+// the caller still holds at backward: the forward writes its copies into work, and the
+// backward reads h and c in place.
+
+// x: [B, I] (row stride ldx)  w_ih: [4H, I]  w_hh: [4H, H]  b_ih, b_hh: [4H] or 0
+// h, c: [B, H]  hOut, cOut: [B, H] (must not overlap h, c)
+// gates: [B, 4H] written (σ(i), σ(f), tanh(g), σ(o)): kept for lstm_cell_backward
+// work: lstm_cell_forward_work_floats(B, H, I) floats
+export function lstm_cell_forward(
+  B: i32, I: i32, H: i32, x: usize, ldx: i32, w_ih: usize, w_hh: usize, b_ih: usize, b_hh: usize,
+  h: usize, c: usize, hOut: usize, cOut: usize, gates: usize, work: usize,
+): void {
+  const hprev = at(work, lstm_forward_work_floats(B, H, I)), cprev = at(hprev, B * H);
+  lstm_forward(1, B, I, H, x, ldx, w_ih, w_hh, b_ih, b_hh, h, c, 0, 0, hOut, H, hOut, cOut, gates, hprev, cprev, work);
+}
+
+export function lstm_cell_forward_work_floats(B: i32, H: i32, I: i32): i32 {
+  return lstm_forward_work_floats(B, H, I) + 2 * B * H;
+}
+
+// Backward of one lstm_cell_forward (same x, h, c, weights and its gates).
+// dhOut, dcOut: [B, H] or 0 (zero)  dx: [B, I] (row stride lddx) or 0; written, or added
+// to when dxAccumulate   dh, dc: [B, H] written   dw_ih, dw_hh, db_ih, db_hh: accumulated
+// (db_* 0 without bias)   work: lstm_cell_backward_work_floats(B, H) floats
+export function lstm_cell_backward(
+  B: i32, I: i32, H: i32, x: usize, ldx: i32, w_ih: usize, w_hh: usize, h: usize, c: usize, gates: usize,
+  dhOut: usize, dcOut: usize, dx: usize, lddx: i32, dxAccumulate: i32, dh: usize, dc: usize,
+  dw_ih: usize, dw_hh: usize, db_ih: usize, db_hh: usize, work: usize,
+): void {
+  const dgates = at(work, lstm_backward_work_floats(B, H));
+  lstm_backward(1, B, I, H, x, ldx, w_ih, w_hh, 0, 0, 0, 0, dhOut, dcOut, gates, h, c,
+    dx, lddx, dxAccumulate, dh, dc, dw_ih, dw_hh, db_ih, db_hh, dgates, work);
+}
+
+export function lstm_cell_backward_work_floats(B: i32, H: i32): i32 {
+  return lstm_backward_work_floats(B, H) + 4 * B * H;
 }

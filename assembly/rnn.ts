@@ -14,7 +14,7 @@ export {
 
 // @ts-ignore: decorator
 @inline
-function rnn_cell_forward(g: usize, hh: usize, h: usize, out: usize, hprev: usize, relu: i32, j: i32, lanes: i32, keep: bool): void {
+function rnn_units_forward(g: usize, hh: usize, h: usize, out: usize, hprev: usize, relu: i32, j: i32, lanes: i32, keep: bool): void {
   const jo = <usize>j << 2;
   const pre = f32x4.add(ld(g + jo, lanes), ld(hh + jo, lanes));
   const hNew = relu ? f32x4.max(pre, f32x4.splat(0)) : tanh_f32x4(pre);
@@ -52,7 +52,7 @@ export function rnn_forward(
       const row = t * B + b;
       const g = at(gates, row * H), hr = at(hh, b * H), h = at(hN, b * H), o = at(out, row * ldout);
       const hp = keep ? at(hprev, row * H) : 0;
-      for (let j = 0; j < H; j += 4) rnn_cell_forward(g, hr, h, o, hp, relu, j, min(4, H - j), keep);
+      for (let j = 0; j < H; j += 4) rnn_units_forward(g, hr, h, o, hp, relu, j, min(4, H - j), keep);
     }
   }
 }
@@ -68,7 +68,7 @@ function rnn_step_floats(B: i32, H: i32): i32 {
 
 // @ts-ignore: decorator
 @inline
-function rnn_cell_backward(g: usize, dout: usize, dh: usize, dg: usize, step: usize, relu: i32, j: i32, lanes: i32): void {
+function rnn_units_backward(g: usize, dout: usize, dh: usize, dg: usize, step: usize, relu: i32, j: i32, lanes: i32): void {
   const jo = <usize>j << 2;
   const hNew = ld(g + jo, lanes);
   let dhv = ld(dh + jo, lanes);
@@ -109,7 +109,7 @@ export function rnn_backward(
       const row = t * B + b;
       const g = at(gates, row * H), dg = at(dgates, row * H), dh = at(dh0, b * H);
       const dO = dout != 0 ? at(dout, row * lddout) : 0;
-      for (let j = 0; j < H; j += 4) rnn_cell_backward(g, dO, dh, dg, sb, relu, j, min(4, H - j));
+      for (let j = 0; j < H; j += 4) rnn_units_backward(g, dO, dh, dg, sb, relu, j, min(4, H - j));
     }
     if (lengths == 0) {
       rec_matmul_packed(B, H, H, step, H, whhP, dh0, H, 0, scratch);
@@ -130,4 +130,41 @@ export function rnn_backward(
 
 export function rnn_backward_work_floats(B: i32, H: i32): i32 {
   return packed_floats(B, H, H) + 2 * B * H + matmul_scratch_floats(B, H, H);
+}
+
+// ---- One step over a batch (torch.nn.RNNCell) ----------------------------------------
+// The sequence kernel with T = 1 (see lstm_cell_forward): h is read in place at backward.
+
+// x: [B, I] (row stride ldx)  w_ih: [H, I]  w_hh: [H, H]  b_ih, b_hh: [H] or 0
+// h: [B, H]  relu: 0 tanh, 1 relu  hOut: [B, H] (must not overlap h)
+// gates: [B, H] written (the new state): kept for rnn_cell_backward
+// work: rnn_cell_forward_work_floats(B, H, I) floats
+export function rnn_cell_forward(
+  B: i32, I: i32, H: i32, x: usize, ldx: i32, w_ih: usize, w_hh: usize, b_ih: usize, b_hh: usize,
+  h: usize, relu: i32, hOut: usize, gates: usize, work: usize,
+): void {
+  const hprev = at(work, rnn_forward_work_floats(B, H, I));
+  rnn_forward(1, B, I, H, x, ldx, w_ih, w_hh, b_ih, b_hh, h, 0, 0, relu, hOut, H, hOut, gates, hprev, work);
+}
+
+export function rnn_cell_forward_work_floats(B: i32, H: i32, I: i32): i32 {
+  return rnn_forward_work_floats(B, H, I) + B * H;
+}
+
+// Backward of one rnn_cell_forward (same x, h, relu, weights and its gates).
+// dhOut: [B, H] or 0  dx: [B, I] (row stride lddx) or 0; written, or added to when
+// dxAccumulate   dh: [B, H] written   dw_ih, dw_hh, db_ih, db_hh: accumulated (db_* 0
+// without bias)   work: rnn_cell_backward_work_floats(B, H) floats
+export function rnn_cell_backward(
+  B: i32, I: i32, H: i32, x: usize, ldx: i32, w_ih: usize, w_hh: usize, h: usize, relu: i32, gates: usize,
+  dhOut: usize, dx: usize, lddx: i32, dxAccumulate: i32, dh: usize,
+  dw_ih: usize, dw_hh: usize, db_ih: usize, db_hh: usize, work: usize,
+): void {
+  const dgates = at(work, rnn_backward_work_floats(B, H));
+  rnn_backward(1, B, I, H, x, ldx, w_ih, w_hh, 0, 0, relu, 0, 0, dhOut, gates, h,
+    dx, lddx, dxAccumulate, dh, dw_ih, dw_hh, db_ih, db_hh, dgates, work);
+}
+
+export function rnn_cell_backward_work_floats(B: i32, H: i32): i32 {
+  return rnn_backward_work_floats(B, H) + B * H;
 }

@@ -31,14 +31,14 @@ export interface ActivationBackwardArgs {
   n: number;
 }
 
-function forward(rt: Runtime, name: string, kernel: string, args: ActivationForwardArgs): void {
+function forward(rt: Runtime, name: string, kernel: 'sigmoid_forward' | 'tanh_forward' | 'relu_forward', args: ActivationForwardArgs): void {
   const n = checkSize(`${name} n`, args.n);
   checkVector(rt, `${name} x`, args.x, n);
   checkVector(rt, `${name} y`, args.y, n);
   rt.exports[kernel](args.x, args.y, n);
 }
 
-function backward(rt: Runtime, name: string, kernel: string, args: ActivationBackwardArgs): void {
+function backward(rt: Runtime, name: string, kernel: 'sigmoid_backward' | 'tanh_backward' | 'relu_backward', args: ActivationBackwardArgs): void {
   const n = checkSize(`${name} n`, args.n);
   checkVector(rt, `${name} y`, args.y, n);
   checkVector(rt, `${name} dy`, args.dy, n);

@@ -5,3 +5,5 @@ export { sigmoidForward, sigmoidBackward, tanhForward, tanhBackward, reluForward
 export { softmaxForward, softmaxBackward, logSoftmaxForward, logSoftmaxBackward, softmaxCrossEntropy, type SoftmaxCrossEntropyArgs } from './loss.js';
 export { embeddingForward, embeddingBackward } from './embedding.js';
 export { SGD, Adam, AdamW, sgdStep, adamStep, clipGradNorm, clipGradNormList, type SGDOptions, type AdamOptions, type FlatParameters, type FlatTensor } from './optim.js';
+export { cellForward, cellBackward, cellWorkFloats, type CellSizes, type CellForwardKernelArgs, type CellBackwardKernelArgs } from './cells.js';
+export { CELL_KINDS, cellDescriptor, sequenceDescriptor, type CellDescriptor, type SequenceKernels, type StepKernels } from './cell-kinds.js';

@@ -79,7 +79,7 @@ export interface RowsBackwardArgs extends RowsArgs {
   dx: number;
 }
 
-function rowsBackward(rt: Runtime, name: string, kernel: string, args: RowsBackwardArgs): void {
+function rowsBackward(rt: Runtime, name: string, kernel: 'softmax_backward' | 'log_softmax_backward', args: RowsBackwardArgs): void {
   const { rows, cols, ld } = checkRows(name, args);
   const bytes = matrixBytes(rows, cols, ld);
   rt.mem.checkRange(`${name} y`, args.y, bytes);

@@ -8,6 +8,7 @@ import { axpy, copyBuffer } from '../kernels/elementwise.js';
 import { reluBackward, reluForward, sigmoidBackward, sigmoidForward, tanhBackward, tanhForward } from '../kernels/activations.js';
 import { Variable, type Tape } from '../train/tape.js';
 import type { RecurrentLayer } from './recurrent.js';
+import type { RecurrentCell } from './cells.js';
 
 type Activation = 'tanh' | 'sigmoid' | 'relu';
 
@@ -192,15 +193,12 @@ export interface RecurrentTapeOutputs {
   cN?: Variable;
 }
 
-/** The last training forward of each recurrent layer (it keeps one BPTT context). */
-const lastRecurrentCall = new WeakMap<RecurrentLayer, Variable>();
-
 /**
  * Runs an RNN/LSTM/GRU layer (src/layers/recurrent.ts device API) on the tape:
  * one whole-sequence forward in wasm, and on backward one BPTT call whose dx,
- * dH0, dC0 are added into the inputs' gradients. A layer keeps only its last
- * training context, so call each recurrent layer once per step (truncated BPTT
- * over a stream: one call per chunk, previous hN passed as a constant h0).
+ * dH0, dC0 are added into the inputs' gradients. Each call keeps its own context,
+ * so a layer may run several times per step (truncated BPTT over a stream: one
+ * call per chunk, previous hN passed as a constant h0).
  */
 export function recurrent(tape: Tape, layer: RecurrentLayer, x: Variable, inputs: RecurrentTapeInputs = {}): RecurrentTapeOutputs {
   tape.checkOp(`recurrent(${layer?.constructor?.name})`, { layer: layer?.rt, x, h0: inputs.h0, c0: inputs.c0 });
@@ -216,13 +214,11 @@ export function recurrent(tape: Tape, layer: RecurrentLayer, x: Variable, inputs
   const output = wrap(result.output);
   const hN = wrap(result.hN);
   const cN = result.cN ? wrap(result.cN) : undefined;
-  if (tape.training) lastRecurrentCall.set(layer, output);
+  const context = result.context;
   tape.record(layer.constructor.name, () => {
     if (!output.hasGrad && !hN.hasGrad && !cN?.hasGrad) return;
-    if (lastRecurrentCall.get(layer) !== output) {
-      throw new Error(`${layer.constructor.name} was called again after this call in the same step: a recurrent layer can be backpropagated through once per step`);
-    }
     const grads = layer.backwardDevice({
+      context,
       dOutput: output.hasGrad ? output.grad() : undefined,
       dHN: hN.hasGrad ? hN.grad() : undefined,
       dCN: cN?.hasGrad ? cN.grad() : undefined,
@@ -238,6 +234,51 @@ export function recurrent(tape: Tape, layer: RecurrentLayer, x: Variable, inputs
     add(inputs.c0, grads.dC0);
   });
   return { output, hN, cN };
+}
+
+export interface CellTapeInputs {
+  /** [B, H] previous state; zeros when absent. Its gradient flows back when it requires one. */
+  h?: Variable;
+  /** LSTMCell only: [B, H]. */
+  c?: Variable;
+  /** AttentionGRUCell only (required): [B], the attention weight of each row. */
+  gate?: Variable;
+}
+
+export interface CellTapeOutputs {
+  /** [B, H] */
+  h: Variable;
+  /** LSTMCell only. */
+  c?: Variable;
+}
+
+/**
+ * One step of a cell layer (src/layers/cells.ts) on the tape: x [B, I] -> h [B, H] (+ c).
+ * Call it any number of times per training step (a decoder, the DMN's passes): each call
+ * records its own backward, which adds dx, dh (dc, dGate) into the inputs' gradients and
+ * the parameter gradients into the cell's block; the tape runs them in reverse order.
+ */
+export function cell(tape: Tape, layer: RecurrentCell, x: Variable, inputs: CellTapeInputs = {}): CellTapeOutputs {
+  const result = layer.forwardDevice({ x: x.value, h: inputs.h?.value, c: inputs.c?.value, gate: inputs.gate?.value, arena: tape.arena });
+  const h = new Variable(tape, result.h, true);
+  const c = result.c ? new Variable(tape, result.c, true) : undefined;
+  const step = result.step;
+  tape.record(layer.constructor.name, () => {
+    if (!h.hasGrad && !c?.hasGrad) return;
+    const grads = layer.backwardDevice(step, {
+      dH: h.hasGrad ? h.grad() : undefined,
+      dC: c?.hasGrad ? c.grad() : undefined,
+      inputGrad: x.requiresGrad,
+    });
+    const add = (v: Variable | undefined, g: Tensor | undefined) => {
+      if (v && g && v.requiresGrad) axpy(tape.rt, { alpha: 1, x: g.ptr, y: v.grad().ptr, n: v.size });
+    };
+    add(x, grads.dx);
+    add(inputs.h, grads.dh);
+    add(inputs.c, grads.dc);
+    add(inputs.gate, grads.dGate);
+  });
+  return { h, ...(c ? { c } : {}) };
 }
 
 /** Entry k along the first axis: v [N, ...rest] -> y [...rest], gradient flowing back into v. */

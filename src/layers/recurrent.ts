@@ -18,10 +18,12 @@ import { checkLayerUsable, checkSameRuntime, markDisposed } from '../runtime/lif
 import type { Runtime } from '../runtime/runtime.js';
 import { ParameterBlock, Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
 import { Rng } from '../train/rng.js';
-import { bindParameters } from './linear.js';
+import { NamedParameters } from './parameters.js';
 
-/** The cell types of the wasm kernels. */
-export type CellKind = 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru_after' | 'gru_before';
+import { sequenceDescriptor, type CellDescriptor, type CellKind, type SequenceCellKind } from '../kernels/cell-kinds.js';
+import { multiplyInto, sequenceBackward, sequenceForward, sequenceWorkFloats, swapAxes01 } from '../kernels/recurrent.js';
+
+export type { CellKind, SequenceCellKind };
 
 export interface RecurrentOptions {
   inputSize: number;
@@ -106,6 +108,8 @@ export interface DeviceForwardResult {
   output: Tensor;
   hN: Tensor;
   cN?: Tensor;
+  /** Training mode: what backwardDevice needs for this call (several calls per step may each be backpropagated). */
+  context?: RecurrentContext;
 }
 
 export interface DeviceBackwardArgs {
@@ -119,6 +123,8 @@ export interface DeviceBackwardArgs {
   inputGrad?: boolean;
   /** Keep the activations for another backward (gradients add up). Default false: a second backward throws. */
   retainGraph?: boolean;
+  /** The forward to backpropagate (its result's context); default: the layer's last training forward. */
+  context?: RecurrentContext;
 }
 
 export interface DeviceBackwardResult {
@@ -133,12 +139,14 @@ interface DirectionParams {
   gWIh: number; gWHh: number; gBIh: number; gBHh: number;
 }
 
-/** What one layer-direction keeps from a training forward for its backward. */
+/** What one layer-direction keeps from a training forward for its backward (see kernels/cell-kinds.ts). */
 interface KeptDirection {
   gates: number;
   hprev: number;
-  /** LSTM: c_{t-1}; GRU: W_hn h + b_hn (reset-after) or r⊙h (reset-before); RNN: unused. */
-  aux: number;
+  /** LSTM: c_{t-1}; else 0. */
+  cprev: number;
+  /** GRU: W_hn h + b_hn (reset-after) or r⊙h (reset-before); else 0. */
+  extra: number;
 }
 
 interface KeptLayer {
@@ -150,7 +158,9 @@ interface KeptLayer {
   dirs: KeptDirection[];
 }
 
-interface ForwardContext {
+/** What a training forwardDevice keeps for its backward (in its arena); pass it to backwardDevice. */
+export interface RecurrentContext {
+  readonly layer: RecurrentLayer;
   T: number;
   B: number;
   lengths: number;
@@ -158,7 +168,6 @@ interface ForwardContext {
   layers: KeptLayer[];
 }
 
-const GATES: Record<CellKind, number> = { rnn_tanh: 1, rnn_relu: 1, lstm: 4, gru_after: 3, gru_before: 3 };
 
 /** Parameter names and shapes, in torch's state_dict order. */
 export function recurrentParameterSpecs(gates: number, options: RecurrentOptions): ParameterSpec[] {
@@ -201,6 +210,8 @@ export class RecurrentLayer {
   readonly batchFirst: boolean;
   readonly dropout: number;
   readonly gateCount: number;
+  /** The cell kind's descriptor: gates, kept buffers, kernels. */
+  readonly kind: CellDescriptor;
   /** The block holding the parameters (shared with a model, or the layer's own). */
   readonly block: ParameterBlock;
   /** Prefix of this layer's names inside block. */
@@ -209,16 +220,15 @@ export class RecurrentLayer {
   training = true;
 
   private readonly D: number;
-  private readonly ownsBlock: boolean;
-  private readonly specs: ParameterSpec[];
+  private readonly params: NamedParameters;
   private readonly dropoutRng: Rng;
   /** Arena of the host-level API (forward/backward): reset at each host forward. */
   private hostArena: Arena | null = null;
-  private ctx: ForwardContext | null = null;
+  private ctx: RecurrentContext | null = null;
 
   constructor(
     readonly rt: Runtime,
-    readonly cell: CellKind,
+    readonly cell: SequenceCellKind,
     options: RecurrentOptions,
   ) {
     const c = resolveSizes(options);
@@ -232,12 +242,11 @@ export class RecurrentLayer {
     this.bias = c.bias;
     this.batchFirst = c.batchFirst;
     this.dropout = c.dropout;
-    this.gateCount = GATES[cell];
-    this.specs = recurrentParameterSpecs(this.gateCount, options);
-    const bound = bindParameters(rt, this.specs, { block: options.block, prefix: options.prefix, label: this.label });
-    this.block = bound.block;
-    this.prefix = bound.prefix;
-    this.ownsBlock = bound.owned;
+    this.kind = sequenceDescriptor(cell);
+    this.gateCount = this.kind.gates;
+    this.params = new NamedParameters(rt, recurrentParameterSpecs(this.gateCount, options), { block: options.block, prefix: options.prefix, label: this.label });
+    this.block = this.params.block;
+    this.prefix = this.params.prefix;
     const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
     const rng = new Rng(seed);
     const own = rng.split(); // drawn either way, so that the initialisation does not depend on dropoutRng
@@ -252,11 +261,7 @@ export class RecurrentLayer {
 
   /** torch.nn's default initialisation: every parameter U(-1/sqrt(H), 1/sqrt(H)), in state_dict order. */
   resetParameters(rng: { uniform(): number }): void {
-    const k = 1 / Math.sqrt(this.hiddenSize);
-    for (const s of this.specs) {
-      const v = this.block.value(this.prefix + s.name).view();
-      for (let i = 0; i < v.length; i++) v[i] = (rng.uniform() * 2 - 1) * k;
-    }
+    this.params.initUniform(1 / Math.sqrt(this.hiddenSize), rng);
   }
 
   train(): this {
@@ -271,15 +276,13 @@ export class RecurrentLayer {
 
   /** torch state_dict names (without the block prefix) and shapes. */
   parameterNames(): string[] {
-    return this.specs.map((s) => s.name);
+    return this.params.names();
   }
 
   /** Copies of every parameter by torch name. */
   stateDict(): Record<string, HostTensor> {
     checkLayerUsable(this, 'stateDict');
-    const out: Record<string, HostTensor> = {};
-    for (const s of this.specs) out[s.name] = this.block.value(this.prefix + s.name).toHost();
-    return out;
+    return this.params.stateDict();
   }
 
   /**
@@ -288,44 +291,19 @@ export class RecurrentLayer {
    */
   loadStateDict(dict: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>): void {
     checkLayerUsable(this, 'loadStateDict');
-    if (dict === null || typeof dict !== 'object') throw new TypeError('loadStateDict expects an object of name -> { shape, data }');
-    const expected = new Map(this.specs.map((s) => [s.name, s.shape]));
-    for (const name of Object.keys(dict)) {
-      if (name === '__metadata__') continue;
-      if (!expected.has(name)) {
-        throw new Error(`unexpected tensor '${name}' in state dict; expected exactly: ${[...expected.keys()].join(', ')}`);
-      }
-    }
-    for (const [name, shape] of expected) {
-      const t = dict[name];
-      if (t === undefined) throw new Error(`state dict is missing '${name}' (shape [${shape.join(', ')}])`);
-      if (!t || !Array.isArray(t.shape) || !t.data) throw new TypeError(`state dict entry '${name}' must be { shape, data }`);
-      checkShape(`state dict '${name}'`, t.shape, shape);
-      if (t.data.length !== shapeSize(shape)) {
-        throw new ShapeError(`state dict '${name}' has ${t.data.length} values, expected ${shapeSize(shape)} for shape [${shape.join(', ')}]`);
-      }
-      if (t.data instanceof Int32Array) throw new TypeError(`state dict '${name}' must be float32 data, got Int32Array`);
-      checkAllFinite(`state dict '${name}'`, t.data);
-    }
-    for (const name of expected.keys()) this.block.value(this.prefix + name).set(dict[name].data);
+    this.params.loadStateDict(dict);
   }
 
   /** Copies of the accumulated gradients by torch name. */
   gradients(): Record<string, HostTensor> {
     checkLayerUsable(this, 'gradients');
-    const out: Record<string, HostTensor> = {};
-    for (const s of this.specs) out[s.name] = this.block.grad(this.prefix + s.name).toHost();
-    return out;
+    return this.params.gradients();
   }
 
   /** Zeroes this layer's gradients (only its own tensors when the block is shared). */
   zeroGrad(): void {
     checkLayerUsable(this, 'zeroGrad');
-    if (this.ownsBlock) {
-      this.block.zeroGrad();
-      return;
-    }
-    for (const s of this.specs) this.block.grad(this.prefix + s.name).view().fill(0);
+    this.params.zeroGrad();
   }
 
   /** Bytes of the host API's arena at its high-water mark (activations of one training step). */
@@ -345,7 +323,7 @@ export class RecurrentLayer {
     this.hostArena?.dispose();
     this.hostArena = null;
     this.ctx = null;
-    if (this.ownsBlock) this.block.dispose();
+    this.params.dispose();
   }
 
   // ---- host API ----------------------------------------------------------------------
@@ -363,7 +341,7 @@ export class RecurrentLayer {
       checkFiniteData('h0', options.h0.data);
     }
     if (options.c0 !== undefined) {
-      if (this.cell !== 'lstm') throw new Error('c0 is only accepted by LSTM');
+      if (!this.kind.hasCellState) throw new Error('c0 is only accepted by LSTM');
       checkHostTensor('c0', options.c0);
       checkShape('c0', options.c0.shape, stateShape);
       checkFiniteData('c0', options.c0.data);
@@ -394,7 +372,7 @@ export class RecurrentLayer {
     const stateShape = [this.numLayers * this.D, B, H];
     for (const [name, t, shape] of [['dOutput', args.dOutput, outShape], ['dHN', args.dHN, stateShape], ['dCN', args.dCN, stateShape]] as const) {
       if (t === undefined) continue;
-      if (name === 'dCN' && this.cell !== 'lstm') throw new Error('dCN is only accepted by LSTM');
+      if (name === 'dCN' && !this.kind.hasCellState) throw new Error('dCN is only accepted by LSTM');
       checkHostTensor(name, t);
       checkShape(name, t.shape, shape);
       checkFiniteData(name, t.data);
@@ -424,7 +402,7 @@ export class RecurrentLayer {
     const stateShape = [L * D, B, H];
     for (const [name, t] of [['h0', args.h0], ['c0', args.c0]] as const) {
       if (t === undefined) continue;
-      if (name === 'c0' && this.cell !== 'lstm') throw new Error('c0 is only accepted by LSTM');
+      if (name === 'c0' && !this.kind.hasCellState) throw new Error('c0 is only accepted by LSTM');
       checkShape(name, t.shape, stateShape);
       mem.checkRange(name, t.ptr, t.bytes);
     }
@@ -441,7 +419,7 @@ export class RecurrentLayer {
     if (args.training !== undefined && typeof args.training !== 'boolean') throw new TypeError(`training must be a boolean, got ${typeof args.training}`);
     const training = args.training ?? this.training;
     const arena = args.arena;
-    const isLstm = this.cell === 'lstm';
+    const isLstm = this.kind.hasCellState;
     this.ctx = null;
     this.backwardDone = false;
 
@@ -454,7 +432,7 @@ export class RecurrentLayer {
     let input = args.x.ptr;
     if (this.batchFirst) {
       input = arena.alloc(T * B * this.inputSize * 4);
-      rt.exports.rec_swap01(B, T, this.inputSize, args.x.ptr, input);
+      swapAxes01(rt, { d0: B, d1: T, features: this.inputSize, src: args.x.ptr, dst: input });
     }
 
     const rows = T * B;
@@ -471,7 +449,7 @@ export class RecurrentLayer {
       if (k > 0 && training && this.dropout > 0) {
         mask = this.dropoutMask(arena, rows * inSize);
         const dropped = arena.alloc(rows * inSize * 4);
-        rt.exports.rec_mul(rows * inSize, input, mask, dropped);
+        multiplyInto(rt, { n: rows * inSize, a: input, b: mask, out: dropped });
         input = dropped;
       }
       out = training ? arena.alloc(outBytes) : pingPong[k % 2];
@@ -479,25 +457,15 @@ export class RecurrentLayer {
       for (let d = 0; d < D; d++) {
         const p = this.directionParams(k, d);
         const kd = (k * D + d) * B * H * 4;
+        const rowsH = rows * H * 4;
         const keep: KeptDirection = training
-          ? { gates: arena.alloc(rows * G * H * 4), hprev: arena.alloc(rows * H * 4), aux: G > 1 ? arena.alloc(rows * H * 4) : 0 }
-          : { gates: scratchGates, hprev: 0, aux: 0 };
-        const o = out + d * H * 4;
-        const ldout = D * H;
-        switch (this.cell) {
-          case 'lstm':
-            rt.exports.lstm_forward(T, B, inSize, H, input, inSize, p.wIh, p.wHh, p.bIh, p.bHh, h0 + kd, c0 + kd, lengths, d,
-              o, ldout, hN.ptr + kd, cN!.ptr + kd, keep.gates, keep.hprev, keep.aux, work);
-            break;
-          case 'gru_after':
-          case 'gru_before':
-            rt.exports.gru_forward(T, B, inSize, H, input, inSize, p.wIh, p.wHh, p.bIh, p.bHh, h0 + kd, lengths, d,
-              this.cell === 'gru_after' ? 1 : 0, o, ldout, hN.ptr + kd, keep.gates, keep.hprev, keep.aux, work);
-            break;
-          default:
-            rt.exports.rnn_forward(T, B, inSize, H, input, inSize, p.wIh, p.wHh, p.bIh, p.bHh, h0 + kd, lengths, d,
-              this.cell === 'rnn_relu' ? 1 : 0, o, ldout, hN.ptr + kd, keep.gates, keep.hprev, work);
-        }
+          ? { gates: arena.alloc(rows * G * H * 4), hprev: arena.alloc(rowsH), cprev: isLstm ? arena.alloc(rowsH) : 0, extra: this.kind.keepsExtra ? arena.alloc(rowsH) : 0 }
+          : { gates: scratchGates, hprev: 0, cprev: 0, extra: 0 };
+        sequenceForward(rt, {
+          cell: this.cell, steps: T, batch: B, inputSize: inSize, hiddenSize: H, x: input, ldx: inSize,
+          weightIh: p.wIh, weightHh: p.wHh, biasIh: p.bIh, biasHh: p.bHh, h0: h0 + kd, c0: isLstm ? c0 + kd : 0, lengths, reverse: d === 1,
+          output: out + d * H * 4, ldout: D * H, hN: hN.ptr + kd, cN: isLstm ? cN!.ptr + kd : 0, ...keep, work,
+        });
         dirs.push(keep);
       }
       kept.push({ input, inputSize: inSize, mask, dirs });
@@ -506,21 +474,25 @@ export class RecurrentLayer {
     let output = new Tensor(mem, out, [T, B, D * H]);
     if (this.batchFirst) {
       output = new Tensor(mem, arena.alloc(outBytes), [B, T, D * H]);
-      rt.exports.rec_swap01(T, B, D * H, out, output.ptr);
+      swapAxes01(rt, { d0: T, d1: B, features: D * H, src: out, dst: output.ptr });
     }
-    if (training) this.ctx = { T, B, lengths, arena, layers: kept };
-    return { output, hN, ...(cN ? { cN } : {}) };
+    if (!training) return { output, hN, ...(cN ? { cN } : {}) };
+    const context: RecurrentContext = { layer: this, T, B, lengths, arena, layers: kept };
+    this.ctx = context;
+    return { output, hN, ...(cN ? { cN } : {}), context };
   }
 
   /**
-   * BPTT of the last training forwardDevice (same arena, not reset since). Adds the
-   * parameter gradients into the block's gradient half; returns dx, dH0 (and dC0).
+   * BPTT of a training forwardDevice (args.context, or the last one; its arena not reset
+   * since). Adds the parameter gradients into the block's gradient half; returns dx, dH0
+   * (and dC0). Any number of forwards may share a step, each backpropagated once.
    */
   backwardDevice(args: DeviceBackwardArgs): DeviceBackwardResult {
     checkLayerUsable(this, 'backwardDevice');
     checkSameRuntime(this.rt, `${this.constructor.name}.backwardDevice`, { dOutput: args?.dOutput, dHN: args?.dHN, dCN: args?.dCN, arena: args?.arena });
-    const ctx = this.ctx;
-    if (!ctx && this.backwardDone) throw this.secondBackwardError('backwardDevice');
+    if (args.context !== undefined && args.context?.layer !== this) throw new Error('backwardDevice() context must come from this layer\'s forwardDevice()');
+    const ctx = args.context ?? this.ctx;
+    if ((!ctx && this.backwardDone) || (ctx && this.consumed.has(ctx))) throw this.secondBackwardError('backwardDevice');
     if (!ctx) throw new Error('backwardDevice() needs a preceding forwardDevice() in training mode');
     if (args.arena !== ctx.arena) throw new Error('backwardDevice() must use the arena of its training forward');
     const { rt, D } = this;
@@ -532,7 +504,7 @@ export class RecurrentLayer {
     const stateShape = [L * D, B, H];
     for (const [name, t, shape] of [['dOutput', args.dOutput, outShape], ['dHN', args.dHN, stateShape], ['dCN', args.dCN, stateShape]] as const) {
       if (t === undefined) continue;
-      if (name === 'dCN' && this.cell !== 'lstm') throw new Error('dCN is only accepted by LSTM');
+      if (name === 'dCN' && !this.kind.hasCellState) throw new Error('dCN is only accepted by LSTM');
       checkShape(name, t.shape, shape);
       mem.checkRange(name, t.ptr, t.bytes);
     }
@@ -540,15 +512,18 @@ export class RecurrentLayer {
     if (args.retainGraph !== undefined && typeof args.retainGraph !== 'boolean') throw new TypeError('retainGraph must be a boolean');
     // Consumed now, before any kernel: without retainGraph a second backward would add the gradients twice.
     if (!args.retainGraph) {
-      this.ctx = null;
-      this.backwardDone = true;
+      this.consumed.add(ctx);
+      if (ctx === this.ctx) {
+        this.ctx = null;
+        this.backwardDone = true;
+      }
     }
     const inputGrad = args.inputGrad ?? true;
-    const isLstm = this.cell === 'lstm';
+    const isLstm = this.kind.hasCellState;
     let dOut = args.dOutput ? args.dOutput.ptr : 0;
     if (dOut !== 0 && this.batchFirst) {
       dOut = arena.alloc(rows * D * H * 4);
-      rt.exports.rec_swap01(B, T, D * H, args.dOutput!.ptr, dOut);
+      swapAxes01(rt, { d0: B, d1: T, features: D * H, src: args.dOutput!.ptr, dst: dOut });
     }
     const stateBytes = L * D * B * H * 4;
     const dH0 = new Tensor(mem, arena.alloc(stateBytes), stateShape);
@@ -557,7 +532,7 @@ export class RecurrentLayer {
     const dCN = args.dCN ? args.dCN.ptr : 0;
     const work = arena.alloc(this.backwardWorkFloats(B) * 4);
     const dgates = arena.alloc(rows * G * H * 4);
-    const dgn = this.cell === 'gru_after' ? arena.alloc(rows * H * 4) : 0;
+    const dgn = this.kind.needsDgn ? arena.alloc(rows * H * 4) : 0;
     let dIn = 0;
     for (let k = L - 1; k >= 0; k--) {
       const layer = ctx.layers[k];
@@ -568,34 +543,22 @@ export class RecurrentLayer {
         const keep = layer.dirs[d];
         const kd = (k * D + d) * B * H * 4;
         const dO = dOut === 0 ? 0 : dOut + d * H * 4;
-        const lddout = D * H;
-        const dhN = dHN === 0 ? 0 : dHN + kd;
-        switch (this.cell) {
-          case 'lstm':
-            rt.exports.lstm_backward(T, B, inSize, H, layer.input, inSize, p.wIh, p.wHh, lengths, d, dO, lddout,
-              dhN, dCN === 0 ? 0 : dCN + kd, keep.gates, keep.hprev, keep.aux, dIn, inSize, d, dH0.ptr + kd, dC0!.ptr + kd,
-              p.gWIh, p.gWHh, p.gBIh, p.gBHh, dgates, work);
-            break;
-          case 'gru_after':
-          case 'gru_before':
-            rt.exports.gru_backward(T, B, inSize, H, layer.input, inSize, p.wIh, p.wHh, lengths, d,
-              this.cell === 'gru_after' ? 1 : 0, dO, lddout, dhN, keep.gates, keep.hprev, keep.aux, dIn, inSize, d,
-              dH0.ptr + kd, p.gWIh, p.gWHh, p.gBIh, p.gBHh, dgates, dgn, work);
-            break;
-          default:
-            rt.exports.rnn_backward(T, B, inSize, H, layer.input, inSize, p.wIh, p.wHh, lengths, d,
-              this.cell === 'rnn_relu' ? 1 : 0, dO, lddout, dhN, keep.gates, keep.hprev, dIn, inSize, d, dH0.ptr + kd,
-              p.gWIh, p.gWHh, p.gBIh, p.gBHh, dgates, work);
-        }
+        sequenceBackward(rt, {
+          cell: this.cell, steps: T, batch: B, inputSize: inSize, hiddenSize: H, x: layer.input, ldx: inSize,
+          weightIh: p.wIh, weightHh: p.wHh, lengths, reverse: d === 1, ...keep,
+          dOutput: dO, lddout: D * H, dhN: dHN === 0 ? 0 : dHN + kd, dcN: dCN === 0 ? 0 : dCN + kd,
+          dx: dIn, lddx: inSize, dxAccumulate: d === 1, dh0: dH0.ptr + kd, dc0: isLstm ? dC0!.ptr + kd : 0,
+          gradWeightIh: p.gWIh, gradWeightHh: p.gWHh, gradBiasIh: p.gBIh, gradBiasHh: p.gBHh, dgates, dgn, work,
+        });
       }
-      if (layer.mask !== 0) rt.exports.rec_mul(rows * inSize, dIn, layer.mask, dIn);
+      if (layer.mask !== 0) multiplyInto(rt, { n: rows * inSize, a: dIn, b: layer.mask, out: dIn });
       dOut = dIn;
     }
     if (!inputGrad) return { dH0, ...(dC0 ? { dC0 } : {}) };
     let dx = new Tensor(mem, dIn, [T, B, this.inputSize]);
     if (this.batchFirst) {
       dx = new Tensor(mem, arena.alloc(rows * this.inputSize * 4), [B, T, this.inputSize]);
-      rt.exports.rec_swap01(T, B, this.inputSize, dIn, dx.ptr);
+      swapAxes01(rt, { d0: T, d1: B, features: this.inputSize, src: dIn, dst: dx.ptr });
     }
     return { dx, dH0, ...(dC0 ? { dC0 } : {}) };
   }
@@ -604,27 +567,22 @@ export class RecurrentLayer {
 
   /** Set when a backward consumed the last forward's activations (no retainGraph). */
   private backwardDone = false;
+  /** Contexts already backpropagated (without retainGraph): a second pass would add the gradients twice. */
+  private readonly consumed = new WeakSet<RecurrentContext>();
 
   private secondBackwardError(call: string): Error {
     return new Error(`${call}() was already called after the last forward: its activations are consumed and a second pass would add the gradients twice; run forward again, or pass { retainGraph: true } to the first ${call}()`);
   }
 
   private forwardWorkFloats(B: number): number {
-    const ex = this.rt.exports;
     const H = this.hiddenSize;
-    const floats = (I: number) =>
-      this.cell === 'lstm' ? ex.lstm_forward_work_floats(B, H, I)
-        : this.gateCount === 3 ? ex.gru_forward_work_floats(B, H, I) : ex.rnn_forward_work_floats(B, H, I);
+    const floats = (I: number) => sequenceWorkFloats(this.rt, { cell: this.cell, phase: 'forward', batch: B, inputSize: I, hiddenSize: H });
     // Enough for every layer's input projection (layers after the first take D*H inputs).
     return this.numLayers > 1 ? Math.max(floats(this.inputSize), floats(this.D * H)) : floats(this.inputSize);
   }
 
   private backwardWorkFloats(B: number): number {
-    const ex = this.rt.exports;
-    const H = this.hiddenSize;
-    if (this.cell === 'lstm') return ex.lstm_backward_work_floats(B, H);
-    if (this.gateCount === 3) return ex.gru_backward_work_floats(B, H);
-    return ex.rnn_backward_work_floats(B, H);
+    return sequenceWorkFloats(this.rt, { cell: this.cell, phase: 'backward', batch: B, inputSize: this.inputSize, hiddenSize: this.hiddenSize });
   }
 
   /** Parameter pointers per layer and direction (fixed for the block's lifetime), built on first use. */

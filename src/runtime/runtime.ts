@@ -3,8 +3,10 @@ import { compileWasm, type BuildName, type RuntimeOptions } from './load.js';
 
 export type { RuntimeOptions, BuildName };
 
-/** Raw kernel exports: numbers in, numbers out (pointers are byte offsets). */
-export type KernelExports = Record<string, (...args: number[]) => number>;
+import type { KernelExports } from './exports.generated.js';
+
+/** Raw kernel exports, typed from the AssemblyScript sources (scripts/gen-kernel-exports.mjs). */
+export type { KernelExports };
 
 export interface RuntimeFeatures {
   simd: true;

@@ -6,6 +6,7 @@
 // shapes: small (I 32, H 64, T 32, B 1) and throughput (I 128, H 256, T 64, B 16).
 import { GRU, LSTM, RNN, type RecurrentLayer } from '../../layers/index.js';
 import type { Runtime } from '../../runtime/runtime.js';
+import { axpy } from '../../kernels/elementwise.js';
 import { flagBool, flagInt } from '../args.js';
 import { measure, type BenchContext, randomFill } from './harness.js';
 import { percentOfPeak } from './roofline.js';
@@ -61,7 +62,6 @@ export async function run(ctx: BenchContext): Promise<void> {
       const layer = makeLayer(rt, cell, s);
       const flops = recurrentForwardFlops(layer.gateCount, s);
       const lr = 1e-6;
-      const ex = rt.exports;
       const fwd = measure(() => layer.forward(x, { training: false }), { repeat: ctx.repeat });
       const fwdGflops = flops / (fwd.medianMs * 1e6);
       ctx.emit({
@@ -75,7 +75,7 @@ export async function run(ctx: BenchContext): Promise<void> {
         const step = () => {
           layer.forward(x, { training: true });
           layer.backward({ dOutput, inputGrad });
-          ex.axpy_f32(layer.block.count, -lr, layer.block.gradsPtr, layer.block.valuesPtr);
+          axpy(rt, { alpha: -lr, x: layer.block.gradsPtr, y: layer.block.valuesPtr, n: layer.block.count });
           layer.zeroGrad();
         };
         const train = measure(step, { repeat: ctx.repeat });

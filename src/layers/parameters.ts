@@ -1,0 +1,99 @@
+// The torch-style parameter bookkeeping the recurrent layers and cells share: a layer's
+// specs (torch state_dict names and shapes) bound to a ParameterBlock under a prefix, with
+// stateDict / loadStateDict / gradients / zeroGrad by those names.
+import { checkAllFinite, checkShape, ShapeError, shapeSize } from '../runtime/check.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { HostTensor, ParameterBlock, ParameterSpec } from '../runtime/tensor.js';
+import { bindParameters, type ParameterBinding } from './linear.js';
+
+export class NamedParameters {
+  readonly block: ParameterBlock;
+  readonly prefix: string;
+  /** Whether the block is this layer's own (else a model's, shared under prefix). */
+  readonly owned: boolean;
+
+  constructor(rt: Runtime, readonly specs: readonly ParameterSpec[], binding: ParameterBinding = {}) {
+    const bound = bindParameters(rt, [...specs], binding);
+    this.block = bound.block;
+    this.prefix = bound.prefix;
+    this.owned = bound.owned;
+  }
+
+  /** torch names (without the prefix), in state_dict order. */
+  names(): string[] {
+    return this.specs.map((s) => s.name);
+  }
+
+  /** Every parameter U(-bound, bound), in state_dict order (torch's recurrent initialisation). */
+  initUniform(bound: number, rng: { uniform(): number }): void {
+    for (const s of this.specs) {
+      const v = this.block.value(this.prefix + s.name).view();
+      for (let i = 0; i < v.length; i++) v[i] = (rng.uniform() * 2 - 1) * bound;
+    }
+  }
+
+  /** Copies of every parameter by torch name. */
+  stateDict(): Record<string, HostTensor> {
+    const out: Record<string, HostTensor> = {};
+    for (const s of this.specs) out[s.name] = this.block.value(this.prefix + s.name).toHost();
+    return out;
+  }
+
+  /**
+   * Loads torch state_dict tensors (names without a prefix). Every expected tensor must be
+   * present with its exact shape, and nothing else (a `__metadata__` entry is ignored).
+   * Checks everything before writing anything.
+   */
+  loadStateDict(dict: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>): void {
+    if (dict === null || typeof dict !== 'object') throw new TypeError('loadStateDict expects an object of name -> { shape, data }');
+    const expected = new Map(this.specs.map((s) => [s.name, s.shape]));
+    for (const name of Object.keys(dict)) {
+      if (name === '__metadata__') continue;
+      if (!expected.has(name)) {
+        throw new Error(`unexpected tensor '${name}' in state dict; expected exactly: ${[...expected.keys()].join(', ')}`);
+      }
+    }
+    for (const [name, shape] of expected) {
+      const t = dict[name];
+      if (t === undefined) throw new Error(`state dict is missing '${name}' (shape [${shape.join(', ')}])`);
+      if (!t || !Array.isArray(t.shape) || !t.data) throw new TypeError(`state dict entry '${name}' must be { shape, data }`);
+      checkShape(`state dict '${name}'`, t.shape, shape);
+      if (t.data.length !== shapeSize(shape)) {
+        throw new ShapeError(`state dict '${name}' has ${t.data.length} values, expected ${shapeSize(shape)} for shape [${shape.join(', ')}]`);
+      }
+      if (t.data instanceof Int32Array) throw new TypeError(`state dict '${name}' must be float32 data, got Int32Array`);
+      checkAllFinite(`state dict '${name}'`, t.data);
+    }
+    for (const name of expected.keys()) this.block.value(this.prefix + name).set(dict[name].data);
+  }
+
+  /** Copies of the accumulated gradients by torch name. */
+  gradients(): Record<string, HostTensor> {
+    const out: Record<string, HostTensor> = {};
+    for (const s of this.specs) out[s.name] = this.block.grad(this.prefix + s.name).toHost();
+    return out;
+  }
+
+  /** Zeroes these gradients (only these tensors when the block is shared). */
+  zeroGrad(): void {
+    if (this.owned) {
+      this.block.zeroGrad();
+      return;
+    }
+    for (const s of this.specs) this.block.grad(this.prefix + s.name).view().fill(0);
+  }
+
+  /** Byte pointer of a parameter's value (name without the prefix). */
+  valuePtr(name: string): number {
+    return this.block.value(this.prefix + name).ptr;
+  }
+
+  /** Byte pointer of a parameter's gradient. */
+  gradPtr(name: string): number {
+    return this.block.grad(this.prefix + name).ptr;
+  }
+
+  dispose(): void {
+    if (this.owned) this.block.dispose();
+  }
+}
