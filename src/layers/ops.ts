@@ -259,6 +259,7 @@ export interface CellTapeOutputs {
  * the parameter gradients into the cell's block; the tape runs them in reverse order.
  */
 export function cell(tape: Tape, layer: RecurrentCell, x: Variable, inputs: CellTapeInputs = {}): CellTapeOutputs {
+  tape.checkOp(`cell(${layer?.constructor?.name})`, { layer: layer?.rt, x, h: inputs.h, c: inputs.c, gate: inputs.gate });
   const result = layer.forwardDevice({ x: x.value, h: inputs.h?.value, c: inputs.c?.value, gate: inputs.gate?.value, arena: tape.arena });
   const h = new Variable(tape, result.h, true);
   const c = result.c ? new Variable(tape, result.c, true) : undefined;
