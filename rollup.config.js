@@ -6,7 +6,8 @@
 //   rnn-wasm.inline.js    browser.js with both wasm builds embedded as base64, one file to drop
 //                         next to a page that has no bundler
 //   cli.js                the rnn-wasm command
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { minify } from 'oxc-minify';
 
 const LOAD_MODULE = /[\\/]runtime[\\/]load\.js$/;
@@ -70,9 +71,37 @@ function minifyBundle() {
       const result = await minify(chunk.fileName, code, {
         compress: { keepNames },
         mangle: { keepNames, reserved: options.format === 'cjs' ? ['exports', 'module'] : [] },
+        sourcemap: Boolean(options.sourcemap),
       });
       if (result.errors.length > 0) this.error(`minifying ${chunk.fileName}: ${result.errors.map((e) => e.message).join('; ')}`);
-      return { code: result.code, map: null };
+      return { code: result.code, map: result.map ?? null };
+    },
+  };
+}
+
+/**
+ * Declarations beside the bundles: a CommonJS copy of dist/types (*.d.cts, relative imports
+ * pointing at .cjs), so that `require('rnn-wasm')` under module node16/nodenext type-checks
+ * (ESM-only types give TS1471 there), and types/wasm.d.ts for `import wasm from
+ * 'rnn-wasm/wasm/simd.wasm'`.
+ */
+function extraDeclarations() {
+  const cjsCopy = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) cjsCopy(path);
+      else if (entry.name.endsWith('.d.ts')) {
+        const text = readFileSync(path, 'utf8').replace(/(from\s+|import\()(['"])(\.{1,2}\/[^'"]*)\.js\2/g, '$1$2$3.cjs$2');
+        writeFileSync(path.replace(/\.d\.ts$/, '.d.cts'), text);
+      }
+    }
+  };
+  return {
+    name: 'rnn-wasm-extra-declarations',
+    writeBundle() {
+      cjsCopy('dist/types');
+      mkdirSync('dist/wasm', { recursive: true });
+      copyFileSync('types/wasm.d.ts', 'dist/wasm/wasm.d.ts');
     },
   };
 }
@@ -82,16 +111,18 @@ const library = 'build/ts/index.js';
 export default [
   {
     input: library,
+    // Source maps (to build/ts, the compiled TypeScript with its comments, sources included)
+    // turn a minified stack frame back into a readable file and line.
     output: [
-      { file: 'dist/index.js', format: 'es' },
-      { file: 'dist/index.cjs', format: 'cjs', exports: 'named' },
+      { file: 'dist/index.js', format: 'es', sourcemap: true },
+      { file: 'dist/index.cjs', format: 'cjs', exports: 'named', sourcemap: true },
     ],
     external: [/^node:/],
-    plugins: [minifyBundle()],
+    plugins: [minifyBundle(), extraDeclarations()],
   },
   {
     input: library,
-    output: { file: 'dist/browser.js', format: 'es', inlineDynamicImports: true },
+    output: { file: 'dist/browser.js', format: 'es', inlineDynamicImports: true, sourcemap: true },
     plugins: [noNodeBuiltins(), minifyBundle()],
   },
   {
@@ -102,7 +133,7 @@ export default [
   {
     input: 'build/ts/cli/main.js',
     // One file: the bench subcommands are lazy import()s, inlined rather than split into chunks.
-    output: { file: 'dist/cli.js', format: 'es', banner: '#!/usr/bin/env node', inlineDynamicImports: true },
+    output: { file: 'dist/cli.js', format: 'es', banner: '#!/usr/bin/env node', inlineDynamicImports: true, sourcemap: true },
     external: [/^node:/],
   },
 ];

@@ -188,6 +188,13 @@ for (let step = 1; ; step++) {
     expect(out).not.toContain('SAVED 2');
     expect(tempFiles().some((f) => f.startsWith('.killed.safetensors.'))).toBe(true);
     expect(await check(pausePath)).toBe(1);
+    // The next load (or save) removes the dead process's temporary file (issue 18, finding 9).
+    expect(tempFiles().filter((f) => f.startsWith('.killed.safetensors.'))).toEqual([]);
+    const live = join(dir, `.killed.safetensors.${process.pid}.inprogress.tmp`);
+    writeFileSync(live, 'a save of this live process in progress');
+    await saveCheckpoint(pausePath, { tensors: {}, state: { step: 1 } });
+    expect(tempFiles()).toContain(`.killed.safetensors.${process.pid}.inprogress.tmp`);
+    rmSync(live);
 
     // 2. Kills at arbitrary moments of a save loop: whatever is on disk is one complete checkpoint.
     const loopPath = join(dir, 'loop.safetensors');

@@ -1,11 +1,13 @@
 // Tiny flag parser for the CLI: --name value, --name=value, --flag (boolean).
+import { BOOLEAN_FLAGS, UsageError } from './options.js';
 
 export interface ParsedArgs {
   positional: string[];
   flags: Map<string, string | true>;
 }
 
-export function parseArgs(argv: string[]): ParsedArgs {
+/** `booleans`: flags that take no value, so `--json lstm` keeps lstm as a positional. */
+export function parseArgs(argv: string[], booleans: ReadonlySet<string> = BOOLEAN_FLAGS): ParsedArgs {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
@@ -13,7 +15,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     if (a.startsWith('--')) {
       const eq = a.indexOf('=');
       if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
-      else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) flags.set(a.slice(2), argv[++i]);
+      else if (!booleans.has(a.slice(2)) && i + 1 < argv.length && !argv[i + 1].startsWith('--')) flags.set(a.slice(2), argv[++i]);
       else flags.set(a.slice(2), true);
     } else positional.push(a);
   }
@@ -23,25 +25,26 @@ export function parseArgs(argv: string[]): ParsedArgs {
 export function flagString(args: ParsedArgs, name: string, fallback: string): string {
   const v = args.flags.get(name);
   if (v === undefined) return fallback;
-  if (v === true) throw new Error(`--${name} needs a value`);
+  if (v === true) throw new UsageError(`--${name} needs a value`);
   return v;
 }
 
 export function flagInt(args: ParsedArgs, name: string, fallback: number): number {
   const v = args.flags.get(name);
   if (v === undefined) return fallback;
+  if (v === true) throw new UsageError(`--${name} needs a value: a positive integer`);
   const n = Number(v);
-  if (v === true || !Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got '${v}'`);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
   return n;
 }
 
 export function flagIntList(args: ParsedArgs, name: string, fallback: number[]): number[] {
   const v = args.flags.get(name);
   if (v === undefined) return fallback;
-  if (v === true) throw new Error(`--${name} needs a comma-separated list of integers`);
+  if (v === true) throw new UsageError(`--${name} needs a comma-separated list of integers`);
   return v.split(',').map((s) => {
     const n = Number(s);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: '${s}' is not a positive integer`);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name}: '${s}' is not a positive integer`);
     return n;
   });
 }

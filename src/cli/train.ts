@@ -4,6 +4,16 @@
 import { createRuntime } from '../runtime/runtime.js';
 import type { TaskOptions, TaskResult } from '../models/tasks.js';
 import { flagBool, flagInt, flagString, type ParsedArgs } from './args.js';
+import { TRAIN_COMMON, TRAIN_TASK_OPTIONS, UsageError, checkOptions, closestName, formatOptions } from './options.js';
+
+/** A clear message for a --data path that is not there, before any model is built (sentiment checks its own list). */
+async function checkDataPath(task: string, path: string): Promise<void> {
+  if (task === 'sentiment') return;
+  const { stat } = await import('node:fs/promises');
+  const info = await stat(path).catch(() => undefined);
+  if (!info) throw new UsageError(`--data: ${path} does not exist (train ${task} reads one text file)`);
+  if (!info.isFile()) throw new UsageError(`--data: ${path} is not a file (train ${task} reads one text file)`);
+}
 
 const TASKS = ['sentiment', 'tagger', 'caption', 'charlm', 'segment'] as const;
 type TaskName = (typeof TASKS)[number];
@@ -24,6 +34,7 @@ export const TRAIN_USAGE = `usage: rnn-wasm train <task> [options]
     --batch N  --hidden N  --lr X  --cell gru|lstm|rnn
     --temperature X      charlm: sampling temperature of the shown text (default 0.7)
     --checkpoint PATH    save every --every N steps (default 50) and at the end; resume from it when present
+    --help               with a task: that task's options
     --json               print the final metrics as one JSON line on stdout
     --quiet              no progress bar or epoch lines
 `;
@@ -32,30 +43,50 @@ function flagNumber(args: ParsedArgs, name: string): number | undefined {
   const v = args.flags.get(name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v === true || !Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got '${v}'`);
+  if (v === true) throw new UsageError(`--${name} needs a value: a positive number`);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got '${v}'`);
   return n;
+}
+
+/** `train <task> --help`: the task's summary and every option it accepts. */
+function taskUsage(task: string): string {
+  const spec = TRAIN_TASK_OPTIONS[task];
+  return `usage: rnn-wasm train ${task} [options]\n  ${spec?.summary ?? ''}\n  options:\n${formatOptions([...TRAIN_COMMON, ...(spec?.options ?? [])])}\n`;
 }
 
 export async function train(args: ParsedArgs): Promise<number> {
   if (args.positional[1] === 'translate') return (await import('./translate.js')).trainTranslate(args);
   const task = args.positional[1] as TaskName | undefined;
   if ((task as string) === 'babi') return (await import('./babi.js')).trainBabiCommand(args);
-  if (!task || !TASKS.includes(task) || args.flags.has('help')) {
-    (task && !TASKS.includes(task) ? console.error : console.log)(task && !TASKS.includes(task) ? `unknown task '${task}'\n${TRAIN_USAGE}` : TRAIN_USAGE);
-    return task && !TASKS.includes(task) ? 2 : 0;
+  if (task !== undefined && !TASKS.includes(task)) {
+    const guess = closestName(task, TASKS);
+    console.error(`rnn-wasm: unknown task '${task}'${guess ? `; did you mean '${guess}'?` : ''}\n${TRAIN_USAGE}`);
+    return 2;
   }
+  if (!task) {
+    if (args.flags.size > 0 && !args.flags.has('help')) throw new UsageError(`train needs a task: ${TASKS.join(', ')}\n${TRAIN_USAGE}`);
+    console.log(TRAIN_USAGE);
+    return 0;
+  }
+  if (args.flags.has('help')) {
+    console.log(taskUsage(task));
+    return 0;
+  }
+  if (TRAIN_TASK_OPTIONS[task]) checkOptions(args, [...TRAIN_COMMON, ...TRAIN_TASK_OPTIONS[task].options], `train ${task}`);
+  if (args.positional.length > 2) throw new UsageError(`train ${task}: unexpected argument '${args.positional[2]}' (options start with --; see rnn-wasm train ${task} --help)`);
+  if (args.flags.has('data')) await checkDataPath(task, flagString(args, 'data', ''));
   const json = flagBool(args, 'json');
   const quiet = flagBool(args, 'quiet');
   const log = quiet ? undefined : (line: string) => console.error(line);
   const seedText = args.flags.get('seed');
   const seed = seedText === undefined ? 0 : Number(seedText);
-  if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got '${seedText}'`);
+  if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer, got '${seedText}'`);
   const cell = args.flags.get('cell');
-  if (cell !== undefined && cell !== 'gru' && cell !== 'lstm' && cell !== 'rnn') throw new Error(`--cell must be gru, lstm or rnn, got '${cell}'`);
+  if (cell !== undefined && cell !== 'gru' && cell !== 'lstm' && cell !== 'rnn') throw new UsageError(`--cell must be gru, lstm or rnn, got '${cell}'`);
   const checkpointPath = args.flags.has('checkpoint') ? flagString(args, 'checkpoint', '') : undefined;
   const temperatureText = args.flags.get('temperature');
   const temperature = temperatureText === undefined ? undefined : Number(temperatureText);
-  if (temperature !== undefined && !(temperature >= 0 && Number.isFinite(temperature))) throw new Error(`--temperature must be a number >= 0, got '${temperatureText}'`);
+  if (temperature !== undefined && !(temperature >= 0 && Number.isFinite(temperature))) throw new UsageError(`--temperature must be a number >= 0, got '${temperatureText}'`);
   const options: TaskOptions & { data?: string; temperature?: number } = {
     seed,
     epochs: args.flags.has('epochs') ? flagInt(args, 'epochs', 1) : undefined,

@@ -25,6 +25,7 @@ import { checkSize } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ParameterBlock } from '../runtime/tensor.js';
 import { checkFloat32, checkVector } from './elementwise.js';
+import { checkNotDisposed, markDisposed } from '../runtime/lifecycle.js';
 
 /** A flat parameter block and its gradient block of the same length. */
 export interface FlatParameters {
@@ -45,7 +46,14 @@ function resolveParameters(rt: Runtime, name: string, params: OptimizerParameter
   }
   if (isParameterBlock(params)) {
     if (params.mem !== rt.mem) throw new Error(`${name}: the ParameterBlock belongs to another runtime`);
-    return { ptr: params.valuesPtr, count: params.count, gradPtr: params.gradsPtr };
+    params.checkLive(name);
+    // Pointers read through the block at each step, so a step after its dispose throws.
+    const block = params;
+    return {
+      get ptr() { block.checkLive(`${name}.step`); return block.valuesPtr; },
+      count: block.count,
+      get gradPtr() { block.checkLive(`${name}.step`); return block.gradsPtr; },
+    };
   }
   const count = checkSize(`${name} params.count`, params.count);
   checkVector(rt, `${name} params.ptr`, params.ptr, count);
@@ -136,7 +144,7 @@ export class SGD {
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
       throw new RangeError('SGD: nesterov momentum requires a momentum > 0 and zero dampening');
     }
-    this.momentumPtr = this.momentum !== 0 ? rt.mem.alloc(this.params.count * 4) : 0;
+    this.momentumPtr = this.momentum !== 0 ? rt.mem.alloc(this.params.count * 4, this, 'SGD', 'momentum state') : 0;
   }
 
   get lr(): number {
@@ -148,6 +156,7 @@ export class SGD {
   }
 
   step(): void {
+    checkNotDisposed(this, 'step');
     const p = this.params;
     sgdStep(this.rt, {
       params: p.ptr, grads: p.gradPtr, momentumBuffer: this.momentumPtr, count: p.count,
@@ -157,8 +166,10 @@ export class SGD {
     this.stepCount++;
   }
 
+  /** Frees the state; a second dispose is a no-op, a later step throws. */
   dispose(): void {
-    if (this.momentumPtr !== 0) this.rt.mem.free(this.momentumPtr);
+    if (!markDisposed(this) || this.rt.mem.disposed) return;
+    if (this.momentumPtr !== 0) this.rt.mem.free(this.momentumPtr, this);
   }
 }
 
@@ -247,8 +258,15 @@ class AdamBase {
     this.beta2 = checkRange01(`${name} betas[1]`, betas[1]);
     this.eps = checkNonNegative(`${name} eps`, options.eps ?? 1e-8);
     this.weightDecay = checkNonNegative(`${name} weightDecay`, options.weightDecay ?? defaultWeightDecay);
-    this.mPtr = rt.mem.alloc(this.params.count * 4);
-    this.vPtr = rt.mem.alloc(this.params.count * 4);
+    // Both moments checked before either is taken: a failure leaks nothing.
+    rt.mem.checkFits(2 * this.params.count * 4, name, `moment state (2 x ${this.params.count} values)`);
+    this.mPtr = rt.mem.alloc(this.params.count * 4, this, name, 'first-moment state');
+    try {
+      this.vPtr = rt.mem.alloc(this.params.count * 4, this, name, 'second-moment state');
+    } catch (e) {
+      rt.mem.free(this.mPtr, this);
+      throw e;
+    }
   }
 
   get lr(): number {
@@ -260,6 +278,7 @@ class AdamBase {
   }
 
   step(): void {
+    checkNotDisposed(this, 'step');
     const p = this.params;
     adamStep(this.rt, {
       params: p.ptr, grads: p.gradPtr, m: this.mPtr, v: this.vPtr, count: p.count,
@@ -269,9 +288,11 @@ class AdamBase {
     this.stepCount++;
   }
 
+  /** Frees the moments; a second dispose is a no-op, a later step throws. */
   dispose(): void {
-    this.rt.mem.free(this.mPtr);
-    this.rt.mem.free(this.vPtr);
+    if (!markDisposed(this) || this.rt.mem.disposed) return;
+    this.rt.mem.free(this.mPtr, this);
+    this.rt.mem.free(this.vPtr, this);
   }
 }
 

@@ -28,6 +28,7 @@ export class Dropout {
   }
 
   forward(tape: Tape, x: Variable): Variable {
+    tape.checkOp('Dropout.forward', { layer: this.rt, x });
     if (!tape.training || this.p === 0) return x;
     const n = x.size;
     const mask = tape.tensor(x.shape);

@@ -51,7 +51,7 @@ export class Embedding {
       }
     }
     this.paddingIdx = options.paddingIdx;
-    ({ block: this.block, prefix: this.prefix } = bindParameters(rt, specs, binding));
+    ({ block: this.block, prefix: this.prefix } = bindParameters(rt, specs, { label: `Embedding(${this.numEmbeddings}, ${this.embeddingDim})`, ...binding }));
   }
 
   get weight(): Tensor {
@@ -67,6 +67,7 @@ export class Embedding {
 
   /** Looks up `ids` (row-major of `shape`); every id must lie in [0, numEmbeddings). */
   forward(tape: Tape, ids: ArrayLike<number>, shape: number[] = [ids.length]): Variable {
+    tape.checkOp('Embedding.forward', { layer: this.rt });
     const n = shape.reduce((a, b) => a * b, 1);
     if (ids.length !== n) throw new ShapeError(`Embedding ids: shape [${shape.join(', ')}] needs ${n} ids, got ${ids.length}`);
     const v = this.numEmbeddings;

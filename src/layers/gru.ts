@@ -3,8 +3,11 @@
 //   resetAfter false (Cho 2014, the lecture): n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)
 // x: [T,B,I] (or [B,T,I] batchFirst)  weight_ih_l{k}: [3H, I or D*H]  weight_hh_l{k}: [3H, H]
 import type { Runtime } from '../runtime/runtime.js';
-import type { ParameterSpec } from '../runtime/tensor.js';
-import { RecurrentLayer, recurrentParameterSpecs, type RecurrentOptions } from './recurrent.js';
+import type { HostTensor, ParameterSpec } from '../runtime/tensor.js';
+import {
+  RecurrentLayer, recurrentParameterSpecs, type RecurrentBackwardResult, type RecurrentForwardResult, type RecurrentOptions,
+  type StatelessBackwardArgs, type StatelessForwardOptions,
+} from './recurrent.js';
 
 export interface GRUOptions extends RecurrentOptions {
   /** Default true (torch.nn.GRU). */
@@ -23,5 +26,15 @@ export class GRU extends RecurrentLayer {
     if (typeof resetAfter !== 'boolean') throw new TypeError(`resetAfter must be a boolean, got ${typeof resetAfter}`);
     super(rt, resetAfter ? 'gru_after' : 'gru_before', options);
     this.resetAfter = resetAfter;
+  }
+
+  /** As RecurrentLayer.forward, typed without c0 (a GRU has no cell state). */
+  override forward(x: HostTensor, options: StatelessForwardOptions = {}): Omit<RecurrentForwardResult, 'cN'> {
+    return super.forward(x, options);
+  }
+
+  /** As RecurrentLayer.backward, typed without dCN. */
+  override backward(args: StatelessBackwardArgs = {}): Omit<RecurrentBackwardResult, 'dC0'> {
+    return super.backward(args);
   }
 }

@@ -8,6 +8,7 @@ import { gemm } from '../kernels/gemm.js';
 import { biasAddRows, biasAddRowsBackward } from '../kernels/elementwise.js';
 import type { LayerDeclaration } from '../train/model.js';
 import type { Tape, Variable } from '../train/tape.js';
+import { checkSameRuntime } from '../runtime/lifecycle.js';
 
 /** Where a layer's parameters live: a shared model block under a name prefix, or a block of its own. */
 export interface ParameterBinding {
@@ -15,6 +16,8 @@ export interface ParameterBinding {
   block?: ParameterBlock;
   /** Dotted prefix such as 'fc.' (torch state_dict style). */
   prefix?: string;
+  /** Names the layer in errors about its own block (out of memory, disposed), e.g. 'LSTM(hiddenSize 64)'. */
+  label?: string;
 }
 
 /** Uniform and normal draws for initialisation (src/train/rng.ts's Rng satisfies it). */
@@ -32,7 +35,10 @@ export function bindParameters(
   binding: ParameterBinding = {},
 ): { block: ParameterBlock; prefix: string; owned: boolean } {
   const prefix = binding.prefix ?? '';
-  if (!binding.block) return { block: new ParameterBlock(rt.mem, specs), prefix: '', owned: true };
+  rt.mem.checkLive(binding.label ?? 'a layer');
+  if (!binding.block) return { block: new ParameterBlock(rt.mem, specs, binding.label), prefix: '', owned: true };
+  checkSameRuntime(rt, binding.label ?? 'a layer', { 'the parameter block passed': binding.block });
+  binding.block.checkLive(binding.label ?? 'a layer');
   for (const s of specs) {
     const shape = binding.block.shapes.get(prefix + s.name);
     if (!shape) throw new Error(`parameter block has no '${prefix + s.name}'`);
@@ -101,7 +107,7 @@ export class Linear {
     this.inFeatures = options.inFeatures;
     this.outFeatures = options.outFeatures;
     this.hasBias = options.bias ?? true;
-    ({ block: this.block, prefix: this.prefix } = bindParameters(rt, specs, binding));
+    ({ block: this.block, prefix: this.prefix } = bindParameters(rt, specs, { label: `Linear(${this.inFeatures} -> ${this.outFeatures})`, ...binding }));
   }
 
   get weight(): Tensor {
@@ -120,6 +126,7 @@ export class Linear {
   }
 
   forward(tape: Tape, x: Variable): Variable {
+    tape.checkOp('Linear.forward', { layer: this.rt, x });
     const rows = rowsOf('Linear input x', x.shape, this.inFeatures);
     const inF = this.inFeatures;
     const outF = this.outFeatures;

@@ -32,6 +32,7 @@ function recordGrad(tape: Tape, name: string, input: Variable, gradPtr: number):
 
 /** Mean (or sum) of (input - target)^2 over all elements (torch.nn.MSELoss). */
 export function mseLoss(tape: Tape, input: Variable, target: ArrayLike<number>, reduction: Reduction = 'mean'): number {
+  tape.checkOp('mseLoss', { input });
   checkReduction(reduction);
   checkTargets('mseLoss', input, target);
   const n = input.size;
@@ -51,6 +52,7 @@ export function mseLoss(tape: Tape, input: Variable, target: ArrayLike<number>, 
 
 /** Binary cross-entropy of probabilities in [0, 1] (torch.nn.BCELoss: logs clamped at -100). */
 export function binaryCrossEntropy(tape: Tape, input: Variable, target: ArrayLike<number>, reduction: Reduction = 'mean'): number {
+  tape.checkOp('binaryCrossEntropy', { input });
   checkReduction(reduction);
   checkTargets('binaryCrossEntropy', input, target);
   const n = input.size;
@@ -76,6 +78,7 @@ export function binaryCrossEntropy(tape: Tape, input: Variable, target: ArrayLik
 
 /** sigmoid + binary cross-entropy in one numerically stable step (torch.nn.BCEWithLogitsLoss). */
 export function binaryCrossEntropyWithLogits(tape: Tape, input: Variable, target: ArrayLike<number>, reduction: Reduction = 'mean'): number {
+  tape.checkOp('binaryCrossEntropyWithLogits', { input });
   checkReduction(reduction);
   checkTargets('binaryCrossEntropyWithLogits', input, target);
   const n = input.size;
@@ -111,6 +114,7 @@ export interface CrossEntropyOptions {
  * writes d(loss)/d(logits) while it computes the loss.
  */
 export function crossEntropyLoss(tape: Tape, logits: Variable, targets: ArrayLike<number>, options: CrossEntropyOptions = {}): number {
+  tape.checkOp('crossEntropyLoss', { logits });
   const reduction = checkReduction(options.reduction ?? 'mean');
   const shape = logits.shape;
   if (shape.length < 1) throw new ShapeError('crossEntropyLoss: logits need a class axis');

@@ -23,6 +23,7 @@ const ACTIVATIONS = {
 export function activation(tape: Tape, kind: Activation, x: Variable): Variable {
   const kernels = Object.hasOwn(ACTIVATIONS, kind) ? ACTIVATIONS[kind] : undefined;
   if (!kernels) throw new RangeError(`activation must be 'tanh', 'sigmoid' or 'relu', got ${String(kind)}`);
+  tape.checkOp(kind, { x });
   const rt = tape.rt;
   const n = x.size;
   const y = tape.variable(x.shape);
@@ -53,6 +54,7 @@ function checkSequence(name: string, x: Variable, lengths: ArrayLike<number> | u
 
 /** Mean over the valid steps of each sequence. x: [T, B, H]  lengths: [B]  y: [B, H] */
 export function meanOverTime(tape: Tape, x: Variable, lengths?: ArrayLike<number>): Variable {
+  tape.checkOp('meanOverTime', { x });
   const { B, H, len } = checkSequence('meanOverTime', x, lengths);
   const lens = Array.from({ length: B }, (_, b) => len(b));
   const y = tape.variable([B, H]);
@@ -84,6 +86,7 @@ export function meanOverTime(tape: Tape, x: Variable, lengths?: ArrayLike<number
 
 /** Max over the valid steps of each sequence (gradient to the first maximum). x: [T, B, H]  y: [B, H] */
 export function maxOverTime(tape: Tape, x: Variable, lengths?: ArrayLike<number>): Variable {
+  tape.checkOp('maxOverTime', { x });
   const { B, H, len } = checkSequence('maxOverTime', x, lengths);
   const y = tape.variable([B, H]);
   const argmax = new Int32Array(B * H);
@@ -147,6 +150,7 @@ export interface RecurrentTapeOutputs {
  * call per chunk, previous hN passed as a constant h0).
  */
 export function recurrent(tape: Tape, layer: RecurrentLayer, x: Variable, inputs: RecurrentTapeInputs = {}): RecurrentTapeOutputs {
+  tape.checkOp(`recurrent(${layer?.constructor?.name})`, { layer: layer?.rt, x, h0: inputs.h0, c0: inputs.c0 });
   const result = layer.forwardDevice({
     x: x.value,
     h0: inputs.h0?.value,
@@ -204,6 +208,7 @@ export interface CellTapeOutputs {
  * the parameter gradients into the cell's block; the tape runs them in reverse order.
  */
 export function cell(tape: Tape, layer: RecurrentCell, x: Variable, inputs: CellTapeInputs = {}): CellTapeOutputs {
+  tape.checkOp(`cell(${layer?.constructor?.name})`, { layer: layer?.rt, x, h: inputs.h, c: inputs.c, gate: inputs.gate });
   const result = layer.forwardDevice({ x: x.value, h: inputs.h?.value, c: inputs.c?.value, gate: inputs.gate?.value, arena: tape.arena });
   const h = new Variable(tape, result.h, true);
   const c = result.c ? new Variable(tape, result.c, true) : undefined;
@@ -228,6 +233,7 @@ export function cell(tape: Tape, layer: RecurrentCell, x: Variable, inputs: Cell
 
 /** Entry k along the first axis: v [N, ...rest] -> y [...rest], gradient flowing back into v. */
 export function selectFirstAxis(tape: Tape, v: Variable, k: number): Variable {
+  tape.checkOp('selectFirstAxis', { v });
   const N = v.shape[0];
   if (v.shape.length < 2 || !Number.isInteger(k) || k < 0 || k >= N) {
     throw new RangeError(`selectFirstAxis: index ${k} must be an integer in [0, ${N}) of a tensor [${v.shape.join(', ')}] with at least 2 axes`);

@@ -14,6 +14,7 @@
 // of the next; call backward per chunk and ignore dH0/dC0, so gradients stop at the boundary.
 import { checkAllFinite, checkFinite, checkShape, checkSize, describe, ShapeError, shapeSize } from '../runtime/check.js';
 import { Arena } from '../runtime/memory.js';
+import { checkLayerUsable, checkSameRuntime, markDisposed } from '../runtime/lifecycle.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ParameterBlock, Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
 import { Rng } from '../train/rng.js';
@@ -76,6 +77,8 @@ export interface RecurrentBackwardArgs {
   dCN?: HostTensor;
   /** false: skip dx (one [T*B, G*H]x[G*H, I] product per direction), e.g. for one-hot inputs. Default true. */
   inputGrad?: boolean;
+  /** Keep the forward's activations so that backward may run again (gradients add up), as torch's retain_graph. Default false. */
+  retainGraph?: boolean;
 }
 
 export interface RecurrentBackwardResult {
@@ -84,6 +87,11 @@ export interface RecurrentBackwardResult {
   dH0: HostTensor;
   dC0?: HostTensor;
 }
+
+/** forward options of GRU and RNN, which have no cell state: passing c0 does not type-check. */
+export type StatelessForwardOptions = Omit<RecurrentForwardOptions, 'c0'>;
+/** backward arguments of GRU and RNN: passing dCN does not type-check. */
+export type StatelessBackwardArgs = Omit<RecurrentBackwardArgs, 'dCN'>;
 
 export interface DeviceForwardArgs {
   /** [T, B, I] ([B, T, I] when batchFirst), in wasm memory. */
@@ -113,6 +121,8 @@ export interface DeviceBackwardArgs {
   arena: Arena;
   /** false: skip dx (the input needs no gradient). Default true. */
   inputGrad?: boolean;
+  /** Keep the activations for another backward (gradients add up). Default false: a second backward throws. */
+  retainGraph?: boolean;
   /** The forward to backpropagate (its result's context); default: the layer's last training forward. */
   context?: RecurrentContext;
 }
@@ -234,7 +244,7 @@ export class RecurrentLayer {
     this.dropout = c.dropout;
     this.kind = sequenceDescriptor(cell);
     this.gateCount = this.kind.gates;
-    this.params = new NamedParameters(rt, recurrentParameterSpecs(this.gateCount, options), { block: options.block, prefix: options.prefix });
+    this.params = new NamedParameters(rt, recurrentParameterSpecs(this.gateCount, options), { block: options.block, prefix: options.prefix, label: this.label });
     this.block = this.params.block;
     this.prefix = this.params.prefix;
     const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
@@ -242,6 +252,11 @@ export class RecurrentLayer {
     const own = rng.split(); // drawn either way, so that the initialisation does not depend on dropoutRng
     this.dropoutRng = options.dropoutRng ?? own;
     this.resetParameters(rng);
+  }
+
+  /** Names the layer in errors, e.g. 'LSTM(inputSize 3, hiddenSize 30000)'. */
+  get label(): string {
+    return `${this.constructor.name}(inputSize ${this.inputSize}, hiddenSize ${this.hiddenSize}${this.numLayers > 1 ? `, numLayers ${this.numLayers}` : ''}${this.bidirectional ? ', bidirectional' : ''})`;
   }
 
   /** torch.nn's default initialisation: every parameter U(-1/sqrt(H), 1/sqrt(H)), in state_dict order. */
@@ -266,6 +281,7 @@ export class RecurrentLayer {
 
   /** Copies of every parameter by torch name. */
   stateDict(): Record<string, HostTensor> {
+    checkLayerUsable(this, 'stateDict');
     return this.params.stateDict();
   }
 
@@ -274,16 +290,19 @@ export class RecurrentLayer {
    * present with its exact shape, and nothing else (a `__metadata__` entry is ignored).
    */
   loadStateDict(dict: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>): void {
+    checkLayerUsable(this, 'loadStateDict');
     this.params.loadStateDict(dict);
   }
 
   /** Copies of the accumulated gradients by torch name. */
   gradients(): Record<string, HostTensor> {
+    checkLayerUsable(this, 'gradients');
     return this.params.gradients();
   }
 
   /** Zeroes this layer's gradients (only its own tensors when the block is shared). */
   zeroGrad(): void {
+    checkLayerUsable(this, 'zeroGrad');
     this.params.zeroGrad();
   }
 
@@ -294,11 +313,13 @@ export class RecurrentLayer {
 
   /** The host API's arena (for memory reports and flatness checks). */
   get arena(): Arena {
-    if (!this.hostArena) this.hostArena = new Arena(this.rt.mem);
+    if (!this.hostArena) this.hostArena = new Arena(this.rt.mem, 0, `${this.label} activations`);
     return this.hostArena;
   }
 
+  /** Frees the layer's own memory; a second dispose is a no-op, every other later use throws. */
   dispose(): void {
+    if (!markDisposed(this)) return;
     this.hostArena?.dispose();
     this.hostArena = null;
     this.ctx = null;
@@ -308,6 +329,7 @@ export class RecurrentLayer {
   // ---- host API ----------------------------------------------------------------------
 
   forward(x: HostTensor, options: RecurrentForwardOptions = {}): RecurrentForwardResult {
+    checkLayerUsable(this, 'forward');
     if (options === null || typeof options !== 'object') throw new TypeError('forward options must be an object { h0?, c0?, lengths?, training? }');
     const { T, B } = this.checkInputShape('x', x?.shape);
     checkHostTensor('x', x);
@@ -337,9 +359,11 @@ export class RecurrentLayer {
   }
 
   backward(args: RecurrentBackwardArgs = {}): RecurrentBackwardResult {
+    checkLayerUsable(this, 'backward');
     if (args === null || typeof args !== 'object') throw new TypeError('backward expects an object { dOutput?, dHN?, dCN? }');
     const ctx = this.ctx;
     if (!ctx || ctx.arena !== this.hostArena) {
+      if (this.backwardDone) throw this.secondBackwardError('backward');
       throw new Error('backward() needs a preceding forward() in training mode (call train() or pass { training: true })');
     }
     const { T, B } = ctx;
@@ -357,7 +381,7 @@ export class RecurrentLayer {
     const dOutput = args.dOutput ? this.upload(arena, args.dOutput) : undefined;
     const dHN = args.dHN ? this.upload(arena, args.dHN) : undefined;
     const dCN = args.dCN ? this.upload(arena, args.dCN) : undefined;
-    const r = this.backwardDevice({ dOutput, dHN, dCN, arena, inputGrad: args.inputGrad });
+    const r = this.backwardDevice({ dOutput, dHN, dCN, arena, inputGrad: args.inputGrad, retainGraph: args.retainGraph });
     return { ...(r.dx ? { dx: r.dx.toHost() } : {}), dH0: r.dH0.toHost(), ...(r.dC0 ? { dC0: r.dC0.toHost() } : {}) };
   }
 
@@ -368,6 +392,8 @@ export class RecurrentLayer {
    * args.arena (until its next reset) for backwardDevice; inference keeps nothing.
    */
   forwardDevice(args: DeviceForwardArgs): DeviceForwardResult {
+    checkLayerUsable(this, 'forwardDevice');
+    checkSameRuntime(this.rt, `${this.constructor.name}.forwardDevice`, { x: args?.x, h0: args?.h0, c0: args?.c0, arena: args?.arena });
     const { rt, D } = this;
     const H = this.hiddenSize, L = this.numLayers;
     const mem = rt.mem;
@@ -395,6 +421,7 @@ export class RecurrentLayer {
     const arena = args.arena;
     const isLstm = this.kind.hasCellState;
     this.ctx = null;
+    this.backwardDone = false;
 
     const stateBytes = L * D * B * H * 4;
     const h0 = args.h0 ? args.h0.ptr : arena.allocZeroed(stateBytes);
@@ -461,8 +488,11 @@ export class RecurrentLayer {
    * (and dC0). Any number of forwards may share a step, each backpropagated once.
    */
   backwardDevice(args: DeviceBackwardArgs): DeviceBackwardResult {
+    checkLayerUsable(this, 'backwardDevice');
+    checkSameRuntime(this.rt, `${this.constructor.name}.backwardDevice`, { dOutput: args?.dOutput, dHN: args?.dHN, dCN: args?.dCN, arena: args?.arena });
     if (args.context !== undefined && args.context?.layer !== this) throw new Error('backwardDevice() context must come from this layer\'s forwardDevice()');
     const ctx = args.context ?? this.ctx;
+    if ((!ctx && this.backwardDone) || (ctx && this.consumed.has(ctx))) throw this.secondBackwardError('backwardDevice');
     if (!ctx) throw new Error('backwardDevice() needs a preceding forwardDevice() in training mode');
     if (args.arena !== ctx.arena) throw new Error('backwardDevice() must use the arena of its training forward');
     const { rt, D } = this;
@@ -479,6 +509,15 @@ export class RecurrentLayer {
       mem.checkRange(name, t.ptr, t.bytes);
     }
     if (args.inputGrad !== undefined && typeof args.inputGrad !== 'boolean') throw new TypeError('inputGrad must be a boolean');
+    if (args.retainGraph !== undefined && typeof args.retainGraph !== 'boolean') throw new TypeError('retainGraph must be a boolean');
+    // Consumed now, before any kernel: without retainGraph a second backward would add the gradients twice.
+    if (!args.retainGraph) {
+      this.consumed.add(ctx);
+      if (ctx === this.ctx) {
+        this.ctx = null;
+        this.backwardDone = true;
+      }
+    }
     const inputGrad = args.inputGrad ?? true;
     const isLstm = this.kind.hasCellState;
     let dOut = args.dOutput ? args.dOutput.ptr : 0;
@@ -525,6 +564,15 @@ export class RecurrentLayer {
   }
 
   // ---- internals ---------------------------------------------------------------------
+
+  /** Set when a backward consumed the last forward's activations (no retainGraph). */
+  private backwardDone = false;
+  /** Contexts already backpropagated (without retainGraph): a second pass would add the gradients twice. */
+  private readonly consumed = new WeakSet<RecurrentContext>();
+
+  private secondBackwardError(call: string): Error {
+    return new Error(`${call}() was already called after the last forward: its activations are consumed and a second pass would add the gradients twice; run forward again, or pass { retainGraph: true } to the first ${call}()`);
+  }
 
   private forwardWorkFloats(B: number): number {
     const H = this.hiddenSize;

@@ -1,8 +1,11 @@
 // torch.nn.RNN (Elman): h' = act(W_ih x + b_ih + W_hh h + b_hh), act = tanh (default) or relu.
 // x: [T,B,I] (or [B,T,I] batchFirst)  weight_ih_l{k}: [H, I or D*H]  weight_hh_l{k}: [H, H]
 import type { Runtime } from '../runtime/runtime.js';
-import type { ParameterSpec } from '../runtime/tensor.js';
-import { RecurrentLayer, recurrentParameterSpecs, type RecurrentOptions } from './recurrent.js';
+import type { HostTensor, ParameterSpec } from '../runtime/tensor.js';
+import {
+  RecurrentLayer, recurrentParameterSpecs, type RecurrentBackwardResult, type RecurrentForwardResult, type RecurrentOptions,
+  type StatelessBackwardArgs, type StatelessForwardOptions,
+} from './recurrent.js';
 
 export interface RNNOptions extends RecurrentOptions {
   /** Default 'tanh'. */
@@ -23,5 +26,15 @@ export class RNN extends RecurrentLayer {
     }
     super(rt, nonlinearity === 'relu' ? 'rnn_relu' : 'rnn_tanh', options);
     this.nonlinearity = nonlinearity;
+  }
+
+  /** As RecurrentLayer.forward, typed without c0 (a RNN has no cell state). */
+  override forward(x: HostTensor, options: StatelessForwardOptions = {}): Omit<RecurrentForwardResult, 'cN'> {
+    return super.forward(x, options);
+  }
+
+  /** As RecurrentLayer.backward, typed without dCN. */
+  override backward(args: StatelessBackwardArgs = {}): Omit<RecurrentBackwardResult, 'dC0'> {
+    return super.backward(args);
   }
 }

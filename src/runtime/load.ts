@@ -14,6 +14,12 @@ export interface RuntimeOptions {
   bytes?: BufferSource;
   /** true: require the relaxed-SIMD build; false: use the plain SIMD build; unset: relaxed where supported. */
   relaxedSimd?: boolean;
+  /**
+   * Most bytes of wasm memory this runtime may use (default and maximum: 4 GiB, wasm32's
+   * limit). An allocation past it throws a MemoryError naming the layer and the sizes,
+   * instead of growing until the host refuses.
+   */
+  maxMemory?: number;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Arena, LinearMemory } from './memory.js';
+import { Arena, LinearMemory, WASM32_MAX_BYTES, formatBytes } from './memory.js';
 import { compileWasm, type BuildName, type RuntimeOptions } from './load.js';
 
 export type { RuntimeOptions, BuildName };
@@ -25,18 +25,53 @@ export class Runtime {
   /** Scratch for one kernel-level call (reset by whoever uses it, never held across calls). */
   readonly scratch: Arena;
 
+  private wasmInstance: WebAssembly.Instance | null;
+
   constructor(
-    readonly instance: WebAssembly.Instance,
+    instance: WebAssembly.Instance,
     readonly features: RuntimeFeatures,
+    /** Most bytes of wasm memory (createRuntime's maxMemory); 4 GiB by default. */
+    maxMemory: number = WASM32_MAX_BYTES,
   ) {
+    this.wasmInstance = instance;
     const ex = instance.exports as unknown as { memory: WebAssembly.Memory; heap_base(): number };
-    this.mem = new LinearMemory(ex.memory, ex.heap_base());
-    this.arena = new Arena(this.mem);
-    this.scratch = new Arena(this.mem);
+    this.mem = new LinearMemory(ex.memory, ex.heap_base(), maxMemory);
+    this.arena = new Arena(this.mem, 0, 'the runtime arena');
+    this.scratch = new Arena(this.mem, 0, 'the runtime scratch');
+  }
+
+  get instance(): WebAssembly.Instance {
+    this.mem.checkLive('Runtime');
+    return this.wasmInstance!;
   }
 
   get exports(): KernelExports {
     return this.instance.exports as unknown as KernelExports;
+  }
+
+  /** Most bytes of wasm memory this runtime may use. */
+  get maxMemory(): number {
+    return this.mem.maxBytes;
+  }
+
+  /** Bytes held by live allocations (parameters, optimizer state, arenas). */
+  get liveBytes(): number {
+    return this.mem.liveBytes;
+  }
+
+  get disposed(): boolean {
+    return this.mem.disposed;
+  }
+
+  /**
+   * Releases the instance and its memory (wasm memory cannot shrink, so this is how a page
+   * gets its gigabytes back). Every layer, model and optimizer of this runtime then throws
+   * on use. A second dispose is a no-op.
+   */
+  dispose(): void {
+    if (this.mem.disposed) return;
+    this.mem.dispose();
+    this.wasmInstance = null;
   }
 
   /** Bytes of wasm linear memory in use by the whole runtime. */
@@ -47,6 +82,7 @@ export class Runtime {
 
 /** Loads and instantiates the wasm kernels for this platform (see RuntimeOptions). */
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  const maxMemory = checkMaxMemory(options.maxMemory);
   const module = await compileWasm(options);
   const instance = await WebAssembly.instantiate(module, {
     env: {
@@ -59,5 +95,17 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   if (options.relaxedSimd === false && relaxed) {
     throw new Error('relaxedSimd: false was requested but the module passed is the relaxed-SIMD build');
   }
-  return new Runtime(instance, { simd: true, relaxedSimd: relaxed, build: relaxed ? 'relaxed' : 'simd' });
+  const initial = (instance.exports as unknown as { memory: WebAssembly.Memory }).memory.buffer.byteLength;
+  if (maxMemory < initial) {
+    throw new RangeError(`maxMemory must be at least the kernels' initial memory (${initial} bytes, ${formatBytes(initial)}), got ${maxMemory}`);
+  }
+  return new Runtime(instance, { simd: true, relaxedSimd: relaxed, build: relaxed ? 'relaxed' : 'simd' }, maxMemory);
+}
+
+function checkMaxMemory(value: unknown): number {
+  if (value === undefined) return WASM32_MAX_BYTES;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > WASM32_MAX_BYTES) {
+    throw new RangeError(`maxMemory must be a number of bytes in 1..${WASM32_MAX_BYTES} (4 GiB, wasm32's limit), got ${String(value)}`);
+  }
+  return value;
 }

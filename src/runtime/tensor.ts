@@ -1,5 +1,6 @@
 import { ShapeError, shapeSize } from './check.js';
-import type { LinearMemory } from './memory.js';
+import { formatBytes, type LinearMemory } from './memory.js';
+import { AllocationOwner, forgetRelease, isDisposed, markDisposed, releaseWhenCollected } from './lifecycle.js';
 
 /** What users pass in and get back: plain data, never a view into wasm memory. */
 export interface HostTensor {
@@ -64,8 +65,14 @@ export class ParameterBlock {
   readonly count: number;
   readonly valuesPtr: number;
   readonly gradsPtr: number;
+  /** The allocator's owner of both halves (see AllocationOwner). */
+  private readonly owner: AllocationOwner;
 
-  constructor(readonly mem: LinearMemory, specs: ParameterSpec[]) {
+  /**
+   * `label` names the block's user in errors, e.g. 'LSTM(hiddenSize 30000)' or a model's
+   * class: out of memory, use after dispose. Default: the first parameter names.
+   */
+  constructor(readonly mem: LinearMemory, specs: ParameterSpec[], readonly label = defaultLabel(specs)) {
     let count = 0;
     for (const { name, shape } of specs) {
       if (this.shapes.has(name)) throw new Error(`duplicate parameter name '${name}'`);
@@ -76,11 +83,35 @@ export class ParameterBlock {
       count += Math.ceil(shapeSize(shape) / 16) * 16;
     }
     this.count = count;
-    this.valuesPtr = mem.alloc(count * 4);
-    this.gradsPtr = mem.alloc(count * 4);
+    // Both halves checked before either is taken, and the first returned if the second
+    // fails anyway (fragmentation, a host limit): a failed constructor leaks nothing.
+    this.owner = new AllocationOwner(`the parameters of ${label}`);
+    const purpose = `parameters and gradients (2 x ${formatBytes(count * 4)} for ${count} values)`;
+    mem.checkFits(2 * Math.ceil(count / 16) * 64, label, purpose);
+    this.valuesPtr = mem.alloc(count * 4, this.owner, label, purpose);
+    try {
+      this.gradsPtr = mem.alloc(count * 4, this.owner, label, purpose);
+    } catch (e) {
+      mem.free(this.valuesPtr, this.owner);
+      throw e;
+    }
+    releaseWhenCollected(this, mem, this.owner);
+  }
+
+  get disposed(): boolean {
+    return isDisposed(this);
+  }
+
+  /** Throws once the block (or its runtime) was disposed; `what` names the caller. */
+  checkLive(what: string): void {
+    if (isDisposed(this)) {
+      throw new Error(`${what}: the parameters of ${this.label} were disposed; their memory may already belong to another object`);
+    }
+    this.mem.checkLive(what);
   }
 
   private offsetOf(name: string): number {
+    this.checkLive(`parameter '${name}'`);
     const off = this.offsets.get(name);
     if (off === undefined) throw new Error(`unknown parameter '${name}'; known: ${this.names.join(', ')}`);
     return off;
@@ -96,10 +127,12 @@ export class ParameterBlock {
 
   /** The whole value block (padding included) as one flat view. */
   valuesView(): Float32Array {
+    this.checkLive('ParameterBlock.valuesView');
     return this.mem.f32(this.valuesPtr, this.count);
   }
 
   gradsView(): Float32Array {
+    this.checkLive('ParameterBlock.gradsView');
     return this.mem.f32(this.gradsPtr, this.count);
   }
 
@@ -107,8 +140,17 @@ export class ParameterBlock {
     this.gradsView().fill(0);
   }
 
+  /** Frees both halves; a second dispose is a no-op, every other later use throws. */
   dispose(): void {
-    this.mem.free(this.valuesPtr);
-    this.mem.free(this.gradsPtr);
+    if (!markDisposed(this)) return;
+    forgetRelease(this);
+    if (this.mem.disposed) return;
+    this.mem.free(this.valuesPtr, this.owner);
+    this.mem.free(this.gradsPtr, this.owner);
   }
+}
+
+function defaultLabel(specs: ParameterSpec[]): string {
+  const names = specs.slice(0, 3).map((s) => s.name).join(', ');
+  return `ParameterBlock(${names}${specs.length > 3 ? ', ...' : ''})`;
 }

@@ -77,6 +77,7 @@ export async function saveCheckpoint(path: string, checkpoint: Checkpoint, optio
   const fs = await import('node:fs/promises');
   const { dirname, basename, join } = await import('node:path');
   const dir = dirname(path);
+  await removeStaleTemporaries(fs, dir, basename(path));
   const temp = join(dir, `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
   const handle = await fs.open(temp, 'wx', 0o644);
   let renamed = false;
@@ -103,12 +104,46 @@ export async function saveCheckpoint(path: string, checkpoint: Checkpoint, optio
 /** Reads and validates a checkpoint written by saveCheckpoint (Node only). */
 export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   const fs = await import('node:fs/promises');
+  const { dirname, basename } = await import('node:path');
+  await removeStaleTemporaries(fs, dirname(path), basename(path));
   const bytes = await fs.readFile(path);
   try {
     return decodeCheckpoint(bytes);
   } catch (e) {
     if (e instanceof SafetensorsError) throw new SafetensorsError(`${path}: ${e.message}`);
     throw e;
+  }
+}
+
+/**
+ * Deletes the temporary files of earlier saves of `base` in `dir` whose process is gone
+ * (killed mid-save: SIGKILL runs no cleanup). Temporaries of live processes, this one
+ * included, are left alone: they may be saves in progress.
+ */
+async function removeStaleTemporaries(fs: typeof import('node:fs/promises'), dir: string, base: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  const { join } = await import('node:path');
+  const prefix = `.${base}.`;
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const pid = Number(name.slice(prefix.length).split('.')[0]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isProcessAlive(pid)) continue;
+    await fs.unlink(join(dir, name)).catch(() => undefined);
+  }
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but belongs to another user.
+    return (e as { code?: string }).code === 'EPERM';
   }
 }
 

@@ -5,6 +5,7 @@
 // so stateDict() round-trips through safetensors and PyTorch.
 import { ShapeError, checkAllFinite } from '../runtime/check.js';
 import { Arena } from '../runtime/memory.js';
+import { markDisposed } from '../runtime/lifecycle.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ParameterBlock, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
 import { Rng } from './rng.js';
@@ -65,8 +66,13 @@ export abstract class Model<Layers extends object = object> {
     for (const { prefix, specs: layerSpecs } of plan) {
       for (const s of layerSpecs) specs.push({ name: prefix + s.name, shape: [...s.shape] });
     }
-    this.params = new ParameterBlock(rt.mem, specs);
-    this.tape = new Tape(rt, new Arena(rt.mem));
+    this.params = new ParameterBlock(rt.mem, specs, this.constructor.name);
+    try {
+      this.tape = new Tape(rt, new Arena(rt.mem, 0, `${this.constructor.name} activations`));
+    } catch (e) {
+      this.params.dispose();
+      throw e;
+    }
     this.rng = new Rng(seed);
     const made: Record<string, unknown> = {};
     if (!isPlan(declared)) for (const [name, d] of Object.entries(declared)) made[name] = d.create(this as Model, name + '.');
@@ -163,6 +169,7 @@ export abstract class Model<Layers extends object = object> {
 
   /** Returns the parameter memory to the runtime. */
   dispose(): void {
+    if (!markDisposed(this)) return;
     this.tape.reset();
     this.tape.arena.dispose();
     this.params.dispose();

@@ -3,7 +3,8 @@
 // backward entry, and backward() replays the entries in reverse order.
 // Activations and their gradients live in the runtime's arena, which reset()
 // rewinds once per training step, so a steady loop allocates nothing.
-import { ShapeError, shapeSize } from '../runtime/check.js';
+import { checkAllFinite, ShapeError, shapeSize } from '../runtime/check.js';
+import { checkSameRuntime } from '../runtime/lifecycle.js';
 import type { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor } from '../runtime/tensor.js';
@@ -80,6 +81,7 @@ export class Tape {
 
   constructor(readonly rt: Runtime, arena?: Arena) {
     this.arena = arena ?? rt.arena;
+    checkSameRuntime(rt, 'new Tape', { arena: this.arena });
   }
 
   /** Number of recorded backward entries. */
@@ -100,9 +102,35 @@ export class Tape {
   }
 
   checkLive(v: Variable): void {
-    if (v.tape !== this) throw new Error('variable belongs to another tape');
+    if (v.tape !== this) throw new Error(v.tape.rt.mem === this.rt.mem ? 'variable belongs to another tape' : 'variable belongs to another runtime');
     if (v.generation !== this.generation) {
       throw new Error(`variable from step ${v.generation} used after tape.reset() (now step ${this.generation})`);
+    }
+  }
+
+  /**
+   * The check at the top of every op and layer forward on this tape: the layer's runtime
+   * (`layer`) is the tape's, and every Variable argument (arrays of them too) belongs to
+   * this tape and to its current step. `op` names the call in the error.
+   */
+  checkOp(op: string, args: { layer?: Runtime } & Record<string, Variable | readonly Variable[] | Runtime | undefined>): void {
+    this.rt.mem.checkLive(op);
+    if (args.layer !== undefined && args.layer.mem !== this.rt.mem) {
+      throw new Error(`${op}: the layer belongs to another runtime than the tape (create the layer and the tape from the same createRuntime())`);
+    }
+    for (const [name, value] of Object.entries(args)) {
+      if (name === 'layer' || value === undefined) continue;
+      const list = Array.isArray(value) ? value : [value];
+      list.forEach((v, i) => {
+        const label = Array.isArray(value) ? `${name}[${i}]` : name;
+        if (!(v instanceof Variable)) throw new TypeError(`${op}: ${label} must be a Variable of this tape, got ${v === null ? 'null' : typeof v}`);
+        if (v.tape !== this) {
+          throw new Error(`${op}: ${label} belongs to another ${v.tape.rt.mem === this.rt.mem ? 'tape' : 'runtime'}`);
+        }
+        if (v.generation !== this.generation) {
+          throw new Error(`${op}: ${label} is from step ${v.generation}, used after tape.reset() (now step ${this.generation})`);
+        }
+      });
     }
   }
 
@@ -124,6 +152,7 @@ export class Tape {
   input(data: ArrayLike<number>, shape: number[], requiresGrad = false): Variable {
     const n = shapeSize(shape);
     if (data.length !== n) throw new ShapeError(`input of shape [${shape.join(', ')}] needs ${n} values, got ${data.length}`);
+    checkAllFinite('tape.input data', data);
     const v = this.variable(shape, requiresGrad);
     v.value.view().set(data);
     return v;

@@ -10,6 +10,7 @@
 // kernel is deterministic; two runs with the same seed give the same losses
 // bit for bit.
 import { checkFinite, checkSize } from '../runtime/check.js';
+import { checkNotDisposed } from '../runtime/lifecycle.js';
 import type { HostTensor } from '../runtime/tensor.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint, type JsonValue } from './checkpoint.js';
 import type { Model } from './model.js';
@@ -79,6 +80,16 @@ export interface FitOptions<Batch> {
   unit?: string;
   /** Stop after this many steps in total (tests use it to simulate an interruption). */
   maxSteps?: number;
+  /**
+   * Stops fit between two steps: it rejects with `signal.reason` (an AbortError by default),
+   * the trainer's counters at a step boundary, so save() then resume() continues exactly.
+   */
+  signal?: AbortSignal;
+  /**
+   * fit gives the event loop a turn (timers, UI, I/O) once this many milliseconds of steps
+   * have run. Default 16 (one frame); 0 yields after every step; Infinity never yields.
+   */
+  yieldEveryMs?: number;
 }
 
 export class Trainer<Batch> {
@@ -127,11 +138,14 @@ export class Trainer<Batch> {
   /** One optimizer step on one batch: forward + loss, backward, clip, update. */
   trainStep(batch: Batch): StepResult {
     const model = this.model;
+    checkNotDisposed(model, 'trainStep');
     model.train();
     model.tape.reset();
     model.zeroGrad();
     const loss = model.loss(batch);
-    if (!Number.isFinite(loss)) throw new Error(`loss is ${loss} at step ${this.step}: lower the learning rate or enable clipNorm`);
+    if (!Number.isFinite(loss)) {
+      throw new Error(`loss is ${loss} at step ${this.step}${describeNonFinite(model)}: lower the learning rate or enable clipNorm`);
+    }
     model.tape.backward();
     let gradNorm: number | undefined;
     if (this.clipNorm !== undefined) gradNorm = this.optimizer.clip(this.clipNorm);
@@ -143,7 +157,13 @@ export class Trainer<Batch> {
 
   /** Trains for options.epochs epochs (continuing a resumed epoch first). */
   async fit(options: FitOptions<Batch>): Promise<EpochSummary[]> {
+    if (options === null || typeof options !== 'object') throw new TypeError('fit expects an object { epochs, batches, ... }');
     checkSize('epochs', options.epochs, 1);
+    const signal = options.signal;
+    if (signal !== undefined && (signal === null || typeof signal.aborted !== 'boolean')) throw new TypeError('signal must be an AbortSignal');
+    const yieldEveryMs = options.yieldEveryMs ?? 16;
+    if (typeof yieldEveryMs !== 'number' || !(yieldEveryMs >= 0)) throw new RangeError(`yieldEveryMs must be a number >= 0 (or Infinity), got ${String(yieldEveryMs)}`);
+    let lastYield = performance.now();
     const progressWanted = this.options.progress ?? 'auto';
     const showProgress = progressWanted === 'auto' ? isStderrTty() : progressWanted;
     const maxSteps = options.maxSteps ?? Infinity;
@@ -162,6 +182,10 @@ export class Trainer<Batch> {
           bar?.close();
           return this.history;
         }
+        if (signal?.aborted) {
+          bar?.close();
+          throw abortReason(signal);
+        }
         const result = this.trainStep(batches[this.batchInEpoch]);
         this.batchInEpoch++;
         this.epochLossSum += result.loss;
@@ -169,6 +193,10 @@ export class Trainer<Batch> {
         bar?.update(this.batchInEpoch, this.epochLossSum / this.batchInEpoch);
         const ck = this.options.checkpoint;
         if (ck && this.step % ck.every === 0) await this.save(ck.path);
+        if (performance.now() - lastYield >= yieldEveryMs) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
+        }
       }
       bar?.close();
       const summary: EpochSummary = { epoch: this.epoch, loss: this.epochLossSum / batches.length, seconds: (performance.now() - t0) / 1000 };
@@ -250,6 +278,8 @@ export class Trainer<Batch> {
 
   /** Atomic save (temporary file + rename): a crash never leaves a half-written checkpoint. */
   async save(path: string): Promise<void> {
+    const bad = firstNonFiniteParameter(this.model);
+    if (bad) throw new Error(`refusing to save a checkpoint to ${path} at step ${this.step}: parameter '${bad.name}' holds ${bad.value} at index ${bad.index}`);
     await saveCheckpoint(path, this.checkpoint());
   }
 
@@ -336,6 +366,44 @@ export class TrainerOptimizer {
   dispose(): void {
     this.impl.dispose();
   }
+}
+
+/** The first parameter holding NaN or an infinity, for divergence reports; null when all are finite. */
+export function firstNonFiniteParameter(model: Model): { name: string; index: number; value: number } | null {
+  for (const name of model.params.names) {
+    const v = model.params.value(name).view();
+    for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return { name, index: i, value: v[i] };
+  }
+  return null;
+}
+
+function describeNonFinite(model: Model): string {
+  const bad = firstNonFiniteParameter(model);
+  return bad ? ` (the first non-finite parameter is '${bad.name}', ${bad.value} at index ${bad.index})` : ' (every parameter is still finite)';
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  if (signal.reason !== undefined) return signal.reason;
+  const e = new Error('fit was aborted');
+  e.name = 'AbortError';
+  return e;
+}
+
+/** A macrotask turn: timers, I/O and (in a page) rendering run before training continues. */
+function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => unknown; MessageChannel?: typeof MessageChannel };
+  if (typeof g.setImmediate === 'function') return new Promise((resolve) => g.setImmediate!(resolve));
+  if (typeof g.MessageChannel === 'function') {
+    return new Promise((resolve) => {
+      const channel = new g.MessageChannel!();
+      channel.port1.onmessage = () => {
+        channel.port1.close();
+        resolve();
+      };
+      channel.port2.postMessage(null);
+    });
+  }
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 function isStderrTty(): boolean {

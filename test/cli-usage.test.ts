@@ -1,0 +1,98 @@
+// Issue 18, finding 7: the CLI says what it does. Runs the built dist/cli.js (npm run build)
+// as a user would: typos fail with exit 2 naming the option and the closest valid one,
+// every command, bench and task has --help (exit 0), --version prints the version, and a
+// failure prints its message in one short line, not the bundle's source.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BENCH_OPTIONS, TRAIN_TASK_OPTIONS, closestName } from '../src/cli/options.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const dir = mkdtempSync(join(tmpdir(), 'rnn-wasm-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, RNN_WASM_DEBUG: '' } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('rnn-wasm refuses what it would ignore', () => {
+  it.each([
+    [['train', 'charlm', '--bogus', '3'], /train charlm: unknown option --bogus \(valid: --data, --epochs/],
+    [['train', 'charlm', '--epoch', '3'], /train charlm: unknown option --epoch; did you mean --epochs\?/],
+    [['train', 'sentiment', '--hiden', '8'], /did you mean --hidden\?/],
+    [['bench', 'lstm', '--hiden', '8'], /bench lstm: unknown option --hiden; did you mean --hidden\?/],
+    [['bench', 'gemm', '--size', '64'], /bench gemm: unknown option --size; did you mean --sizes\?/],
+    [['info', '--jsn'], /info: unknown option --jsn/],
+    [['--verison'], /unknown option --verison; did you mean --version\?/],
+    [['trian'], /unknown command 'trian'; did you mean 'train'\?/],
+    [['bench', 'lstn'], /unknown bench 'lstn'; did you mean 'lstm'\?/],
+    [['train', 'charlm', '--epochs'], /--epochs needs a value \(--epochs N: passes over the training data\)/],
+    [['train', 'charlm', '--quiet=3'], /--quiet takes no value, got '3'/],
+    [['train', 'charlm', 'extra'], /train charlm: unexpected argument 'extra'/],
+    [['train', 'charlm', '--data', join(tmpdir(), 'rnn-wasm-no-such-file.txt')], /--data: .*rnn-wasm-no-such-file\.txt does not exist/],
+    [['train', 'charlm', '--data', tmpdir()], /--data: .* is not a file/],
+    [['bench', 'gemm', '--sizes', 'x'], /--sizes: 'x' is not a positive integer/],
+  ])('%j exits 2 with a clear message', (args, message) => {
+    const r = cli(...args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(r.stdout).toBe('');
+  });
+
+  it('closestName suggests only plausible names', () => {
+    expect(closestName('epoch', ['epochs', 'seed'])).toBe('epochs');
+    expect(closestName('bogus', ['epochs', 'seed', 'data'])).toBeUndefined();
+    expect(closestName('lr', ['lr', 'seed'])).toBe('lr');
+  });
+});
+
+describe('--help and --version', () => {
+  const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
+
+  it('--version prints the version', () => {
+    for (const args of [['--version'], ['train', '--version']]) {
+      const r = cli(...args);
+      expect(r.status).toBe(0);
+      expect(r.stdout.trim()).toBe(version);
+    }
+  });
+
+  it('every command, bench and task prints its options and exits 0 without running', () => {
+    const cases: [string[], RegExp[]][] = [
+      [['--help'], [/usage:/, /rnn-wasm bench/]],
+      [['info', '--help'], [/usage: rnn-wasm info/, /--help/]],
+      [['bench', '--help'], [/usage: rnn-wasm bench <what>/, ...Object.keys(BENCH_OPTIONS).map((b) => new RegExp(`\\n    ${b} `)), /--repeat N/]],
+      [['train', '--help'], [/usage: rnn-wasm train <task>/]],
+      ...Object.entries(BENCH_OPTIONS).map(([b, spec]): [string[], RegExp[]] => [['bench', b, '--help'], [new RegExp(`usage: rnn-wasm bench ${b}`), /--json/, ...spec.options.map((o) => new RegExp(`--${o.name}`))]]),
+      ...Object.entries(TRAIN_TASK_OPTIONS).map(([t, spec]): [string[], RegExp[]] => [['train', t, '--help'], [new RegExp(`usage: rnn-wasm train ${t}`), /--epochs N/, /--data PATH/, ...spec.options.map((o) => new RegExp(`--${o.name}`))]]),
+    ];
+    for (const [args, patterns] of cases) {
+      const r = cli(...args);
+      expect(r.status, args.join(' ')).toBe(0);
+      for (const p of patterns) expect(r.stdout, `${args.join(' ')} ${p}`).toMatch(p);
+      // Nothing ran: no measurement rows, no training lines.
+      expect(r.stderr, args.join(' ')).toBe('');
+    }
+  });
+});
+
+describe('failures', () => {
+  it('a runtime error prints its message in one short line, and the bundle ships a source map', () => {
+    const tiny = join(dir, 'tiny.txt');
+    writeFileSync(tiny, 'too short');
+    const r = cli('train', 'charlm', '--data', tiny, '--quiet');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^rnn-wasm: --data: .*tiny\.txt has only 9 characters; a language model needs more text\n/);
+    expect(r.stderr.length).toBeLessThan(400);
+    const map = JSON.parse(readFileSync(`${CLI}.map`, 'utf8')) as { sources: string[]; mappings: string };
+    expect(map.sources.some((s) => s.endsWith('cli/main.js'))).toBe(true);
+    expect(map.mappings.length).toBeGreaterThan(1000);
+    expect(readFileSync(CLI, 'utf8')).toMatch(/\/\/# sourceMappingURL=cli\.js\.map\s*$/);
+  });
+});
