@@ -6,7 +6,7 @@
 // State is published on window.playground.<panel> (and, for the forecaster, on
 // window.rnnWasmExample as before) for the end-to-end test, test/runtimes/chromium.test.ts.
 import * as rnnWasm from 'rnn-wasm';
-import { drawSeries, escapeXml, gateTableHtml, lossCurveSvg } from './plot.js';
+import { drawSeries, escapeXml, gateTableHtml, heatmapSvgLocal, lossCurveSvg } from './plot.js';
 
 // Module workers do not see the import map: they get the library's resolved URL instead.
 const LIB_URL = import.meta.resolve('rnn-wasm');
@@ -163,7 +163,8 @@ class Panel {
     const fraction = s.total > 0 ? s.step / s.total : 0;
     this.progress.firstElementChild.style.width = `${(s.status === 'done' ? 1 : fraction) * 100}%`;
     this.progress.classList.toggle('done', s.status === 'done');
-    this.curve.innerHTML = lossCurveSvg(s.losses, { total: s.total || undefined });
+    // While training the x axis spans every planned step; once done, the steps actually run.
+    this.curve.innerHTML = lossCurveSvg(s.losses, { total: s.status === 'training' ? s.total : s.losses.length || s.total || undefined });
     this.statusLine.textContent = this.statusText();
     const note = this.$('.pending-note');
     if (note) {
@@ -213,10 +214,9 @@ class Panel {
 
 // ---------------------------------------------------------------- translation
 function heatmapSvg(weights, sourceTokens, targetTokens) {
-  if (typeof rnnWasm.attentionHeatmapSvg !== 'function') {
-    return '<p class="note">(attentionHeatmapSvg is not in this build of rnn-wasm yet)</p>';
-  }
-  return rnnWasm.attentionHeatmapSvg(weights, sourceTokens, targetTokens);
+  // The package's own drawing (the one `rnn-wasm translate --svg` writes) when this build has it.
+  if (typeof rnnWasm.attentionHeatmapSvg === 'function') return rnnWasm.attentionHeatmapSvg(weights, sourceTokens, targetTokens);
+  return heatmapSvgLocal(weights, sourceTokens, targetTokens);
 }
 
 const translate = new Panel('translate', {
@@ -264,7 +264,11 @@ translate.$('input[data-action="load"]').addEventListener('change', async (event
 
 // ---------------------------------------------------------------- question answering
 const qa = new Panel('qa', {
-  onReady: (panel) => panel.hooks.sample(panel),
+  onReady(panel) {
+    const words = panel.state.info.words ?? [];
+    panel.$('.known-words').textContent = words.length ? `Words the model knows: ${words.join(' ')}` : '';
+    panel.hooks.sample(panel);
+  },
   async sample(panel) {
     const example = await panel.ask('sample');
     if (!example) return;
