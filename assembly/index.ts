@@ -12,3 +12,4 @@ export * from "./roofline";
 export * from "./rnn";
 export * from "./lstm";
 export * from "./gru";
+export * from "./attention";

@@ -20,3 +20,4 @@ export { Dropout, type DropoutOptions } from './layers/dropout.js';
 export { crossEntropyLoss, mseLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, type CrossEntropyOptions, type Reduction } from './layers/losses.js';
 export { activation, tanh, sigmoid, relu, meanOverTime, maxOverTime, concatFeatures, selectFirstAxis, recurrent, type RecurrentTapeInputs, type RecurrentTapeOutputs } from './layers/ops.js';
 export * from './models/index.js';
+export { attentionHeatmapSvg, attentionHeatmapText, type HeatmapWeights, type HeatmapSvgOptions, type HeatmapTextOptions } from './viz/attention-heatmap.js';

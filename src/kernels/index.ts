@@ -5,3 +5,4 @@ export { sigmoidForward, sigmoidBackward, tanhForward, tanhBackward, reluForward
 export { softmaxForward, softmaxBackward, logSoftmaxForward, logSoftmaxBackward, softmaxCrossEntropy, type SoftmaxCrossEntropyArgs } from './loss.js';
 export { embeddingForward, embeddingBackward } from './embedding.js';
 export { SGD, Adam, AdamW, sgdStep, adamStep, clipGradNorm, clipGradNormList, type SGDOptions, type AdamOptions, type FlatParameters, type FlatTensor } from './optim.js';
+export { attentionKeysForward, attentionKeysBackward, attentionScoresForward, attentionScoresBackward, attentionSoftmaxForward, attentionSoftmaxBackward, attentionContextForward, attentionContextBackward, localPositionForward, localPositionBackward, localWindowForward, localWindowBackward, type ScoreKind as AttentionScoreKind } from './attention.js';

@@ -7,3 +7,7 @@ export {
   type RecurrentForwardResult, type RecurrentBackwardArgs, type RecurrentBackwardResult, type DeviceForwardArgs,
   type DeviceForwardResult, type DeviceBackwardArgs, type DeviceBackwardResult,
 } from './recurrent.js';
+export { Attention, attentionParameterSpecs, type AttentionOptions, type AttentionForwardOptions, type AttentionResult, type AttentionBackwardArgs, type AttentionBackwardResult, type AttentionMemory, type AttentionStep, type AttentionMask, type ScoreKind } from './attention.js';
+export { LocalAttention, type LocalAttentionOptions, type LocalAttentionForwardOptions, type LocalAttentionResult, type LocalMode } from './local-attention.js';
+export { attention, attentionMemory, type AttentionTapeMemory, type AttentionTapeOutputs } from './attention-tape.js';
+export { HardAttention, type HardAttentionOptions, type HardAttentionForwardOptions, type HardAttentionResult, type HardAttentionBackwardArgs } from './hard-attention.js';

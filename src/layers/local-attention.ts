@@ -1,0 +1,232 @@
+// Local attention (Luong et al. 2015; golden/FORMAT.md section 7): one query per sequence
+// looks at the window [p - D, p + D] of its source (clipped to the valid prefix 0..S-1).
+//   monotonic (local-m):  p = min(step, S - 1), a = softmax of e over the window
+//   predictive (local-p): p = S sigmoid(v_p . tanh(W_p s)), a = window softmax times
+//                         exp(-(j - p)² / (2σ²)), σ = D/2, not renormalised (as in the paper)
+// e is the global score (dot, general, concat) at every position; the gradient reaches s, W_p
+// and v_p through p via the Gaussian (window membership is piecewise constant in p).
+//   s: [B, dq]  h: [B, Tx, dk]  mask: a prefix per row  step: [B] (monotonic)
+//   -> scores, weights: [B, Tx]  context: [B, dk]  position: [B]
+// Names: the score's (W; W, b, v) plus W_p [dp, dq], v_p [dp] for predictive.
+import { checkFinite, checkSize, describe, ShapeError } from '../runtime/check.js';
+import { Arena } from '../runtime/memory.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { ParameterBlock, Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
+import { Rng } from '../train/rng.js';
+import {
+  attentionContextBackward, attentionContextForward, localPositionBackward, localPositionForward, localWindowBackward, localWindowForward,
+} from '../kernels/attention.js';
+import {
+  Attention, attentionParameterSpecs, checkHost, checkMask, loadSpecs, resolveAttentionSizes, upload, uploadFloats, type AttentionMask,
+  type AttentionMemory,
+} from './attention.js';
+import { checkAllFinite } from '../runtime/check.js';
+
+export type LocalMode = 'monotonic' | 'predictive';
+
+export interface LocalAttentionOptions {
+  mode: LocalMode;
+  score: 'dot' | 'general' | 'concat';
+  querySize: number;
+  keySize: number;
+  /** da (concat). */
+  attentionSize?: number;
+  /** D >= 1: the window is [p - D, p + D]. */
+  window: number;
+  /** dp: hidden size of the position network (predictive). */
+  predictSize?: number;
+  seed?: number;
+}
+
+export interface LocalAttentionForwardOptions {
+  /** B*Tx values, each row a prefix 1…1 0…0 with at least one 1 (S_b = its 1s). Default: all valid. */
+  mask?: AttentionMask;
+  /** [B] decoder steps, integers >= 0 (monotonic only; may exceed S_b - 1). */
+  step?: ArrayLike<number>;
+}
+
+export interface LocalAttentionResult {
+  scores: HostTensor;
+  weights: HostTensor;
+  context: HostTensor;
+  position: HostTensor;
+}
+
+interface LocalStep {
+  B: number;
+  Tx: number;
+  s: Tensor;
+  memory: AttentionMemory;
+  query: number;
+  lengths: number;
+  p: number;
+  u: number;
+  align: number;
+  weights: Tensor;
+}
+
+export class LocalAttention {
+  readonly mode: LocalMode;
+  readonly score: 'dot' | 'general' | 'concat';
+  readonly querySize: number;
+  readonly keySize: number;
+  readonly attentionSize: number;
+  readonly window: number;
+  readonly predictSize: number;
+  readonly block: ParameterBlock;
+  /** The global score (shares this layer's block). */
+  private readonly scorer: Attention;
+  private readonly specs: ParameterSpec[];
+  private arena: Arena | null = null;
+  private last: LocalStep | null = null;
+
+  constructor(readonly rt: Runtime, options: LocalAttentionOptions) {
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object { mode, score, querySize, keySize, window, ... }');
+    if (options.mode !== 'monotonic' && options.mode !== 'predictive') throw new RangeError(`mode must be 'monotonic' or 'predictive', got ${describe(options.mode)}`);
+    const c = resolveAttentionSizes(options, ['dot', 'general', 'concat']);
+    const D = checkSize('window', options.window, 1);
+    const dp = options.mode === 'predictive' ? checkSize('predictSize', options.predictSize, 1) : 0;
+    this.mode = options.mode;
+    this.score = options.score;
+    this.querySize = c.dq;
+    this.keySize = c.dk;
+    this.attentionSize = c.da;
+    this.window = D;
+    this.predictSize = dp;
+    this.specs = attentionParameterSpecs(c.score, c.dq, c.dk, c.da);
+    if (dp > 0) this.specs.push({ name: 'W_p', shape: [dp, c.dq] }, { name: 'v_p', shape: [dp] });
+    this.block = new ParameterBlock(rt.mem, this.specs);
+    const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
+    this.scorer = new Attention(rt, { score: c.score, querySize: c.dq, keySize: c.dk, attentionSize: c.da, block: this.block, seed });
+    if (dp > 0) {
+      const rng = new Rng(seed + 1);
+      for (const name of ['W_p', 'v_p']) {
+        const v = this.block.value(name).view();
+        const bound = 1 / Math.sqrt(name === 'W_p' ? c.dq : dp);
+        for (let i = 0; i < v.length; i++) v[i] = (rng.uniform() * 2 - 1) * bound;
+      }
+    }
+  }
+
+  parameterNames(): string[] {
+    return this.specs.map((s) => s.name);
+  }
+
+  stateDict(): Record<string, HostTensor> {
+    const out: Record<string, HostTensor> = {};
+    for (const s of this.specs) out[s.name] = this.block.value(s.name).toHost();
+    return out;
+  }
+
+  loadStateDict(dict: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>): void {
+    loadSpecs(this.block, '', this.specs, dict);
+  }
+
+  gradients(): Record<string, HostTensor> {
+    const out: Record<string, HostTensor> = {};
+    for (const s of this.specs) out[s.name] = this.block.grad(s.name).toHost();
+    return out;
+  }
+
+  zeroGrad(): void {
+    this.block.zeroGrad();
+  }
+
+  dispose(): void {
+    this.arena?.dispose();
+    this.arena = null;
+    this.last = null;
+    this.block.dispose();
+  }
+
+  forward(s: HostTensor, h: HostTensor, options: LocalAttentionForwardOptions = {}): LocalAttentionResult {
+    if (options === null || typeof options !== 'object') throw new TypeError('forward options must be an object { mask?, step? }');
+    checkHost('h', h, h?.shape ?? []);
+    if (h.shape.length !== 3 || h.shape[2] !== this.keySize || h.shape[0] < 1 || h.shape[1] < 1) {
+      throw new ShapeError(`h must have shape [B, Tx, ${this.keySize}] (keySize ${this.keySize}), got [${h.shape.join(', ')}]`);
+    }
+    const [B, Tx] = h.shape;
+    checkHost('s', s, [B, this.querySize]);
+    const maskF = options.mask === undefined ? new Float32Array(B * Tx).fill(1) : checkMask('mask', options.mask, B, Tx, true);
+    const lengths = new Int32Array(B);
+    for (let b = 0; b < B; b++) for (let j = 0; j < Tx; j++) lengths[b] += maskF[b * Tx + j];
+    let positions: Float32Array | null = null;
+    if (this.mode === 'monotonic') {
+      const step = options.step;
+      if (step === undefined || step === null || typeof step !== 'object' || typeof step.length !== 'number') {
+        throw new TypeError(`step must be an Int32Array of ${B} decoder steps (monotonic mode), got ${describe(step)}`);
+      }
+      if (step.length !== B) throw new ShapeError(`step must have ${B} values (the batch size), got ${step.length}`);
+      positions = new Float32Array(B);
+      for (let b = 0; b < B; b++) {
+        const i = step[b];
+        if (!Number.isInteger(i) || i < 0) throw new RangeError(`step[${b}] must be an integer >= 0, got ${i}`);
+        positions[b] = Math.min(i, lengths[b] - 1);
+      }
+    } else if (options.step !== undefined) {
+      throw new Error('step is only used by monotonic local attention (predictive mode predicts p from s)');
+    }
+    checkAllFinite('s', s.data);
+
+    const rt = this.rt;
+    const arena = (this.arena ??= new Arena(rt.mem));
+    this.last = null;
+    arena.reset();
+    const st = upload(rt, arena, s);
+    const ht = upload(rt, arena, h);
+    const lenPtr = arena.alloc(B * 4);
+    rt.mem.i32(lenPtr, B).set(lengths);
+    const memory = this.scorer.memoryDevice({ h: ht, arena });
+    const { scores, query } = this.scorer.scoresDevice(st, 1, memory, arena);
+    let p: number, u = 0;
+    if (positions) {
+      p = uploadFloats(rt, arena, positions);
+    } else {
+      p = arena.alloc(B * 4);
+      u = arena.alloc(B * this.predictSize * 4);
+      localPositionForward(rt, {
+        batch: B, querySize: this.querySize, predictSize: this.predictSize, s: st.ptr, wp: this.block.value('W_p').ptr, vp: this.block.value('v_p').ptr,
+        lengths: lenPtr, u, p,
+      });
+    }
+    const align = arena.alloc(B * Tx * 4);
+    const weights = new Tensor(rt.mem, arena.alloc(B * Tx * 4), [B, Tx]);
+    localWindowForward(rt, { batch: B, sources: Tx, window: this.window, gaussian: !positions, p, lengths: lenPtr, align, a: weights.ptr, e: scores.ptr });
+    const context = new Tensor(rt.mem, arena.alloc(B * this.keySize * 4), [B, this.keySize]);
+    attentionContextForward(rt, { batch: B, queries: 1, sources: Tx, keySize: this.keySize, a: weights.ptr, h: ht.ptr, c: context.ptr });
+    this.last = { B, Tx, s: st, memory, query, lengths: lenPtr, p, u, align, weights };
+    return { scores: scores.toHost(), weights: weights.toHost(), context: context.toHost(), position: new Tensor(rt.mem, p, [B]).toHost() };
+  }
+
+  backward(args: { dContext?: HostTensor; dWeights?: HostTensor } = {}): { ds: HostTensor; dh: HostTensor } {
+    if (args === null || typeof args !== 'object') throw new TypeError('backward expects an object { dContext?, dWeights? }');
+    const last = this.last;
+    if (!last) throw new Error('LocalAttention.backward() needs a preceding forward()');
+    const { B, Tx, memory } = last;
+    if (args.dContext !== undefined) checkHost('dContext', args.dContext, [B, this.keySize]);
+    if (args.dWeights !== undefined) checkHost('dWeights', args.dWeights, [B, Tx]);
+    const rt = this.rt;
+    const arena = this.arena!;
+    const da = arena.allocZeroed(B * Tx * 4);
+    const dc = args.dContext ? upload(rt, arena, args.dContext).ptr : 0;
+    const ds = new Tensor(rt.mem, arena.allocZeroed(B * this.querySize * 4), [B, this.querySize]);
+    const dh = new Tensor(rt.mem, arena.allocZeroed(B * Tx * this.keySize * 4), [B, Tx, this.keySize]);
+    const dKeys = memory.keys ? arena.allocZeroed(memory.keys.bytes) : 0;
+    const de = arena.alloc(B * Tx * 4);
+    const gaussian = this.mode === 'predictive';
+    const dpos = gaussian ? arena.alloc(B * 4) : 0;
+    const work = gaussian ? arena.alloc(B * this.predictSize * 4) : 0;
+    if (args.dWeights) rt.mem.f32(da, B * Tx).set(args.dWeights.data);
+    if (dc) attentionContextBackward(rt, { batch: B, queries: 1, sources: Tx, keySize: this.keySize, a: last.weights.ptr, h: memory.h.ptr, dc, da, accumulate: true, dh: dh.ptr });
+    localWindowBackward(rt, { batch: B, sources: Tx, window: this.window, gaussian, p: last.p, lengths: last.lengths, align: last.align, a: last.weights.ptr, da, de, dpos });
+    if (gaussian) {
+      localPositionBackward(rt, {
+        batch: B, querySize: this.querySize, predictSize: this.predictSize, s: last.s.ptr, wp: this.block.value('W_p').ptr, vp: this.block.value('v_p').ptr,
+        lengths: last.lengths, u: last.u, p: last.p, dpos, ds: ds.ptr, dwp: this.block.grad('W_p').ptr, dvp: this.block.grad('v_p').ptr, work,
+      });
+    }
+    this.scorer.scoresBackwardDevice({ s: last.s, Ty: 1, memory, query: last.query, de, ds: ds.ptr, dh: dh.ptr, dKeys, arena });
+    if (dKeys) this.scorer.memoryBackwardDevice(memory, { dKeys, dh: dh.ptr });
+    return { ds: ds.toHost(), dh: dh.toHost() };
+  }
+}
