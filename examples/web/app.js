@@ -5,8 +5,8 @@
 //
 // State is published on window.playground.<panel> (and, for the forecaster, on
 // window.rnnWasmExample as before) for the end-to-end test, test/runtimes/chromium.test.ts.
-import * as rnnWasm from 'rnn-wasm';
-import { drawSeries, escapeXml, gateTableHtml, heatmapSvgLocal, lossCurveSvg } from './plot.js';
+import { attentionHeatmapSvg } from 'rnn-wasm';
+import { drawSeries, escapeXml, gateTableHtml, lossCurveSvg } from './plot.js';
 
 // Module workers do not see the import map: they get the library's resolved URL instead.
 const LIB_URL = import.meta.resolve('rnn-wasm');
@@ -26,6 +26,7 @@ const newState = () => ({
   pending: null,
   prediction: null,
   predictions: 0,
+  progressMessages: 0, // how many live updates the page drew during training
 });
 const states = (window.playground = Object.fromEntries(PANELS.map((name) => [name, newState()])));
 const forecastCompat = (window.rnnWasmExample = { build: null, model: null, step: 0, losses: [], heldOutLoss: null, done: false, error: null });
@@ -104,7 +105,7 @@ class Panel {
 
   train() {
     if (!this.worker || !['ready', 'done', 'error'].includes(this.state.status)) return;
-    Object.assign(this.state, { status: 'training', step: 0, losses: [], metrics: null, reason: null, error: null, elapsed: 0 });
+    Object.assign(this.state, { status: 'training', step: 0, losses: [], metrics: null, reason: null, error: null, elapsed: 0, progressMessages: 0 });
     this.hooks.onTrainStart?.(this);
     this.worker.start();
     this.redraw();
@@ -127,6 +128,7 @@ class Panel {
         s.losses.push(...message.losses);
         break;
       case 'progress':
+        s.progressMessages++;
         Object.assign(s, { step: message.step, total: message.total, elapsed: message.elapsed, metrics: message.metrics ?? s.metrics });
         this.hooks.onProgress?.(this);
         break;
@@ -213,10 +215,10 @@ class Panel {
 }
 
 // ---------------------------------------------------------------- translation
+/** The package's own drawing of attention weights (rows: output tokens; columns: input tokens). */
 function heatmapSvg(weights, sourceTokens, targetTokens) {
-  // The package's own drawing (the one `rnn-wasm translate --svg` writes) when this build has it.
-  if (typeof rnnWasm.attentionHeatmapSvg === 'function') return rnnWasm.attentionHeatmapSvg(weights, sourceTokens, targetTokens);
-  return heatmapSvgLocal(weights, sourceTokens, targetTokens);
+  if (targetTokens.length === 0) return '<p class="note">(the model wrote nothing, so there is no attention to show)</p>';
+  return attentionHeatmapSvg(weights, sourceTokens, targetTokens);
 }
 
 const translate = new Panel('translate', {

@@ -96,35 +96,4 @@ export function gateTableHtml(facts, gates) {
   return `<table class="gates"><thead><tr><th>fact</th>${head}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
-/**
- * An attention heatmap as SVG: a row per output token, a column per input token, darker
- * cells for more weight. The page uses the package's attentionHeatmapSvg when the build
- * has it and this drawing otherwise. weights: number[rows][cols] in [0, 1].
- */
-export function heatmapSvgLocal(weights, sourceTokens, targetTokens) {
-  const cell = 30;
-  const charWidth = 7.5;
-  const left = Math.ceil(Math.max(1, ...targetTokens.map((t) => t.length)) * charWidth) + 16;
-  const top = Math.ceil(Math.max(1, ...sourceTokens.map((t) => t.length)) * charWidth * 0.72) + 22;
-  const width = left + sourceTokens.length * cell + 8;
-  const height = top + targetTokens.length * cell + 8;
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="ui-monospace, monospace" font-size="13">`];
-  sourceTokens.forEach((token, j) => {
-    const x = left + j * cell + cell / 2;
-    parts.push(`<text transform="translate(${x + 4},${top - 6}) rotate(-45)" fill="#1d2430">${escapeXml(token)}</text>`);
-  });
-  targetTokens.forEach((token, i) => {
-    const y = top + i * cell + cell / 2 + 4;
-    parts.push(`<text x="${left - 8}" y="${y}" text-anchor="end" fill="#1d2430">${escapeXml(token)}</text>`);
-    (weights[i] ?? []).forEach((w, j) => {
-      const v = Math.max(0, Math.min(1, w));
-      // White -> the accent blue; the value is printed when the cell is dark enough to matter.
-      const r = Math.round(255 - v * (255 - 31)), g = Math.round(255 - v * (255 - 95)), b = Math.round(255 - v * (255 - 191));
-      parts.push(`<rect x="${left + j * cell}" y="${top + i * cell}" width="${cell - 1}" height="${cell - 1}" fill="rgb(${r},${g},${b})"><title>${escapeXml(token)} ← ${escapeXml(sourceTokens[j])}: ${v.toFixed(3)}</title></rect>`);
-    });
-  });
-  parts.push('</svg>');
-  return parts.join('');
-}
-
 export { escapeXml };
