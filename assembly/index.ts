@@ -13,3 +13,4 @@ export * from "./rnn";
 export * from "./lstm";
 export * from "./gru";
 export * from "./attention";
+export * from "./episode";

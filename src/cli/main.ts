@@ -21,6 +21,7 @@ const BENCHES: Record<string, () => Promise<{ run: BenchCommand }>> = {
 const USAGE = `usage:
   rnn-wasm info                         which wasm build this runtime picks
   rnn-wasm train <task> [--data PATH] [--epochs N] [--seed N] [--json]   task: sentiment, tagger, caption, charlm (train --help)
+  rnn-wasm babi --model FILE --test FILE [--json] [--show K]   a saved DMN's accuracy and gates on a bAbI file
   rnn-wasm bench <what> [--json] [--build simd|relaxed|all] [--repeat N] [shape options]
       what: ${Object.keys(BENCHES).join(', ') || '(none yet)'}
 `;
@@ -50,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'bench') return bench(args);
   if (command === 'train') return (await import('./train.js')).train(args);
+  if (command === 'babi') return (await import('./babi.js')).babiCommand(args);
   if (command === undefined || command === 'help' || args.flags.has('help')) {
     console.log(USAGE);
     return 0;

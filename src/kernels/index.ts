@@ -6,3 +6,4 @@ export { softmaxForward, softmaxBackward, logSoftmaxForward, logSoftmaxBackward,
 export { embeddingForward, embeddingBackward } from './embedding.js';
 export { SGD, Adam, AdamW, sgdStep, adamStep, clipGradNorm, clipGradNormList, type SGDOptions, type AdamOptions, type FlatParameters, type FlatTensor } from './optim.js';
 export { attentionKeysForward, attentionKeysBackward, attentionScoresForward, attentionScoresBackward, attentionSoftmaxForward, attentionSoftmaxBackward, attentionContextForward, attentionContextBackward, localPositionForward, localPositionBackward, localWindowForward, localWindowBackward, type ScoreKind as AttentionScoreKind } from './attention.js';
+export { episodeGateForward, episodeGateBackward, episodeGruForward, episodeGruBackward, episodeGateRows, type EpisodeCell, type EpisodeGate } from './episode.js';

@@ -6,3 +6,4 @@ export { CharLanguageModel, streamChunks, type CharLanguageModelOptions, type St
 export { argmaxRow, sampleRow, type CellName } from './common.js';
 // The training recipes (src/models/tasks.ts: data, model, Trainer, metrics) back `rnn-wasm train`
 // and the examples; they stay out of the library bundle to keep it small.
+export { DMN, makeDMNBatch, resolveDMNOptions, gatherFacts, positionalEncoding, timeFirstToFacts, gateSupervisionLoss, type DMNOptions, type DMNBatch, type DMNForward, type DMNInput, type DMNMemoryUpdate } from './dmn.js';

@@ -1,0 +1,143 @@
+// `rnn-wasm train babi` (DMN / DMN+ on a bAbI training file, validation on its last 10%) and
+// `rnn-wasm babi --model FILE --test FILE` (accuracy of a saved model, and the gates of a few
+// stories as a chart).
+import { createRuntime } from '../runtime/runtime.js';
+import { flagBool, flagInt, flagString, type ParsedArgs } from './args.js';
+import type { BabiExample } from '../data/babi.js';
+
+export const BABI_TRAIN_USAGE = `usage: rnn-wasm train babi --data FILE_OR_DIR [--task N] [--tenk] [options]
+  --data PATH          a bAbI v1.2 training file, or a directory holding qa<N>_*_train.txt (or en/, en-10k/)
+                       (default: the built-in generator of --task 1, 2, 6 or 8)
+  --task N             which task's file to take from a directory
+  --tenk               take the 10k file (a directory's en-10k/)
+  --variant dmn+|dmn   DMN+ (fusion input, attention GRU, ReLU memory; default) or the lecture's DMN
+                       (word GRU input, gated GRU, tied GRU memory)
+  --input words|fusion  --merge sum|concat  --cell gated-gru|attention-gru  --gate softmax|sigmoid
+  --memory gru|relu  --passes N  --hidden N (80)  --embedding N (80)  --batch N (100)  --lr X (1e-3)
+  --dropout X (0.1)  --l2 X  --max-facts N (40)  --supervise X (weight of gate supervision by supporting facts)
+  --minutes M | --epochs N   how long to train (default 20 epochs)
+  --target X           stop when validation accuracy reaches X (e.g. 0.99)
+  --validate-every N   validate every N steps (default: each epoch)
+  --save FILE          write the weights, vocabulary and options (safetensors)
+  --seed N  --json  --quiet
+`;
+
+export const BABI_USAGE = `usage: rnn-wasm babi --model FILE --test FILE [--json] [--show K]
+  --model FILE   a model saved by \`rnn-wasm train babi --save FILE\`
+  --test FILE    a bAbI file (e.g. the official qa1_single-supporting-fact_test.txt)
+  --show K       print K stories with the answer and every fact's gate in each pass
+`;
+
+function num(args: ParsedArgs, name: string): number | undefined {
+  const v = args.flags.get(name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v === true || !Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number >= 0, got '${v}'`);
+  return n;
+}
+
+function str<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[]): T | undefined {
+  const v = args.flags.get(name);
+  if (v === undefined) return undefined;
+  if (v === true || !allowed.includes(v as T)) throw new Error(`--${name} must be ${allowed.join(' or ')}, got '${v}'`);
+  return v as T;
+}
+
+/** The training file for --data (file or directory), --task and --tenk. */
+export async function resolveBabiFile(data: string, task: number | undefined, tenk: boolean): Promise<string> {
+  const { stat, readdir } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const info = await stat(data).catch(() => {
+    throw new Error(`--data: ${data} does not exist`);
+  });
+  if (!info.isDirectory()) return data;
+  if (task === undefined) throw new Error(`--data ${data} is a directory: say which task with --task N`);
+  for (const dir of [join(data, tenk ? 'en-10k' : 'en'), data]) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const hit = names.find((n) => new RegExp(`^qa${task}_.*_train\\.txt$`).test(n));
+    if (hit) return join(dir, hit);
+  }
+  throw new Error(`--data ${data}: no qa${task}_*_train.txt${tenk ? ' in en-10k/' : ''}`);
+}
+
+export async function trainBabiCommand(args: ParsedArgs): Promise<number> {
+  if (args.flags.has('help')) {
+    console.log(BABI_TRAIN_USAGE);
+    return 0;
+  }
+  const json = flagBool(args, 'json');
+  const quiet = flagBool(args, 'quiet');
+  const log = quiet ? undefined : (line: string) => console.error(line);
+  const task = args.flags.has('task') ? flagInt(args, 'task', 1) : undefined;
+  const maxFacts = flagInt(args, 'max-facts', 40);
+  const seed = args.flags.has('seed') ? Number(args.flags.get('seed')) : 0;
+  if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got '${args.flags.get('seed')}'`);
+  const { loadBabi, parseBabi, generateBabi, GENERATED_TASKS } = await import('../data/babi.js');
+  let examples: BabiExample[];
+  let source: string;
+  if (args.flags.has('data')) {
+    source = await resolveBabiFile(flagString(args, 'data', ''), task, flagBool(args, 'tenk'));
+    examples = await loadBabi(source, { maxFacts });
+  } else {
+    const t = (task ?? 1) as keyof typeof GENERATED_TASKS;
+    if (!(t in GENERATED_TASKS)) throw new Error(`without --data, --task must be one the generator writes (${Object.keys(GENERATED_TASKS).join(', ')}), got ${t}`);
+    source = `built-in generator, task ${t} (${GENERATED_TASKS[t]})`;
+    examples = parseBabi(generateBabi({ task: t, stories: 1000, seed }), { maxFacts });
+  }
+  const minutes = num(args, 'minutes');
+  const rt = await createRuntime();
+  const { trainBabi, saveBabiModel } = await import('../models/dmn-task.js');
+  log?.(`rnn-wasm train babi: ${source}, ${examples.length} questions (${rt.features.build} build)`);
+  const result = trainBabi(rt, {
+    examples, seed,
+    variant: str(args, 'variant', ['dmn+', 'dmn'] as const),
+    input: str(args, 'input', ['words', 'fusion'] as const),
+    fusionMerge: str(args, 'merge', ['sum', 'concat'] as const),
+    cell: str(args, 'cell', ['gated-gru', 'attention-gru'] as const),
+    gate: str(args, 'gate', ['softmax', 'sigmoid'] as const),
+    memoryUpdate: str(args, 'memory', ['gru', 'relu'] as const),
+    passes: args.flags.has('passes') ? flagInt(args, 'passes', 3) : undefined,
+    hiddenSize: args.flags.has('hidden') ? flagInt(args, 'hidden', 80) : undefined,
+    embeddingDim: args.flags.has('embedding') ? flagInt(args, 'embedding', 80) : undefined,
+    batchSize: args.flags.has('batch') ? flagInt(args, 'batch', 100) : undefined,
+    lr: num(args, 'lr'), dropout: num(args, 'dropout'), l2: num(args, 'l2'), gateSupervision: num(args, 'supervise'),
+    epochs: args.flags.has('epochs') ? flagInt(args, 'epochs', 20) : undefined,
+    seconds: minutes === undefined ? undefined : minutes * 60,
+    targetAccuracy: num(args, 'target'),
+    validateEvery: args.flags.has('validate-every') ? flagInt(args, 'validate-every', 50) : undefined,
+    log, progress: !quiet && !!process.stderr.isTTY,
+  });
+  if (args.flags.has('save')) {
+    const path = flagString(args, 'save', '');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(path, saveBabiModel(result.model, result.vocab));
+    log?.(`saved ${path}`);
+  }
+  const m = result.metrics;
+  log?.(`validation accuracy ${(m.accuracy * 100).toFixed(1)}% (best ${(m.bestAccuracy * 100).toFixed(1)}%) on ${m.validationQuestions} questions after ${m.seconds.toFixed(1)} s, ${Math.round(m.questionsPerSecond)} questions/s`);
+  if (json) console.log(JSON.stringify({ source, ...m, build: rt.features.build, seed, history: result.history }));
+  return 0;
+}
+
+export async function babiCommand(args: ParsedArgs): Promise<number> {
+  if (args.flags.has('help') || !args.flags.has('model') || !args.flags.has('test')) {
+    (args.flags.has('help') ? console.log : console.error)(BABI_USAGE);
+    return args.flags.has('help') ? 0 : 2;
+  }
+  const { readFile } = await import('node:fs/promises');
+  const rt = await createRuntime();
+  const { loadBabiModel, evaluateBabi, answerStories, gateChart } = await import('../models/dmn-task.js');
+  const { loadBabi } = await import('../data/babi.js');
+  const { model, vocab } = loadBabiModel(rt, await readFile(flagString(args, 'model', '')));
+  const testPath = flagString(args, 'test', '');
+  const examples = await loadBabi(testPath);
+  const { accuracy, questions } = evaluateBabi(model, vocab, examples);
+  const show = args.flags.has('show') ? flagInt(args, 'show', 3) : 0;
+  const stories = answerStories(model, vocab, examples.slice(0, show));
+  if (flagBool(args, 'json')) console.log(JSON.stringify({ accuracy, questions, test: testPath, variant: model.options.variant, stories }));
+  else {
+    console.log(`accuracy ${(accuracy * 100).toFixed(1)}% on ${questions} questions of ${testPath}`);
+    for (const s of stories) console.log(['', ...gateChart(s)].join('\n'));
+  }
+  return 0;
+}

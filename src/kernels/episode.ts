@@ -1,0 +1,220 @@
+/**
+ * DMN episodic memory kernels (assembly/episode.ts) over wasm memory, one pass over the facts
+ * of a whole batch per call. Facts are row-major by (b, i): row = b*M + i. lengths: an Int32
+ * buffer [B] of valid fact counts in 1..M (the mask is a prefix).
+ *
+ *   episodeGateForward   z = [s⊙q; s⊙m; |s−q|; |s−m|], a = tanh(W1 z + b1), scores = W2 a + b2,
+ *                        g = masked softmax over the facts (or sigmoid)
+ *   episodeGateBackward  dW1, db1, dW2, db2 accumulated; ds, dq, dm added to
+ *   episodeGruForward    h_i = g_i·GRUCell(s_i, h_{i−1}) + (1−g_i)·h_{i−1}  (cell 'gated-gru')
+ *                        h_i = g_i·n_i + (1−g_i)·h_{i−1}                  (cell 'attention-gru')
+ *   episodeGruBackward   dx, dg written; dh0 returned in place of dhN; weight gradients accumulated
+ *
+ * All pointers are byte offsets; every range is checked before the kernel runs.
+ */
+import { checkSize } from '../runtime/check.js';
+import type { Runtime } from '../runtime/runtime.js';
+
+export type EpisodeCell = 'gated-gru' | 'attention-gru';
+export type EpisodeGate = 'softmax' | 'sigmoid';
+
+/** Gate rows of the recurrence weights: r, z, n (gated GRU) or r, n (attention GRU). */
+export function episodeGateRows(cell: EpisodeCell): number {
+  return cell === 'gated-gru' ? 3 : 2;
+}
+
+function cellCode(name: string, cell: unknown): number {
+  if (cell === 'gated-gru') return 0;
+  if (cell === 'attention-gru') return 1;
+  throw new RangeError(`${name} cell must be 'gated-gru' or 'attention-gru', got ${String(cell)}`);
+}
+
+function gateCode(name: string, gate: unknown): number {
+  if (gate === 'softmax') return 0;
+  if (gate === 'sigmoid') return 1;
+  throw new RangeError(`${name} gate must be 'softmax' or 'sigmoid', got ${String(gate)}`);
+}
+
+function range(rt: Runtime, name: string, ptr: number, floats: number): void {
+  rt.mem.checkRange(name, ptr, floats * 4);
+}
+
+/** Checks the lengths buffer: B values, each in 1..M. */
+function checkLengths(rt: Runtime, name: string, lengths: number, B: number, M: number): void {
+  range(rt, `${name} lengths`, lengths, B);
+  const v = rt.mem.i32(lengths, B);
+  for (let b = 0; b < B; b++) {
+    if (!(v[b] >= 1 && v[b] <= M)) throw new RangeError(`${name} lengths[${b}] must be in 1..${M} (the fact count), got ${v[b]}`);
+  }
+}
+
+export interface EpisodeGateSizes {
+  batch: number;
+  /** Facts per row (padded). */
+  facts: number;
+  /** Fact (and question, memory) size d. */
+  factSize: number;
+  /** Hidden size of the gate network (da). */
+  gateSize: number;
+}
+
+function gateSizes(name: string, a: EpisodeGateSizes) {
+  return {
+    B: checkSize(`${name} batch`, a.batch, 1), M: checkSize(`${name} facts`, a.facts, 1),
+    d: checkSize(`${name} factSize`, a.factSize, 1), da: checkSize(`${name} gateSize`, a.gateSize, 1),
+  };
+}
+
+export interface EpisodeGateForwardArgs extends EpisodeGateSizes {
+  gate: EpisodeGate;
+  /** [B*M, d] */ s: number;
+  /** [B, d] */ q: number;
+  /** [B, d] */ m: number;
+  /** Int32 [B] */ lengths: number;
+  /** [da, 4d] */ W1: number;
+  /** [da] */ b1: number;
+  /** [1, da] */ W2: number;
+  /** [1] */ b2: number;
+  /** out [B*M, 4d] */ z: number;
+  /** out [B*M, da] */ a: number;
+  /** out [B*M] */ scores: number;
+  /** out [B*M] */ g: number;
+}
+
+export function episodeGateForward(rt: Runtime, args: EpisodeGateForwardArgs): void {
+  const name = 'episodeGateForward';
+  const { B, M, d, da } = gateSizes(name, args);
+  const gate = gateCode(name, args.gate);
+  const rows = B * M;
+  range(rt, `${name} s`, args.s, rows * d);
+  range(rt, `${name} q`, args.q, B * d);
+  range(rt, `${name} m`, args.m, B * d);
+  range(rt, `${name} W1`, args.W1, da * 4 * d);
+  range(rt, `${name} b1`, args.b1, da);
+  range(rt, `${name} W2`, args.W2, da);
+  range(rt, `${name} b2`, args.b2, 1);
+  range(rt, `${name} z`, args.z, rows * 4 * d);
+  range(rt, `${name} a`, args.a, rows * da);
+  range(rt, `${name} scores`, args.scores, rows);
+  range(rt, `${name} g`, args.g, rows);
+  checkLengths(rt, name, args.lengths, B, M);
+  rt.exports.episode_gate_forward(B, M, d, da, args.s, args.q, args.m, args.lengths, args.W1, args.b1, args.W2, args.b2, gate,
+    args.z, args.a, args.scores, args.g);
+}
+
+export interface EpisodeGateBackwardArgs extends EpisodeGateSizes {
+  gate: EpisodeGate;
+  s: number; q: number; m: number; lengths: number; W1: number; W2: number;
+  /** The forward's kept z, a and its g. */
+  z: number; a: number; g: number;
+  /** [B*M] upstream gradient of g. */
+  dg: number;
+  /** Accumulated. */
+  dW1: number; db1: number; dW2: number; db2: number;
+  /** Added to: ds [B*M, d], dq [B, d], dm [B, d]. */
+  ds: number; dq: number; dm: number;
+  /** episodeGateBackwardWorkFloats floats. */
+  work: number;
+}
+
+export function episodeGateBackwardWorkFloats(rt: Runtime, sizes: EpisodeGateSizes): number {
+  const { B, M, d, da } = gateSizes('episodeGateBackwardWorkFloats', sizes);
+  return rt.exports.episode_gate_backward_work_floats(B, M, d, da);
+}
+
+export function episodeGateBackward(rt: Runtime, args: EpisodeGateBackwardArgs): void {
+  const name = 'episodeGateBackward';
+  const { B, M, d, da } = gateSizes(name, args);
+  const gate = gateCode(name, args.gate);
+  const rows = B * M;
+  for (const [k, n] of [['s', rows * d], ['q', B * d], ['m', B * d], ['W1', da * 4 * d], ['W2', da], ['z', rows * 4 * d], ['a', rows * da],
+    ['g', rows], ['dg', rows], ['dW1', da * 4 * d], ['db1', da], ['dW2', da], ['db2', 1], ['ds', rows * d], ['dq', B * d], ['dm', B * d]] as const) {
+    range(rt, `${name} ${k}`, args[k], n);
+  }
+  range(rt, `${name} work`, args.work, rt.exports.episode_gate_backward_work_floats(B, M, d, da));
+  checkLengths(rt, name, args.lengths, B, M);
+  rt.exports.episode_gate_backward(B, M, d, da, args.s, args.q, args.m, args.lengths, args.W1, args.W2, gate, args.z, args.a, args.g, args.dg,
+    args.dW1, args.db1, args.dW2, args.db2, args.ds, args.dq, args.dm, args.work);
+}
+
+export interface EpisodeGruSizes {
+  batch: number;
+  facts: number;
+  inputSize: number;
+  hiddenSize: number;
+  cell: EpisodeCell;
+}
+
+function gruSizes(name: string, a: EpisodeGruSizes) {
+  return {
+    B: checkSize(`${name} batch`, a.batch, 1), M: checkSize(`${name} facts`, a.facts, 1),
+    I: checkSize(`${name} inputSize`, a.inputSize, 1), H: checkSize(`${name} hiddenSize`, a.hiddenSize, 1), cell: cellCode(name, a.cell),
+  };
+}
+
+export interface EpisodeGruForwardArgs extends EpisodeGruSizes {
+  /** [B*M, I] */ x: number;
+  /** [B*M] */ g: number;
+  /** [B, H] or 0 for zeros */ h0: number;
+  /** Int32 [B] */ lengths: number;
+  /** [G*H, I], [G*H, H], [G*H], [G*H] */
+  W_ih: number; W_hh: number; b_ih: number; b_hh: number;
+  /** out [B, H] */ hN: number;
+  /** out (kept): gates [B*M, G*H], hprev [B*M, H], hn [B*M, H] */
+  gates: number; hprev: number; hn: number;
+  /** episodeGruForwardWorkFloats floats */ work: number;
+}
+
+export function episodeGruForwardWorkFloats(rt: Runtime, sizes: EpisodeGruSizes): number {
+  const { B, H, cell } = gruSizes('episodeGruForwardWorkFloats', sizes);
+  return rt.exports.episode_gru_forward_work_floats(B, H, cell);
+}
+
+export function episodeGruForward(rt: Runtime, args: EpisodeGruForwardArgs): void {
+  const name = 'episodeGruForward';
+  const { B, M, I, H, cell } = gruSizes(name, args);
+  const GH = episodeGateRows(args.cell) * H;
+  const rows = B * M;
+  for (const [k, n] of [['x', rows * I], ['g', rows], ['W_ih', GH * I], ['W_hh', GH * H], ['b_ih', GH], ['b_hh', GH], ['hN', B * H],
+    ['gates', rows * GH], ['hprev', rows * H], ['hn', rows * H]] as const) {
+    range(rt, `${name} ${k}`, args[k], n);
+  }
+  if (args.h0 !== 0) range(rt, `${name} h0`, args.h0, B * H);
+  range(rt, `${name} work`, args.work, rt.exports.episode_gru_forward_work_floats(B, H, cell));
+  checkLengths(rt, name, args.lengths, B, M);
+  rt.exports.episode_gru_forward(B, M, I, H, cell, args.x, args.g, args.h0, args.lengths, args.W_ih, args.W_hh, args.b_ih, args.b_hh,
+    args.hN, args.gates, args.hprev, args.hn, args.work);
+}
+
+export interface EpisodeGruBackwardArgs extends EpisodeGruSizes {
+  x: number; g: number; lengths: number; W_ih: number; W_hh: number;
+  /** The forward's kept buffers. */
+  gates: number; hprev: number; hn: number;
+  /** [B, H] in: gradient of hN; out: gradient of h0. */
+  dh: number;
+  /** out: dx [B*M, I], dg [B*M] */
+  dx: number; dg: number;
+  /** Accumulated. */
+  dW_ih: number; dW_hh: number; db_ih: number; db_hh: number;
+  /** episodeGruBackwardWorkFloats floats */ work: number;
+}
+
+export function episodeGruBackwardWorkFloats(rt: Runtime, sizes: EpisodeGruSizes): number {
+  const { B, M, H, cell } = gruSizes('episodeGruBackwardWorkFloats', sizes);
+  return rt.exports.episode_gru_backward_work_floats(B, M, H, cell);
+}
+
+export function episodeGruBackward(rt: Runtime, args: EpisodeGruBackwardArgs): void {
+  const name = 'episodeGruBackward';
+  const { B, M, I, H, cell } = gruSizes(name, args);
+  const GH = episodeGateRows(args.cell) * H;
+  const rows = B * M;
+  for (const [k, n] of [['x', rows * I], ['g', rows], ['W_ih', GH * I], ['W_hh', GH * H], ['gates', rows * GH], ['hprev', rows * H],
+    ['hn', rows * H], ['dh', B * H], ['dx', rows * I], ['dg', rows], ['dW_ih', GH * I], ['dW_hh', GH * H], ['db_ih', GH], ['db_hh', GH]] as const) {
+    range(rt, `${name} ${k}`, args[k], n);
+  }
+  range(rt, `${name} work`, args.work, rt.exports.episode_gru_backward_work_floats(B, M, H, cell));
+  checkLengths(rt, name, args.lengths, B, M);
+  rt.exports.episode_gru_backward(B, M, I, H, cell, args.x, args.g, args.lengths, args.W_ih, args.W_hh, args.gates, args.hprev, args.hn,
+    args.dh, args.dx, args.dg, args.dW_ih, args.dW_hh, args.db_ih, args.db_hh, args.work);
+}

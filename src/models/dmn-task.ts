@@ -1,0 +1,196 @@
+// The bAbI recipe behind `rnn-wasm train babi`, `rnn-wasm babi` and the DMN demo: data (a bAbI
+// file, or the built-in generator), a DMN, Adam, validation accuracy on the last 10% of the
+// training file's questions as it trains (time- or epoch-limited), saving the weights with the
+// vocabulary and options in one safetensors file, and the lecture's picture of the gates.
+import type { Runtime } from '../runtime/runtime.js';
+import { miniBatches } from '../data/batch.js';
+import { answerToken, babiVocabulary, encodeBabi, splitBabi, type BabiExample, type EncodedBabi } from '../data/babi.js';
+import { Vocabulary } from '../data/vocab.js';
+import { readSafetensors, safetensorsMetadata, writeSafetensors } from '../io/safetensors.js';
+import { ProgressBar } from '../train/progress.js';
+import { Trainer } from '../train/trainer.js';
+import { DMN, makeDMNBatch, type DMNBatch, type DMNOptions } from './dmn.js';
+
+export interface BabiTrainOptions extends Partial<DMNOptions> {
+  /** Training questions; the last `validationFraction` of them are held out for validation. */
+  examples: BabiExample[];
+  validationFraction?: number;
+  /** Stop after this many epochs (default 1000 when `seconds` is given, else 20). */
+  epochs?: number;
+  /** Stop after this much training time (validation time excluded). */
+  seconds?: number;
+  /** Stop as soon as validation accuracy reaches this (default 1: never early). */
+  targetAccuracy?: number;
+  /** Validate every this many steps (default: once per epoch). */
+  validateEvery?: number;
+  batchSize?: number;
+  lr?: number;
+  /** L2 penalty as Adam weight decay (default 0). */
+  l2?: number;
+  /** Gradient clipping at this global norm (default 10). */
+  clipNorm?: number;
+  /** Sort within windows of batches by fact count, to cut padding (default true). */
+  bucket?: boolean;
+  /** One line per validation. */
+  log?: (line: string) => void;
+  /** Progress bar on stderr (default false). */
+  progress?: boolean;
+}
+
+export interface BabiValidationPoint {
+  step: number;
+  epoch: number;
+  seconds: number;
+  accuracy: number;
+  loss: number;
+}
+
+export interface BabiTrainResult {
+  model: DMN;
+  vocab: Vocabulary;
+  history: BabiValidationPoint[];
+  metrics: {
+    accuracy: number; bestAccuracy: number; trainQuestions: number; validationQuestions: number; steps: number; epochs: number;
+    seconds: number; questionsPerSecond: number; parameters: number; vocabSize: number; variant: string;
+    secondsToTarget: number | null;
+  };
+}
+
+export function babiBatches(encoded: EncodedBabi[], batchSize: number, passes: number): DMNBatch[] {
+  return miniBatches(encoded.length, batchSize).map((idx) => makeDMNBatch(Array.from(idx, (i) => encoded[i]), passes));
+}
+
+/** Trains a DMN on bAbI questions; validation is the last 10% (by default) of them. */
+export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResult {
+  const { train, validation } = splitBabi(options.examples, options.validationFraction ?? 0.1);
+  // The vocabulary sees the training part only: validation words it never saw map to <unk>.
+  const vocab = babiVocabulary(train);
+  const enc = train.map((e) => encodeBabi(e, vocab));
+  const venc = validation.map((e) => encodeBabi(e, vocab));
+  const passes = options.passes ?? 3;
+  const { examples: _e, validationFraction: _v, epochs: _ep, seconds: _s, targetAccuracy: _t, validateEvery: _ve, batchSize: _b, lr: _lr, l2: _l2,
+    clipNorm: _c, bucket: _bk, log: _lg, progress: _p, ...dmnOptions } = options;
+  const model = new DMN(rt, { ...dmnOptions, vocabSize: vocab.size });
+  const trainer = new Trainer(model, { lr: options.lr ?? 1e-3, clipNorm: options.clipNorm ?? 10, weightDecay: options.l2 ?? 0, seed: options.seed ?? 0 });
+  const batchSize = options.batchSize ?? 100;
+  const validBatches = babiBatches(venc, 250, passes);
+  const maxSeconds = options.seconds ?? Infinity;
+  const epochs = options.epochs ?? (options.seconds !== undefined ? 1000 : 20);
+  const target = options.targetAccuracy ?? 1.01;
+  const factCounts = enc.map((e) => e.facts.length);
+  const history: BabiValidationPoint[] = [];
+  let trainMs = 0, questions = 0, lossSum = 0, lossCount = 0, best = 0;
+  let secondsToTarget: number | null = null;
+  let epoch = 0;
+  const validate = () => {
+    const { accuracy } = model.evaluate(validBatches);
+    best = Math.max(best, accuracy);
+    const point = { step: trainer.step, epoch, seconds: trainMs / 1000, accuracy, loss: lossSum / Math.max(1, lossCount) };
+    history.push(point);
+    lossSum = 0;
+    lossCount = 0;
+    if (accuracy >= target && secondsToTarget === null) secondsToTarget = point.seconds;
+    options.log?.(`step ${point.step} epoch ${epoch + 1}: train loss ${point.loss.toFixed(4)}, validation accuracy ${(accuracy * 100).toFixed(1)}% (${point.seconds.toFixed(1)} s training, ${Math.round(questions / Math.max(1e-9, trainMs / 1000))} questions/s)`);
+    return accuracy;
+  };
+  let done = false;
+  for (; epoch < epochs && !done; epoch++) {
+    const batches = miniBatches(enc.length, batchSize, { rng: trainer.rng, lengths: options.bucket === false ? undefined : factCounts });
+    const bar = options.progress ? new ProgressBar({ total: batches.length, label: `epoch ${epoch + 1}`, unit: 'q' }) : null;
+    for (let k = 0; k < batches.length; k++) {
+      const t0 = performance.now();
+      const batch = makeDMNBatch(Array.from(batches[k], (i) => enc[i]), passes);
+      const { loss } = trainer.trainStep(batch);
+      trainMs += performance.now() - t0;
+      questions += batch.B;
+      lossSum += loss;
+      lossCount++;
+      bar?.update(k + 1, loss);
+      if (options.validateEvery && trainer.step % options.validateEvery === 0 && validate() >= target) { done = true; break; }
+      if (trainMs / 1000 >= maxSeconds) { done = true; break; }
+    }
+    bar?.finish();
+    if (!options.validateEvery || done) {
+      if (!(done && history.length > 0 && history[history.length - 1].step === trainer.step) && validate() >= target) done = true;
+    }
+  }
+  const last = history[history.length - 1];
+  const seconds = trainMs / 1000;
+  return {
+    model, vocab, history,
+    metrics: {
+      accuracy: last.accuracy, bestAccuracy: best, trainQuestions: train.length, validationQuestions: validation.length, steps: trainer.step,
+      epochs: Math.min(epoch, epochs), seconds, questionsPerSecond: questions / Math.max(1e-9, seconds), parameters: model.parameterCount,
+      vocabSize: vocab.size, variant: model.options.variant, secondsToTarget,
+    },
+  };
+}
+
+/** The weights, the vocabulary and the options in one safetensors file. */
+export function saveBabiModel(model: DMN, vocab: Vocabulary): Uint8Array {
+  return writeSafetensors(model.stateDict(), {
+    format: 'rnn-wasm-dmn', vocabulary: JSON.stringify(vocab.toJSON()), options: JSON.stringify(model.config),
+  });
+}
+
+export function loadBabiModel(rt: Runtime, bytes: Uint8Array): { model: DMN; vocab: Vocabulary } {
+  const file = readSafetensors(bytes);
+  const meta = safetensorsMetadata(file);
+  if (meta.format !== 'rnn-wasm-dmn' || !meta.vocabulary || !meta.options) {
+    throw new Error('not a DMN model file: its safetensors metadata lacks format "rnn-wasm-dmn", vocabulary and options (save one with `rnn-wasm train babi --save FILE`)');
+  }
+  const vocab = Vocabulary.fromJSON(JSON.parse(meta.vocabulary));
+  const model = new DMN(rt, { ...(JSON.parse(meta.options) as DMNOptions), vocabSize: vocab.size });
+  const dict: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const [k, t] of Object.entries(file)) if (k !== '__metadata__') dict[k] = t as { shape: number[]; data: Float32Array };
+  model.loadStateDict(dict);
+  return { model, vocab };
+}
+
+/** Accuracy of a trained model on questions (words it never saw map to <unk>). */
+export function evaluateBabi(model: DMN, vocab: Vocabulary, examples: BabiExample[]): { accuracy: number; questions: number } {
+  return model.evaluate(babiBatches(examples.map((e) => encodeBabi(e, vocab)), 250, model.options.passes));
+}
+
+export interface AnsweredStory {
+  facts: string[];
+  question: string;
+  answer: string;
+  predicted: string;
+  correct: boolean;
+  supporting: number[];
+  /** gates[pass][fact] */
+  gates: number[][];
+}
+
+/** Answers each example and reads off every fact's gate in every pass. */
+export function answerStories(model: DMN, vocab: Vocabulary, examples: BabiExample[]): AnsweredStory[] {
+  if (examples.length === 0) return [];
+  const batch = makeDMNBatch(examples.map((e) => encodeBabi(e, vocab)), model.options.passes);
+  const { answers, gates } = model.predict(batch);
+  return examples.map((e, b) => {
+    const predicted = vocab.token(answers[b]);
+    return {
+      facts: e.facts.map((f) => f.join(' ')), question: e.question.join(' '), answer: answerToken(e), predicted, correct: predicted === answerToken(e),
+      supporting: e.supporting, gates: gates.map((g) => Array.from(g.subarray(b * batch.M, b * batch.M + e.facts.length))),
+    };
+  });
+}
+
+/** The lecture's picture: each fact with a bar per pass for its gate (supporting facts starred). */
+export function gateChart(story: AnsweredStory, width = 10): string[] {
+  const bar = (g: number) => {
+    const n = Math.round(Math.max(0, Math.min(1, g)) * width);
+    return '█'.repeat(n) + '·'.repeat(width - n);
+  };
+  const passes = story.gates.length;
+  const factWidth = Math.min(44, Math.max(...story.facts.map((f) => f.length)));
+  const lines = [`${''.padEnd(4)}${'fact'.padEnd(factWidth)}  ${Array.from({ length: passes }, (_, t) => `pass ${t + 1}`.padEnd(width + 6)).join('')}`];
+  story.facts.forEach((f, i) => {
+    const mark = story.supporting.includes(i) ? '*' : ' ';
+    const text = f.length > factWidth ? f.slice(0, factWidth - 1) + '…' : f.padEnd(factWidth);
+    lines.push(`${String(i + 1).padStart(2)}${mark} ${text}  ${story.gates.map((g) => `${bar(g[i])} ${g[i].toFixed(2)} `).join('')}`);
+  });
+  lines.push(`    Q: ${story.question}?  A: ${story.predicted} ${story.correct ? '(correct)' : `(truth: ${story.answer})`}`);
+  return lines;
+}

@@ -1,0 +1,457 @@
+// Dynamic Memory Network for question answering (Kumar et al. 2016, DMN; Xiong et al. 2016,
+// DMN+), the lecture's last chapter, as one model with both variants as options:
+//   input module   'words':  one GRU over all the story's words; facts = its states at sentence ends
+//                  'fusion': positional-encoding sentence reader, then a bidirectional GRU over the
+//                            facts (directions summed, as the paper, or concatenated, as the lecture)
+//   question       a GRU over the question's words (the embedding is shared): q = its last state
+//   memory         T passes (default 3) of EpisodeAttention from m⁰ = q; gates softmax or sigmoid;
+//                  cell 'gated-gru' or 'attention-gru'; update 'gru' (tied: m = GRUCell(c, m)) or
+//                  'relu' (untied per pass: m = ReLU(W_t [m; c; q] + b_t))
+//   answer         softmax over the vocabulary from [m; q] (list answers are one class "a,b")
+//   loss           cross-entropy of the answer, plus optionally (gateSupervision > 0) the
+//                  supporting facts' cross-entropy of each pass's gates (the original DMN's
+//                  strong supervision: pass t looks at supporting fact t)
+// Shapes: d = fact size (H, or 2H with fusion 'concat'); B questions per batch, M facts.
+import { checkSize, ShapeError } from '../runtime/check.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { Dropout } from '../layers/dropout.js';
+import { Embedding } from '../layers/embedding.js';
+import { EpisodeAttention, GRUCellStep, episodeAttention, episodeParameterSpecs, type EpisodeCell, type EpisodeGate } from '../layers/episode.js';
+import { GRU } from '../layers/gru.js';
+import { Linear } from '../layers/linear.js';
+import { crossEntropyLoss } from '../layers/losses.js';
+import { concatFeatures, recurrent, relu, selectFirstAxis } from '../layers/ops.js';
+import type { RecurrentLayer } from '../layers/recurrent.js';
+import { Model, type LayerPlan } from '../train/model.js';
+import { Variable, type Tape } from '../train/tape.js';
+import { makeRecurrent } from './common.js';
+import type { EncodedBabi } from '../data/babi.js';
+
+export type DMNInput = 'words' | 'fusion';
+export type DMNMemoryUpdate = 'gru' | 'relu';
+
+export interface DMNOptions {
+  vocabSize: number;
+  /** Preset: 'dmn+' (fusion, attention-gru, relu; default) or 'dmn' (words, gated-gru, gru). Explicit options override it. */
+  variant?: 'dmn+' | 'dmn';
+  input?: DMNInput;
+  /** Fusion layer: sum the two directions (the paper, default) or concatenate them (the lecture). */
+  fusionMerge?: 'sum' | 'concat';
+  cell?: EpisodeCell;
+  gate?: EpisodeGate;
+  memoryUpdate?: DMNMemoryUpdate;
+  /** Episode passes T (default 3). */
+  passes?: number;
+  /** Default 80. */
+  embeddingDim?: number;
+  /** Default 80. */
+  hiddenSize?: number;
+  /** Hidden size of the gate network (default hiddenSize). */
+  gateSize?: number;
+  /** Dropout on the embeddings and on [m; q] (default 0.1). */
+  dropout?: number;
+  /** Weight of the gate supervision by supporting facts (default 0: none). */
+  gateSupervision?: number;
+  seed?: number;
+}
+
+/** A padded batch of encoded questions (makeDMNBatch builds it). */
+export interface DMNBatch {
+  B: number;
+  /** Padded fact count. */
+  M: number;
+  /** Valid facts per question [B], each >= 1. */
+  factCounts: Int32Array;
+  /** 'words': all story words time-first [Tw, B]; storyLengths [B]; factEnds [B*M] word index of each fact's last word (0 past the count). */
+  storyIds: Int32Array;
+  storyLengths: Int32Array;
+  factEnds: Int32Array;
+  /** 'fusion': sentence words [M, B, L] (fact-major), sentenceLengths [M*B] (0 for padded facts). */
+  sentenceIds: Int32Array;
+  sentenceLengths: Int32Array;
+  L: number;
+  /** Question words time-first [Tq, B], lengths [B]. */
+  questionIds: Int32Array;
+  questionLengths: Int32Array;
+  /** Answer class per question [B]. */
+  answers: Int32Array;
+  /** Supporting fact index per pass [B * passes] (-1: none for that pass). */
+  supporting: Int32Array;
+  passes: number;
+}
+
+/** Pads encoded questions into a DMNBatch (both input modules' layouts). */
+export function makeDMNBatch(examples: EncodedBabi[], passes = 3): DMNBatch {
+  const B = examples.length;
+  if (B === 0) throw new ShapeError('makeDMNBatch: needs at least one example');
+  examples.forEach((e, b) => {
+    if (e.facts.length === 0) throw new ShapeError(`makeDMNBatch: example ${b} has no facts (a story needs at least one statement before its question)`);
+    if (e.question.length === 0) throw new ShapeError(`makeDMNBatch: example ${b} has an empty question`);
+    e.facts.forEach((f, i) => {
+      if (f.length === 0) throw new ShapeError(`makeDMNBatch: example ${b} fact ${i} is empty`);
+    });
+  });
+  const M = Math.max(...examples.map((e) => e.facts.length));
+  const L = Math.max(...examples.map((e) => Math.max(...e.facts.map((f) => f.length))));
+  const Tq = Math.max(...examples.map((e) => e.question.length));
+  const storyLengths = Int32Array.from(examples, (e) => e.facts.reduce((a, f) => a + f.length, 0));
+  const Tw = Math.max(...storyLengths);
+  const storyIds = new Int32Array(Tw * B), factEnds = new Int32Array(B * M), factCounts = new Int32Array(B);
+  const sentenceIds = new Int32Array(M * B * L), sentenceLengths = new Int32Array(M * B);
+  const questionIds = new Int32Array(Tq * B), questionLengths = new Int32Array(B), answers = new Int32Array(B);
+  const supporting = new Int32Array(B * passes).fill(-1);
+  examples.forEach((e, b) => {
+    factCounts[b] = e.facts.length;
+    let t = 0;
+    e.facts.forEach((f, i) => {
+      for (let j = 0; j < f.length; j++) {
+        storyIds[(t + j) * B + b] = f[j];
+        sentenceIds[(i * B + b) * L + j] = f[j];
+      }
+      t += f.length;
+      factEnds[b * M + i] = t - 1;
+      sentenceLengths[i * B + b] = f.length;
+    });
+    e.question.forEach((w, j) => (questionIds[j * B + b] = w));
+    questionLengths[b] = e.question.length;
+    answers[b] = e.answer;
+    for (let p = 0; p < passes; p++) supporting[b * passes + p] = p < e.supporting.length ? e.supporting[p] : -1;
+  });
+  return { B, M, factCounts, storyIds, storyLengths, factEnds, sentenceIds, sentenceLengths, L, questionIds, questionLengths, answers, supporting, passes };
+}
+
+interface Resolved {
+  vocabSize: number; input: DMNInput; fusionMerge: 'sum' | 'concat'; cell: EpisodeCell; gate: EpisodeGate; memoryUpdate: DMNMemoryUpdate;
+  passes: number; embeddingDim: number; hiddenSize: number; gateSize: number; dropout: number; gateSupervision: number; seed: number;
+  variant: 'dmn+' | 'dmn';
+}
+
+export function resolveDMNOptions(o: DMNOptions): Resolved {
+  if (o === null || typeof o !== 'object') throw new TypeError('DMN options must be an object with vocabSize');
+  const variant = o.variant ?? 'dmn+';
+  if (variant !== 'dmn+' && variant !== 'dmn') throw new RangeError(`variant must be 'dmn+' or 'dmn', got ${String(variant)}`);
+  const plus = variant === 'dmn+';
+  const r: Resolved = {
+    vocabSize: checkSize('vocabSize', o.vocabSize, 2),
+    variant,
+    input: o.input ?? (plus ? 'fusion' : 'words'),
+    fusionMerge: o.fusionMerge ?? 'sum',
+    cell: o.cell ?? (plus ? 'attention-gru' : 'gated-gru'),
+    gate: o.gate ?? 'softmax',
+    memoryUpdate: o.memoryUpdate ?? (plus ? 'relu' : 'gru'),
+    passes: checkSize('passes', o.passes ?? 3, 1),
+    embeddingDim: checkSize('embeddingDim', o.embeddingDim ?? 80, 1),
+    hiddenSize: checkSize('hiddenSize', o.hiddenSize ?? 80, 1),
+    gateSize: checkSize('gateSize', o.gateSize ?? o.hiddenSize ?? 80, 1),
+    dropout: o.dropout ?? 0.1,
+    gateSupervision: o.gateSupervision ?? 0,
+    seed: o.seed ?? 0,
+  };
+  if (r.input !== 'words' && r.input !== 'fusion') throw new RangeError(`input must be 'words' or 'fusion', got ${String(r.input)}`);
+  if (r.fusionMerge !== 'sum' && r.fusionMerge !== 'concat') throw new RangeError(`fusionMerge must be 'sum' or 'concat', got ${String(r.fusionMerge)}`);
+  if (r.memoryUpdate !== 'gru' && r.memoryUpdate !== 'relu') throw new RangeError(`memoryUpdate must be 'gru' or 'relu', got ${String(r.memoryUpdate)}`);
+  if (r.cell !== 'gated-gru' && r.cell !== 'attention-gru') throw new RangeError(`cell must be 'gated-gru' or 'attention-gru', got ${String(r.cell)}`);
+  if (r.gate !== 'softmax' && r.gate !== 'sigmoid') throw new RangeError(`gate must be 'softmax' or 'sigmoid', got ${String(r.gate)}`);
+  if (!(r.dropout >= 0 && r.dropout < 1)) throw new RangeError(`dropout must be in [0, 1), got ${r.dropout}`);
+  if (!(r.gateSupervision >= 0 && Number.isFinite(r.gateSupervision))) throw new RangeError(`gateSupervision must be a finite number >= 0, got ${r.gateSupervision}`);
+  return r;
+}
+
+/** The fact size d the memory works in. */
+function factSizeOf(o: Resolved): number {
+  return o.input === 'fusion' && o.fusionMerge === 'concat' ? 2 * o.hiddenSize : o.hiddenSize;
+}
+
+function dmnPlan(o: Resolved): LayerPlan[] {
+  const d = factSizeOf(o);
+  const E = o.embeddingDim, H = o.hiddenSize;
+  const plan: LayerPlan[] = [{ prefix: 'embedding.', specs: Embedding.parameterSpecs({ numEmbeddings: o.vocabSize, embeddingDim: E }) }];
+  plan.push({ prefix: 'input.', specs: GRU.parameterSpecs({ inputSize: E, hiddenSize: H, bidirectional: o.input === 'fusion' }) });
+  plan.push({ prefix: 'question.', specs: GRU.parameterSpecs({ inputSize: E, hiddenSize: d }) });
+  plan.push({ prefix: 'memory.episode.', specs: episodeParameterSpecs({ factSize: d, hiddenSize: d, gateSize: o.gateSize, cell: o.cell }) });
+  if (o.memoryUpdate === 'gru') plan.push({ prefix: 'memory.update.', specs: GRUCellStep.parameterSpecs({ inputSize: d, hiddenSize: d }) });
+  else for (let t = 0; t < o.passes; t++) plan.push({ prefix: `memory.update${t}.`, specs: Linear.parameterSpecs({ inFeatures: 3 * d, outFeatures: d }) });
+  plan.push({ prefix: 'answer.', specs: Linear.parameterSpecs({ inFeatures: 2 * d, outFeatures: o.vocabSize }) });
+  return plan;
+}
+
+/** What one forward computed besides the logits: the gates of every pass (for display and supervision). */
+export interface DMNForward {
+  logits: Variable;
+  /** Per pass: g [B, M]. */
+  gates: Variable[];
+}
+
+export class DMN extends Model {
+  readonly options: Resolved;
+  readonly factSize: number;
+  readonly embedding: Embedding;
+  readonly inputRnn: RecurrentLayer;
+  readonly questionRnn: RecurrentLayer;
+  readonly episode: EpisodeAttention;
+  readonly memoryCell: GRUCellStep | null;
+  readonly memoryLinears: Linear[];
+  readonly answer: Linear;
+  private readonly drop: Dropout;
+
+  constructor(rt: Runtime, options: DMNOptions) {
+    const o = resolveDMNOptions(options);
+    super(rt, dmnPlan(o), o.seed);
+    this.options = o;
+    const d = (this.factSize = factSizeOf(o));
+    const E = o.embeddingDim, H = o.hiddenSize;
+    const bind = (prefix: string) => ({ block: this.params, prefix, rng: this.rng });
+    this.embedding = new Embedding(rt, { numEmbeddings: o.vocabSize, embeddingDim: E }, bind('embedding.'));
+    this.embedding.resetParameters(this.rng);
+    this.inputRnn = makeRecurrent(rt, 'gru', { inputSize: E, hiddenSize: H, bidirectional: o.input === 'fusion' }, this.params, 'input.', this.rng);
+    this.questionRnn = makeRecurrent(rt, 'gru', { inputSize: E, hiddenSize: d }, this.params, 'question.', this.rng);
+    this.episode = new EpisodeAttention(rt, { factSize: d, hiddenSize: d, gateSize: o.gateSize, cell: o.cell, gate: o.gate, ...bind('memory.episode.') });
+    this.memoryCell = o.memoryUpdate === 'gru' ? new GRUCellStep(rt, { inputSize: d, hiddenSize: d, ...bind('memory.update.') }) : null;
+    this.memoryLinears = [];
+    if (o.memoryUpdate === 'relu') {
+      for (let t = 0; t < o.passes; t++) {
+        const lin = new Linear(rt, { inFeatures: 3 * d, outFeatures: d }, bind(`memory.update${t}.`));
+        lin.resetParameters(this.rng);
+        this.memoryLinears.push(lin);
+      }
+    }
+    this.answer = new Linear(rt, { inFeatures: 2 * d, outFeatures: o.vocabSize }, bind('answer.'));
+    this.answer.resetParameters(this.rng);
+    this.drop = new Dropout(rt, { p: o.dropout }, this.rng);
+  }
+
+  /** The options to rebuild this model (saved with its weights). */
+  get config(): DMNOptions {
+    const { vocabSize, variant, input, fusionMerge, cell, gate, memoryUpdate, passes, embeddingDim, hiddenSize, gateSize, dropout, gateSupervision } = this.options;
+    return { vocabSize, variant, input, fusionMerge, cell, gate, memoryUpdate, passes, embeddingDim, hiddenSize, gateSize, dropout, gateSupervision };
+  }
+
+  private checkBatch(batch: DMNBatch): void {
+    const V = this.options.vocabSize;
+    for (const [name, ids] of [['storyIds', batch.storyIds], ['questionIds', batch.questionIds], ['answers', batch.answers]] as const) {
+      for (let i = 0; i < ids.length; i++) {
+        if (!(ids[i] >= 0 && ids[i] < V)) throw new RangeError(`DMN batch ${name}[${i}] = ${ids[i]} is outside the vocabulary [0, ${V})`);
+      }
+    }
+    if (batch.passes !== this.options.passes && batch.supporting.length !== batch.B * this.options.passes) {
+      throw new ShapeError(`DMN batch was made for ${batch.passes} passes, the model runs ${this.options.passes}`);
+    }
+  }
+
+  /** Facts s [B, M, d] from the input module. */
+  private facts(tape: Tape, batch: DMNBatch): Variable {
+    const { B, M } = batch;
+    const d = this.factSize;
+    if (this.options.input === 'words') {
+      const Tw = batch.storyIds.length / B;
+      const x = this.drop.forward(tape, this.embedding.forward(tape, batch.storyIds, [Tw, B]));
+      const { output } = recurrent(tape, this.inputRnn, x, { lengths: batch.storyLengths });
+      return gatherFacts(tape, output, batch.factEnds, batch.factCounts, M);
+    }
+    const L = batch.L;
+    const words = this.embedding.forward(tape, batch.sentenceIds, [M, B, L]);
+    const sentences = this.drop.forward(tape, positionalEncoding(tape, words, batch.sentenceLengths));
+    // Padded facts (length 0) read as zero vectors; the GRU's lengths stop before them.
+    const { output } = recurrent(tape, this.inputRnn, sentences, { lengths: batch.factCounts });
+    return timeFirstToFacts(tape, output, this.options.fusionMerge, d);
+  }
+
+  /** Logits [B, vocabSize] and the gates of every pass, on the model's tape. */
+  forward(batch: DMNBatch): DMNForward {
+    this.checkBatch(batch);
+    const tape = this.tape;
+    const { B } = batch;
+    const s = this.facts(tape, batch);
+    const Tq = batch.questionIds.length / B;
+    const qx = this.drop.forward(tape, this.embedding.forward(tape, batch.questionIds, [Tq, B]));
+    const { hN } = recurrent(tape, this.questionRnn, qx, { lengths: batch.questionLengths });
+    const q = selectFirstAxis(tape, hN, 0);
+    let m = q;
+    const gates: Variable[] = [];
+    for (let t = 0; t < this.options.passes; t++) {
+      const { g, episode } = episodeAttention(tape, this.episode, s, q, m, batch.factCounts);
+      gates.push(g);
+      m = this.memoryCell ? this.memoryCell.step(tape, episode, m) : relu(tape, this.memoryLinears[t].forward(tape, concatFeatures(tape, [m, episode, q])));
+    }
+    const logits = this.answer.forward(tape, this.drop.forward(tape, concatFeatures(tape, [m, q])));
+    return { logits, gates };
+  }
+
+  loss(batch: DMNBatch): number {
+    const { logits, gates } = this.forward(batch);
+    let loss = crossEntropyLoss(this.tape, logits, batch.answers);
+    const w = this.options.gateSupervision;
+    if (w > 0) gates.forEach((g, t) => (loss += gateSupervisionLoss(this.tape, g, batch, t, w, this.options.gate)));
+    return loss;
+  }
+
+  /** Predicted answer ids [B] and the gates [passes][B*M] (eval mode). */
+  predict(batch: DMNBatch): { answers: Int32Array; gates: Float32Array[] } {
+    const wasTraining = this.training;
+    this.eval();
+    try {
+      this.tape.reset();
+      const { logits, gates } = this.forward(batch);
+      const l = logits.toArray();
+      const V = this.options.vocabSize;
+      const answers = new Int32Array(batch.B);
+      for (let b = 0; b < batch.B; b++) {
+        let best = 0;
+        for (let j = 1; j < V; j++) if (l[b * V + j] > l[b * V + best]) best = j;
+        answers[b] = best;
+      }
+      return { answers, gates: gates.map((g) => g.toArray()) };
+    } finally {
+      if (wasTraining) this.train();
+    }
+  }
+
+  /** Answer accuracy over batches (eval mode). */
+  evaluate(batches: DMNBatch[]): { accuracy: number; questions: number } {
+    let correct = 0, total = 0;
+    for (const batch of batches) {
+      const { answers } = this.predict(batch);
+      for (let b = 0; b < batch.B; b++) if (answers[b] === batch.answers[b]) correct++;
+      total += batch.B;
+    }
+    return { accuracy: correct / Math.max(1, total), questions: total };
+  }
+}
+
+// ---------------------------------------------------------------- tape ops of the input module
+
+/** s[b, i] = x[ends[b*M+i], b] for i < counts[b], 0 beyond. x: [T, B, H] -> s: [B, M, H]. */
+export function gatherFacts(tape: Tape, x: Variable, ends: Int32Array, counts: Int32Array, M: number): Variable {
+  const [T, B, H] = x.shape;
+  if (ends.length !== B * M || counts.length !== B) throw new ShapeError(`gatherFacts: ends must have B*M = ${B * M} values and counts ${B}`);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < counts[b]; i++) {
+      const t = ends[b * M + i];
+      if (!(t >= 0 && t < T)) throw new RangeError(`gatherFacts: ends[${b * M + i}] = ${t} must lie in [0, ${T})`);
+    }
+  }
+  const s = tape.variable([B, M, H]);
+  const xv = x.value.view(), sv = s.value.view();
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < counts[b]; i++) sv.set(xv.subarray((ends[b * M + i] * B + b) * H, (ends[b * M + i] * B + b + 1) * H), (b * M + i) * H);
+  }
+  tape.record('gatherFacts', () => {
+    if (!s.hasGrad || !x.requiresGrad) return;
+    const dxT = x.grad();
+    const dx = dxT.view(), ds = s.grad().view();
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < counts[b]; i++) {
+        const o = (ends[b * M + i] * B + b) * H, so = (b * M + i) * H;
+        for (let h = 0; h < H; h++) dx[o + h] += ds[so + h];
+      }
+    }
+  });
+  return s;
+}
+
+/**
+ * The DMN+ sentence reader: f = Σ_j l_j ⊙ w_j with l_jk = (1 − j/J) − (k/D)(1 − 2j/J)
+ * (1-based j, k; J the sentence's length, D the embedding size). words: [N..., L, D] with
+ * lengths [N] (0: an empty slot, read as zeros) -> [N..., D].
+ */
+export function positionalEncoding(tape: Tape, words: Variable, lengths: Int32Array): Variable {
+  const shape = words.shape;
+  const D = shape[shape.length - 1], L = shape[shape.length - 2];
+  const N = words.size / (L * D);
+  if (lengths.length !== N) throw new ShapeError(`positionalEncoding: lengths must have ${N} values, got ${lengths.length}`);
+  const weights = new Float32Array(N * L * D);
+  for (let n = 0; n < N; n++) {
+    const J = lengths[n];
+    if (!(J >= 0 && J <= L)) throw new RangeError(`positionalEncoding: lengths[${n}] = ${J} must lie in [0, ${L}]`);
+    for (let j = 1; j <= J; j++) for (let k = 1; k <= D; k++) weights[(n * L + j - 1) * D + k - 1] = (1 - j / J) - (k / D) * (1 - (2 * j) / J);
+  }
+  const y = tape.variable([...shape.slice(0, -2), D]);
+  const wv = words.value.view(), yv = y.value.view();
+  for (let n = 0; n < N; n++) {
+    for (let j = 0; j < lengths[n]; j++) {
+      const o = (n * L + j) * D;
+      for (let k = 0; k < D; k++) yv[n * D + k] += weights[o + k] * wv[o + k];
+    }
+  }
+  tape.record('positionalEncoding', () => {
+    if (!y.hasGrad || !words.requiresGrad) return;
+    const dwT = words.grad();
+    const dw = dwT.view(), dy = y.grad().view();
+    for (let n = 0; n < N; n++) {
+      for (let j = 0; j < lengths[n]; j++) {
+        const o = (n * L + j) * D;
+        for (let k = 0; k < D; k++) dw[o + k] += weights[o + k] * dy[n * D + k];
+      }
+    }
+  });
+  return y;
+}
+
+/** Bidirectional outputs [M, B, 2H] -> facts [B, M, d]: the two directions summed (d = H) or concatenated (d = 2H). */
+export function timeFirstToFacts(tape: Tape, x: Variable, merge: 'sum' | 'concat', d: number): Variable {
+  const [M, B, H2] = x.shape;
+  const H = H2 / 2;
+  if (d !== (merge === 'sum' ? H : H2)) throw new ShapeError(`timeFirstToFacts: fact size ${d} does not fit [${x.shape.join(', ')}] with ${merge}`);
+  const s = tape.variable([B, M, d]);
+  const xv = x.value.view(), sv = s.value.view();
+  for (let i = 0; i < M; i++) {
+    for (let b = 0; b < B; b++) {
+      const xo = (i * B + b) * H2, so = (b * M + i) * d;
+      if (merge === 'concat') sv.set(xv.subarray(xo, xo + H2), so);
+      else for (let h = 0; h < H; h++) sv[so + h] = xv[xo + h] + xv[xo + H + h];
+    }
+  }
+  tape.record('timeFirstToFacts', () => {
+    if (!s.hasGrad || !x.requiresGrad) return;
+    const dxT = x.grad();
+    const dx = dxT.view(), ds = s.grad().view();
+    for (let i = 0; i < M; i++) {
+      for (let b = 0; b < B; b++) {
+        const xo = (i * B + b) * H2, so = (b * M + i) * d;
+        if (merge === 'concat') for (let h = 0; h < H2; h++) dx[xo + h] += ds[so + h];
+        else for (let h = 0; h < H; h++) {
+          dx[xo + h] += ds[so + h];
+          dx[xo + H + h] += ds[so + h];
+        }
+      }
+    }
+  });
+  return s;
+}
+
+/**
+ * Strong supervision of pass t's gates g [B, M] by supporting fact t of each question (questions
+ * without one are skipped): softmax gates −log g_sup, sigmoid gates binary cross-entropy against
+ * the one-hot target over the valid facts; mean over the questions, times weight.
+ */
+export function gateSupervisionLoss(tape: Tape, g: Variable, batch: DMNBatch, t: number, weight: number, gate: EpisodeGate): number {
+  const { B, M } = batch;
+  const P = batch.supporting.length / B;
+  const gv = g.value.view();
+  const eps = 1e-7;
+  const rows: number[] = [];
+  for (let b = 0; b < B; b++) if (t < P && batch.supporting[b * P + t] >= 0 && batch.supporting[b * P + t] < batch.factCounts[b]) rows.push(b);
+  if (rows.length === 0) return 0;
+  const scale = weight / rows.length;
+  let loss = 0;
+  const grad = new Float32Array(B * M);
+  for (const b of rows) {
+    const sup = batch.supporting[b * P + t];
+    if (gate === 'softmax') {
+      loss -= Math.log(gv[b * M + sup] + eps);
+      grad[b * M + sup] = -scale / (gv[b * M + sup] + eps);
+    } else {
+      for (let i = 0; i < batch.factCounts[b]; i++) {
+        const p = gv[b * M + i], y = i === sup ? 1 : 0;
+        loss -= y * Math.log(p + eps) + (1 - y) * Math.log(1 - p + eps);
+        grad[b * M + i] = scale * (p - y) / Math.max((p + eps) * (1 - p + eps), 1e-12);
+      }
+    }
+  }
+  tape.record('gateSupervision', () => {
+    if (!g.requiresGrad) return;
+    const dg = g.grad().view();
+    for (let k = 0; k < grad.length; k++) dg[k] += grad[k];
+  });
+  return loss * scale;
+}

@@ -1,0 +1,162 @@
+// The DMN model: its whole-model gradient against central differences of its loss along random
+// directions (every input module, gate kind, cell, memory update, gate supervision), batch
+// checks, and a training run on the built-in generator that must answer fresh stories.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runtimeFor } from './helpers.js';
+import type { Runtime } from '../src/runtime/runtime.js';
+import { babiVocabulary, encodeBabi, generateBabi, parseBabi } from '../src/data/babi.js';
+import { DMN, gatherFacts, makeDMNBatch, positionalEncoding, timeFirstToFacts, type DMNOptions } from '../src/models/dmn.js';
+import { Tape, type Variable } from '../src/train/tape.js';
+import { maxRelError, randomArray } from './helpers.js';
+import { Trainer } from '../src/train/trainer.js';
+import { miniBatches } from '../src/data/batch.js';
+import { Rng } from '../src/train/rng.js';
+
+let rt: Runtime;
+beforeAll(async () => {
+  rt = await runtimeFor('simd');
+});
+
+function smallData(task: 1 | 2 | 6 | 8, stories: number, seed: number) {
+  return parseBabi(generateBabi({ task, stories, seed }));
+}
+
+const CONFIGS: [string, Partial<DMNOptions>][] = [
+  ['dmn+ (fusion sum, attention-gru, relu, softmax)', { variant: 'dmn+' }],
+  ['dmn (words, gated-gru, gru, softmax)', { variant: 'dmn' }],
+  ['fusion concat, gated-gru, sigmoid, gru update', { input: 'fusion', fusionMerge: 'concat', cell: 'gated-gru', gate: 'sigmoid', memoryUpdate: 'gru' }],
+  ['words, attention-gru, relu, sigmoid', { input: 'words', cell: 'attention-gru', memoryUpdate: 'relu', gate: 'sigmoid' }],
+  ['dmn+ with softmax gate supervision', { variant: 'dmn+', gateSupervision: 0.5 }],
+  ['dmn with sigmoid gate supervision', { variant: 'dmn', gate: 'sigmoid', gateSupervision: 0.5 }],
+];
+
+describe('DMN gradient = central differences of its loss', () => {
+  it.each(CONFIGS)('%s', (_name, config) => {
+    const data = smallData(2, 3, 7).slice(0, 5);
+    const vocab = babiVocabulary(data);
+    const batch = makeDMNBatch(data.map((e) => encodeBabi(e, vocab)));
+    const model = new DMN(rt, { vocabSize: vocab.size, embeddingDim: 6, hiddenSize: 5, gateSize: 4, dropout: 0, seed: 3, ...config });
+    model.train();
+    const lossAt = () => {
+      model.tape.reset();
+      return model.loss(batch);
+    };
+    model.zeroGrad();
+    lossAt();
+    model.tape.backward();
+    const grad = Float64Array.from(model.params.gradsView());
+    const values = model.params.valuesView();
+    const theta = Float32Array.from(values);
+    const rng = new Rng(11);
+    // One random direction per parameter tensor, so that a wrong gradient of a small tensor
+    // is not hidden by the others.
+    const base = model.params.valuesPtr;
+    for (const name of model.params.names) {
+      const t = model.params.value(name);
+      const offset = (t.ptr - base) / 4;
+      const v = new Float32Array(theta.length);
+      const dir = new Float32Array(t.size);
+      rng.fillNormal(dir);
+      let norm = 0;
+      for (const x of dir) norm += x * x;
+      for (let i = 0; i < dir.length; i++) v[offset + i] = dir[i] / Math.sqrt(norm);
+      const eps = 1e-3;
+      const at = (sign: number) => {
+        const w = model.params.valuesView();
+        for (let i = 0; i < w.length; i++) w[i] = theta[i] + sign * eps * v[i];
+        return lossAt();
+      };
+      const numeric = (at(1) - at(-1)) / (2 * eps);
+      model.params.valuesView().set(theta);
+      let analytic = 0;
+      for (let i = 0; i < v.length; i++) analytic += grad[i] * v[i];
+      expect(Math.abs(numeric - analytic), `${name}: directional derivative ${analytic} vs ${numeric}`).toBeLessThan(0.02 * Math.abs(analytic) + 2e-4);
+    }
+    model.dispose();
+  });
+});
+
+describe('input-module tape ops: gradients = central differences', () => {
+  // loss = sum(op(x) * r); the ops are linear in x, so differences are exact up to rounding.
+  const check = (shape: number[], op: (tape: Tape, x: Variable) => Variable) => {
+    const tape = new Tape(rt);
+    const x0 = randomArray(shape.reduce((a, b) => a * b, 1), 5);
+    const x = tape.input(x0, shape, true);
+    const y = op(tape, x);
+    const r = randomArray(y.size, 6);
+    y.grad().view().set(r);
+    tape.backward();
+    const analytic = x.gradToArray();
+    const lossOf = (v: Float32Array) => {
+      const t2 = new Tape(rt);
+      const out = op(t2, t2.input(v, shape)).toArray();
+      let l = 0;
+      for (let i = 0; i < out.length; i++) l += out[i] * r[i];
+      return l;
+    };
+    const numeric = new Float64Array(x0.length);
+    for (let i = 0; i < x0.length; i++) {
+      const v = Float32Array.from(x0);
+      v[i] += 0.5; const lp = lossOf(v);
+      v[i] -= 1; const lm = lossOf(v);
+      numeric[i] = lp - lm;
+    }
+    expect(maxRelError(analytic, numeric)).toBeLessThan(1e-4);
+  };
+  it('positionalEncoding', () => check([3, 2, 4, 5], (t, x) => positionalEncoding(t, x, Int32Array.of(4, 1, 3, 0, 2, 4))));
+  it('gatherFacts', () => check([6, 2, 3], (t, x) => gatherFacts(t, x, Int32Array.of(1, 3, 5, 2, 0, 0), Int32Array.of(3, 1), 3)));
+  it('timeFirstToFacts (sum and concat)', () => {
+    check([3, 2, 8], (t, x) => timeFirstToFacts(t, x, 'sum', 4));
+    check([3, 2, 8], (t, x) => timeFirstToFacts(t, x, 'concat', 8));
+  });
+});
+
+describe('DMN batches', () => {
+  it('rejects ids outside the vocabulary, empty stories and empty questions', () => {
+    const data = smallData(1, 2, 1);
+    const vocab = babiVocabulary(data);
+    const enc = data.map((e) => encodeBabi(e, vocab));
+    const model = new DMN(rt, { vocabSize: vocab.size, embeddingDim: 4, hiddenSize: 4 });
+    const bad = makeDMNBatch(enc.slice(0, 2));
+    bad.questionIds[0] = vocab.size + 3;
+    expect(() => model.loss(bad)).toThrow(/questionIds\[0\] = \d+ is outside the vocabulary/);
+    expect(() => makeDMNBatch([{ ...enc[0], facts: [] }])).toThrow(/has no facts/);
+    expect(() => makeDMNBatch([{ ...enc[0], question: new Int32Array(0) }])).toThrow(/empty question/);
+    expect(() => new DMN(rt, { vocabSize: 10, cell: 'lstm' as never })).toThrow(/cell must be/);
+    expect(() => new DMN(rt, { vocabSize: 10, input: 'chars' as never })).toThrow(/input must be/);
+    model.dispose();
+  });
+});
+
+describe('DMN learns', () => {
+  it('DMN+ answers fresh single-supporting-fact stories after a few seconds of training', () => {
+    const train = smallData(1, 300, 1);
+    const fresh = smallData(1, 60, 1234);
+    const vocab = babiVocabulary(train);
+    const enc = train.map((e) => encodeBabi(e, vocab));
+    const model = new DMN(rt, { vocabSize: vocab.size, variant: 'dmn+', embeddingDim: 24, hiddenSize: 24, dropout: 0, seed: 1 });
+    const trainer = new Trainer(model, { lr: 5e-3, clipNorm: 5, seed: 1 });
+    const validation = [makeDMNBatch(fresh.map((e) => encodeBabi(e, vocab)))];
+    const before = model.evaluate(validation).accuracy;
+    let accuracy = 0;
+    const t0 = performance.now();
+    for (let epoch = 0; epoch < 12 && performance.now() - t0 < 25_000; epoch++) {
+      for (const idx of miniBatches(enc.length, 32, { rng: trainer.rng })) trainer.trainStep(makeDMNBatch(Array.from(idx, (i) => enc[i])));
+      accuracy = model.evaluate(validation).accuracy;
+      if (accuracy >= 0.97) break;
+    }
+    expect(before).toBeLessThan(0.5);
+    expect(accuracy).toBeGreaterThanOrEqual(0.95);
+    // The first pass's gate peaks at the supporting fact for most questions.
+    const { gates } = model.predict(validation[0]);
+    const b0 = validation[0];
+    let hits = 0;
+    for (let b = 0; b < b0.B; b++) {
+      let best = 0;
+      for (let i = 1; i < b0.factCounts[b]; i++) if (gates[0][b * b0.M + i] > gates[0][b * b0.M + best]) best = i;
+      if (best === b0.supporting[b * b0.passes]) hits++;
+    }
+    expect(hits / b0.B).toBeGreaterThan(0.5);
+    model.dispose();
+  });
+});
