@@ -161,6 +161,10 @@ class Panel {
     const training = s.status === 'training';
     this.$('[data-action="train"]').disabled = !['ready', 'done', 'error'].includes(s.status);
     this.$('[data-action="stop"]').disabled = !training;
+    const save = this.$('[data-action="save"]');
+    if (save) save.disabled = s.status !== 'done';
+    const load = this.$('input[data-action="load"]');
+    if (load) load.disabled = !['ready', 'done', 'error'].includes(s.status); // not while a model trains
     this.root.querySelectorAll('.ask button, .ask input, .ask textarea').forEach((el) => (el.disabled = s.status === 'pending'));
     const fraction = s.total > 0 ? s.step / s.total : 0;
     this.progress.firstElementChild.style.width = `${(s.status === 'done' ? 1 : fraction) * 100}%`;
@@ -250,6 +254,15 @@ translate.$('form').addEventListener('submit', async (event) => {
     `<div class="note">${escapeXml(out.note ?? '')}</div>`;
   panel.$('.heatmap').innerHTML = heatmapSvg(out.weights, out.sourceTokens, out.targetTokens) +
     '<figcaption>attention weights: a row per output token, a column per input token; darker = more weight</figcaption>';
+});
+translate.$('[data-action="save"]').addEventListener('click', async () => {
+  const buffer = await translate.ask('save');
+  if (!buffer) return;
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(new Blob([buffer], { type: 'application/octet-stream' }));
+  link.download = 'dates-seq2seq.safetensors';
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
 });
 translate.$('input[data-action="load"]').addEventListener('change', async (event) => {
   const panel = translate;

@@ -10,7 +10,8 @@
 //                                           done     { step, elapsed, metrics, reason }
 //   stop    {}                              (training ends with reason 'stopped')
 //   request { id, method, args }            response { id, result } | { id, error }
-//           method: 'predict' | 'sample' | 'load' (an adapter method of that name)
+//           method: 'predict' | 'sample' | 'load' | 'save' (an adapter method of that name;
+//           'load' takes the file's ArrayBuffer, 'save' returns one)
 //   any failure                             error    { message }
 //
 // Training is a plain loop of synchronous steps; every few tens of milliseconds it yields
@@ -65,11 +66,11 @@ async function init({ panel, lib: libUrl, options }) {
 async function request({ id, method, args }) {
   try {
     if (!adapter) throw new Error('the model is not ready yet');
-    if (!['predict', 'sample', 'load'].includes(method) || typeof adapter[method] !== 'function') {
+    if (!['predict', 'sample', 'load', 'save'].includes(method) || typeof adapter[method] !== 'function') {
       throw new Error(`this panel has no '${method}'`);
     }
     const result = await adapter[method](...(args ?? []));
-    post({ type: 'response', id, result });
+    self.postMessage({ type: 'response', id, result }, result instanceof ArrayBuffer ? [result] : []);
   } catch (err) {
     post({ type: 'response', id, error: errorText(err) });
   }

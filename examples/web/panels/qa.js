@@ -21,6 +21,16 @@ function namesOf(text) {
   return new Set([...text.matchAll(/(?<=[a-z,] )[A-Z][a-z]+/g)].map((m) => m[0].toLowerCase()));
 }
 
+/**
+ * The answer task 1's rule gives (where a person went last), so the page can say whether the
+ * model got an edited story right; undefined for other questions or an unknown person.
+ */
+export function whereIs(facts, question) {
+  if (question.length !== 3 || question[0] !== 'where' || question[1] !== 'is') return undefined;
+  const moves = facts.filter((f) => f[0] === question[2] && f.length >= 3);
+  return moves.length > 0 ? moves[moves.length - 1][moves[moves.length - 1].length - 1] : undefined;
+}
+
 export async function createPanel({ lib, rt }) {
   requireExports(lib, NEEDED, 'The question-answering panel');
   const { DMN, Trainer, Rng, generateBabi, parseBabi, babiVocabulary, babiWords, makeDMNBatch, answerToken } = lib;
@@ -45,6 +55,7 @@ export async function createPanel({ lib, rt }) {
   const known = new Map(); // story + question -> answer, for the stories this panel handed out
   const keyOf = (story, question) => JSON.stringify([story.map((l) => babiWords(l)), babiWords(question)]);
   let model = null;
+  let trainer = null;
 
   return {
     info: {
@@ -55,9 +66,10 @@ export async function createPanel({ lib, rt }) {
     },
 
     startTraining() {
-      model?.dispose?.();
+      trainer?.dispose();
+      model?.dispose();
       model = new DMN(rt, { vocabSize: vocab.size, ...MODEL });
-      const trainer = new Trainer(model, { lr: TRAINING.lr, clipNorm: 5, progress: false });
+      trainer = new Trainer(model, { lr: TRAINING.lr, clipNorm: 5, progress: false });
       const rng = new Rng(3);
       let order = [];
       return {
@@ -101,7 +113,7 @@ export async function createPanel({ lib, rt }) {
       return {
         question: sentence(q, '?'),
         answer: vocab.token(answers[0]),
-        expected: known.get(keyOf(story, question)),
+        expected: known.get(keyOf(story, question)) ?? whereIs(facts, q),
         facts: facts.map((f) => sentence(f, '.')),
         gates: gates.map((g) => Array.from(g.subarray(0, facts.length))),
         note: notes.join(' · '),

@@ -4,7 +4,7 @@
 // model-specific is in this file.
 import { requireExports } from './pending.js';
 
-const NEEDED = ['Seq2Seq', 'Trainer', 'Rng', 'generateDateExamples', 'dateVocabularies', 'loadSeq2Seq'];
+const NEEDED = ['Seq2Seq', 'Trainer', 'Rng', 'generateDateExamples', 'dateVocabularies', 'loadSeq2Seq', 'saveSeq2Seq'];
 
 // Small enough to learn the task in seconds in a page, big enough to read the alignment.
 const MODEL = { hiddenSize: 64, embeddingDim: 32, attention: 'bahdanau', seed: 1 };
@@ -21,6 +21,35 @@ export const TARGET_EXACT_MATCH = 0.95;
 export function dateWords(text) {
   const plain = text.toLowerCase().normalize('NFD').replace(/\p{Mn}/gu, '');
   return plain.match(/\d+(?:er)?|[a-z]+\.?|[/.,]/g) ?? [];
+}
+
+const MONTH_WORDS = [
+  ['janvier', 'janv.'], ['fevrier', 'fevr.'], ['mars'], ['avril', 'avr.'], ['mai'], ['juin'],
+  ['juillet', 'juil.'], ['aout'], ['septembre', 'sept.'], ['octobre', 'oct.'], ['novembre', 'nov.'], ['decembre', 'dec.'],
+];
+
+/**
+ * The ISO date a person means by the task's words, worked out by rule rather than by the
+ * model, so the page can say whether the model got a typed date right; undefined when the
+ * words are not one of the task's forms. Two-digit years: 70-99 are 19xx, 00-39 20xx.
+ */
+export function isoOfDateWords(words) {
+  const w = words.filter((t) => !['le', ',', 'lundi', 'mardi', 'mercredi', 'jeudi', 'vendredi', 'samedi', 'dimanche'].includes(t));
+  let day, month, year;
+  if (w.length === 5 && (w[1] === '/' || w[1] === '.') && w[3] === w[1]) [day, month, year] = [w[0], w[2], w[4]];
+  else if (w.length === 3) {
+    [day, year] = [w[0], w[2]];
+    const m = MONTH_WORDS.findIndex((names) => names.includes(w[1]));
+    if (m < 0) return undefined;
+    month = String(m + 1);
+  } else return undefined;
+  const d = day === '1er' ? 1 : Number(day), m = Number(month);
+  let y = Number(year);
+  if (!/^\d{2}$|^\d{4}$/.test(year) || !Number.isInteger(d) || !Number.isInteger(m)) return undefined;
+  if (year.length === 2) y += y >= 70 ? 1900 : y <= 39 ? 2000 : NaN;
+  const date = new Date(Date.UTC(y, m - 1, d));
+  if (!(y >= 1970 && y <= 2039) || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d) return undefined;
+  return `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
 }
 
 /**
@@ -43,7 +72,7 @@ function sentenceWords(text) {
 
 export async function createPanel({ lib, rt }) {
   requireExports(lib, NEEDED, 'The translation panel');
-  const { Seq2Seq, Trainer, Rng, generateDateExamples, dateVocabularies, loadSeq2Seq } = lib;
+  const { Seq2Seq, Trainer, Rng, generateDateExamples, dateVocabularies, loadSeq2Seq, saveSeq2Seq } = lib;
   const dates = dateVocabularies();
   const encode = (examples, vocab) => examples.map((e) => ({ source: vocab.source.encode(e.source), target: vocab.target.encode(e.target), iso: e.iso, words: e.source }));
   // Validation dates come from their own seed, so they are (almost all) dates the model never trained on.
@@ -55,7 +84,8 @@ export async function createPanel({ lib, rt }) {
   let current = null; // { model, source, target, words, kind: 'dates' | 'file', maxLength }
 
   function replace(next) {
-    current?.model.dispose?.();
+    current?.trainer?.dispose();
+    current?.model.dispose();
     current = next;
   }
 
@@ -81,8 +111,8 @@ export async function createPanel({ lib, rt }) {
 
     startTraining() {
       const model = new Seq2Seq(rt, { sourceVocabSize: dates.source.size, targetVocabSize: dates.target.size, ...MODEL });
-      replace({ model, source: dates.source, target: dates.target, words: dateWords, kind: 'dates', maxLength: 12 });
       const trainer = new Trainer(model, { lr: TRAINING.lr, clipNorm: 5, progress: false });
+      replace({ model, trainer, source: dates.source, target: dates.target, words: dateWords, kind: 'dates', maxLength: 12 });
       const batchRng = new Rng(11);
       return {
         total: TRAINING.steps,
@@ -123,12 +153,19 @@ export async function createPanel({ lib, rt }) {
       return {
         input: text,
         output,
-        expected: known.get(text.trim()),
+        expected: known.get(text.trim()) ?? (current.kind === 'dates' ? isoOfDateWords(words) : undefined),
         sourceTokens: words,
         targetTokens,
         weights: result.attention.map((row) => Array.from(row)),
         note: notes.join(' · '),
       };
+    },
+
+    /** The model in use as a safetensors file, in the format `rnn-wasm train translate --save` writes. */
+    save() {
+      if (!current) throw new Error('no model yet: train one first');
+      const bytes = saveSeq2Seq(current.model, current.source, current.target, { task: current.kind === 'dates' ? 'dates' : 'translate' });
+      return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     },
 
     /** A model file saved by `rnn-wasm train translate --save` (weights, vocabularies, options). */
