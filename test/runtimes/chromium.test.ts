@@ -302,7 +302,7 @@ window.__report = await __runCheck({ lib: __lib, rt, fixture: __fixture, runtime
     expect(frames.longestGapMs).toBeLessThan(500);
   }
 
-  it('playground, translation: trains to >= 95% exact match on fresh dates, translates a typed date, attention on the right words', async () => {
+  it('playground, translation: trains to >= 95% exact match on fresh dates, translates a typed date, attention on the right words; save and reload', async () => {
     const { page, errors, waitFor, panelState, shoot } = await openPanel('translate');
     await waitFor(['ready'], 30_000);
     const frames = await trainWatchingFrames(page, 'translate');
@@ -335,7 +335,28 @@ window.__report = await __runCheck({ lib: __lib, rt, fixture: __fixture, runtime
     // The heatmap is the package's SVG, one cell per weight.
     expect(await page.locator('#panel-translate .heatmap svg rect').count()).toBeGreaterThanOrEqual(40);
     expect(errors).toEqual([]);
-    logPanel('translate', trained, frames, shot, `"mardi 13 mars 2018" -> "${out.output}", year digits attend to ${looksAt([0])[0]}`);
+
+    // Save the model (the page downloads a .safetensors file) and load it into a fresh page
+    // through the file input, as a user loads one saved by `rnn-wasm train translate --save`:
+    // the same translation and the same attention, bit for bit.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#panel-translate [data-action="save"]')]);
+    const saved = readFileSync((await download.path())!);
+    const fresh = await openPanel('translate');
+    await fresh.waitFor(['ready'], 30_000);
+    await fresh.page.setInputFiles('#panel-translate input[data-action="load"]', { name: 'dates-seq2seq.safetensors', mimeType: 'application/octet-stream', buffer: saved });
+    await fresh.page.waitForFunction(() => (window as unknown as PlaygroundWindow).playground.translate.predictions > 0);
+    const loadedState = await fresh.panelState();
+    expect(loadedState.reason).toBe('loaded');
+    await fresh.page.fill('#panel-translate input[name="input"]', 'mardi 13 mars 2018');
+    await fresh.page.click('#panel-translate form button[type="submit"]');
+    await fresh.page.waitForFunction(() => (window as unknown as PlaygroundWindow).playground.translate.predictions > 1);
+    const reloaded = (await fresh.panelState()).prediction as typeof out;
+    expect(reloaded.output).toBe(out.output);
+    expect(reloaded.weights).toEqual(out.weights);
+    expect(fresh.errors).toEqual([]);
+    await fresh.page.close();
+
+    logPanel('translate', trained, frames, shot, `"mardi 13 mars 2018" -> "${out.output}", year digits attend to ${looksAt([0])[0]}; saved (${saved.length} bytes) and reloaded: same output and attention`);
     await page.close();
   });
 
