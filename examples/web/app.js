@@ -84,10 +84,11 @@ class Panel {
     this.worker = null;
     this.redrawQueued = false;
     const training = this.$('.training');
-    training.innerHTML = '<div class="status-line"></div><div class="progress"><div></div></div><div class="charts"><div class="curve"></div></div>';
+    training.innerHTML = '<div class="goal"></div><div class="status-line"></div><div class="progress"><div></div></div><div class="charts"><div class="curve"></div></div>';
     // A panel's own charts (the forecaster's series) sit beside the loss curve.
     this.root.querySelectorAll('figure.beside-loss').forEach((figure) => training.querySelector('.charts').append(figure));
     this.statusLine = training.querySelector('.status-line');
+    this.goal = training.querySelector('.goal');
     this.progress = training.querySelector('.progress');
     this.curve = training.querySelector('.curve');
     this.$('[data-action="train"]').addEventListener('click', () => this.train());
@@ -172,6 +173,7 @@ class Panel {
     // While training the x axis spans every planned step; once done, the steps actually run.
     this.curve.innerHTML = lossCurveSvg(s.losses, { total: s.status === 'training' ? s.total : s.losses.length || s.total || undefined });
     this.statusLine.textContent = this.statusText();
+    this.goal.textContent = s.info?.target ? `Trains until ${s.info.target}${s.total ? `, at most ${s.total} steps` : ''}.` : '';
     const note = this.$('.pending-note');
     if (note) {
       note.hidden = s.status !== 'pending';
@@ -193,7 +195,7 @@ class Panel {
       case 'pending':
         return 'pending: this model is not in this build of rnn-wasm yet';
       case 'training':
-        return `training · step ${s.step}/${s.total} · ${fmt.seconds(s.elapsed)}${last !== undefined ? ` · loss ${fmt.loss(last)}` : ''}${summary}`;
+        return `training · step ${s.step} · ${fmt.seconds(s.elapsed)}${last !== undefined ? ` · loss ${fmt.loss(last)}` : ''}${summary}`;
       case 'done': {
         if (s.reason === 'loaded') return `loaded ${s.info?.model ?? 'a model'}${summary}`;
         const why = s.reason === 'target reached' ? 'target reached' : s.reason === 'stopped' ? 'stopped' : 'done';
