@@ -238,6 +238,8 @@ window.__report = await __runCheck({ lib: __lib, rt, fixture: __fixture, runtime
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
     page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
+    // Offline: the page and its workers fetch nothing but the static files of this origin.
+    page.on('request', (request) => !request.url().startsWith(`${origin}/`) && !request.url().startsWith('blob:') && errors.push(`request outside the site: ${request.url()}`));
     await page.setViewportSize({ width: 1100, height: 900 });
     await page.goto(`${origin}/examples/web/#${panel}`);
     const panelState = async () => (await page.evaluate((name) => (window as unknown as PlaygroundWindow).playground[name], panel)) as PanelState;
