@@ -211,9 +211,13 @@ class Panel {
   async ask(method, ...args) {
     const result = this.$('.result');
     try {
-      return await this.worker.request(method, ...args);
+      const answer = await this.worker.request(method, ...args);
+      this.state.error = null;
+      return answer;
     } catch (err) {
       if (result) result.innerHTML = `<span class="error">${escapeXml(err.message)}</span>`;
+      // The pictures of an earlier answer would read as this input's.
+      this.root.querySelectorAll('.gates-view, .heatmap').forEach((el) => (el.innerHTML = ''));
       this.state.error = err.message;
       return null;
     }
@@ -271,7 +275,8 @@ translate.$('input[data-action="load"]').addEventListener('change', async (event
   const file = event.target.files?.[0];
   if (!file || !panel.worker) return;
   const bytes = await file.arrayBuffer();
-  const info = await panel.ask('load', bytes);
+  const info = await panel.ask('load', bytes).catch(() => null);
+  if (!info && panel.state.error) panel.$('.result').innerHTML = `<span class="error">could not load ${escapeXml(file.name)}: ${escapeXml(panel.state.error)}</span>`;
   if (!info) return;
   Object.assign(panel.state, { status: 'done', reason: 'loaded', info, metrics: { summary: info.summary ?? file.name }, losses: [], step: 0, total: 0 });
   if (info.example) panel.$('input[name="input"]').value = info.example;
