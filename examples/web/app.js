@@ -163,9 +163,12 @@ class Panel {
     this.$('[data-action="train"]').disabled = !['ready', 'done', 'error'].includes(s.status);
     this.$('[data-action="stop"]').disabled = !training;
     const save = this.$('[data-action="save"]');
-    if (save) save.disabled = s.status !== 'done';
+    const filesPending = Boolean(s.info?.files); // this build cannot read or write model files
+    if (save) save.disabled = s.status !== 'done' || filesPending;
     const load = this.$('input[data-action="load"]');
-    if (load) load.disabled = !['ready', 'done', 'error'].includes(s.status); // not while a model trains
+    if (load) load.disabled = !['ready', 'done', 'error'].includes(s.status) || filesPending; // not while a model trains
+    const filesNote = this.$('.files-note');
+    if (filesNote) filesNote.textContent = filesPending ? s.info.files : '';
     this.root.querySelectorAll('.ask button, .ask input, .ask textarea').forEach((el) => (el.disabled = s.status === 'pending'));
     const fraction = s.total > 0 ? s.step / s.total : 0;
     this.progress.firstElementChild.style.width = `${(s.status === 'done' ? 1 : fraction) * 100}%`;
