@@ -22,6 +22,7 @@ const USAGE = `usage:
   rnn-wasm info                         which wasm build this runtime picks
   rnn-wasm train <task> [--data PATH] [--epochs N] [--seed N] [--json]   task: sentiment, tagger, caption, charlm (train --help)
   rnn-wasm babi --model FILE --test FILE [--json] [--show K]   a saved DMN's accuracy and gates on a bAbI file
+  rnn-wasm translate --model M [--beam K] [--json] [--svg DIR] < french.txt   (train one: rnn-wasm train translate --help)
   rnn-wasm bench <what> [--json] [--build simd|relaxed|all] [--repeat N] [shape options]
       what: ${Object.keys(BENCHES).join(', ') || '(none yet)'}
 `;
@@ -52,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'bench') return bench(args);
   if (command === 'train') return (await import('./train.js')).train(args);
   if (command === 'babi') return (await import('./babi.js')).babiCommand(args);
+  if (command === 'translate') return (await import('./translate.js')).translateCommand(args);
   if (command === undefined || command === 'help' || args.flags.has('help')) {
     console.log(USAGE);
     return 0;

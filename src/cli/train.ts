@@ -15,6 +15,7 @@ export const TRAIN_USAGE = `usage: rnn-wasm train <task> [options]
     caption     one-to-many SequenceGenerator: captions from scene feature vectors, greedy and temperature sampling
     charlm      character-level language model (truncated BPTT); --data any text file, default a built-in corpus
     babi        DMN / DMN+ question answering on a bAbI file (train babi --help)
+    translate   Seq2Seq French -> English with attention (rnn-wasm train translate --help)
   options:
     --data PATH          real data instead of the built-in synthetic set
     --epochs N           passes over the training data
@@ -35,6 +36,7 @@ function flagNumber(args: ParsedArgs, name: string): number | undefined {
 }
 
 export async function train(args: ParsedArgs): Promise<number> {
+  if (args.positional[1] === 'translate') return (await import('./translate.js')).trainTranslate(args);
   const task = args.positional[1] as TaskName | undefined;
   if ((task as string) === 'babi') return (await import('./babi.js')).trainBabiCommand(args);
   if (!task || !TASKS.includes(task) || args.flags.has('help')) {

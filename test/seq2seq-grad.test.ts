@@ -1,0 +1,73 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import { createRuntime, type Runtime } from '../src/runtime/runtime.js';
+import { Seq2Seq, type Seq2SeqOptions } from '../src/models/seq2seq.js';
+import { Rng } from '../src/train/rng.js';
+
+let rt: Runtime;
+beforeAll(async () => {
+  rt = await createRuntime();
+});
+
+const batch = {
+  sources: [[4, 5, 6, 7], [8, 9], [5, 10, 11]],
+  targets: [[4, 5, 6], [7], [8, 9, 10, 11]],
+};
+
+/**
+ * Directional finite difference per parameter tensor: (L(p + eps d) - L(p - eps d)) / 2 eps
+ * against grad . d, d a seeded random direction inside that tensor.
+ */
+function checkGradients(options: Partial<Seq2SeqOptions>, tolerance = 2e-2): { worst: number; name: string } {
+  const model = new Seq2Seq(rt, { sourceVocabSize: 12, targetVocabSize: 12, hiddenSize: 6, embeddingDim: 5, attentionSize: 4, seed: 3, ...options });
+  model.train();
+  const loss = () => {
+    model.tape.reset();
+    return model.loss(batch);
+  };
+  model.zeroGrad();
+  loss();
+  model.tape.backward();
+  const grads = Object.fromEntries(model.params.names.map((n) => [n, model.params.grad(n).view().slice()]));
+  const rng = new Rng(7);
+  let worst = 0, worstName = '';
+  for (const name of model.params.names) {
+    const value = model.params.value(name);
+    const base = value.view().slice();
+    const d = Float32Array.from(base, () => rng.normal());
+    const eps = 1e-2;
+    let analytic = 0;
+    for (let i = 0; i < d.length; i++) analytic += grads[name][i] * d[i];
+    value.set(base.map((x, i) => x + eps * d[i]));
+    const plus = loss();
+    value.set(base.map((x, i) => x - eps * d[i]));
+    const minus = loss();
+    value.set(base);
+    const numeric = (plus - minus) / (2 * eps);
+    const err = Math.abs(numeric - analytic) / Math.max(1e-2, Math.abs(numeric) + Math.abs(analytic));
+    if (err > worst) { worst = err; worstName = `${name}: numeric ${numeric}, analytic ${analytic}`; }
+  }
+  model.dispose();
+  expect(worst, worstName).toBeLessThan(tolerance);
+  return { worst, name: worstName };
+}
+
+describe('Seq2Seq gradients (directional finite differences per parameter tensor)', () => {
+  const cases: [string, Partial<Seq2SeqOptions>][] = [
+    ['no attention', { attention: 'none' }],
+    ['bahdanau', { attention: 'bahdanau' }],
+    ['luong-dot', { attention: 'luong-dot', embeddingDim: 6 }],
+    ['luong-general', { attention: 'luong-general' }],
+    ['luong-concat + input feeding', { attention: 'luong-concat', inputFeeding: true }],
+    ['local-m', { attention: 'local-m', window: 1 }],
+    ['local-p', { attention: 'local-p', window: 2 }],
+    ['lstm encoder and decoder, bahdanau', { attention: 'bahdanau', encoderCell: 'lstm', cell: 'lstm' }],
+    ['bidirectional 2-layer reversed encoder, luong-general', { attention: 'luong-general', bidirectional: true, numLayers: 2, reverseSource: true }],
+    ['tied embeddings', { attention: 'bahdanau', embeddingDim: 6, tieEmbeddings: true }],
+  ];
+  for (const [label, options] of cases) {
+    it(label, () => {
+      const r = checkGradients(options);
+      console.log(label, r.worst.toExponential(2), r.name);
+    });
+  }
+});
