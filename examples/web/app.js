@@ -174,6 +174,7 @@ class Panel {
     this.progress.firstElementChild.style.width = `${(s.status === 'done' ? 1 : fraction) * 100}%`;
     this.progress.classList.toggle('done', s.status === 'done');
     // While training the x axis spans every planned step; once done, the steps actually run.
+    this.curve.hidden = s.reason === 'loaded'; // a loaded model has no training to show
     this.curve.innerHTML = lossCurveSvg(s.losses, { total: s.status === 'training' ? s.total : s.losses.length || s.total || undefined });
     this.statusLine.textContent = this.statusText();
     this.goal.textContent = s.info?.target ? `Trains until ${s.info.target}${s.total ? `, at most ${s.total} steps` : ''}.` : '';
