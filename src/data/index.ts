@@ -8,3 +8,4 @@ export { parseLabelledSentences, loadLabelledSentences, type LabelledSentence, t
 // examples and the tests; like the training recipes they stay out of the library bundle to keep it
 // small: import them from their modules.
 export { parseBabi, loadBabi, babiWords, babiVocabulary, encodeBabi, splitBabi, answerToken, generateBabi, GENERATED_TASKS, type BabiExample, type BabiParseOptions, type EncodedBabi, type GeneratedTask, type GenerateOptions as BabiGenerateOptions } from './babi.js';
+export { generateDateExamples, dateVocabularies, writeFrenchDate, randomDateExample, DATE_FORMS, type DateExample, type DateForm } from './dates.js';

@@ -1,6 +1,7 @@
 // Headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core) loading the
 // packed package from a local static server: the README's browser snippets verbatim, each
-// followed by the shared check, and the examples/web page training until its loss falls.
+// followed by the shared check, and the examples/web playground: each panel trains in its Web
+// Worker to a stated threshold, answers a typed input and is screenshotted into test-output/.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,7 @@ const TYPES: Record<string, string> = {
   '.mjs': 'text/javascript; charset=utf-8',
   '.wasm': 'application/wasm',
   '.json': 'application/json',
+  '.css': 'text/css; charset=utf-8',
   '.safetensors': 'application/octet-stream',
 };
 
@@ -210,12 +212,189 @@ window.__report = await __runCheck({ lib: __lib, rt, fixture: __fixture, runtime
     expect(requested.slice(before).filter((p) => p.endsWith('.wasm'))).toEqual([expect.stringMatching(/^\/vite\/assets\/relaxed-[\w-]+\.wasm$/)]);
   });
 
-  it('examples/web trains in the page: the loss falls; screenshot in test-output/', async () => {
+  // ---------------------------------------------------------------- the playground (examples/web)
+  // Each panel trains in its own Web Worker to the threshold its adapter states, answers a
+  // typed input, and leaves a full-page screenshot in test-output/playground-<panel>.png.
+
+  interface PanelState {
+    status: string;
+    build: string | null;
+    step: number;
+    total: number;
+    elapsed: number;
+    losses: number[];
+    metrics: Record<string, number> | null;
+    reason: string | null;
+    error: string | null;
+    pending: string | null;
+    prediction: Record<string, unknown> | null;
+    predictions: number;
+    progressMessages: number;
+  }
+  type PlaygroundWindow = { playground: Record<string, PanelState> };
+
+  async function openPanel(panel: string) {
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
-    await page.setViewportSize({ width: 1000, height: 460 });
-    await page.goto(`${origin}/examples/web/`);
+    page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
+    // Offline: the page and its workers fetch nothing but the static files of this origin.
+    page.on('request', (request) => !request.url().startsWith(`${origin}/`) && !request.url().startsWith('blob:') && errors.push(`request outside the site: ${request.url()}`));
+    await page.setViewportSize({ width: 1100, height: 900 });
+    await page.goto(`${origin}/examples/web/#${panel}`);
+    const panelState = async () => (await page.evaluate((name) => (window as unknown as PlaygroundWindow).playground[name], panel)) as PanelState;
+    const waitFor = async (statuses: string[], timeout: number) => {
+      await page.waitForFunction(
+        ({ name, statuses }) => statuses.includes((window as unknown as PlaygroundWindow).playground[name].status),
+        { name: panel, statuses: [...statuses, 'error', 'pending'] },
+        { timeout },
+      );
+      const state = await panelState();
+      expect(state.pending, `${panel} panel is pending`).toBeNull();
+      expect(state.error, `${panel} panel failed`).toBeNull();
+      return state;
+    };
+    const shoot = async () => {
+      mkdirSync(join(ROOT, 'test-output'), { recursive: true });
+      const shot = join(ROOT, `test-output/playground-${panel}.png`);
+      await page.screenshot({ path: shot, fullPage: true });
+      return shot;
+    };
+    return { page, errors, panelState, waitFor, shoot };
+  }
+
+  /** Clicks Train and, while the worker trains, counts the page's animation frames (a blocked page draws none). */
+  async function trainWatchingFrames(page: import('playwright-core').Page, panel: string) {
+    await page.click(`#panel-${panel} [data-action="train"]`);
+    return (await page.evaluate(
+      () =>
+        new Promise<{ frames: number; longestGapMs: number }>((resolve) => {
+          let frames = 0, last = performance.now(), longestGapMs = 0;
+          const end = last + 1000;
+          const frame = (now: number) => {
+            frames++;
+            longestGapMs = Math.max(longestGapMs, now - last);
+            last = now;
+            if (now < end) requestAnimationFrame(frame);
+            else resolve({ frames, longestGapMs });
+          };
+          requestAnimationFrame(frame);
+        }),
+    )) as { frames: number; longestGapMs: number };
+  }
+
+  function logPanel(panel: string, state: PanelState, frames: { frames: number; longestGapMs: number }, shot: string, extra: string) {
+    const first = state.losses[0], last = state.losses[state.losses.length - 1];
+    console.log(
+      `[runtimes] playground ${panel} (${state.build} build): ${state.reason} after ${state.step} steps in ${state.elapsed.toFixed(1)} s; ` +
+        `loss ${first.toFixed(3)} -> ${last.toFixed(3)}; ${state.metrics?.summary}; ${state.progressMessages} live updates; ` +
+        `page drew ${frames.frames} frames in the first second of training (longest gap ${frames.longestGapMs.toFixed(0)} ms); ${extra}; screenshot ${shot}`,
+    );
+  }
+
+  /** What every trained panel shows: a finished run whose loss fell, drawn live, with the page responsive throughout. */
+  function expectTrained(state: PanelState, frames: { frames: number; longestGapMs: number }) {
+    expect(state.status).toBe('done');
+    expect(state.build).toBe('relaxed');
+    expect(state.losses.length).toBe(state.step);
+    expect(state.losses.every(Number.isFinite)).toBe(true);
+    expect(state.losses[state.losses.length - 1]).toBeLessThan(state.losses[0] * 0.2);
+    expect(state.progressMessages).toBeGreaterThan(3);
+    expect(frames.frames).toBeGreaterThan(10);
+    expect(frames.longestGapMs).toBeLessThan(500);
+  }
+
+  it('playground, translation: trains to >= 95% exact match on fresh dates, translates a typed date, attention on the right words; save and reload', async () => {
+    const { page, errors, waitFor, panelState, shoot } = await openPanel('translate');
+    await waitFor(['ready'], 30_000);
+    const frames = await trainWatchingFrames(page, 'translate');
+    const trained = await waitFor(['done'], 90_000);
+    expectTrained(trained, frames);
+    expect(trained.metrics!.exactMatch).toBeGreaterThanOrEqual(0.95);
+
+    const before = (await panelState()).predictions;
+    await page.fill('#panel-translate input[name="input"]', 'mardi 13 mars 2018');
+    await page.click('#panel-translate form button[type="submit"]');
+    await page.waitForFunction((n) => (window as unknown as PlaygroundWindow).playground.translate.predictions > n, before);
+    const state = await panelState();
+    const out = state.prediction as { output: string; sourceTokens: string[]; targetTokens: string[]; weights: number[][] };
+    await page.waitForTimeout(200); // the last redraw
+    const shot = await shoot();
+    expect(out.output).toBe('2018-03-13');
+    expect(await page.textContent('#panel-translate .result .answer')).toBe('2018-03-13');
+    expect(out.sourceTokens).toEqual(['mardi', '13', 'mars', '2018']);
+    expect(out.weights).toHaveLength(10);
+    out.weights.forEach((row) => {
+      expect(row).toHaveLength(4);
+      expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    });
+    // The alignment a person reads off the heatmap: the year's digits look at "2018", the month's at "mars", the day's at "13".
+    const argmax = out.weights.map((row) => row.indexOf(Math.max(...row)));
+    const looksAt = (rows: number[]) => rows.map((i) => out.sourceTokens[argmax[i]]);
+    expect(looksAt([0, 1, 2, 3])).toEqual(['2018', '2018', '2018', '2018']);
+    expect(looksAt([5, 6])).toEqual(['mars', 'mars']);
+    expect(looksAt([8, 9])).toEqual(['13', '13']);
+    // The heatmap is the package's SVG, one cell per weight.
+    expect(await page.locator('#panel-translate .heatmap svg rect').count()).toBeGreaterThanOrEqual(40);
+    expect(errors).toEqual([]);
+
+    // Save the model (the page downloads a .safetensors file) and load it into a fresh page
+    // through the file input, as a user loads one saved by `rnn-wasm train translate --save`:
+    // the same translation and the same attention, bit for bit.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#panel-translate [data-action="save"]')]);
+    const saved = readFileSync((await download.path())!);
+    const fresh = await openPanel('translate');
+    await fresh.waitFor(['ready'], 30_000);
+    await fresh.page.setInputFiles('#panel-translate input[data-action="load"]', { name: 'dates-seq2seq.safetensors', mimeType: 'application/octet-stream', buffer: saved });
+    await fresh.page.waitForFunction(() => (window as unknown as PlaygroundWindow).playground.translate.predictions > 0);
+    const loadedState = await fresh.panelState();
+    expect(loadedState.reason).toBe('loaded');
+    await fresh.page.fill('#panel-translate input[name="input"]', 'mardi 13 mars 2018');
+    await fresh.page.click('#panel-translate form button[type="submit"]');
+    await fresh.page.waitForFunction(() => (window as unknown as PlaygroundWindow).playground.translate.predictions > 1);
+    const reloaded = (await fresh.panelState()).prediction as typeof out;
+    expect(reloaded.output).toBe(out.output);
+    expect(reloaded.weights).toEqual(out.weights);
+    expect(fresh.errors).toEqual([]);
+    await fresh.page.close();
+
+    logPanel('translate', trained, frames, shot, `"mardi 13 mars 2018" -> "${out.output}", year digits attend to ${looksAt([0])[0]}; saved (${saved.length} bytes) and reloaded: same output and attention`);
+    await page.close();
+  });
+
+  it('playground, question answering: the DMN trains to >= 95% on fresh stories, answers a typed story, its gates pick the supporting fact', async () => {
+    const { page, errors, waitFor, panelState, shoot } = await openPanel('qa');
+    await waitFor(['ready'], 30_000);
+    const frames = await trainWatchingFrames(page, 'qa');
+    const trained = await waitFor(['done'], 90_000);
+    expectTrained(trained, frames);
+    expect(trained.metrics!.accuracy).toBeGreaterThanOrEqual(0.95);
+
+    const story = ['Mary went to the kitchen.', 'John moved to the garden.', 'Mary travelled to the office.', 'Daniel went back to the bedroom.', 'John journeyed to the hallway.'];
+    const before = (await panelState()).predictions;
+    await page.fill('#panel-qa textarea[name="story"]', story.join('\n'));
+    await page.fill('#panel-qa input[name="question"]', 'Where is Mary?');
+    await page.click('#panel-qa form button[type="submit"]');
+    await page.waitForFunction((n) => (window as unknown as PlaygroundWindow).playground.qa.predictions > n, before);
+    const out = (await panelState()).prediction as { answer: string; facts: string[]; gates: number[][] };
+    await page.waitForTimeout(200);
+    const shot = await shoot();
+    expect(out.answer).toBe('office');
+    expect(await page.textContent('#panel-qa .result .answer')).toBe('office');
+    expect(out.facts).toEqual(story);
+    expect(out.gates).toHaveLength(3);
+    out.gates.forEach((pass) => expect(pass).toHaveLength(story.length));
+    // Summed over the passes, the gates weigh the supporting fact (Mary's last move) most.
+    const total = story.map((_, i) => out.gates.reduce((sum, pass) => sum + pass[i], 0));
+    expect(total.indexOf(Math.max(...total))).toBe(2);
+    expect(await page.locator('#panel-qa table.gates tbody tr').count()).toBe(story.length);
+    expect(errors).toEqual([]);
+    logPanel('qa', trained, frames, shot, `"Where is Mary?" -> "${out.answer}", gates on fact 3 per pass ${out.gates.map((p) => p[2].toFixed(2)).join('/')}`);
+    await page.close();
+  });
+
+  it('playground, LSTM forecaster (examples/web as before): trains in its worker, the loss falls; screenshot in test-output/', async () => {
+    const { page, errors, shoot } = await openPanel('forecast');
     type ExampleState = { done: boolean; error: string | null; losses: number[]; heldOutLoss: number; build: string; model: string; step: number };
     await page.waitForFunction(
       () => {
@@ -226,15 +405,14 @@ window.__report = await __runCheck({ lib: __lib, rt, fixture: __fixture, runtime
       { timeout: 90_000 },
     );
     const state = (await page.evaluate(() => (window as unknown as { rnnWasmExample: ExampleState }).rnnWasmExample)) as ExampleState;
-    mkdirSync(join(ROOT, 'test-output'), { recursive: true });
-    const shot = join(ROOT, 'test-output/web-example.png');
-    await page.screenshot({ path: shot });
+    await page.waitForTimeout(200);
+    const shot = await shoot();
     await page.close();
     expect(state.error).toBeNull();
     expect(errors).toEqual([]);
     const first = state.losses[0], last = state.losses[state.losses.length - 1];
     console.log(
-      `[runtimes] examples/web (${state.build} build, ${state.model}): loss ${first.toExponential(2)} -> ${last.toExponential(2)} ` +
+      `[runtimes] examples/web forecaster (${state.build} build, ${state.model}): loss ${first.toExponential(2)} -> ${last.toExponential(2)} ` +
         `over ${state.step} steps, held-out ${state.heldOutLoss.toExponential(2)}; screenshot ${shot}`,
     );
     expect(state.build).toBe('relaxed');
