@@ -312,3 +312,25 @@ describe('layers dropped without dispose', () => {
     expect(after - base).toBeGreaterThanOrEqual(keptBytes);
   });
 });
+
+describe('step cells share the lifecycle checks', () => {
+  it('a disposed LSTMCell throws on forward; its second dispose is a no-op; another runtime is refused', async () => {
+    const { LSTMCell } = await import('../src/layers/cells.js');
+    const cellLayer = new LSTMCell(rt, { inputSize: 3, hiddenSize: 4, seed: 1 });
+    const x = host([2, 3], 5);
+    expect(cellLayer.forward(x).h.shape).toEqual([2, 4]);
+    cellLayer.dispose();
+    const live = rt.mem.liveBytes;
+    expect(() => cellLayer.dispose()).not.toThrow();
+    expect(rt.mem.liveBytes).toBe(live);
+    expect(() => cellLayer.forward(x)).toThrow(/LSTMCell\.forward\(\): this LSTMCell was disposed/);
+    const rt2 = await createRuntime();
+    const other = new LSTMCell(rt2, { inputSize: 3, hiddenSize: 4 });
+    const tape = new Tape(rt, new Arena(rt.mem));
+    const { cell } = await import('../src/layers/ops.js');
+    expect(() => cell(tape, other, tape.input(x.data, [2, 3]))).toThrow(/the layer belongs to another runtime than the tape/);
+    expect(() => other.forwardDevice({ x: tape.input(x.data, [2, 3]).value, arena: tape.arena })).toThrow(/LSTMCell\.forwardDevice: x belongs to another runtime/);
+    tape.arena.dispose();
+    rt2.dispose();
+  });
+});

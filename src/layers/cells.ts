@@ -17,6 +17,7 @@ import { cellBackward, cellForward, cellWorkFloats } from '../kernels/cells.js';
 import { CELL_KINDS, type CellDescriptor, type CellKind } from '../kernels/cell-kinds.js';
 import { Rng } from '../train/rng.js';
 import { NamedParameters } from './parameters.js';
+import { checkLayerUsable, checkSameRuntime, markDisposed } from '../runtime/lifecycle.js';
 
 export interface CellOptions {
   inputSize: number;
@@ -188,6 +189,7 @@ export class RecurrentCell {
   }
 
   dispose(): void {
+    if (!markDisposed(this)) return;
     this.hostArena?.dispose();
     this.hostArena = null;
     this.lastStep = null;
@@ -197,6 +199,7 @@ export class RecurrentCell {
   // ---- host API ----------------------------------------------------------------------
 
   forward(x: HostTensor, options: CellForwardOptions = {}): CellForwardResult {
+    checkLayerUsable(this, 'forward');
     if (options === null || typeof options !== 'object') throw new TypeError('forward options must be an object { h?, c?, gate? }');
     const B = this.checkX(x?.shape);
     const H = this.hiddenSize;
@@ -220,6 +223,7 @@ export class RecurrentCell {
   }
 
   backward(args: CellBackwardArgs = {}): CellBackwardResult {
+    checkLayerUsable(this, 'backward');
     if (args === null || typeof args !== 'object') throw new TypeError('backward expects an object { dH?, dC?, inputGrad? }');
     const step = this.lastStep;
     if (!step) throw new Error('backward() needs a preceding forward()');
@@ -244,6 +248,8 @@ export class RecurrentCell {
 
   /** One step over wasm-memory tensors; the returned step is what backwardDevice needs. */
   forwardDevice(args: CellDeviceForwardArgs): CellDeviceForwardResult {
+    checkLayerUsable(this, 'forwardDevice');
+    checkSameRuntime(this.rt, `${this.constructor.name}.forwardDevice`, { x: args?.x, h: args?.h, c: args?.c, gate: args?.gate, arena: args?.arena });
     if (args === null || typeof args !== 'object') throw new TypeError('forwardDevice expects an object { x, h?, c?, gate?, arena }');
     if (!(args.arena instanceof Arena)) throw new TypeError(`arena must be an Arena, got ${describe(args.arena)}`);
     const B = this.checkX(args.x?.shape);
@@ -281,6 +287,7 @@ export class RecurrentCell {
    * parameter gradients into the block; returns dx, dh (and dc, dGate) in the step's arena.
    */
   backwardDevice(step: CellStep, args: CellDeviceBackwardArgs = {}): CellDeviceBackwardResult {
+    checkLayerUsable(this, 'backwardDevice');
     if (!step || step.cell !== this) throw new Error('backwardDevice() needs a step returned by this cell\'s forwardDevice()');
     if (args === null || typeof args !== 'object') throw new TypeError('backwardDevice expects an object { dH?, dC?, inputGrad? }');
     const { rt } = this;
