@@ -151,3 +151,25 @@ describe('demo', () => {
     expect(text).toMatch(/exact match on 300 fresh dates/);
   });
 });
+
+describe('translate CLI core', () => {
+  it('normalises raw lines, keeps empty lines and order, maps unknown words to <unk>, writes JSON and SVG', async () => {
+    const { translateText } = await import('../src/cli/translate.js');
+    const { Vocabulary } = await import('../src/data/vocab.js');
+    const src = new Vocabulary(['<pad>', '<unk>', '<sos>', '<eos>', 'je', 'suis', '.', 'la'], 4);
+    const tgt = new Vocabulary(['<pad>', '<unk>', '<sos>', '<eos>', 'i', 'am', '.'], 4);
+    const model = new Seq2Seq(rt, { sourceVocabSize: src.size, targetVocabSize: tgt.size, hiddenSize: 8, embeddingDim: 8, attention: 'bahdanau', seed: 1 });
+    fitSeq2Seq(model, [{ source: Int32Array.from([4, 5, 6]), target: Int32Array.from([4, 5, 6]) }], { steps: 60, lr: 3e-2 });
+    const { out, svgs } = translateText(model, src, tgt, 'Je suis.\n\nJE SUIS   là\u202f!\n', { svg: true });
+    expect(out.length).toBe(3);
+    expect(out[0]).toBe('i am .');
+    expect(out[1]).toBe('');
+    const json = translateText(model, src, tgt, 'Je suis xyzzy.\n', { json: true, beam: 2 }).out.map((l) => JSON.parse(l));
+    expect(json[0].source).toEqual(['je', 'suis', 'xyzzy', '.']);
+    expect(json[0].sourceIds).toEqual([4, 5, 1, 6]);
+    expect(json[0].attention.length).toBe(json[0].tokens.length);
+    expect(svgs.map(([i]) => i)).toEqual([0, 2]);
+    expect(svgs[0][1]).toMatch(/^<svg/);
+    model.dispose();
+  });
+});

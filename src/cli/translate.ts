@@ -17,7 +17,9 @@ import { ProgressBar } from '../train/progress.js';
 import { Rng } from '../train/rng.js';
 import { flagBool, flagInt, flagString, type ParsedArgs } from './args.js';
 import { loadTranslationTask, normalizeSentence, tokenizeNormalized, translationVocabularies, type TranslationPair } from '../data/translation.js';
-import { ATTENTION_KINDS, type AttentionKind, type Seq2SeqOptions } from '../models/seq2seq.js';
+import { ATTENTION_KINDS, type AttentionKind, type Seq2Seq, type Seq2SeqOptions } from '../models/seq2seq.js';
+import type { Vocabulary } from '../data/vocab.js';
+import { attentionHeatmapSvg } from './heatmap.js';
 
 export const TRANSLATE_TRAIN_USAGE = `usage: rnn-wasm train translate --data eng-fra.txt --split split-train.json [options]
   --attention ${ATTENTION_KINDS.join('|')}   (default bahdanau)
@@ -173,6 +175,46 @@ export async function trainTranslate(args: ParsedArgs): Promise<number> {
   return 0;
 }
 
+
+/**
+ * The translate command without its I/O: raw French lines in (one sentence per
+ * line), one output line per input line (empty input line -> empty line), and
+ * the heatmap SVGs by 0-based line index when asked.
+ */
+export function translateText(
+  model: Seq2Seq, source: Vocabulary, target: Vocabulary, text: string,
+  options: { beam?: number; maxLength?: number; json?: boolean; svg?: boolean } = {},
+): { out: string[]; svgs: [number, string][] } {
+  const beam = options.beam ?? 0, maxLength = options.maxLength ?? 10, json = options.json ?? false;
+  const lines = text.split('\n');
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  const tokens = lines.map((l) => tokenizeNormalized(normalizeSentence(l.endsWith('\r') ? l.slice(0, -1) : l)));
+  const nonEmpty = tokens.map((t, i) => [t, i] as const).filter(([t]) => t.length > 0);
+  const decoded = new Map<number, { tokens: number[]; score: number; attention: Float32Array[] }>();
+  const batch = 64;
+  for (let i = 0; i < nonEmpty.length; i += batch) {
+    const part = nonEmpty.slice(i, i + batch);
+    const results = model.decode(part.map(([t]) => source.encode(t)), beam > 0 ? { method: 'beam', beamSize: beam, maxLength } : { method: 'greedy', maxLength });
+    part.forEach(([, idx], j) => decoded.set(idx, results[j]));
+  }
+  const out: string[] = [];
+  const svgs: [number, string][] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const r = decoded.get(i);
+    const words = r ? r.tokens.map((t) => target.token(t)) : [];
+    if (json) {
+      out.push(JSON.stringify({
+        line: i + 1, input: lines[i], source: tokens[i], sourceIds: Array.from(source.encode(tokens[i])), tokens: words, translation: words.join(' '),
+        score: r ? r.score : 0, attention: r ? r.attention.map((row) => Array.from(row, (v) => Number(v.toFixed(4)))) : [],
+      }));
+    } else out.push(words.join(' '));
+    if (options.svg && r && r.attention.length > 0 && r.attention[0].length > 0) {
+      svgs.push([i, attentionHeatmapSvg({ weights: r.attention, sourceTokens: tokens[i], targetTokens: words, title: lines[i] })]);
+    }
+  }
+  return { out, svgs };
+}
+
 export const TRANSLATE_USAGE = `usage: rnn-wasm translate --model model.safetensors [--beam K] [--max-length N] [--json] [--svg DIR] < french.txt
   reads French sentences from stdin (one per line), writes one English translation per line
 `;
@@ -203,34 +245,9 @@ export async function translateCommand(args: ParsedArgs): Promise<number> {
   const { loadSeq2Seq } = await import('../models/seq2seq-tasks.js');
   const { model, source, target } = loadSeq2Seq(rt, new Uint8Array(await readFile(modelPath)));
   const text = await readStdin();
-  const lines = text.split('\n');
-  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  const tokens = lines.map((l) => tokenizeNormalized(normalizeSentence(l.endsWith('\r') ? l.slice(0, -1) : l)));
-  const nonEmpty = tokens.map((t, i) => [t, i] as const).filter(([t]) => t.length > 0);
-  const decoded = new Map<number, { tokens: number[]; score: number; attention: Float32Array[] }>();
-  const batch = 64;
-  for (let i = 0; i < nonEmpty.length; i += batch) {
-    const part = nonEmpty.slice(i, i + batch);
-    const results = model.decode(part.map(([t]) => source.encode(t)), beam > 0 ? { method: 'beam', beamSize: beam, maxLength } : { method: 'greedy', maxLength });
-    part.forEach(([, idx], j) => decoded.set(idx, results[j]));
-  }
   if (svgDir) await mkdir(svgDir, { recursive: true });
-  const { attentionHeatmapSvg } = await import('./heatmap.js');
-  const out: string[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const r = decoded.get(i);
-    const words = r ? r.tokens.map((t) => target.token(t)) : [];
-    if (json) {
-      out.push(JSON.stringify({
-        line: i + 1, input: lines[i], source: tokens[i], sourceIds: Array.from(source.encode(tokens[i])), tokens: words, translation: words.join(' '),
-        score: r ? r.score : 0, attention: r ? r.attention.map((row) => Array.from(row, (v) => Number(v.toFixed(4)))) : [],
-      }));
-    } else out.push(words.join(' '));
-    if (svgDir && r && r.attention.length > 0) {
-      const svg = attentionHeatmapSvg({ weights: r.attention, sourceTokens: tokens[i], targetTokens: words, title: lines[i] });
-      await writeFile(`${svgDir}/${String(i + 1).padStart(4, '0')}.svg`, svg);
-    }
-  }
+  const { out, svgs } = translateText(model, source, target, text, { beam, maxLength, json, svg: svgDir !== '' });
+  for (const [i, svg] of svgs) await writeFile(`${svgDir}/${String(i + 1).padStart(4, '0')}.svg`, svg);
   if (out.length > 0) process.stdout.write(`${out.join('\n')}\n`);
   model.dispose();
   return 0;
