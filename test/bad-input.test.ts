@@ -310,7 +310,8 @@ describe.each(SUBJECTS.map((s) => [s.name, s] as const))('bad input: %s', (_name
       expect(Array.from(subject.good(s, rt))).toEqual(before);
       const bytes = rt.mem.byteLength, live = rt.mem.liveBytes;
       for (let i = 0; i < (isAsync ? 10 : 1000); i++) await failure(() => bad(s, rt));
-      expect(rt.mem.liveBytes - live, 'live bytes after 1,000 failures').toBe(0);
+      // At most equal: the FinalizationRegistry may return blocks of objects dropped earlier meanwhile.
+      expect(rt.mem.liveBytes - live, 'live bytes after 1,000 failures').toBeLessThanOrEqual(0);
       expect(rt.mem.byteLength, 'wasm memory after 1,000 failures').toBe(bytes);
       expect(Array.from(subject.good(s, rt))).toEqual(before);
     } finally {

@@ -18,6 +18,8 @@ export interface DmnDemoOptions {
   stories?: number;
   seed?: number;
   rt?: Runtime;
+  /** Called after every training step (the demo's progress bar). */
+  onStep?: (info: { step: number; seconds: number; loss: number }) => void;
 }
 
 export interface DmnDemoResult {
@@ -49,6 +51,7 @@ export async function runDmnDemo(options: DmnDemoOptions = {}): Promise<DmnDemoR
     // Task 2 needs two hops: supervising the gates by the supporting facts gets it there in seconds.
     gateSupervision: task === 2 ? 1 : 0,
     log: options.json ? undefined : (line) => write(`  ${line}`),
+    onStep: options.onStep,
   });
   const fresh = parseBabi(generateBabi({ task, stories: 40, seed: seed + 1_000_003 }));
   const freshEval = evaluateBabi(result.model, result.vocab, fresh);

@@ -6,7 +6,7 @@ import { Rng } from '../train/rng.js';
 import { dateVocabularies, generateDateExamples } from '../data/dates.js';
 import { Seq2Seq, type AttentionKind } from '../models/seq2seq.js';
 import { encodePairs, evaluateSeq2Seq, fitSeq2Seq } from '../models/seq2seq-tasks.js';
-import { attentionHeatmapText } from './heatmap.js';
+import { attentionHeatmapText } from '../viz/attention-heatmap.js';
 
 export interface TranslateDemoOptions {
   /** Training seconds (default 20). */
@@ -17,6 +17,8 @@ export interface TranslateDemoOptions {
   attention?: AttentionKind;
   seed?: number;
   rt?: Runtime;
+  /** Called after every training step (the demo's progress bar). */
+  onStep?: (info: { step: number; seconds: number; loss: number }) => void;
 }
 
 export interface TranslateDemoResult {
@@ -39,7 +41,8 @@ export async function runTranslateDemo(options: TranslateDemoOptions = {}): Prom
   const model = new Seq2Seq(rt, { sourceVocabSize: source.size, targetVocabSize: target.size, hiddenSize: 64, embeddingDim: 32, attention, seed });
   try {
     if (!options.json) write(`training a ${attention}-attention GRU seq2seq on French dates -> ISO dates for ${options.seconds ?? 20} s...\n`);
-    const fit = fitSeq2Seq(model, train, { batchSize: 32, lr: 3e-3, seconds: options.seconds ?? 20, seed });
+    const fit = fitSeq2Seq(model, train, { batchSize: 32, lr: 3e-3, seconds: options.seconds ?? 20, seed,
+      onStep: options.onStep && ((i) => options.onStep!({ step: i.step, seconds: i.trainSeconds, loss: i.loss })) });
     const { exactMatch } = evaluateSeq2Seq(model, fresh, target, { maxLength: 12 });
     const shown = freshExamples.slice(0, 4);
     const decoded = model.decode(shown.map((e) => source.encode(e.source)), { method: 'greedy', maxLength: 12 });
@@ -55,7 +58,7 @@ export async function runTranslateDemo(options: TranslateDemoOptions = {}): Prom
       write(`${fit.steps} steps in ${fit.trainSeconds.toFixed(1)} s; exact match on 300 fresh dates: ${(100 * exactMatch).toFixed(1)}%\n\n`);
       for (const ex of examples) {
         write(`${ex.source.join(' ')}  ->  ${ex.target.join('')}   (expected ${ex.expected})\n`);
-        write(`${attentionHeatmapText({ weights: ex.attention, sourceTokens: ex.source, targetTokens: ex.target })}\n\n`);
+        write(`${attentionHeatmapText(ex.attention, ex.source, ex.target)}\n\n`);
       }
     }
     return result;

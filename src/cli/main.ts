@@ -23,6 +23,7 @@ const BENCHES: Record<string, () => Promise<{ run: BenchCommand }>> = {
 
 const USAGE = `usage:
   rnn-wasm --version                    the package version
+  rnn-wasm demo [--seconds N] [--json]   train a DMN+ and an attention seq2seq on built-in data and show their gates and attention (about a minute)
   rnn-wasm info                         which wasm build this runtime picks
   rnn-wasm train <task> [--data PATH] [--epochs N] [--seed N] [--json]   task: sentiment, tagger, caption, charlm (train --help)
   rnn-wasm babi --model FILE --test FILE [--json] [--show K]   a saved DMN's accuracy and gates on a bAbI file
@@ -100,6 +101,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'bench') return bench(args);
   if (command === 'train') return (await import('./train.js')).train(args);
+  if (command === 'demo') return (await import('./demo.js')).demoCommand(args);
   if (command === 'babi') return (await import('./babi.js')).babiCommand(args);
   if (command === 'translate') return (await import('./translate.js')).translateCommand(args);
   if (command === undefined || command === 'help') {

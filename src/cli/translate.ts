@@ -19,7 +19,7 @@ import { flagBool, flagInt, flagString, type ParsedArgs } from './args.js';
 import { loadTranslationTask, normalizeSentence, tokenizeNormalized, translationVocabularies, type TranslationPair } from '../data/translation.js';
 import { ATTENTION_KINDS, type AttentionKind, type Seq2Seq, type Seq2SeqOptions } from '../models/seq2seq.js';
 import type { Vocabulary } from '../data/vocab.js';
-import { attentionHeatmapSvg } from './heatmap.js';
+import { attentionHeatmapSvg } from '../viz/attention-heatmap.js';
 
 export const TRANSLATE_TRAIN_USAGE = `usage: rnn-wasm train translate --data eng-fra.txt --split split-train.json [options]
   --attention ${ATTENTION_KINDS.join('|')}   (default bahdanau)
@@ -209,7 +209,7 @@ export function translateText(
       }));
     } else out.push(words.join(' '));
     if (options.svg && r && r.attention.length > 0 && r.attention[0].length > 0) {
-      svgs.push([i, attentionHeatmapSvg({ weights: r.attention, sourceTokens: tokens[i], targetTokens: words, title: lines[i] })]);
+      svgs.push([i, attentionHeatmapSvg(r.attention, tokens[i], words, { title: lines[i] })]);
     }
   }
   return { out, svgs };

@@ -35,6 +35,8 @@ export interface BabiTrainOptions extends Partial<DMNOptions> {
   log?: (line: string) => void;
   /** Progress bar on stderr (default false). */
   progress?: boolean;
+  /** Called after every step with the training seconds so far and the step's loss. */
+  onStep?: (info: { step: number; seconds: number; loss: number }) => void;
 }
 
 export interface BabiValidationPoint {
@@ -69,7 +71,7 @@ export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResu
   const venc = validation.map((e) => encodeBabi(e, vocab));
   const passes = options.passes ?? 3;
   const { examples: _e, validationFraction: _v, epochs: _ep, seconds: _s, targetAccuracy: _t, validateEvery: _ve, batchSize: _b, lr: _lr, l2: _l2,
-    clipNorm: _c, bucket: _bk, log: _lg, progress: _p, ...dmnOptions } = options;
+    clipNorm: _c, bucket: _bk, log: _lg, progress: _p, onStep: _os, ...dmnOptions } = options;
   const model = new DMN(rt, { ...dmnOptions, vocabSize: vocab.size });
   const trainer = new Trainer(model, { lr: options.lr ?? 1e-3, clipNorm: options.clipNorm ?? 10, weightDecay: options.l2 ?? 0, seed: options.seed ?? 0 });
   const batchSize = options.batchSize ?? 100;
@@ -106,6 +108,7 @@ export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResu
       lossSum += loss;
       lossCount++;
       bar?.update(k + 1, loss);
+      options.onStep?.({ step: trainer.step, seconds: trainMs / 1000, loss });
       if (options.validateEvery && trainer.step % options.validateEvery === 0 && validate() >= target) { done = true; break; }
       if (trainMs / 1000 >= maxSeconds) { done = true; break; }
     }

@@ -10,6 +10,19 @@ export interface KernelExports {
   sigmoid_forward(x: number, y: number, n: number): void;
   tanh_backward(y: number, dy: number, dx: number, n: number): void;
   tanh_forward(x: number, y: number, n: number): void;
+  // assembly/attention.ts
+  attention_context_backward(B: number, Ty: number, Tx: number, dk: number, a: number, h: number, dc: number, da: number, beta: number, dh: number): void;
+  attention_context_forward(B: number, Ty: number, Tx: number, dk: number, a: number, h: number, c: number): void;
+  attention_keys_backward(rows: number, dk: number, n: number, h: number, wk: number, ldwk: number, dkeys: number, dh: number, dwk: number): void;
+  attention_keys_forward(rows: number, dk: number, n: number, h: number, wk: number, ldwk: number, keys: number): void;
+  attention_scores_backward(kind: number, B: number, Ty: number, Tx: number, dq: number, dk: number, da: number, s: number, h: number, keys: number, wq: number, ldwq: number, v: number, query: number, de: number, ds: number, dh: number, dkeys: number, dwq: number, dbias: number, dv: number, dquery: number, tanhKeep: number): void;
+  attention_scores_forward(kind: number, B: number, Ty: number, Tx: number, dq: number, dk: number, da: number, s: number, h: number, keys: number, wq: number, ldwq: number, bias: number, v: number, query: number, e: number, tanhKeep: number): void;
+  attention_softmax_backward(B: number, Ty: number, Tx: number, a: number, da: number, de: number): void;
+  attention_softmax_forward(B: number, Ty: number, Tx: number, e: number, mask: number, a: number): void;
+  local_position_backward(B: number, dq: number, dp: number, s: number, wp: number, vp: number, lengths: number, u: number, p: number, dpos: number, ds: number, dwp: number, dvp: number, work: number): void;
+  local_position_forward(B: number, dq: number, dp: number, s: number, wp: number, vp: number, lengths: number, u: number, p: number): void;
+  local_window_backward(B: number, Tx: number, D: number, gaussian: number, p: number, lengths: number, align: number, a: number, da: number, de: number, dpos: number): void;
+  local_window_forward(B: number, Tx: number, D: number, gaussian: number, p: number, lengths: number, e: number, align: number, a: number): void;
   // assembly/attention_gru.ts
   attention_gru_cell_backward(B: number, I: number, H: number, x: number, ldx: number, w_ih: number, w_hh: number, h: number, gate: number, gates: number, extra: number, dhOut: number, dx: number, lddx: number, dxAccumulate: number, dh: number, dgate: number, dw_ih: number, dw_hh: number, db_ih: number, db_hh: number, work: number): void;
   attention_gru_cell_backward_work_floats(B: number, H: number): number;
@@ -28,6 +41,14 @@ export interface KernelExports {
   // assembly/embedding.ts
   embedding_backward(dout: number, ids: number, dtable: number, n: number, D: number, paddingIdx: number): void;
   embedding_forward(table: number, ids: number, out: number, n: number, D: number): void;
+  // assembly/episode.ts
+  episode_gate_backward(B: number, M: number, d: number, da: number, s: number, q: number, m: number, lengths: number, W1: number, W2: number, sigmoidGate: number, z: number, a: number, g: number, dg: number, dW1: number, db1: number, dW2: number, db2: number, ds: number, dq: number, dm: number, work: number): void;
+  episode_gate_backward_work_floats(B: number, M: number, d: number, da: number): number;
+  episode_gate_forward(B: number, M: number, d: number, da: number, s: number, q: number, m: number, lengths: number, W1: number, b1: number, W2: number, b2: number, sigmoidGate: number, z: number, a: number, scores: number, g: number): void;
+  episode_gru_backward(B: number, M: number, I: number, H: number, cell: number, x: number, g: number, lengths: number, W_ih: number, W_hh: number, gates: number, hprev: number, hn: number, dh: number, dx: number, dg: number, dW_ih: number, dW_hh: number, db_ih: number, db_hh: number, work: number): void;
+  episode_gru_backward_work_floats(B: number, M: number, H: number, cell: number): number;
+  episode_gru_forward(B: number, M: number, I: number, H: number, cell: number, x: number, g: number, h0: number, lengths: number, W_ih: number, W_hh: number, b_ih: number, b_hh: number, hN: number, gates: number, hprev: number, hn: number, work: number): void;
+  episode_gru_forward_work_floats(B: number, H: number, cell: number): number;
   // assembly/gemm.ts
   gemm_batched_f32(transA: number, transB: number, M: number, N: number, K: number, count: number, alpha: number, A: number, lda: number, strideA: number, B: number, ldb: number, strideB: number, beta: number, C: number, ldc: number, strideC: number): void;
   gemm_f32(transA: number, transB: number, M: number, N: number, K: number, alpha: number, A: number, lda: number, B: number, ldb: number, beta: number, C: number, ldc: number): void;
@@ -55,6 +76,11 @@ export interface KernelExports {
   lstm_cell_forward_work_floats(B: number, H: number, I: number): number;
   lstm_forward(T: number, B: number, I: number, H: number, x: number, ldx: number, w_ih: number, w_hh: number, b_ih: number, b_hh: number, h0: number, c0: number, lengths: number, reverse: number, out: number, ldout: number, hN: number, cN: number, gates: number, hprev: number, cprev: number, work: number): void;
   lstm_forward_work_floats(B: number, H: number, I: number): number;
+  // assembly/mdlstm.ts
+  mdlstm_backward(B: number, R: number, C: number, I: number, H: number, dir: number, w_ih: number, w_hh: number, dout: number, lddout: number, dcell: number, lddcell: number, xw: number, gates: number, hcat: number, cw: number, dx: number, dxAccumulate: number, dw_ih: number, dw_hh: number, db: number, dgates: number, dhw: number, dcw: number, dxw: number, cellByCell: number, work: number): void;
+  mdlstm_backward_work_floats(B: number, R: number, C: number, H: number, cellByCell: number): number;
+  mdlstm_forward(B: number, R: number, C: number, I: number, H: number, dir: number, x: number, w_ih: number, w_hh: number, bias: number, out: number, ldout: number, cellOut: number, ldcell: number, accumulate: number, xw: number, gates: number, hcat: number, hw: number, cw: number, cellByCell: number, work: number): void;
+  mdlstm_forward_work_floats(B: number, R: number, C: number, I: number, H: number, cellByCell: number): number;
   // assembly/memory.ts
   build_is_relaxed(): number;
   heap_base(): number;

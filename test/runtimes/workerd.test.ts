@@ -17,7 +17,8 @@ describe('Cloudflare workerd', () => {
     remove = installed.remove;
     const pkg = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8'));
     const entry = pkg.exports['.'].workerd as string;
-    const wasmFile = pkg.exports['./wasm/relaxed.wasm'] as string;
+    const wasmExport = pkg.exports['./wasm/relaxed.wasm'] as string | { default: string };
+    const wasmFile = typeof wasmExport === 'string' ? wasmExport : wasmExport.default;
     // The test's entry point: the README snippet is its own module (./app.js, verbatim);
     // /check runs the shared check with the module imported the same way.
     const main = `import app from './app.js';
