@@ -7,3 +7,4 @@ export { embeddingForward, embeddingBackward } from './embedding.js';
 export { SGD, Adam, AdamW, sgdStep, adamStep, clipGradNorm, clipGradNormList, type SGDOptions, type AdamOptions, type FlatParameters, type FlatTensor } from './optim.js';
 export { cellForward, cellBackward, cellWorkFloats, type CellSizes, type CellForwardKernelArgs, type CellBackwardKernelArgs } from './cells.js';
 export { CELL_KINDS, cellDescriptor, sequenceDescriptor, type CellDescriptor, type SequenceKernels, type StepKernels } from './cell-kinds.js';
+export { sequenceForward, sequenceBackward, sequenceWorkFloats, swapAxes01, multiplyInto, type SequenceForwardArgs, type SequenceBackwardArgs, type SequenceSizes } from './recurrent.js';
