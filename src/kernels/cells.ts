@@ -14,6 +14,7 @@
  */
 import { checkSize, ShapeError } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { rangeChecker } from './elementwise.js';
 import { checkLeadingDim, matrixBytes } from './elementwise.js';
 import { cellDescriptor, type CellDescriptor, type CellKind } from './cell-kinds.js';
 
@@ -126,7 +127,7 @@ function disjoint(fn: string, outName: string, out: number, outBytes: number, in
 export function cellForward(rt: Runtime, a: CellForwardKernelArgs): void {
   const fn = 'cellForward';
   const { shape, B, I, H, GH } = checkSizes(fn, a);
-  const mem = rt.mem;
+  const range = rangeChecker(rt, fn);
   const ldx = checkLeadingDim(`${fn} ldx`, a.ldx, I);
   const lstm = shape.hasCellState;
   const what = { c: 'LSTM', gate: 'the attention GRU', extra: 'GRU and attention GRU cells' };
@@ -136,21 +137,21 @@ export function cellForward(rt: Runtime, a: CellForwardKernelArgs): void {
   const extra = optionalFor(fn, 'extra', a.extra, shape.keepsExtra, what.extra);
   const { bIh, bHh } = biases(fn, a.biasIh, a.biasHh, 'biasIh', 'biasHh');
   const state = B * H * 4;
-  mem.checkRange(`${fn} x`, a.x, matrixBytes(B, I, ldx));
-  mem.checkRange(`${fn} weightIh`, a.weightIh, GH * I * 4);
-  mem.checkRange(`${fn} weightHh`, a.weightHh, GH * H * 4);
+  range('x', a.x, matrixBytes(B, I, ldx));
+  range('weightIh', a.weightIh, GH * I * 4);
+  range('weightHh', a.weightHh, GH * H * 4);
   if (bIh !== 0) {
-    mem.checkRange(`${fn} biasIh`, bIh, GH * 4);
-    mem.checkRange(`${fn} biasHh`, bHh, GH * 4);
+    range('biasIh', bIh, GH * 4);
+    range('biasHh', bHh, GH * 4);
   }
-  mem.checkRange(`${fn} h`, a.h, state);
-  if (lstm) mem.checkRange(`${fn} c`, c, state);
-  if (gate !== 0) mem.checkRange(`${fn} gate`, gate, B * 4);
-  mem.checkRange(`${fn} hOut`, a.hOut, state);
-  if (lstm) mem.checkRange(`${fn} cOut`, cOut, state);
-  mem.checkRange(`${fn} gates`, a.gates, B * GH * 4);
-  if (extra !== 0) mem.checkRange(`${fn} extra`, extra, state);
-  mem.checkRange(`${fn} work`, a.work, cellWorkFloats(rt, { ...a, phase: 'forward' }) * 4);
+  range('h', a.h, state);
+  if (lstm) range('c', c, state);
+  if (gate !== 0) range('gate', gate, B * 4);
+  range('hOut', a.hOut, state);
+  if (lstm) range('cOut', cOut, state);
+  range('gates', a.gates, B * GH * 4);
+  if (extra !== 0) range('extra', extra, state);
+  range('work', a.work, cellWorkFloats(rt, { ...a, phase: 'forward' }) * 4);
   const inputs: [string, number, number][] = [['x', a.x, matrixBytes(B, I, ldx)], ['h', a.h, state], ['c', c, state], ['gate', gate, B * 4]];
   disjoint(fn, 'hOut', a.hOut, state, inputs);
   if (lstm) disjoint(fn, 'cOut', cOut, state, [...inputs, ['hOut', a.hOut, state]]);
@@ -166,7 +167,7 @@ export function cellForward(rt: Runtime, a: CellForwardKernelArgs): void {
 export function cellBackward(rt: Runtime, a: CellBackwardKernelArgs): void {
   const fn = 'cellBackward';
   const { shape, B, I, H, GH } = checkSizes(fn, a);
-  const mem = rt.mem;
+  const range = rangeChecker(rt, fn);
   const ldx = checkLeadingDim(`${fn} ldx`, a.ldx, I);
   const lstm = shape.hasCellState;
   const what = { c: 'LSTM', gate: 'the attention GRU', extra: 'GRU and attention GRU cells' };
@@ -181,27 +182,27 @@ export function cellBackward(rt: Runtime, a: CellBackwardKernelArgs): void {
   if (a.dxAccumulate !== undefined && typeof a.dxAccumulate !== 'boolean') throw new TypeError(`${fn} dxAccumulate must be a boolean`);
   const { bIh: gbIh, bHh: gbHh } = biases(fn, a.gradBiasIh, a.gradBiasHh, 'gradBiasIh', 'gradBiasHh');
   const state = B * H * 4;
-  mem.checkRange(`${fn} x`, a.x, matrixBytes(B, I, ldx));
-  mem.checkRange(`${fn} weightIh`, a.weightIh, GH * I * 4);
-  mem.checkRange(`${fn} weightHh`, a.weightHh, GH * H * 4);
-  mem.checkRange(`${fn} h`, a.h, state);
-  if (lstm) mem.checkRange(`${fn} c`, c, state);
-  if (gate !== 0) mem.checkRange(`${fn} gate`, gate, B * 4);
-  mem.checkRange(`${fn} gates`, a.gates, B * GH * 4);
-  if (extra !== 0) mem.checkRange(`${fn} extra`, extra, state);
-  if (dhOut !== 0) mem.checkRange(`${fn} dhOut`, dhOut, state);
-  if (dcOut !== 0) mem.checkRange(`${fn} dcOut`, dcOut, state);
-  if (dx !== 0) mem.checkRange(`${fn} dx`, dx, matrixBytes(B, I, lddx));
-  mem.checkRange(`${fn} dh`, a.dh, state);
-  if (lstm) mem.checkRange(`${fn} dc`, dc, state);
-  if (dGate !== 0) mem.checkRange(`${fn} dGate`, dGate, B * 4);
-  mem.checkRange(`${fn} gradWeightIh`, a.gradWeightIh, GH * I * 4);
-  mem.checkRange(`${fn} gradWeightHh`, a.gradWeightHh, GH * H * 4);
+  range('x', a.x, matrixBytes(B, I, ldx));
+  range('weightIh', a.weightIh, GH * I * 4);
+  range('weightHh', a.weightHh, GH * H * 4);
+  range('h', a.h, state);
+  if (lstm) range('c', c, state);
+  if (gate !== 0) range('gate', gate, B * 4);
+  range('gates', a.gates, B * GH * 4);
+  if (extra !== 0) range('extra', extra, state);
+  if (dhOut !== 0) range('dhOut', dhOut, state);
+  if (dcOut !== 0) range('dcOut', dcOut, state);
+  if (dx !== 0) range('dx', dx, matrixBytes(B, I, lddx));
+  range('dh', a.dh, state);
+  if (lstm) range('dc', dc, state);
+  if (dGate !== 0) range('dGate', dGate, B * 4);
+  range('gradWeightIh', a.gradWeightIh, GH * I * 4);
+  range('gradWeightHh', a.gradWeightHh, GH * H * 4);
   if (gbIh !== 0) {
-    mem.checkRange(`${fn} gradBiasIh`, gbIh, GH * 4);
-    mem.checkRange(`${fn} gradBiasHh`, gbHh, GH * 4);
+    range('gradBiasIh', gbIh, GH * 4);
+    range('gradBiasHh', gbHh, GH * 4);
   }
-  mem.checkRange(`${fn} work`, a.work, cellWorkFloats(rt, { ...a, phase: 'backward' }) * 4);
+  range('work', a.work, cellWorkFloats(rt, { ...a, phase: 'backward' }) * 4);
   shape.step.backward(rt.exports, {
     B, I, H, x: a.x, ldx, wIh: a.weightIh, wHh: a.weightHh, h: a.h, c, gate, gates: a.gates, extra, dhOut, dcOut, dx, lddx,
     dxAccumulate: a.dxAccumulate ? 1 : 0, dh: a.dh, dc, dGate, gWIh: a.gradWeightIh, gWHh: a.gradWeightHh, gBIh: gbIh, gBHh: gbHh, work: a.work,

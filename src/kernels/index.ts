@@ -10,3 +10,4 @@ export { CELL_KINDS, cellDescriptor, sequenceDescriptor, type CellDescriptor, ty
 export { mdlstmForward, mdlstmBackward, mdlstmBufferFloats, type MdlstmForwardArgs, type MdlstmBackwardArgs, type MdlstmKept, type MdlstmBackwardScratch, type MdlstmSizes } from './mdlstm.js';
 export { attentionKeysForward, attentionKeysBackward, attentionScoresForward, attentionScoresBackward, attentionSoftmaxForward, attentionSoftmaxBackward, attentionContextForward, attentionContextBackward, localPositionForward, localPositionBackward, localWindowForward, localWindowBackward, type ScoreKind as AttentionScoreKind } from './attention.js';
 export { episodeGateForward, episodeGateBackward, episodeGruForward, episodeGruBackward, episodeGateRows, type EpisodeCell, type EpisodeGate } from './episode.js';
+export { sequenceForward, sequenceBackward, sequenceWorkFloats, swapAxes01, multiplyInto, type SequenceForwardArgs, type SequenceBackwardArgs, type SequenceSizes } from './recurrent.js';

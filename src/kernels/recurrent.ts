@@ -12,6 +12,7 @@
  */
 import { checkSize, ShapeError } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { rangeChecker } from './elementwise.js';
 import { sequenceDescriptor, type SequenceCellKind } from './cell-kinds.js';
 import { checkLeadingDim, matrixBytes } from './elementwise.js';
 
@@ -150,7 +151,7 @@ function biasPair(fn: string, ih: number | undefined, hh: number | undefined, na
 export function sequenceForward(rt: Runtime, a: SequenceForwardArgs): void {
   const fn = 'sequenceForward';
   const { d, T, B, I, H, GH, rows } = checkSizes(fn, a);
-  const mem = rt.mem;
+  const range = rangeChecker(rt, fn);
   const ldx = checkLeadingDim(`${fn} ldx`, a.ldx, I);
   const ldout = checkLeadingDim(`${fn} ldout`, a.ldout, H);
   const lstm = d.hasCellState;
@@ -162,24 +163,24 @@ export function sequenceForward(rt: Runtime, a: SequenceForwardArgs): void {
   const extra = exactlyWhen(fn, 'extra', a.extra, d.keepsExtra && training, d.keepsExtra ? 'for GRU training (with hprev)' : 'for GRU');
   const [bIh, bHh] = biasPair(fn, a.biasIh, a.biasHh, 'biasIh and biasHh');
   const state = B * H * 4;
-  mem.checkRange(`${fn} x`, a.x, matrixBytes(rows, I, ldx));
-  mem.checkRange(`${fn} weightIh`, a.weightIh, GH * I * 4);
-  mem.checkRange(`${fn} weightHh`, a.weightHh, GH * H * 4);
+  range('x', a.x, matrixBytes(rows, I, ldx));
+  range('weightIh', a.weightIh, GH * I * 4);
+  range('weightHh', a.weightHh, GH * H * 4);
   if (bIh !== 0) {
-    mem.checkRange(`${fn} biasIh`, bIh, GH * 4);
-    mem.checkRange(`${fn} biasHh`, bHh, GH * 4);
+    range('biasIh', bIh, GH * 4);
+    range('biasHh', bHh, GH * 4);
   }
-  mem.checkRange(`${fn} h0`, a.h0, state);
-  if (lstm) mem.checkRange(`${fn} c0`, c0, state);
+  range('h0', a.h0, state);
+  if (lstm) range('c0', c0, state);
   const lengths = checkLengths(rt, fn, a.lengths, T, B);
-  mem.checkRange(`${fn} output`, a.output, matrixBytes(rows, H, ldout));
-  mem.checkRange(`${fn} hN`, a.hN, state);
-  if (lstm) mem.checkRange(`${fn} cN`, cN, state);
-  mem.checkRange(`${fn} gates`, a.gates, rows * GH * 4);
-  if (training) mem.checkRange(`${fn} hprev`, a.hprev!, rows * H * 4);
-  if (cprev !== 0) mem.checkRange(`${fn} cprev`, cprev, rows * H * 4);
-  if (extra !== 0) mem.checkRange(`${fn} extra`, extra, rows * H * 4);
-  mem.checkRange(`${fn} work`, a.work, d.sequence.forwardWorkFloats(rt.exports, B, H, I) * 4);
+  range('output', a.output, matrixBytes(rows, H, ldout));
+  range('hN', a.hN, state);
+  if (lstm) range('cN', cN, state);
+  range('gates', a.gates, rows * GH * 4);
+  if (training) range('hprev', a.hprev!, rows * H * 4);
+  if (cprev !== 0) range('cprev', cprev, rows * H * 4);
+  if (extra !== 0) range('extra', extra, rows * H * 4);
+  range('work', a.work, d.sequence.forwardWorkFloats(rt.exports, B, H, I) * 4);
   d.sequence.forward(rt.exports, {
     T, B, I, H, x: a.x, ldx, wIh: a.weightIh, wHh: a.weightHh, bIh, bHh, h0: a.h0, c0, lengths, reverse: checkBool(fn, 'reverse', a.reverse),
     out: a.output, ldout, hN: a.hN, cN, gates: a.gates, hprev: training ? a.hprev! : 0, cprev, extra, work: a.work,
@@ -190,7 +191,7 @@ export function sequenceForward(rt: Runtime, a: SequenceForwardArgs): void {
 export function sequenceBackward(rt: Runtime, a: SequenceBackwardArgs): void {
   const fn = 'sequenceBackward';
   const { d, T, B, I, H, GH, rows } = checkSizes(fn, a);
-  const mem = rt.mem;
+  const range = rangeChecker(rt, fn);
   const ldx = checkLeadingDim(`${fn} ldx`, a.ldx, I);
   const lddout = checkLeadingDim(`${fn} lddout`, a.lddout, H);
   const lddx = checkLeadingDim(`${fn} lddx`, a.lddx, I);
@@ -203,29 +204,29 @@ export function sequenceBackward(rt: Runtime, a: SequenceBackwardArgs): void {
   const [gBIh, gBHh] = biasPair(fn, a.gradBiasIh, a.gradBiasHh, 'gradBiasIh and gradBiasHh');
   const dout = a.dOutput ?? 0, dhN = a.dhN ?? 0, dcN = a.dcN ?? 0, dx = a.dx ?? 0;
   const state = B * H * 4;
-  mem.checkRange(`${fn} x`, a.x, matrixBytes(rows, I, ldx));
-  mem.checkRange(`${fn} weightIh`, a.weightIh, GH * I * 4);
-  mem.checkRange(`${fn} weightHh`, a.weightHh, GH * H * 4);
+  range('x', a.x, matrixBytes(rows, I, ldx));
+  range('weightIh', a.weightIh, GH * I * 4);
+  range('weightHh', a.weightHh, GH * H * 4);
   const lengths = checkLengths(rt, fn, a.lengths, T, B);
-  mem.checkRange(`${fn} gates`, a.gates, rows * GH * 4);
-  mem.checkRange(`${fn} hprev`, a.hprev, rows * H * 4);
-  if (cprev !== 0) mem.checkRange(`${fn} cprev`, cprev, rows * H * 4);
-  if (extra !== 0) mem.checkRange(`${fn} extra`, extra, rows * H * 4);
-  if (dout !== 0) mem.checkRange(`${fn} dOutput`, dout, matrixBytes(rows, H, lddout));
-  if (dhN !== 0) mem.checkRange(`${fn} dhN`, dhN, state);
-  if (dcN !== 0) mem.checkRange(`${fn} dcN`, dcN, state);
-  if (dx !== 0) mem.checkRange(`${fn} dx`, dx, matrixBytes(rows, I, lddx));
-  mem.checkRange(`${fn} dh0`, a.dh0, state);
-  if (lstm) mem.checkRange(`${fn} dc0`, dc0, state);
-  mem.checkRange(`${fn} gradWeightIh`, a.gradWeightIh, GH * I * 4);
-  mem.checkRange(`${fn} gradWeightHh`, a.gradWeightHh, GH * H * 4);
+  range('gates', a.gates, rows * GH * 4);
+  range('hprev', a.hprev, rows * H * 4);
+  if (cprev !== 0) range('cprev', cprev, rows * H * 4);
+  if (extra !== 0) range('extra', extra, rows * H * 4);
+  if (dout !== 0) range('dOutput', dout, matrixBytes(rows, H, lddout));
+  if (dhN !== 0) range('dhN', dhN, state);
+  if (dcN !== 0) range('dcN', dcN, state);
+  if (dx !== 0) range('dx', dx, matrixBytes(rows, I, lddx));
+  range('dh0', a.dh0, state);
+  if (lstm) range('dc0', dc0, state);
+  range('gradWeightIh', a.gradWeightIh, GH * I * 4);
+  range('gradWeightHh', a.gradWeightHh, GH * H * 4);
   if (gBIh !== 0) {
-    mem.checkRange(`${fn} gradBiasIh`, gBIh, GH * 4);
-    mem.checkRange(`${fn} gradBiasHh`, gBHh, GH * 4);
+    range('gradBiasIh', gBIh, GH * 4);
+    range('gradBiasHh', gBHh, GH * 4);
   }
-  mem.checkRange(`${fn} dgates`, a.dgates, rows * GH * 4);
-  if (dgn !== 0) mem.checkRange(`${fn} dgn`, dgn, rows * H * 4);
-  mem.checkRange(`${fn} work`, a.work, d.sequence.backwardWorkFloats(rt.exports, B, H) * 4);
+  range('dgates', a.dgates, rows * GH * 4);
+  if (dgn !== 0) range('dgn', dgn, rows * H * 4);
+  range('work', a.work, d.sequence.backwardWorkFloats(rt.exports, B, H) * 4);
   d.sequence.backward(rt.exports, {
     T, B, I, H, x: a.x, ldx, wIh: a.weightIh, wHh: a.weightHh, lengths, reverse: checkBool(fn, 'reverse', a.reverse),
     dout, lddout, dhN, dcN, gates: a.gates, hprev: a.hprev, cprev, extra, dx, lddx, dxAccumulate: checkBool(fn, 'dxAccumulate', a.dxAccumulate),

@@ -573,15 +573,31 @@ export class RecurrentLayer {
   private secondBackwardError(call: string): Error {
     return new Error(`${call}() was already called after the last forward: its activations are consumed and a second pass would add the gradients twice; run forward again, or pass { retainGraph: true } to the first ${call}()`);
   }
+  /** Work sizes by batch size (fixed per layer: the kernels' formulas depend on B, H, I only). */
+  private workFloats = new Map<number, { forward: number; backward: number }>();
 
   private forwardWorkFloats(B: number): number {
+    return this.workSizes(B).forward;
+  }
+
+  private backwardWorkFloats(B: number): number {
+    return this.workSizes(B).backward;
+  }
+
+  private workSizes(B: number): { forward: number; backward: number } {
+    let w = this.workFloats.get(B);
+    if (!w) this.workFloats.set(B, (w = { forward: this.computeForwardWorkFloats(B), backward: this.computeBackwardWorkFloats(B) }));
+    return w;
+  }
+
+  private computeForwardWorkFloats(B: number): number {
     const H = this.hiddenSize;
     const floats = (I: number) => sequenceWorkFloats(this.rt, { cell: this.cell, phase: 'forward', batch: B, inputSize: I, hiddenSize: H });
     // Enough for every layer's input projection (layers after the first take D*H inputs).
     return this.numLayers > 1 ? Math.max(floats(this.inputSize), floats(this.D * H)) : floats(this.inputSize);
   }
 
-  private backwardWorkFloats(B: number): number {
+  private computeBackwardWorkFloats(B: number): number {
     return sequenceWorkFloats(this.rt, { cell: this.cell, phase: 'backward', batch: B, inputSize: this.inputSize, hiddenSize: this.hiddenSize });
   }
 

@@ -4,7 +4,9 @@
 // products (nominal: Strassen's saved multiply-adds still count), their share of the build's
 // register-only roofline, and the arena high-water mark. Without shape flags it runs the two standard
 // shapes: small (I 32, H 64, T 32, B 1) and throughput (I 128, H 256, T 64, B 16).
-import { GRU, LSTM, RNN, type RecurrentLayer } from '../../layers/index.js';
+import { GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell, type RecurrentCell, type RecurrentLayer } from '../../layers/index.js';
+import { Arena } from '../../runtime/memory.js';
+import { Tensor } from '../../runtime/tensor.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { axpy } from '../../kernels/elementwise.js';
 import { flagBool, flagInt } from '../args.js';
@@ -38,8 +40,49 @@ export function recurrentForwardFlops(gates: number, s: Shape): number {
   return flops;
 }
 
+/**
+ * `--step`: one cell step over a batch (LSTMCell / GRUCell / RNNCell forwardDevice, and a
+ * training step: forward + backward), the per-step cost of a decoder at the seq2seq shape
+ * (B 32, H 256, I 256 unless given).
+ */
+async function runStep(ctx: BenchContext, cell: string): Promise<void> {
+  const I = flagInt(ctx.args, 'input', 256), H = flagInt(ctx.args, 'hidden', 256), B = flagInt(ctx.args, 'batch', 32);
+  const shape = { cell, name: 'step', input: I, hidden: H, batch: B };
+  const G = cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
+  const flops = 2 * B * G * H * (I + H);
+  for (const build of ctx.builds) {
+    const rt = await ctx.runtime(build);
+    const o = { inputSize: I, hiddenSize: H, seed: 1 };
+    const layer: RecurrentCell = cell === 'lstm' ? new LSTMCell(rt, o) : cell === 'gru' ? new GRUCell(rt, o) : new RNNCell(rt, o);
+    const fixed = new Arena(rt.mem); // the inputs, kept over the calls
+    const arena = new Arena(rt.mem); // each call's outputs and kept buffers, reset per call
+    const put = (shp: number[], seed: number) => {
+      const t = new Tensor(rt.mem, fixed.alloc(shp[0] * shp[1] * 4), shp);
+      t.set(randomFill(new Float32Array(shp[0] * shp[1]), seed, 0.5));
+      return t;
+    };
+    const inputs = { x: put([B, I], 1), h: put([B, H], 2), c: cell === 'lstm' ? put([B, H], 3) : undefined };
+    const dH = put([B, H], 4);
+    const fwd = measure(() => {
+      arena.reset();
+      layer.forwardDevice({ ...inputs, arena });
+    }, { repeat: ctx.repeat });
+    ctx.emit({ what: `${cell} step forward`, shape, build, medianMs: fwd.medianMs, minMs: fwd.minMs, maxMs: fwd.maxMs, gflops: flops / (fwd.medianMs * 1e6) });
+    const train = measure(() => {
+      arena.reset();
+      const r = layer.forwardDevice({ ...inputs, arena });
+      layer.backwardDevice(r.step, { dH });
+    }, { repeat: ctx.repeat });
+    ctx.emit({ what: `${cell} step forward+backward`, shape, build, medianMs: train.medianMs, minMs: train.minMs, maxMs: train.maxMs, gflops: 3 * flops / (train.medianMs * 1e6) });
+    arena.dispose();
+    fixed.dispose();
+    layer.dispose();
+  }
+}
+
 export async function run(ctx: BenchContext): Promise<void> {
   const cell = ctx.args.positional[1];
+  if (flagBool(ctx.args, 'step')) return runStep(ctx, cell);
   const custom = SHAPE_FLAGS.some((f) => ctx.args.flags.has(f));
   const shapes: Shape[] = custom
     ? [{
