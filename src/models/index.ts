@@ -6,3 +6,4 @@ export { CharLanguageModel, streamChunks, type CharLanguageModelOptions, type St
 export { argmaxRow, sampleRow, type CellName } from './common.js';
 // The training recipes (src/models/tasks.ts: data, model, Trainer, metrics) back `rnn-wasm train`
 // and the examples; they stay out of the library bundle to keep it small.
+export { Seq2Seq, ATTENTION_KINDS, type Seq2SeqOptions, type Seq2SeqBatch, type DecodeOptions, type DecodeResult, type AttentionKind } from './seq2seq.js';
