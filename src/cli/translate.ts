@@ -29,6 +29,7 @@ export const TRANSLATE_TRAIN_USAGE = `usage: rnn-wasm train translate --data eng
   --batch N                (default 32)   --lr X (default 1e-3)   --seed N
   --minutes M | --epochs N training time (counts training steps only) or passes
   --clock wall|cpu         what --minutes and the reported times count (default wall; cpu = this process's CPU time, for a shared machine)
+  --build auto|simd|relaxed  which wasm build (default: the runtime's pick)
   --validation N           validation pairs taken out of the training pairs (default 500)
   --validate-every S       validation BLEU every S seconds of training (default 30)
   --save PATH              safetensors file with weights, vocabularies and options
@@ -111,7 +112,9 @@ export async function trainTranslate(args: ParsedArgs): Promise<number> {
     teacherForcing,
     seed,
   };
-  const rt = await createRuntime();
+  const buildName = flagString(args, 'build', 'auto');
+  if (buildName !== 'auto' && buildName !== 'simd' && buildName !== 'relaxed') throw new Error(`--build must be auto, simd or relaxed, got '${buildName}'`);
+  const rt = await createRuntime(buildName === 'auto' ? {} : { relaxedSimd: buildName === 'relaxed' });
   const model = new Seq2Seq(rt, options);
   const batchSize = args.flags.has('batch') ? flagInt(args, 'batch', 32) : 32;
   const lr = positive(args, 'lr') ?? 1e-3;

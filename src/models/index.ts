@@ -8,5 +8,5 @@ export { argmaxRow, sampleRow, type CellName } from './common.js';
 // and the examples; they stay out of the library bundle to keep it small.
 export { TokenStackModel, tokenStack, recurrentDeclaration, type TokenStack, type TokenStackOptions } from './common.js';
 export { DMN, makeDMNBatch, resolveDMNOptions, gatherFacts, positionalEncoding, timeFirstToFacts, gateSupervisionLoss, type DMNOptions, type DMNBatch, type DMNForward, type DMNInput, type DMNMemoryUpdate } from './dmn.js';
-export { Seq2Seq, type Seq2SeqOptions, type DecodeOptions, type DecodeResult } from './seq2seq.js';
 export { loadSeq2Seq, saveSeq2Seq } from './seq2seq-tasks.js';
+export { Seq2Seq, ATTENTION_KINDS, type Seq2SeqOptions, type Seq2SeqBatch, type DecodeOptions, type DecodeResult, type AttentionKind } from './seq2seq.js';
