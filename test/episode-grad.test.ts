@@ -1,4 +1,4 @@
-// EpisodeAttention and GRUCellStep against a float64 reference written from the formulas
+// EpisodeAttention against a float64 reference written from the formulas
 // (DESIGN.md, the DMN math): forward values, and every gradient (s, q, m and each parameter)
 // against central differences of the reference loss sum(episode⊙dE) + sum(g⊙dG), for both
 // cells and both gate kinds, with masks. Then the argument checks: bad input throws before
@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BUILDS, maxRelError, randomArray, runtimeFor } from './helpers.js';
 import type { Runtime } from '../src/runtime/runtime.js';
-import { EpisodeAttention, GRUCellStep, type EpisodeCell, type EpisodeGate } from '../src/layers/episode.js';
+import { EpisodeAttention, type EpisodeCell, type EpisodeGate } from '../src/layers/episode.js';
 import { Tape } from '../src/train/tape.js';
 
 type P = Record<string, Float64Array>;
@@ -113,58 +113,6 @@ describe.each(BUILDS)('EpisodeAttention vs float64 finite differences (%s build)
     expect(maxRelError(back.dm.data, numeric(inputs.m)), 'dm').toBeLessThan(2e-4);
     for (const name of ep.parameterNames()) expect(maxRelError(grads[name].data, numeric(params[name])), name).toBeLessThan(2e-4);
     ep.dispose();
-  });
-
-  it('GRUCellStep on the tape matches torch GRUCell math, and its gradients central differences', () => {
-    const B = 2, I = 5, H = 6;
-    const cellLayer = new GRUCellStep(rt, { inputSize: I, hiddenSize: H, seed: 5 });
-    const tape = new Tape(rt);
-    const x = tape.input(randomArray(B * I, 21), [B, I], true);
-    const h = tape.input(randomArray(B * H, 22), [B, H], true);
-    // Two steps with the same weights: the cell may be used many times per tape step.
-    const h1 = cellLayer.step(tape, x, h);
-    const h2 = cellLayer.step(tape, x, h1);
-    const dOut = randomArray(B * H, 23);
-    h2.grad().view().set(dOut);
-    tape.backward();
-    const p: P = {};
-    for (const [k, t] of Object.entries(cellLayer.stateDict())) p[k] = Float64Array.from(t.data);
-    const xs = Float64Array.from(x.toArray()), hs = Float64Array.from(h.toArray());
-    const stepRef = (xv: Float64Array, hv: Float64Array) => {
-      const out = new Float64Array(B * H);
-      for (let b = 0; b < B; b++) {
-        for (let j = 0; j < H; j++) {
-          const pre = (row: number) => {
-            let a = p.bias_ih[row], c = p.bias_hh[row];
-            for (let k = 0; k < I; k++) a += p.weight_ih[row * I + k] * xv[b * I + k];
-            for (let k = 0; k < H; k++) c += p.weight_hh[row * H + k] * hv[b * H + k];
-            return [a, c];
-          };
-          const [ar, cr] = pre(j), [az, cz] = pre(H + j), [an, cn] = pre(2 * H + j);
-          const r = sig(ar + cr), z = sig(az + cz), n = Math.tanh(an + r * cn);
-          out[b * H + j] = (1 - z) * n + z * hv[b * H + j];
-        }
-      }
-      return out;
-    };
-    const loss = () => {
-      const o = stepRef(xs, stepRef(xs, hs));
-      let l = 0;
-      for (let k = 0; k < o.length; k++) l += o[k] * dOut[k];
-      return l;
-    };
-    expect(maxRelError(h2.toArray(), stepRef(xs, stepRef(xs, hs))), 'h2').toBeLessThan(1e-5);
-    const numeric = (v: Float64Array) => Float64Array.from(v, (_, i) => {
-      const old = v[i];
-      v[i] = old + 1e-6; const lp = loss();
-      v[i] = old - 1e-6; const lm = loss();
-      v[i] = old;
-      return (lp - lm) / 2e-6;
-    });
-    expect(maxRelError(x.gradToArray(), numeric(xs)), 'dx').toBeLessThan(2e-4);
-    expect(maxRelError(h.gradToArray(), numeric(hs)), 'dh').toBeLessThan(2e-4);
-    const grads = cellLayer.gradients();
-    for (const name of cellLayer.parameterNames()) expect(maxRelError(grads[name].data, numeric(p[name])), name).toBeLessThan(2e-4);
   });
 });
 

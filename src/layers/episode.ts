@@ -11,8 +11,7 @@
 // Two levels, as the recurrent layers: host forward/backward on plain arrays (the contract),
 // and forwardDevice/backwardDevice on arena tensors returning an explicit context, so that a
 // model calls the same layer once per pass and backpropagates through every pass.
-// GRUCellStep (below) is the DMN's tied memory update m^t = GRUCell(c^t, m^{t−1}) on the same
-// kernels (one fact, gate 1, a given h0).
+// The DMN's tied memory update m^t = GRU(c^t, m^{t−1}) is a GRUCell (src/layers/cells.ts).
 import { checkAllFinite, checkShape, checkSize, describe, ShapeError, shapeSize } from '../runtime/check.js';
 import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -373,71 +372,6 @@ export class EpisodeAttention extends NamedParameters {
       dW1: this.grad('W1'), db1: this.grad('b1'), dW2: this.grad('W2'), db2: this.grad('b2'), ds: ds.ptr, dq: dq.ptr, dm: dm.ptr, work,
     });
     return { ds, dq, dm };
-  }
-}
-
-export interface GRUCellStepOptions extends ParameterBinding {
-  inputSize: number;
-  hiddenSize: number;
-  seed?: number;
-  rng?: InitRandom;
-}
-
-/**
- * One step of torch's GRUCell (reset-after, rows r, z, n) over a batch: h' = GRUCell(x, h).
- * Names weight_ih [3H, I], weight_hh [3H, H], bias_ih, bias_hh [3H]. Runs on the episode kernels
- * (one fact with gate 1), so it can be called any number of times per training step.
- */
-export class GRUCellStep extends NamedParameters {
-  readonly inputSize: number;
-  readonly hiddenSize: number;
-
-  constructor(rt: Runtime, options: GRUCellStepOptions) {
-    const I = checkSize('GRUCellStep inputSize', options?.inputSize, 1);
-    const H = checkSize('GRUCellStep hiddenSize', options?.hiddenSize, 1);
-    super(rt, [
-      { name: 'weight_ih', shape: [3 * H, I] }, { name: 'weight_hh', shape: [3 * H, H] }, { name: 'bias_ih', shape: [3 * H] }, { name: 'bias_hh', shape: [3 * H] },
-    ], options);
-    this.inputSize = I;
-    this.hiddenSize = H;
-    const rng = options.rng ?? new Rng(options.seed ?? Math.floor(Math.random() * 2 ** 31));
-    for (const n of ['weight_ih', 'weight_hh', 'bias_ih', 'bias_hh']) initUniform(this.block.value(this.prefix + n), 1 / Math.sqrt(H), rng);
-  }
-
-  static parameterSpecs(o: { inputSize: number; hiddenSize: number }): ParameterSpec[] {
-    const H = o.hiddenSize;
-    return [{ name: 'weight_ih', shape: [3 * H, o.inputSize] }, { name: 'weight_hh', shape: [3 * H, H] }, { name: 'bias_ih', shape: [3 * H] }, { name: 'bias_hh', shape: [3 * H] }];
-  }
-
-  /** x: [B, I], h: [B, H] on the tape -> h' [B, H]; gradients flow to x, h and the weights. */
-  step(tape: Tape, x: Variable, h: Variable): Variable {
-    const rt = this.rt, mem = rt.mem, arena = tape.arena;
-    const I = this.inputSize, H = this.hiddenSize;
-    if (x.shape.length !== 2 || x.shape[1] !== I) throw new ShapeError(`GRUCellStep x must be [B, ${I}], got [${x.shape.join(', ')}]`);
-    const B = x.shape[0];
-    checkShape('GRUCellStep h', h.shape, [B, H]);
-    const sizes = { batch: B, facts: 1, inputSize: I, hiddenSize: H, cell: 'gated-gru' as const };
-    const lengths = tape.int32(new Int32Array(B).fill(1));
-    const g = tape.input(new Float32Array(B).fill(1), [B]);
-    const out = tape.variable([B, H]);
-    const gates = arena.alloc(B * 3 * H * 4), hprev = arena.alloc(B * H * 4), hn = arena.alloc(B * H * 4);
-    const work = arena.alloc(episodeGruForwardWorkFloats(rt, sizes) * 4);
-    const w = { W_ih: this.value('weight_ih'), W_hh: this.value('weight_hh') };
-    episodeGruForward(rt, { ...sizes, ...w, x: x.ptr, g: g.ptr, h0: h.ptr, lengths, b_ih: this.value('bias_ih'), b_hh: this.value('bias_hh'), hN: out.ptr, gates, hprev, hn, work });
-    tape.record('GRUCellStep', () => {
-      if (!out.hasGrad) return;
-      const dh = arena.alloc(B * H * 4);
-      mem.f32(dh, B * H).set(out.grad().view());
-      const dx = arena.alloc(B * I * 4), dg = arena.alloc(B * 4);
-      const bwork = arena.alloc(episodeGruBackwardWorkFloats(rt, sizes) * 4);
-      episodeGruBackward(rt, {
-        ...sizes, ...w, x: x.ptr, g: g.ptr, lengths, gates, hprev, hn, dh, dx, dg,
-        dW_ih: this.grad('weight_ih'), dW_hh: this.grad('weight_hh'), db_ih: this.grad('bias_ih'), db_hh: this.grad('bias_hh'), work: bwork,
-      });
-      if (x.requiresGrad) axpy(rt, { alpha: 1, x: dx, y: x.grad().ptr, n: B * I });
-      if (h.requiresGrad) axpy(rt, { alpha: 1, x: dh, y: h.grad().ptr, n: B * H });
-    });
-    return out;
   }
 }
 

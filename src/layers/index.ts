@@ -17,4 +17,4 @@ export { Attention, attentionParameterSpecs, type AttentionOptions, type Attenti
 export { LocalAttention, type LocalAttentionOptions, type LocalAttentionForwardOptions, type LocalAttentionResult, type LocalMode } from './local-attention.js';
 export { attention, attentionMemory, localAttention, hardAttention, type AttentionTapeMemory, type AttentionTapeOutputs, type HardAttentionTapeOutputs } from './attention-tape.js';
 export { HardAttention, type HardAttentionOptions, type HardAttentionForwardOptions, type HardAttentionResult, type HardAttentionBackwardArgs } from './hard-attention.js';
-export { EpisodeAttention, GRUCellStep, episodeAttention, maskLengths, episodeParameterSpecs, type EpisodeAttentionOptions, type EpisodeForwardOptions, type EpisodeForwardResult, type EpisodeBackwardArgs, type EpisodeBackwardResult, type EpisodeContext } from './episode.js';
+export { EpisodeAttention, episodeAttention, maskLengths, episodeParameterSpecs, type EpisodeAttentionOptions, type EpisodeForwardOptions, type EpisodeForwardResult, type EpisodeBackwardArgs, type EpisodeBackwardResult, type EpisodeContext } from './episode.js';

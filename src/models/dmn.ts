@@ -16,11 +16,12 @@ import { checkSize, ShapeError } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Dropout } from '../layers/dropout.js';
 import { Embedding } from '../layers/embedding.js';
-import { EpisodeAttention, GRUCellStep, episodeAttention, episodeParameterSpecs, type EpisodeCell, type EpisodeGate } from '../layers/episode.js';
+import { GRUCell, cellParameterSpecs } from '../layers/cells.js';
+import { EpisodeAttention, episodeAttention, episodeParameterSpecs, type EpisodeCell, type EpisodeGate } from '../layers/episode.js';
 import { GRU } from '../layers/gru.js';
 import { Linear } from '../layers/linear.js';
 import { crossEntropyLoss } from '../layers/losses.js';
-import { concatFeatures, recurrent, relu, selectFirstAxis } from '../layers/ops.js';
+import { cell, concatFeatures, recurrent, relu, selectFirstAxis } from '../layers/ops.js';
 import type { RecurrentLayer } from '../layers/recurrent.js';
 import { Model, type LayerPlan } from '../train/model.js';
 import { Variable, type Tape } from '../train/tape.js';
@@ -169,7 +170,7 @@ function dmnPlan(o: Resolved): LayerPlan[] {
   plan.push({ prefix: 'input.', specs: GRU.parameterSpecs({ inputSize: E, hiddenSize: H, bidirectional: o.input === 'fusion' }) });
   plan.push({ prefix: 'question.', specs: GRU.parameterSpecs({ inputSize: E, hiddenSize: d }) });
   plan.push({ prefix: 'memory.episode.', specs: episodeParameterSpecs({ factSize: d, hiddenSize: d, gateSize: o.gateSize, cell: o.cell }) });
-  if (o.memoryUpdate === 'gru') plan.push({ prefix: 'memory.update.', specs: GRUCellStep.parameterSpecs({ inputSize: d, hiddenSize: d }) });
+  if (o.memoryUpdate === 'gru') plan.push({ prefix: 'memory.update.', specs: cellParameterSpecs(3, { inputSize: d, hiddenSize: d }) });
   else for (let t = 0; t < o.passes; t++) plan.push({ prefix: `memory.update${t}.`, specs: Linear.parameterSpecs({ inFeatures: 3 * d, outFeatures: d }) });
   plan.push({ prefix: 'answer.', specs: Linear.parameterSpecs({ inFeatures: 2 * d, outFeatures: o.vocabSize }) });
   return plan;
@@ -189,7 +190,7 @@ export class DMN extends Model {
   readonly inputRnn: RecurrentLayer;
   readonly questionRnn: RecurrentLayer;
   readonly episode: EpisodeAttention;
-  readonly memoryCell: GRUCellStep | null;
+  readonly memoryCell: GRUCell | null;
   readonly memoryLinears: Linear[];
   readonly answer: Linear;
   private readonly drop: Dropout;
@@ -206,7 +207,8 @@ export class DMN extends Model {
     this.inputRnn = makeRecurrent(rt, 'gru', { inputSize: E, hiddenSize: H, bidirectional: o.input === 'fusion' }, this.params, 'input.', this.rng);
     this.questionRnn = makeRecurrent(rt, 'gru', { inputSize: E, hiddenSize: d }, this.params, 'question.', this.rng);
     this.episode = new EpisodeAttention(rt, { factSize: d, hiddenSize: d, gateSize: o.gateSize, cell: o.cell, gate: o.gate, ...bind('memory.episode.') });
-    this.memoryCell = o.memoryUpdate === 'gru' ? new GRUCellStep(rt, { inputSize: d, hiddenSize: d, ...bind('memory.update.') }) : null;
+    this.memoryCell = o.memoryUpdate === 'gru' ? new GRUCell(rt, { inputSize: d, hiddenSize: d, block: this.params, prefix: 'memory.update.', seed: 0 }) : null;
+    this.memoryCell?.resetParameters(this.rng); // from the model's generator, like the other layers
     this.memoryLinears = [];
     if (o.memoryUpdate === 'relu') {
       for (let t = 0; t < o.passes; t++) {
@@ -271,7 +273,7 @@ export class DMN extends Model {
     for (let t = 0; t < this.options.passes; t++) {
       const { g, episode } = episodeAttention(tape, this.episode, s, q, m, batch.factCounts);
       gates.push(g);
-      m = this.memoryCell ? this.memoryCell.step(tape, episode, m) : relu(tape, this.memoryLinears[t].forward(tape, concatFeatures(tape, [m, episode, q])));
+      m = this.memoryCell ? cell(tape, this.memoryCell, episode, { h: m }).h : relu(tape, this.memoryLinears[t].forward(tape, concatFeatures(tape, [m, episode, q])));
     }
     const logits = this.answer.forward(tape, this.drop.forward(tape, concatFeatures(tape, [m, q])));
     return { logits, gates };
