@@ -23,7 +23,7 @@ import {
   attentionContextBackward, attentionContextForward, attentionKeysBackward, attentionKeysForward, attentionScoresBackward,
   attentionScoresForward, attentionSoftmaxBackward, attentionSoftmaxForward, type ScoreKind,
 } from '../kernels/attention.js';
-import { bindParameters } from './linear.js';
+import { NamedParameters } from './parameters.js';
 
 export type { ScoreKind };
 
@@ -143,7 +143,7 @@ export class Attention {
   readonly block: ParameterBlock;
   readonly prefix: string;
   private readonly specs: ParameterSpec[];
-  private readonly ownsBlock: boolean;
+  private readonly named: NamedParameters;
   private hostArena: Arena | null = null;
   private hostStep: AttentionStep | null = null;
   private paramsCache: Params | null = null;
@@ -156,10 +156,9 @@ export class Attention {
     this.attentionSize = c.da;
     this.specs = attentionParameterSpecs(c.score, c.dq, c.dk, c.da);
     const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
-    const bound = bindParameters(rt, this.specs.length > 0 ? this.specs : [], { block: options.block, prefix: options.prefix });
-    this.block = bound.block;
-    this.prefix = bound.prefix;
-    this.ownsBlock = bound.owned;
+    this.named = new NamedParameters(rt, this.specs, { block: options.block, prefix: options.prefix });
+    this.block = this.named.block;
+    this.prefix = this.named.prefix;
     this.resetParameters(new Rng(seed));
   }
 
@@ -178,42 +177,39 @@ export class Attention {
   }
 
   parameterNames(): string[] {
-    return this.specs.map((s) => s.name);
+    return this.named.names();
   }
 
+  /** Copies of every parameter by name (torch's state_dict). */
   stateDict(): Record<string, HostTensor> {
-    const out: Record<string, HostTensor> = {};
-    for (const s of this.specs) out[s.name] = this.block.value(this.prefix + s.name).toHost();
-    return out;
+    return this.named.stateDict();
   }
 
-  /** Names exactly as parameterNames(); unknown, missing or mis-shaped -> Error (nothing loaded). */
+  /** Exactly the expected names with their shapes (a `__metadata__` entry is ignored); nothing is written unless all validate. */
   loadStateDict(dict: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>): void {
-    loadSpecs(this.block, this.prefix, this.specs, dict);
+    this.named.loadStateDict(dict);
   }
 
   gradients(): Record<string, HostTensor> {
-    const out: Record<string, HostTensor> = {};
-    for (const s of this.specs) out[s.name] = this.block.grad(this.prefix + s.name).toHost();
-    return out;
+    return this.named.gradients();
   }
 
   zeroGrad(): void {
-    for (const s of this.specs) this.block.grad(this.prefix + s.name).view().fill(0);
+    this.named.zeroGrad();
   }
 
   dispose(): void {
     this.hostArena?.dispose();
     this.hostArena = null;
     this.hostStep = null;
-    if (this.ownsBlock) this.block.dispose();
+    this.named.dispose();
   }
 
   // ---- host API ----------------------------------------------------------------------
 
   forward(s: HostTensor, h: HostTensor, options: AttentionForwardOptions = {}): AttentionResult {
     if (options === null || typeof options !== 'object') throw new TypeError('forward options must be an object { mask? }');
-    const { B, Ty, Tx, single } = this.checkInputs(s, h);
+    const { B, Tx } = this.checkInputs(s, h);
     const maskF = options.mask === undefined ? null : checkMask('mask', options.mask, B, Tx, false);
     // Everything is checked: from here on nothing can fail on the caller's input.
     const arena = (this.hostArena ??= new Arena(this.rt.mem));
@@ -447,23 +443,3 @@ export function uploadFloats(rt: Runtime, arena: Arena, data: Float32Array): num
   return p;
 }
 
-export function loadSpecs(
-  block: ParameterBlock, prefix: string, specs: ParameterSpec[], dict: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>,
-): void {
-  if (dict === null || typeof dict !== 'object') throw new TypeError('loadStateDict expects an object of name -> { shape, data }');
-  const expected = new Map(specs.map((s) => [s.name, s.shape]));
-  for (const name of Object.keys(dict)) {
-    if (name === '__metadata__') continue;
-    if (!expected.has(name)) throw new Error(`unexpected tensor '${name}' in state dict; expected exactly: ${[...expected.keys()].join(', ') || '(none)'}`);
-  }
-  for (const [name, shape] of expected) {
-    const t = dict[name];
-    if (t === undefined) throw new Error(`state dict is missing '${name}' (shape [${shape.join(', ')}])`);
-    if (!t || !Array.isArray(t.shape) || !t.data) throw new TypeError(`state dict entry '${name}' must be { shape, data }`);
-    checkShape(`state dict '${name}'`, t.shape, shape);
-    if (t.data.length !== shapeSize(shape)) throw new ShapeError(`state dict '${name}' has ${t.data.length} values, expected ${shapeSize(shape)}`);
-    if (t.data instanceof Int32Array) throw new TypeError(`state dict '${name}' must be float32 data, got Int32Array`);
-    checkAllFinite(`state dict '${name}'`, t.data);
-  }
-  for (const name of expected.keys()) block.value(prefix + name).set(dict[name].data);
-}

@@ -15,13 +15,14 @@
 import { checkAllFinite, checkShape, checkSize, describe, ShapeError, shapeSize } from '../runtime/check.js';
 import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { ParameterBlock, Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
+import { Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
 import {
   episodeGateBackward, episodeGateBackwardWorkFloats, episodeGateForward, episodeGateRows, episodeGruBackward,
   episodeGruBackwardWorkFloats, episodeGruForward, episodeGruForwardWorkFloats, type EpisodeCell, type EpisodeGate,
 } from '../kernels/episode.js';
 import { axpy, fillBuffer } from '../kernels/elementwise.js';
-import { bindParameters, initUniform, type InitRandom, type ParameterBinding } from './linear.js';
+import { NamedParameters } from './parameters.js';
+import { initUniform, type InitRandom, type ParameterBinding } from './linear.js';
 import { Rng } from '../train/rng.js';
 import { Variable, type Tape } from '../train/tape.js';
 
@@ -107,64 +108,22 @@ export function episodeParameterSpecs(o: { factSize: number; hiddenSize: number;
   ];
 }
 
-/** Shared by EpisodeAttention and GRUCellStep: named parameters in a (possibly shared) block. */
-class NamedParameters {
-  readonly block: ParameterBlock;
-  readonly prefix: string;
-  protected readonly ownsBlock: boolean;
-
-  constructor(readonly rt: Runtime, protected readonly specs: ParameterSpec[], binding: ParameterBinding) {
-    const bound = bindParameters(rt, specs, binding);
-    this.block = bound.block;
-    this.prefix = bound.prefix;
-    this.ownsBlock = bound.owned;
+/** The shared parameter bookkeeping (src/layers/parameters.ts) with the pointer accessors the kernels take. */
+class EpisodeParameters extends NamedParameters {
+  constructor(readonly rt: Runtime, specs: ParameterSpec[], binding: ParameterBinding) {
+    super(rt, specs, binding);
   }
 
   protected value(name: string): number {
-    return this.block.value(this.prefix + name).ptr;
+    return this.valuePtr(name);
   }
 
   protected grad(name: string): number {
-    return this.block.grad(this.prefix + name).ptr;
+    return this.gradPtr(name);
   }
 
   parameterNames(): string[] {
-    return this.specs.map((s) => s.name);
-  }
-
-  stateDict(): Record<string, HostTensor> {
-    const out: Record<string, HostTensor> = {};
-    for (const s of this.specs) out[s.name] = this.block.value(this.prefix + s.name).toHost();
-    return out;
-  }
-
-  /** Loads tensors by name (no prefix); every name present with its exact shape, nothing else. Nothing is written unless all validate. */
-  loadStateDict(dict: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>): void {
-    if (dict === null || typeof dict !== 'object') throw new TypeError('loadStateDict expects an object of name -> { shape, data }');
-    const expected = new Map(this.specs.map((s) => [s.name, s.shape]));
-    for (const name of Object.keys(dict)) {
-      if (name !== '__metadata__' && !expected.has(name)) throw new Error(`unexpected tensor '${name}' in state dict; expected exactly: ${[...expected.keys()].join(', ')}`);
-    }
-    for (const [name, shape] of expected) {
-      const t = dict[name];
-      if (t === undefined) throw new Error(`state dict is missing '${name}' (shape [${shape.join(', ')}])`);
-      if (!t || !Array.isArray(t.shape) || !t.data) throw new TypeError(`state dict entry '${name}' must be { shape, data }`);
-      checkShape(`state dict '${name}'`, t.shape, shape);
-      if (t.data.length !== shapeSize(shape)) throw new ShapeError(`state dict '${name}' has ${t.data.length} values, expected ${shapeSize(shape)}`);
-      checkAllFinite(`state dict '${name}'`, t.data);
-    }
-    for (const name of expected.keys()) this.block.value(this.prefix + name).set(dict[name].data);
-  }
-
-  gradients(): Record<string, HostTensor> {
-    const out: Record<string, HostTensor> = {};
-    for (const s of this.specs) out[s.name] = this.block.grad(this.prefix + s.name).toHost();
-    return out;
-  }
-
-  zeroGrad(): void {
-    if (this.ownsBlock) this.block.zeroGrad();
-    else for (const s of this.specs) this.block.grad(this.prefix + s.name).view().fill(0);
+    return this.names();
   }
 }
 
@@ -203,7 +162,7 @@ function checkLengthsArray(lengths: Int32Array, B: number, M: number): void {
   for (let b = 0; b < B; b++) if (!(lengths[b] >= 1 && lengths[b] <= M)) throw new RangeError(`lengths[${b}] must be in 1..${M}, got ${lengths[b]}`);
 }
 
-export class EpisodeAttention extends NamedParameters {
+export class EpisodeAttention extends EpisodeParameters {
   readonly factSize: number;
   readonly hiddenSize: number;
   readonly gateSize: number;
@@ -295,7 +254,7 @@ export class EpisodeAttention extends NamedParameters {
     this.hostArena?.dispose();
     this.hostArena = null;
     this.hostContext = null;
-    if (this.ownsBlock) this.block.dispose();
+    super.dispose();
   }
 
   // ---- device API --------------------------------------------------------------------

@@ -11,13 +11,14 @@
 import { checkFinite, checkSize, describe, ShapeError } from '../runtime/check.js';
 import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { NamedParameters } from './parameters.js';
 import { ParameterBlock, Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
 import { Rng } from '../train/rng.js';
 import {
   attentionContextBackward, attentionContextForward, localPositionBackward, localPositionForward, localWindowBackward, localWindowForward,
 } from '../kernels/attention.js';
 import {
-  Attention, attentionParameterSpecs, checkHost, checkMask, loadSpecs, resolveAttentionSizes, upload, uploadFloats, type AttentionMask,
+  Attention, attentionParameterSpecs, checkHost, checkMask, resolveAttentionSizes, upload, uploadFloats, type AttentionMask,
   type AttentionMemory,
 } from './attention.js';
 
@@ -82,6 +83,7 @@ export class LocalAttention {
   /** The global score (shares this layer's block); its memoryDevice / memoryBackwardDevice serve this layer's sources. */
   readonly scorer: Attention;
   private readonly specs: ParameterSpec[];
+  private readonly named: NamedParameters;
   private arena: Arena | null = null;
   private last: LocalStep | null = null;
 
@@ -100,7 +102,8 @@ export class LocalAttention {
     this.predictSize = dp;
     this.specs = attentionParameterSpecs(c.score, c.dq, c.dk, c.da);
     if (dp > 0) this.specs.push({ name: 'W_p', shape: [dp, c.dq] }, { name: 'v_p', shape: [dp] });
-    this.block = new ParameterBlock(rt.mem, this.specs);
+    this.named = new NamedParameters(rt, this.specs);
+    this.block = this.named.block;
     const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
     this.scorer = new Attention(rt, { score: c.score, querySize: c.dq, keySize: c.dk, attentionSize: c.da, block: this.block, seed });
     if (dp > 0) {
@@ -114,27 +117,23 @@ export class LocalAttention {
   }
 
   parameterNames(): string[] {
-    return this.specs.map((s) => s.name);
+    return this.named.names();
   }
 
   stateDict(): Record<string, HostTensor> {
-    const out: Record<string, HostTensor> = {};
-    for (const s of this.specs) out[s.name] = this.block.value(s.name).toHost();
-    return out;
+    return this.named.stateDict();
   }
 
   loadStateDict(dict: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>): void {
-    loadSpecs(this.block, '', this.specs, dict);
+    this.named.loadStateDict(dict);
   }
 
   gradients(): Record<string, HostTensor> {
-    const out: Record<string, HostTensor> = {};
-    for (const s of this.specs) out[s.name] = this.block.grad(s.name).toHost();
-    return out;
+    return this.named.gradients();
   }
 
   zeroGrad(): void {
-    this.block.zeroGrad();
+    this.named.zeroGrad();
   }
 
   dispose(): void {

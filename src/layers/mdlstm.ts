@@ -20,7 +20,7 @@ import { axpy } from '../kernels/elementwise.js';
 import { mdlstmBackward, mdlstmBufferFloats, mdlstmForward, type MdlstmKept } from '../kernels/mdlstm.js';
 import { Rng } from '../train/rng.js';
 import { Variable, type Tape } from '../train/tape.js';
-import { bindParameters } from './linear.js';
+import { NamedParameters } from './parameters.js';
 
 export type MdlstmMerge = 'concat' | 'sum';
 export type MdlstmDirection = 0 | 1 | 2 | 3;
@@ -125,7 +125,7 @@ export class MDLSTM {
   /** train() / eval(); forward's `training` option overrides it per call. */
   training = true;
 
-  private readonly ownsBlock: boolean;
+  private readonly named: NamedParameters;
   private readonly specs: ParameterSpec[];
   private hostArena: Arena | null = null;
   private ctx: ForwardContext | null = null;
@@ -141,10 +141,9 @@ export class MDLSTM {
     this.cellByCell = c.cellByCell;
     this.specs = mdlstmParameterSpecs(options);
     const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
-    const bound = bindParameters(rt, this.specs, { block: options.block, prefix: options.prefix });
-    this.block = bound.block;
-    this.prefix = bound.prefix;
-    this.ownsBlock = bound.owned;
+    this.named = new NamedParameters(rt, this.specs, { block: options.block, prefix: options.prefix });
+    this.block = this.named.block;
+    this.prefix = this.named.prefix;
     this.resetParameters(new Rng(seed));
   }
 
@@ -173,47 +172,25 @@ export class MDLSTM {
   }
 
   parameterNames(): string[] {
-    return this.specs.map((s) => s.name);
+    return this.named.names();
   }
 
+  /** Copies of every parameter by name (torch's state_dict). */
   stateDict(): Record<string, HostTensor> {
-    const out: Record<string, HostTensor> = {};
-    for (const s of this.specs) out[s.name] = this.block.value(this.prefix + s.name).toHost();
-    return out;
+    return this.named.stateDict();
   }
 
   /** Exactly the expected names with their shapes (a `__metadata__` entry is ignored); nothing is written unless all validate. */
   loadStateDict(dict: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>): void {
-    if (dict === null || typeof dict !== 'object') throw new TypeError('loadStateDict expects an object of name -> { shape, data }');
-    const expected = new Map(this.specs.map((s) => [s.name, s.shape]));
-    for (const name of Object.keys(dict)) {
-      if (name === '__metadata__') continue;
-      if (!expected.has(name)) throw new Error(`unexpected tensor '${name}' in state dict; expected exactly: ${[...expected.keys()].join(', ')}`);
-    }
-    for (const [name, shape] of expected) {
-      const t = dict[name];
-      if (t === undefined) throw new Error(`state dict is missing '${name}' (shape [${shape.join(', ')}])`);
-      if (!t || !Array.isArray(t.shape) || !t.data) throw new TypeError(`state dict entry '${name}' must be { shape, data }`);
-      checkShape(`state dict '${name}'`, t.shape, shape);
-      if (t.data.length !== shapeSize(shape)) throw new ShapeError(`state dict '${name}' has ${t.data.length} values, expected ${shapeSize(shape)}`);
-      if (t.data instanceof Int32Array) throw new TypeError(`state dict '${name}' must be float32 data, got Int32Array`);
-      checkAllFinite(`state dict '${name}'`, t.data);
-    }
-    for (const name of expected.keys()) this.block.value(this.prefix + name).set(dict[name].data);
+    this.named.loadStateDict(dict);
   }
 
   gradients(): Record<string, HostTensor> {
-    const out: Record<string, HostTensor> = {};
-    for (const s of this.specs) out[s.name] = this.block.grad(this.prefix + s.name).toHost();
-    return out;
+    return this.named.gradients();
   }
 
   zeroGrad(): void {
-    if (this.ownsBlock) {
-      this.block.zeroGrad();
-      return;
-    }
-    for (const s of this.specs) this.block.grad(this.prefix + s.name).view().fill(0);
+    this.named.zeroGrad();
   }
 
   get arena(): Arena {
@@ -229,7 +206,7 @@ export class MDLSTM {
     this.hostArena?.dispose();
     this.hostArena = null;
     this.ctx = null;
-    if (this.ownsBlock) this.block.dispose();
+    this.named.dispose();
   }
 
   // ---- host API ----------------------------------------------------------------------
