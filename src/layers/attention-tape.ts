@@ -31,6 +31,7 @@ export interface AttentionTapeOutputs {
  * 1) for any number of attention calls in this step.
  */
 export function attentionMemory(tape: Tape, layer: Attention, h: Variable, options: { mask?: AttentionMask } = {}): AttentionTapeMemory {
+  tape.checkOp('attentionMemory', { layer: layer?.rt, h });
   if (h.shape.length !== 3) throw new RangeError(`attentionMemory: h must be [B, Tx, ${layer.keySize}], got [${h.shape.join(', ')}]`);
   const [B, Tx] = h.shape;
   const maskF = options.mask === undefined ? null : checkMask('mask', options.mask, B, Tx, false);
@@ -52,6 +53,7 @@ export function attentionMemory(tape: Tape, layer: Attention, h: Variable, optio
 export function attention(
   tape: Tape, layer: Attention, s: Variable, source: AttentionTapeMemory | Variable, options: { mask?: AttentionMask } = {},
 ): AttentionTapeOutputs {
+  tape.checkOp('attention', { layer: layer?.rt, s });
   let memory: AttentionTapeMemory;
   if (source instanceof Variable) memory = attentionMemory(tape, layer, source, options);
   else {
@@ -84,6 +86,7 @@ export function attention(
 export function localAttention(
   tape: Tape, layer: LocalAttention, s: Variable, memory: AttentionTapeMemory, options: LocalAttentionForwardOptions = {},
 ): AttentionTapeOutputs & { position: Variable } {
+  tape.checkOp('localAttention', { layer: layer?.rt, s, h: memory?.h });
   if (memory.layer !== layer.scorer) throw new Error('localAttention: prepare the memory with attentionMemory(tape, layer.scorer, h)');
   if (memory.device.mask !== 0) throw new Error('localAttention: pass the mask to localAttention, not to attentionMemory');
   const { B, Tx } = memory.device;
@@ -127,6 +130,7 @@ export interface HardAttentionTapeOutputs {
  * entropy bonus) for everything upstream of the scores.
  */
 export function hardAttention(tape: Tape, layer: HardAttention, s: Variable, memory: AttentionTapeMemory): HardAttentionTapeOutputs {
+  tape.checkOp('hardAttention', { layer: layer?.rt, s, h: memory?.h });
   if (memory.layer !== layer.scorer) throw new Error('hardAttention: prepare the memory with attentionMemory(tape, layer.scorer, h)');
   const sample = tape.training && layer.training;
   const step = layer.forwardDevice({ s: s.value, memory: memory.device, arena: tape.arena, sample });

@@ -340,6 +340,7 @@ export class EpisodeAttention extends EpisodeParameters {
  * from whatever reached episode and g (strong supervision of the gates writes g's gradient).
  */
 export function episodeAttention(tape: Tape, layer: EpisodeAttention, s: Variable, q: Variable, m: Variable, lengths: Int32Array): { scores: Variable; g: Variable; episode: Variable } {
+  tape.checkOp('episodeAttention', { layer: layer?.rt, s, q, m });
   const r = layer.forwardDevice({ s: s.value, q: q.value, m: m.value, lengths, training: tape.training, arena: tape.arena });
   const wrap = (t: Tensor) => new Variable(tape, t, true);
   const scores = new Variable(tape, r.scores, false);

@@ -405,6 +405,7 @@ const lastCall = new WeakMap<MDLSTM, Variable>();
  * wasm backward once and adds dx into x's gradient. Call each layer once per step.
  */
 export function mdlstm(tape: Tape, layer: MDLSTM, x: Variable): MdlstmTapeOutputs {
+  tape.checkOp('mdlstm', { layer: layer?.rt, x });
   const r = layer.forwardDevice({ x: x.value, training: tape.training, arena: tape.arena });
   const output = new Variable(tape, r.output, true);
   const cell = new Variable(tape, r.cell, true);
