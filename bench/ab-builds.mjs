@@ -2,7 +2,7 @@
 // same call of build B, so both see the same machine noise; prints the median of the per-call
 // ratios B/A (< 1: B is faster) and each side's min and median.
 //
-//   node --experimental-wasm-relaxed-simd bench/ab-builds.mjs <distA> <distB> [simd|relaxed] [small|thr] [calls]
+//   node --experimental-wasm-relaxed-simd bench/ab-builds.mjs <distA> <distB> [simd|relaxed] [small|thr|tiny] [calls]
 //   MODE=train (forward + backward with dx + SGD axpy + zeroGrad; default MODE=fwd), CELL=gru|rnn
 //
 // <dist> is a built dist/ directory (index.js and wasm/), e.g. a copy of dist/ kept before a change.
@@ -11,10 +11,11 @@ import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 
 const [dirA, dirB, build = 'simd', shapeName = 'small', callsArg = '400'] = process.argv.slice(2);
-if (!dirA || !dirB) throw new Error('usage: ab-builds.mjs <distA> <distB> [simd|relaxed] [small|thr] [calls]');
-const SHAPES = { small: { I: 32, H: 64, T: 32, B: 1 }, thr: { I: 128, H: 256, T: 64, B: 16 } };
+if (!dirA || !dirB) throw new Error('usage: ab-builds.mjs <distA> <distB> [simd|relaxed] [small|thr|tiny] [calls]');
+// tiny: almost no arithmetic, so the times are the TypeScript side's checks and dispatch per call.
+const SHAPES = { small: { I: 32, H: 64, T: 32, B: 1 }, thr: { I: 128, H: 256, T: 64, B: 16 }, tiny: { I: 4, H: 4, T: 1, B: 1 } };
 const shape = SHAPES[shapeName];
-if (!shape) throw new Error(`shape must be small or thr, got ${shapeName}`);
+if (!shape) throw new Error(`shape must be small, thr or tiny, got ${shapeName}`);
 const { I, H, T, B } = shape;
 const mode = process.env.MODE ?? 'fwd';
 const cell = process.env.CELL ?? 'lstm';

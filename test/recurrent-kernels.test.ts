@@ -29,7 +29,13 @@ describe('sequence kernel entry points', () => {
       cell: 'lstm' as const, steps: T, batch: B, inputSize: I, hiddenSize: H, x: p.x, weightIh: p.wIh, weightHh: p.wHh,
       h0: p.h0, c0: p.c0, output: p.out, hN: p.hN, cN: p.cN, gates: p.gates, work: p.work,
     };
+    sequenceForward(rt, base); // valid: its shape is now cached, and every call below is still checked in full
     expectRejected(rt, () => sequenceForward(rt, { ...base, c0: undefined }), /c0 is required for LSTM/);
+    expectRejected(rt, () => sequenceForward(rt, { ...base, batch: 0 }), /sequenceForward batch must be an integer >= 1/);
+    expectRejected(rt, () => sequenceForward(rt, { ...base, steps: 2.5 }), /sequenceForward steps must be an integer >= 1/);
+    expectRejected(rt, () => sequenceForward(rt, { ...base, ldout: H - 1 }), /sequenceForward ldout must be >= cols/);
+    expectRejected(rt, () => sequenceForward(rt, { ...base, hN: rt.mem.heapBase - 64 }), /sequenceForward hN: byte range/);
+    expectRejected(rt, () => sequenceForward(rt, { ...base, output: p.out + 2 }), /sequenceForward output: pointer .* must be 4-byte aligned/);
     expectRejected(rt, () => sequenceForward(rt, { ...base, hprev: p.hprev }), /cprev is required for LSTM training/);
     expectRejected(rt, () => sequenceForward(rt, { ...base, cell: 'gru_after', c0: 0, cN: 0, extra: p.extra }), /extra is only accepted for GRU training/);
     rt.mem.i32(p.lengths, B).set([3, 4]);

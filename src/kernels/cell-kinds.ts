@@ -48,18 +48,20 @@ export interface StepBackwardCall {
   dh: number; dc: number; dGate: number; gWIh: number; gWHh: number; gBIh: number; gBHh: number; work: number;
 }
 
-export interface SequenceKernels {
-  forward(ex: KernelExports, a: SequenceForwardCall): void;
-  backward(ex: KernelExports, a: SequenceBackwardCall): void;
+/** Floats of `work` a forward and a backward call need (the kernels' `*_work_floats`). */
+export interface WorkSizes {
   forwardWorkFloats(ex: KernelExports, B: number, H: number, I: number): number;
   backwardWorkFloats(ex: KernelExports, B: number, H: number): number;
 }
 
-export interface StepKernels {
+export interface SequenceKernels extends WorkSizes {
+  forward(ex: KernelExports, a: SequenceForwardCall): void;
+  backward(ex: KernelExports, a: SequenceBackwardCall): void;
+}
+
+export interface StepKernels extends WorkSizes {
   forward(ex: KernelExports, a: StepForwardCall): void;
   backward(ex: KernelExports, a: StepBackwardCall): void;
-  forwardWorkFloats(ex: KernelExports, B: number, H: number, I: number): number;
-  backwardWorkFloats(ex: KernelExports, B: number, H: number): number;
 }
 
 export interface CellDescriptor {

@@ -12,11 +12,9 @@
  * gate unchanged): `gates` [B, G*H] always, `extra` [B, H] for the GRUs and the attention
  * GRU (CELL_KINDS[cell].keepsExtra).
  */
-import { checkSize, ShapeError } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { rangeChecker } from './elementwise.js';
-import { checkLeadingDim, matrixBytes } from './elementwise.js';
-import { cellDescriptor, type CellDescriptor, type CellKind } from './cell-kinds.js';
+import { cellDescriptor, type CellKind, type StepBackwardCall, type StepForwardCall } from './cell-kinds.js';
+import { checkBiasPair, checkOptionsObject, flag, presentWhen, RANGES, ShapeCache, type RecurrentShape } from './recurrent-checks.js';
 
 export { CELL_KINDS, type CellKind, type CellDescriptor } from './cell-kinds.js';
 
@@ -90,74 +88,94 @@ export interface CellBackwardKernelArgs extends CellSizes {
   work: number;
 }
 
-function checkSizes(fn: string, a: CellSizes) {
-  if (a === null || typeof a !== 'object') throw new TypeError(`${fn} expects an options object`);
-  const shape = cellDescriptor(a.cell);
-  const B = checkSize(`${fn} batch`, a.batch, 1);
-  const I = checkSize(`${fn} inputSize`, a.inputSize, 1);
-  const H = checkSize(`${fn} hiddenSize`, a.hiddenSize, 1);
-  return { shape, B, I, H, GH: shape.gates * H };
-}
+const SHAPES = new ShapeCache(cellDescriptor, (d) => d.step);
 
 /** Floats of `work` a cell step needs. */
 export function cellWorkFloats(rt: Runtime, args: CellSizes & { phase: 'forward' | 'backward' }): number {
   const fn = 'cellWorkFloats';
-  const { B, I, H } = checkSizes(fn, args);
-  const forward = args.phase === 'forward';
-  if (!forward && args.phase !== 'backward') throw new RangeError(`${fn} phase must be 'forward' or 'backward', got ${String(args.phase)}`);
-  const step = cellDescriptor(args.cell).step;
-  return forward ? step.forwardWorkFloats(rt.exports, B, H, I) : step.backwardWorkFloats(rt.exports, B, H);
+  checkOptionsObject(fn, args);
+  const s = SHAPES.get(rt, fn, args, 1, undefined, undefined, undefined);
+  if (args.phase === 'forward') return s.forwardWorkBytes / 4;
+  if (args.phase === 'backward') return s.backwardWorkBytes / 4;
+  throw new RangeError(`${fn} phase must be 'forward' or 'backward', got ${String(args.phase)}`);
 }
 
-/** A pointer that must be given exactly when the cell kind has that buffer. */
-function optionalFor(fn: string, name: string, ptr: number | undefined, wanted: boolean, what: string): number {
-  const given = ptr !== undefined && ptr !== 0;
-  if (wanted && !given) throw new TypeError(`${fn} ${name} is required for ${what}`);
-  if (!wanted && given) throw new TypeError(`${fn} ${name} is only accepted for ${what}`);
-  return given ? ptr! : 0;
+// The kernels' argument lists, filled in place per call (calls never nest).
+const forwardCall: StepForwardCall = {
+  B: 0, I: 0, H: 0, x: 0, ldx: 0, wIh: 0, wHh: 0, bIh: 0, bHh: 0, h: 0, c: 0, gate: 0, hOut: 0, cOut: 0, gates: 0, extra: 0, work: 0,
+};
+const backwardCall: StepBackwardCall = {
+  B: 0, I: 0, H: 0, x: 0, ldx: 0, wIh: 0, wHh: 0, h: 0, c: 0, gate: 0, gates: 0, extra: 0, dhOut: 0, dcOut: 0, dx: 0, lddx: 0,
+  dxAccumulate: 0, dh: 0, dc: 0, dGate: 0, gWIh: 0, gWHh: 0, gBIh: 0, gBHh: 0, work: 0,
+};
+
+const WHAT = { c: 'for LSTM', gate: 'for the attention GRU', extra: 'for GRU and attention GRU cells' };
+
+type StepCommonArgs = Pick<CellForwardKernelArgs, keyof CellSizes | 'x' | 'ldx' | 'weightIh' | 'weightHh' | 'h' | 'c' | 'gate' | 'gates' | 'extra' | 'work'>;
+type StepCommonCall = Pick<StepForwardCall, 'B' | 'I' | 'H' | 'x' | 'ldx' | 'wIh' | 'wHh' | 'h' | 'c' | 'gate' | 'gates' | 'extra' | 'work'>;
+
+/**
+ * The checker both step entry points share: sizes (cached per shape), x, the weights, the
+ * previous state (h, c for LSTM, gate for the attention GRU), the kept buffers (gates, extra
+ * for the GRUs) and the work space of `phase`. Writes them into `call`; returns the shape
+ * and the range checker for the entry point's own buffers (end() it before the kernel runs).
+ */
+function checkCommon(rt: Runtime, fn: string, a: StepCommonArgs, lddx: number | undefined, call: StepCommonCall, phase: 'forward' | 'backward') {
+  checkOptionsObject(fn, a);
+  const s = SHAPES.get(rt, fn, a, 1, a.ldx, undefined, lddx);
+  const d = s.kind;
+  const c = presentWhen(fn, 'c', a.c, d.hasCellState, WHAT.c);
+  const gate = presentWhen(fn, 'gate', a.gate, d.hasGateInput, WHAT.gate);
+  const extra = presentWhen(fn, 'extra', a.extra, d.keepsExtra, WHAT.extra);
+  const r = RANGES.begin(rt, fn);
+  r.need('x', a.x, s.xBytes);
+  r.need('weightIh', a.weightIh, s.weightIhBytes);
+  r.need('weightHh', a.weightHh, s.weightHhBytes);
+  r.need('h', a.h, s.stateBytes);
+  r.given('c', c, s.stateBytes);
+  r.given('gate', gate, s.batch * 4);
+  r.need('gates', a.gates, s.gatesBytes);
+  r.given('extra', extra, s.stateBytes);
+  r.need('work', a.work, phase === 'forward' ? s.forwardWorkBytes : s.backwardWorkBytes);
+  call.B = s.batch; call.I = s.inputSize; call.H = s.hiddenSize; call.x = a.x; call.ldx = s.ldx; call.wIh = a.weightIh; call.wHh = a.weightHh;
+  call.h = a.h; call.c = c; call.gate = gate; call.gates = a.gates; call.extra = extra; call.work = a.work;
+  return { s, d, r };
 }
 
-function disjoint(fn: string, outName: string, out: number, outBytes: number, inputs: [string, number, number][]): void {
-  for (const [name, p, bytes] of inputs) {
-    if (p !== 0 && out < p + bytes && p < out + outBytes) throw new RangeError(`${fn} ${outName} must not overlap ${name}`);
-  }
+/** Throws when [out, out + bytes) overlaps [p, p + pBytes) (p 0: absent). */
+function disjoint(fn: string, outName: string, out: number, bytes: number, name: string, p: number, pBytes: number): void {
+  if (p !== 0 && out < p + pBytes && p < out + bytes) throw new RangeError(`${fn} ${outName} must not overlap ${name}`);
+}
+
+/** A new state [B, H] at `out` must not overlap the step's inputs (the kernel reads them while writing it). */
+function outsideInputs(fn: string, outName: string, out: number, s: RecurrentShape, inputs: StepCommonCall): void {
+  const state = s.stateBytes;
+  disjoint(fn, outName, out, state, 'x', inputs.x, s.xBytes);
+  disjoint(fn, outName, out, state, 'h', inputs.h, state);
+  disjoint(fn, outName, out, state, 'c', inputs.c, state);
+  disjoint(fn, outName, out, state, 'gate', inputs.gate, s.batch * 4);
 }
 
 /** One step: hOut (and cOut) from x and h (and c, gate); writes the kept gates (and extra). */
 export function cellForward(rt: Runtime, a: CellForwardKernelArgs): void {
   const fn = 'cellForward';
-  const { shape, B, I, H, GH } = checkSizes(fn, a);
-  const range = rangeChecker(rt, fn);
-  const ldx = checkLeadingDim(`${fn} ldx`, a.ldx, I);
-  const lstm = shape.hasCellState;
-  const what = { c: 'LSTM', gate: 'the attention GRU', extra: 'GRU and attention GRU cells' };
-  const c = optionalFor(fn, 'c', a.c, lstm, what.c);
-  const cOut = optionalFor(fn, 'cOut', a.cOut, lstm, what.c);
-  const gate = optionalFor(fn, 'gate', a.gate, shape.hasGateInput, what.gate);
-  const extra = optionalFor(fn, 'extra', a.extra, shape.keepsExtra, what.extra);
-  const { bIh, bHh } = biases(fn, a.biasIh, a.biasHh, 'biasIh', 'biasHh');
-  const state = B * H * 4;
-  range('x', a.x, matrixBytes(B, I, ldx));
-  range('weightIh', a.weightIh, GH * I * 4);
-  range('weightHh', a.weightHh, GH * H * 4);
-  if (bIh !== 0) {
-    range('biasIh', bIh, GH * 4);
-    range('biasHh', bHh, GH * 4);
+  const call = forwardCall;
+  const { s, d, r } = checkCommon(rt, fn, a, undefined, call, 'forward');
+  const cOut = presentWhen(fn, 'cOut', a.cOut, d.hasCellState, WHAT.c);
+  const bIh = a.biasIh ?? 0, bHh = a.biasHh ?? 0;
+  checkBiasPair(fn, bIh, bHh, 'biasIh', 'biasHh');
+  r.given('biasIh', bIh, s.biasBytes);
+  r.given('biasHh', bHh, s.biasBytes);
+  r.need('hOut', a.hOut, s.stateBytes);
+  r.given('cOut', cOut, s.stateBytes);
+  r.end();
+  outsideInputs(fn, 'hOut', a.hOut, s, call);
+  if (cOut !== 0) {
+    outsideInputs(fn, 'cOut', cOut, s, call);
+    disjoint(fn, 'cOut', cOut, s.stateBytes, 'hOut', a.hOut, s.stateBytes);
   }
-  range('h', a.h, state);
-  if (lstm) range('c', c, state);
-  if (gate !== 0) range('gate', gate, B * 4);
-  range('hOut', a.hOut, state);
-  if (lstm) range('cOut', cOut, state);
-  range('gates', a.gates, B * GH * 4);
-  if (extra !== 0) range('extra', extra, state);
-  range('work', a.work, cellWorkFloats(rt, { ...a, phase: 'forward' }) * 4);
-  const inputs: [string, number, number][] = [['x', a.x, matrixBytes(B, I, ldx)], ['h', a.h, state], ['c', c, state], ['gate', gate, B * 4]];
-  disjoint(fn, 'hOut', a.hOut, state, inputs);
-  if (lstm) disjoint(fn, 'cOut', cOut, state, [...inputs, ['hOut', a.hOut, state]]);
-  shape.step.forward(rt.exports, {
-    B, I, H, x: a.x, ldx, wIh: a.weightIh, wHh: a.weightHh, bIh, bHh, h: a.h, c, gate, hOut: a.hOut, cOut, gates: a.gates, extra, work: a.work,
-  });
+  call.bIh = bIh; call.bHh = bHh; call.hOut = a.hOut; call.cOut = cOut;
+  d.step.forward(rt.exports, call);
 }
 
 /**
@@ -166,52 +184,28 @@ export function cellForward(rt: Runtime, a: CellForwardKernelArgs): void {
  */
 export function cellBackward(rt: Runtime, a: CellBackwardKernelArgs): void {
   const fn = 'cellBackward';
-  const { shape, B, I, H, GH } = checkSizes(fn, a);
-  const range = rangeChecker(rt, fn);
-  const ldx = checkLeadingDim(`${fn} ldx`, a.ldx, I);
-  const lstm = shape.hasCellState;
-  const what = { c: 'LSTM', gate: 'the attention GRU', extra: 'GRU and attention GRU cells' };
-  const c = optionalFor(fn, 'c', a.c, lstm, what.c);
-  const dc = optionalFor(fn, 'dc', a.dc, lstm, what.c);
-  const gate = optionalFor(fn, 'gate', a.gate, shape.hasGateInput, what.gate);
-  const dGate = optionalFor(fn, 'dGate', a.dGate, shape.hasGateInput, what.gate);
-  const extra = optionalFor(fn, 'extra', a.extra, shape.keepsExtra, what.extra);
+  const call = backwardCall;
+  const { s, d, r } = checkCommon(rt, fn, a, a?.lddx, call, 'backward');
+  const lstm = d.hasCellState;
+  const dc = presentWhen(fn, 'dc', a.dc, lstm, WHAT.c);
+  const dGate = presentWhen(fn, 'dGate', a.dGate, d.hasGateInput, WHAT.gate);
   if (!lstm && a.dcOut) throw new TypeError(`${fn} dcOut is only accepted for LSTM`);
   const dhOut = a.dhOut ?? 0, dcOut = a.dcOut ?? 0, dx = a.dx ?? 0;
-  const lddx = checkLeadingDim(`${fn} lddx`, a.lddx, I);
-  if (a.dxAccumulate !== undefined && typeof a.dxAccumulate !== 'boolean') throw new TypeError(`${fn} dxAccumulate must be a boolean`);
-  const { bIh: gbIh, bHh: gbHh } = biases(fn, a.gradBiasIh, a.gradBiasHh, 'gradBiasIh', 'gradBiasHh');
-  const state = B * H * 4;
-  range('x', a.x, matrixBytes(B, I, ldx));
-  range('weightIh', a.weightIh, GH * I * 4);
-  range('weightHh', a.weightHh, GH * H * 4);
-  range('h', a.h, state);
-  if (lstm) range('c', c, state);
-  if (gate !== 0) range('gate', gate, B * 4);
-  range('gates', a.gates, B * GH * 4);
-  if (extra !== 0) range('extra', extra, state);
-  if (dhOut !== 0) range('dhOut', dhOut, state);
-  if (dcOut !== 0) range('dcOut', dcOut, state);
-  if (dx !== 0) range('dx', dx, matrixBytes(B, I, lddx));
-  range('dh', a.dh, state);
-  if (lstm) range('dc', dc, state);
-  if (dGate !== 0) range('dGate', dGate, B * 4);
-  range('gradWeightIh', a.gradWeightIh, GH * I * 4);
-  range('gradWeightHh', a.gradWeightHh, GH * H * 4);
-  if (gbIh !== 0) {
-    range('gradBiasIh', gbIh, GH * 4);
-    range('gradBiasHh', gbHh, GH * 4);
-  }
-  range('work', a.work, cellWorkFloats(rt, { ...a, phase: 'backward' }) * 4);
-  shape.step.backward(rt.exports, {
-    B, I, H, x: a.x, ldx, wIh: a.weightIh, wHh: a.weightHh, h: a.h, c, gate, gates: a.gates, extra, dhOut, dcOut, dx, lddx,
-    dxAccumulate: a.dxAccumulate ? 1 : 0, dh: a.dh, dc, dGate, gWIh: a.gradWeightIh, gWHh: a.gradWeightHh, gBIh: gbIh, gBHh: gbHh, work: a.work,
-  });
-}
-
-/** Both bias pointers or neither (the kernels add b_ih and b_hh together). */
-function biases(fn: string, ih: number | undefined, hh: number | undefined, ihName: string, hhName: string): { bIh: number; bHh: number } {
-  const bIh = ih ?? 0, bHh = hh ?? 0;
-  if ((bIh === 0) !== (bHh === 0)) throw new ShapeError(`${fn} ${ihName} and ${hhName} must be given together (or neither, without bias)`);
-  return { bIh, bHh };
+  const dxAccumulate = flag(fn, 'dxAccumulate', a.dxAccumulate);
+  const gBIh = a.gradBiasIh ?? 0, gBHh = a.gradBiasHh ?? 0;
+  checkBiasPair(fn, gBIh, gBHh, 'gradBiasIh', 'gradBiasHh');
+  r.given('dhOut', dhOut, s.stateBytes);
+  r.given('dcOut', dcOut, s.stateBytes);
+  r.given('dx', dx, s.dxBytes);
+  r.need('dh', a.dh, s.stateBytes);
+  r.given('dc', dc, s.stateBytes);
+  r.given('dGate', dGate, s.batch * 4);
+  r.need('gradWeightIh', a.gradWeightIh, s.weightIhBytes);
+  r.need('gradWeightHh', a.gradWeightHh, s.weightHhBytes);
+  r.given('gradBiasIh', gBIh, s.biasBytes);
+  r.given('gradBiasHh', gBHh, s.biasBytes);
+  r.end();
+  call.dhOut = dhOut; call.dcOut = dcOut; call.dx = dx; call.lddx = s.lddx; call.dxAccumulate = dxAccumulate;
+  call.dh = a.dh; call.dc = dc; call.dGate = dGate; call.gWIh = a.gradWeightIh; call.gWHh = a.gradWeightHh; call.gBIh = gBIh; call.gBHh = gBHh;
+  d.step.backward(rt.exports, call);
 }

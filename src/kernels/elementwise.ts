@@ -38,19 +38,6 @@ export function checkLeadingDim(name: string, ld: number | undefined, cols: numb
   return value;
 }
 
-/**
- * rt.mem.checkRange for many buffers of one call: memory's size is read once and the message
- * (prefixed by fn) is only built for a range that fails, which then throws checkRange's error.
- */
-export function rangeChecker(rt: Runtime, fn: string): (name: string, ptr: number, bytes: number) => void {
-  const mem = rt.mem;
-  const limit = mem.byteLength, base = mem.heapBase;
-  return (name, ptr, bytes) => {
-    if (Number.isInteger(ptr) && Number.isInteger(bytes) && bytes >= 0 && ptr >= base && ptr + bytes <= limit && (ptr & 3) === 0) return;
-    mem.checkRange(`${fn} ${name}`, ptr, bytes);
-  };
-}
-
 /** Validates that `ptr` holds n float32 values inside wasm memory. */
 export function checkVector(rt: Runtime, name: string, ptr: number, n: number): void {
   rt.mem.checkRange(name, ptr, n * 4);

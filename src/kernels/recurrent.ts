@@ -10,11 +10,10 @@
  *   swapAxes01(rt, { d0, d1, features, src, dst })      batch-first <-> time-first
  *   multiplyInto(rt, { n, a, b, out })                  dropout masks and their gradient
  */
-import { checkSize, ShapeError } from '../runtime/check.js';
+import { checkSize } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { rangeChecker } from './elementwise.js';
-import { sequenceDescriptor, type SequenceCellKind } from './cell-kinds.js';
-import { checkLeadingDim, matrixBytes } from './elementwise.js';
+import { sequenceDescriptor, type SequenceBackwardCall, type SequenceCellKind, type SequenceForwardCall } from './cell-kinds.js';
+import { checkBiasPair, checkOptionsObject, flag, presentWhen, RANGES, ShapeCache } from './recurrent-checks.js';
 
 export interface SequenceSizes {
   cell: SequenceCellKind;
@@ -98,140 +97,124 @@ export interface SequenceBackwardArgs extends SequenceSizes {
   work: number;
 }
 
-function checkSizes(fn: string, a: SequenceSizes) {
-  if (a === null || typeof a !== 'object') throw new TypeError(`${fn} expects an options object`);
-  const d = sequenceDescriptor(a.cell);
-  const T = checkSize(`${fn} steps`, a.steps, 1);
-  const B = checkSize(`${fn} batch`, a.batch, 1);
-  const I = checkSize(`${fn} inputSize`, a.inputSize, 1);
-  const H = checkSize(`${fn} hiddenSize`, a.hiddenSize, 1);
-  return { d, T, B, I, H, GH: d.gates * H, rows: T * B };
-}
+const SHAPES = new ShapeCache(sequenceDescriptor, (d) => d.sequence!);
 
 /** Floats of `work` one sequence call needs. */
 export function sequenceWorkFloats(rt: Runtime, args: Omit<SequenceSizes, 'steps'> & { phase: 'forward' | 'backward' }): number {
   const fn = 'sequenceWorkFloats';
-  const { d, B, I, H } = checkSizes(fn, { ...args, steps: 1 });
-  if (args.phase === 'forward') return d.sequence.forwardWorkFloats(rt.exports, B, H, I);
-  if (args.phase === 'backward') return d.sequence.backwardWorkFloats(rt.exports, B, H);
+  checkOptionsObject(fn, args);
+  const s = SHAPES.get(rt, fn, args, 1, undefined, undefined, undefined);
+  if (args.phase === 'forward') return s.forwardWorkBytes / 4;
+  if (args.phase === 'backward') return s.backwardWorkBytes / 4;
   throw new RangeError(`${fn} phase must be 'forward' or 'backward', got ${String(args.phase)}`);
 }
 
-/** A pointer given exactly when wanted (0 and undefined are both "absent"). */
-function exactlyWhen(fn: string, name: string, ptr: number | undefined, wanted: boolean, why: string): number {
-  const given = ptr !== undefined && ptr !== 0;
-  if (wanted && !given) throw new TypeError(`${fn} ${name} is required ${why}`);
-  if (!wanted && given) throw new TypeError(`${fn} ${name} is only accepted ${why}`);
-  return given ? ptr! : 0;
+// The kernels' argument lists, filled in place per call (calls never nest).
+const forwardCall: SequenceForwardCall = {
+  T: 0, B: 0, I: 0, H: 0, x: 0, ldx: 0, wIh: 0, wHh: 0, bIh: 0, bHh: 0, h0: 0, c0: 0, lengths: 0, reverse: 0, out: 0, ldout: 0,
+  hN: 0, cN: 0, gates: 0, hprev: 0, cprev: 0, extra: 0, work: 0,
+};
+const backwardCall: SequenceBackwardCall = {
+  T: 0, B: 0, I: 0, H: 0, x: 0, ldx: 0, wIh: 0, wHh: 0, lengths: 0, reverse: 0, dout: 0, lddout: 0, dhN: 0, dcN: 0,
+  gates: 0, hprev: 0, cprev: 0, extra: 0, dx: 0, lddx: 0, dxAccumulate: 0, dh0: 0, dc0: 0, gWIh: 0, gWHh: 0, gBIh: 0, gBHh: 0,
+  dgates: 0, dgn: 0, work: 0,
+};
+
+type SequenceCommonArgs = Pick<SequenceForwardArgs, keyof SequenceSizes | 'x' | 'ldx' | 'weightIh' | 'weightHh' | 'lengths' | 'reverse' | 'gates' | 'hprev' | 'cprev' | 'extra' | 'work'>;
+type SequenceCommonCall = Pick<SequenceForwardCall, 'T' | 'B' | 'I' | 'H' | 'x' | 'ldx' | 'wIh' | 'wHh' | 'lengths' | 'reverse' | 'gates' | 'hprev' | 'cprev' | 'extra' | 'work'>;
+
+/**
+ * The checker both sequence entry points share: sizes (cached per shape), x, the weights,
+ * lengths, direction, the kept buffers (which a training forward writes and its backward
+ * reads: gates always, hprev when training, cprev for LSTM, extra for the GRUs) and the
+ * work space of `phase`. Writes them into `call`; returns the shape and the range checker
+ * for the entry point's own buffers (end() it before the kernel runs).
+ */
+function checkCommon(rt: Runtime, fn: string, a: SequenceCommonArgs, ldy: number | undefined, lddx: number | undefined, call: SequenceCommonCall, training: boolean, phase: 'forward' | 'backward') {
+  checkOptionsObject(fn, a);
+  const s = SHAPES.get(rt, fn, a, a.steps, a.ldx, ldy, lddx);
+  const d = s.kind;
+  const keptWhy = phase === 'forward' ? ' training (with hprev)' : '';
+  const cprev = presentWhen(fn, 'cprev', a.cprev, d.hasCellState && training, d.hasCellState ? `for LSTM${keptWhy}` : 'for LSTM');
+  const extra = presentWhen(fn, 'extra', a.extra, d.keepsExtra && training, d.keepsExtra ? `for GRU${keptWhy}` : 'for GRU');
+  const reverse = flag(fn, 'reverse', a.reverse);
+  const r = RANGES.begin(rt, fn);
+  r.need('x', a.x, s.xBytes);
+  r.need('weightIh', a.weightIh, s.weightIhBytes);
+  r.need('weightHh', a.weightHh, s.weightHhBytes);
+  const lengths = a.lengths ?? 0;
+  if (lengths !== 0) checkLengths(rt, fn, lengths, s.steps, s.batch);
+  r.need('gates', a.gates, s.gatesBytes);
+  if (training) r.need('hprev', a.hprev!, s.rowsBytes);
+  r.given('cprev', cprev, s.rowsBytes);
+  r.given('extra', extra, s.rowsBytes);
+  r.need('work', a.work, phase === 'forward' ? s.forwardWorkBytes : s.backwardWorkBytes);
+  call.T = s.steps; call.B = s.batch; call.I = s.inputSize; call.H = s.hiddenSize;
+  call.x = a.x; call.ldx = s.ldx; call.wIh = a.weightIh; call.wHh = a.weightHh; call.lengths = lengths; call.reverse = reverse;
+  call.gates = a.gates; call.hprev = training ? a.hprev! : 0; call.cprev = cprev; call.extra = extra; call.work = a.work;
+  return { s, d, r };
 }
 
-function checkLengths(rt: Runtime, fn: string, ptr: number | undefined, T: number, B: number): number {
-  if (ptr === undefined || ptr === 0) return 0;
+function checkLengths(rt: Runtime, fn: string, ptr: number, T: number, B: number): void {
   rt.mem.checkRange(`${fn} lengths`, ptr, B * 4);
   const v = rt.mem.i32(ptr, B);
   for (let b = 0; b < B; b++) {
     if (v[b] < 1 || v[b] > T) throw new RangeError(`${fn} lengths[${b}] must be in 1..${T} (steps), got ${v[b]}`);
   }
-  return ptr;
-}
-
-function checkBool(fn: string, name: string, v: unknown): number {
-  if (v === undefined) return 0;
-  if (typeof v !== 'boolean') throw new TypeError(`${fn} ${name} must be a boolean, got ${typeof v}`);
-  return v ? 1 : 0;
-}
-
-function biasPair(fn: string, ih: number | undefined, hh: number | undefined, names: string): [number, number] {
-  const a = ih ?? 0, b = hh ?? 0;
-  if ((a === 0) !== (b === 0)) throw new ShapeError(`${fn} ${names} must be given together (or neither, without bias)`);
-  return [a, b];
 }
 
 /** One layer-direction over the whole sequence. */
 export function sequenceForward(rt: Runtime, a: SequenceForwardArgs): void {
   const fn = 'sequenceForward';
-  const { d, T, B, I, H, GH, rows } = checkSizes(fn, a);
-  const range = rangeChecker(rt, fn);
-  const ldx = checkLeadingDim(`${fn} ldx`, a.ldx, I);
-  const ldout = checkLeadingDim(`${fn} ldout`, a.ldout, H);
+  const call = forwardCall;
+  const { s, d, r } = checkCommon(rt, fn, a, a?.ldout, undefined, call, a?.hprev !== undefined && a.hprev !== 0, 'forward');
   const lstm = d.hasCellState;
-  const c0 = exactlyWhen(fn, 'c0', a.c0, lstm, 'for LSTM');
-  const cN = exactlyWhen(fn, 'cN', a.cN, lstm, 'for LSTM');
-  const training = a.hprev !== undefined && a.hprev !== 0;
-  const mode = training ? 'for LSTM training (with hprev)' : 'with hprev';
-  const cprev = exactlyWhen(fn, 'cprev', a.cprev, lstm && training, lstm ? mode : 'for LSTM');
-  const extra = exactlyWhen(fn, 'extra', a.extra, d.keepsExtra && training, d.keepsExtra ? 'for GRU training (with hprev)' : 'for GRU');
-  const [bIh, bHh] = biasPair(fn, a.biasIh, a.biasHh, 'biasIh and biasHh');
-  const state = B * H * 4;
-  range('x', a.x, matrixBytes(rows, I, ldx));
-  range('weightIh', a.weightIh, GH * I * 4);
-  range('weightHh', a.weightHh, GH * H * 4);
-  if (bIh !== 0) {
-    range('biasIh', bIh, GH * 4);
-    range('biasHh', bHh, GH * 4);
-  }
-  range('h0', a.h0, state);
-  if (lstm) range('c0', c0, state);
-  const lengths = checkLengths(rt, fn, a.lengths, T, B);
-  range('output', a.output, matrixBytes(rows, H, ldout));
-  range('hN', a.hN, state);
-  if (lstm) range('cN', cN, state);
-  range('gates', a.gates, rows * GH * 4);
-  if (training) range('hprev', a.hprev!, rows * H * 4);
-  if (cprev !== 0) range('cprev', cprev, rows * H * 4);
-  if (extra !== 0) range('extra', extra, rows * H * 4);
-  range('work', a.work, d.sequence.forwardWorkFloats(rt.exports, B, H, I) * 4);
-  d.sequence.forward(rt.exports, {
-    T, B, I, H, x: a.x, ldx, wIh: a.weightIh, wHh: a.weightHh, bIh, bHh, h0: a.h0, c0, lengths, reverse: checkBool(fn, 'reverse', a.reverse),
-    out: a.output, ldout, hN: a.hN, cN, gates: a.gates, hprev: training ? a.hprev! : 0, cprev, extra, work: a.work,
-  });
+  const c0 = presentWhen(fn, 'c0', a.c0, lstm, 'for LSTM');
+  const cN = presentWhen(fn, 'cN', a.cN, lstm, 'for LSTM');
+  const bIh = a.biasIh ?? 0, bHh = a.biasHh ?? 0;
+  checkBiasPair(fn, bIh, bHh, 'biasIh', 'biasHh');
+  r.given('biasIh', bIh, s.biasBytes);
+  r.given('biasHh', bHh, s.biasBytes);
+  r.need('h0', a.h0, s.stateBytes);
+  r.given('c0', c0, s.stateBytes);
+  r.need('output', a.output, s.yBytes);
+  r.need('hN', a.hN, s.stateBytes);
+  r.given('cN', cN, s.stateBytes);
+  r.end();
+  call.bIh = bIh; call.bHh = bHh; call.h0 = a.h0; call.c0 = c0; call.out = a.output; call.ldout = s.ldy; call.hN = a.hN; call.cN = cN;
+  d.sequence!.forward(rt.exports, call);
 }
 
 /** BPTT of one training sequenceForward (same sizes, lengths, direction, kept buffers). */
 export function sequenceBackward(rt: Runtime, a: SequenceBackwardArgs): void {
   const fn = 'sequenceBackward';
-  const { d, T, B, I, H, GH, rows } = checkSizes(fn, a);
-  const range = rangeChecker(rt, fn);
-  const ldx = checkLeadingDim(`${fn} ldx`, a.ldx, I);
-  const lddout = checkLeadingDim(`${fn} lddout`, a.lddout, H);
-  const lddx = checkLeadingDim(`${fn} lddx`, a.lddx, I);
+  const call = backwardCall;
+  const { s, d, r } = checkCommon(rt, fn, a, a?.lddout, a?.lddx, call, true, 'backward');
   const lstm = d.hasCellState;
-  const cprev = exactlyWhen(fn, 'cprev', a.cprev, lstm, 'for LSTM');
-  const dc0 = exactlyWhen(fn, 'dc0', a.dc0, lstm, 'for LSTM');
-  const extra = exactlyWhen(fn, 'extra', a.extra, d.keepsExtra, 'for GRU');
-  const dgn = exactlyWhen(fn, 'dgn', a.dgn, d.needsDgn, 'for the reset-after GRU');
+  const dc0 = presentWhen(fn, 'dc0', a.dc0, lstm, 'for LSTM');
+  const dgn = presentWhen(fn, 'dgn', a.dgn, d.needsDgn, 'for the reset-after GRU');
   if (!lstm && a.dcN) throw new TypeError(`${fn} dcN is only accepted for LSTM`);
-  const [gBIh, gBHh] = biasPair(fn, a.gradBiasIh, a.gradBiasHh, 'gradBiasIh and gradBiasHh');
+  const gBIh = a.gradBiasIh ?? 0, gBHh = a.gradBiasHh ?? 0;
+  checkBiasPair(fn, gBIh, gBHh, 'gradBiasIh', 'gradBiasHh');
   const dout = a.dOutput ?? 0, dhN = a.dhN ?? 0, dcN = a.dcN ?? 0, dx = a.dx ?? 0;
-  const state = B * H * 4;
-  range('x', a.x, matrixBytes(rows, I, ldx));
-  range('weightIh', a.weightIh, GH * I * 4);
-  range('weightHh', a.weightHh, GH * H * 4);
-  const lengths = checkLengths(rt, fn, a.lengths, T, B);
-  range('gates', a.gates, rows * GH * 4);
-  range('hprev', a.hprev, rows * H * 4);
-  if (cprev !== 0) range('cprev', cprev, rows * H * 4);
-  if (extra !== 0) range('extra', extra, rows * H * 4);
-  if (dout !== 0) range('dOutput', dout, matrixBytes(rows, H, lddout));
-  if (dhN !== 0) range('dhN', dhN, state);
-  if (dcN !== 0) range('dcN', dcN, state);
-  if (dx !== 0) range('dx', dx, matrixBytes(rows, I, lddx));
-  range('dh0', a.dh0, state);
-  if (lstm) range('dc0', dc0, state);
-  range('gradWeightIh', a.gradWeightIh, GH * I * 4);
-  range('gradWeightHh', a.gradWeightHh, GH * H * 4);
-  if (gBIh !== 0) {
-    range('gradBiasIh', gBIh, GH * 4);
-    range('gradBiasHh', gBHh, GH * 4);
-  }
-  range('dgates', a.dgates, rows * GH * 4);
-  if (dgn !== 0) range('dgn', dgn, rows * H * 4);
-  range('work', a.work, d.sequence.backwardWorkFloats(rt.exports, B, H) * 4);
-  d.sequence.backward(rt.exports, {
-    T, B, I, H, x: a.x, ldx, wIh: a.weightIh, wHh: a.weightHh, lengths, reverse: checkBool(fn, 'reverse', a.reverse),
-    dout, lddout, dhN, dcN, gates: a.gates, hprev: a.hprev, cprev, extra, dx, lddx, dxAccumulate: checkBool(fn, 'dxAccumulate', a.dxAccumulate),
-    dh0: a.dh0, dc0, gWIh: a.gradWeightIh, gWHh: a.gradWeightHh, gBIh, gBHh, dgates: a.dgates, dgn, work: a.work,
-  });
+  const dxAccumulate = flag(fn, 'dxAccumulate', a.dxAccumulate);
+  r.given('dOutput', dout, s.yBytes);
+  r.given('dhN', dhN, s.stateBytes);
+  r.given('dcN', dcN, s.stateBytes);
+  r.given('dx', dx, s.dxBytes);
+  r.need('dh0', a.dh0, s.stateBytes);
+  r.given('dc0', dc0, s.stateBytes);
+  r.need('gradWeightIh', a.gradWeightIh, s.weightIhBytes);
+  r.need('gradWeightHh', a.gradWeightHh, s.weightHhBytes);
+  r.given('gradBiasIh', gBIh, s.biasBytes);
+  r.given('gradBiasHh', gBHh, s.biasBytes);
+  r.need('dgates', a.dgates, s.gatesBytes);
+  r.given('dgn', dgn, s.rowsBytes);
+  r.end();
+  call.dout = dout; call.lddout = s.ldy; call.dhN = dhN; call.dcN = dcN; call.dx = dx; call.lddx = s.lddx; call.dxAccumulate = dxAccumulate;
+  call.dh0 = a.dh0; call.dc0 = dc0; call.gWIh = a.gradWeightIh; call.gWHh = a.gradWeightHh; call.gBIh = gBIh; call.gBHh = gBHh;
+  call.dgates = a.dgates; call.dgn = dgn;
+  d.sequence!.backward(rt.exports, call);
 }
 
 export interface SwapAxes01Args {

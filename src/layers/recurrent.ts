@@ -166,6 +166,8 @@ export interface RecurrentContext {
   lengths: number;
   arena: Arena;
   layers: KeptLayer[];
+  /** Set by a backward without retainGraph: a second pass would add the gradients twice. */
+  consumed: boolean;
 }
 
 
@@ -334,18 +336,10 @@ export class RecurrentLayer {
     const { T, B } = this.checkInputShape('x', x?.shape);
     checkHostTensor('x', x);
     checkFiniteData('x', x.data);
-    const stateShape = [this.numLayers * this.D, B, this.hiddenSize];
-    if (options.h0 !== undefined) {
-      checkHostTensor('h0', options.h0);
-      checkShape('h0', options.h0.shape, stateShape);
-      checkFiniteData('h0', options.h0.data);
-    }
-    if (options.c0 !== undefined) {
-      if (!this.kind.hasCellState) throw new Error('c0 is only accepted by LSTM');
-      checkHostTensor('c0', options.c0);
-      checkShape('c0', options.c0.shape, stateShape);
-      checkFiniteData('c0', options.c0.data);
-    }
+    const LD = this.numLayers * this.D, H = this.hiddenSize;
+    checkHostInput('h0', options.h0, LD, B, H);
+    if (options.c0 !== undefined && !this.kind.hasCellState) throw new Error('c0 is only accepted by LSTM');
+    checkHostInput('c0', options.c0, LD, B, H);
     this.checkLengths(options.lengths, T, B);
     const arena = this.arena;
     this.ctx = null;
@@ -368,15 +362,11 @@ export class RecurrentLayer {
     }
     const { T, B } = ctx;
     const H = this.hiddenSize;
-    const outShape = this.batchFirst ? [B, T, this.D * H] : [T, B, this.D * H];
-    const stateShape = [this.numLayers * this.D, B, H];
-    for (const [name, t, shape] of [['dOutput', args.dOutput, outShape], ['dHN', args.dHN, stateShape], ['dCN', args.dCN, stateShape]] as const) {
-      if (t === undefined) continue;
-      if (name === 'dCN' && !this.kind.hasCellState) throw new Error('dCN is only accepted by LSTM');
-      checkHostTensor(name, t);
-      checkShape(name, t.shape, shape);
-      checkFiniteData(name, t.data);
-    }
+    const LD = this.numLayers * this.D;
+    if (args.dCN !== undefined && !this.kind.hasCellState) throw new Error('dCN is only accepted by LSTM');
+    checkHostInput('dOutput', args.dOutput, this.batchFirst ? B : T, this.batchFirst ? T : B, this.D * H);
+    checkHostInput('dHN', args.dHN, LD, B, H);
+    checkHostInput('dCN', args.dCN, LD, B, H);
     const arena = ctx.arena;
     const dOutput = args.dOutput ? this.upload(arena, args.dOutput) : undefined;
     const dHN = args.dHN ? this.upload(arena, args.dHN) : undefined;
@@ -393,19 +383,18 @@ export class RecurrentLayer {
    */
   forwardDevice(args: DeviceForwardArgs): DeviceForwardResult {
     checkLayerUsable(this, 'forwardDevice');
-    checkSameRuntime(this.rt, `${this.constructor.name}.forwardDevice`, { x: args?.x, h0: args?.h0, c0: args?.c0, arena: args?.arena });
+    this.checkRuntimeOf('forwardDevice', 'x', args?.x);
+    this.checkRuntimeOf('forwardDevice', 'h0', args?.h0);
+    this.checkRuntimeOf('forwardDevice', 'c0', args?.c0);
+    this.checkRuntimeOf('forwardDevice', 'arena', args?.arena);
     const { rt, D } = this;
     const H = this.hiddenSize, L = this.numLayers;
     const mem = rt.mem;
     const { T, B } = this.checkInputShape('x', args.x?.shape);
     mem.checkRange('x', args.x.ptr, args.x.bytes);
-    const stateShape = [L * D, B, H];
-    for (const [name, t] of [['h0', args.h0], ['c0', args.c0]] as const) {
-      if (t === undefined) continue;
-      if (name === 'c0' && !this.kind.hasCellState) throw new Error('c0 is only accepted by LSTM');
-      checkShape(name, t.shape, stateShape);
-      mem.checkRange(name, t.ptr, t.bytes);
-    }
+    if (args.c0 !== undefined && !this.kind.hasCellState) throw new Error('c0 is only accepted by LSTM');
+    checkDeviceTensor(mem, 'h0', args.h0, L * D, B, H);
+    checkDeviceTensor(mem, 'c0', args.c0, L * D, B, H);
     this.checkLengths(args.lengths, T, B);
     return this.forwardRun(T, B, args);
   }
@@ -464,7 +453,8 @@ export class RecurrentLayer {
         sequenceForward(rt, {
           cell: this.cell, steps: T, batch: B, inputSize: inSize, hiddenSize: H, x: input, ldx: inSize,
           weightIh: p.wIh, weightHh: p.wHh, biasIh: p.bIh, biasHh: p.bHh, h0: h0 + kd, c0: isLstm ? c0 + kd : 0, lengths, reverse: d === 1,
-          output: out + d * H * 4, ldout: D * H, hN: hN.ptr + kd, cN: isLstm ? cN!.ptr + kd : 0, ...keep, work,
+          output: out + d * H * 4, ldout: D * H, hN: hN.ptr + kd, cN: isLstm ? cN!.ptr + kd : 0,
+          gates: keep.gates, hprev: keep.hprev, cprev: keep.cprev, extra: keep.extra, work,
         });
         dirs.push(keep);
       }
@@ -477,7 +467,7 @@ export class RecurrentLayer {
       swapAxes01(rt, { d0: T, d1: B, features: D * H, src: out, dst: output.ptr });
     }
     if (!training) return { output, hN, ...(cN ? { cN } : {}) };
-    const context: RecurrentContext = { layer: this, T, B, lengths, arena, layers: kept };
+    const context: RecurrentContext = { layer: this, T, B, lengths, arena, layers: kept, consumed: false };
     this.ctx = context;
     return { output, hN, ...(cN ? { cN } : {}), context };
   }
@@ -489,10 +479,13 @@ export class RecurrentLayer {
    */
   backwardDevice(args: DeviceBackwardArgs): DeviceBackwardResult {
     checkLayerUsable(this, 'backwardDevice');
-    checkSameRuntime(this.rt, `${this.constructor.name}.backwardDevice`, { dOutput: args?.dOutput, dHN: args?.dHN, dCN: args?.dCN, arena: args?.arena });
+    this.checkRuntimeOf('backwardDevice', 'dOutput', args?.dOutput);
+    this.checkRuntimeOf('backwardDevice', 'dHN', args?.dHN);
+    this.checkRuntimeOf('backwardDevice', 'dCN', args?.dCN);
+    this.checkRuntimeOf('backwardDevice', 'arena', args?.arena);
     if (args.context !== undefined && args.context?.layer !== this) throw new Error('backwardDevice() context must come from this layer\'s forwardDevice()');
     const ctx = args.context ?? this.ctx;
-    if ((!ctx && this.backwardDone) || (ctx && this.consumed.has(ctx))) throw this.secondBackwardError('backwardDevice');
+    if ((!ctx && this.backwardDone) || (ctx && ctx.consumed)) throw this.secondBackwardError('backwardDevice');
     if (!ctx) throw new Error('backwardDevice() needs a preceding forwardDevice() in training mode');
     if (args.arena !== ctx.arena) throw new Error('backwardDevice() must use the arena of its training forward');
     const { rt, D } = this;
@@ -500,19 +493,16 @@ export class RecurrentLayer {
     const H = this.hiddenSize, L = this.numLayers, G = this.gateCount;
     const { T, B, lengths, arena } = ctx;
     const rows = T * B;
-    const outShape = this.batchFirst ? [B, T, D * H] : [T, B, D * H];
     const stateShape = [L * D, B, H];
-    for (const [name, t, shape] of [['dOutput', args.dOutput, outShape], ['dHN', args.dHN, stateShape], ['dCN', args.dCN, stateShape]] as const) {
-      if (t === undefined) continue;
-      if (name === 'dCN' && !this.kind.hasCellState) throw new Error('dCN is only accepted by LSTM');
-      checkShape(name, t.shape, shape);
-      mem.checkRange(name, t.ptr, t.bytes);
-    }
+    if (args.dCN !== undefined && !this.kind.hasCellState) throw new Error('dCN is only accepted by LSTM');
+    checkDeviceTensor(mem, 'dOutput', args.dOutput, this.batchFirst ? B : T, this.batchFirst ? T : B, D * H);
+    checkDeviceTensor(mem, 'dHN', args.dHN, L * D, B, H);
+    checkDeviceTensor(mem, 'dCN', args.dCN, L * D, B, H);
     if (args.inputGrad !== undefined && typeof args.inputGrad !== 'boolean') throw new TypeError('inputGrad must be a boolean');
     if (args.retainGraph !== undefined && typeof args.retainGraph !== 'boolean') throw new TypeError('retainGraph must be a boolean');
     // Consumed now, before any kernel: without retainGraph a second backward would add the gradients twice.
     if (!args.retainGraph) {
-      this.consumed.add(ctx);
+      ctx.consumed = true;
       if (ctx === this.ctx) {
         this.ctx = null;
         this.backwardDone = true;
@@ -545,7 +535,7 @@ export class RecurrentLayer {
         const dO = dOut === 0 ? 0 : dOut + d * H * 4;
         sequenceBackward(rt, {
           cell: this.cell, steps: T, batch: B, inputSize: inSize, hiddenSize: H, x: layer.input, ldx: inSize,
-          weightIh: p.wIh, weightHh: p.wHh, lengths, reverse: d === 1, ...keep,
+          weightIh: p.wIh, weightHh: p.wHh, lengths, reverse: d === 1, gates: keep.gates, hprev: keep.hprev, cprev: keep.cprev, extra: keep.extra,
           dOutput: dO, lddout: D * H, dhN: dHN === 0 ? 0 : dHN + kd, dcN: dCN === 0 ? 0 : dCN + kd,
           dx: dIn, lddx: inSize, dxAccumulate: d === 1, dh0: dH0.ptr + kd, dc0: isLstm ? dC0!.ptr + kd : 0,
           gradWeightIh: p.gWIh, gradWeightHh: p.gWHh, gradBiasIh: p.gBIh, gradBiasHh: p.gBHh, dgates, dgn, work,
@@ -567,8 +557,12 @@ export class RecurrentLayer {
 
   /** Set when a backward consumed the last forward's activations (no retainGraph). */
   private backwardDone = false;
-  /** Contexts already backpropagated (without retainGraph): a second pass would add the gradients twice. */
-  private readonly consumed = new WeakSet<RecurrentContext>();
+  /** checkSameRuntime for one argument, its message built only when it fails. */
+  private checkRuntimeOf(action: string, name: string, value: { mem: unknown } | undefined): void {
+    if (value !== undefined && value !== null && value.mem !== this.rt.mem) {
+      checkSameRuntime(this.rt, `${this.constructor.name}.${action}`, { [name]: value as Tensor });
+    }
+  }
 
   private secondBackwardError(call: string): Error {
     return new Error(`${call}() was already called after the last forward: its activations are consumed and a second pass would add the gradients twice; run forward again, or pass { retainGraph: true } to the first ${call}()`);
@@ -685,6 +679,23 @@ function checkFiniteData(name: string, d: Float32Array): void {
   }
   for (; i < n; i++) s0 += d[i] * 0;
   if (s0 + s1 + s2 + s3 !== 0) checkAllFinite(name, d);
+}
+
+/** An optional host tensor of shape [d0, d1, d2] with finite data. */
+function checkHostInput(name: string, t: HostTensor | undefined, d0: number, d1: number, d2: number): void {
+  if (t === undefined) return;
+  checkHostTensor(name, t);
+  const s = t.shape;
+  if (s.length !== 3 || s[0] !== d0 || s[1] !== d1 || s[2] !== d2) checkShape(name, s, [d0, d1, d2]);
+  checkFiniteData(name, t.data);
+}
+
+/** An optional device tensor of shape [d0, d1, d2] inside wasm memory (the shape array is only built for the message). */
+function checkDeviceTensor(mem: Runtime['mem'], name: string, t: Tensor | undefined, d0: number, d1: number, d2: number): void {
+  if (t === undefined) return;
+  const s = t.shape;
+  if (s.length !== 3 || s[0] !== d0 || s[1] !== d1 || s[2] !== d2) checkShape(name, s, [d0, d1, d2]);
+  mem.checkRange(name, t.ptr, t.bytes);
 }
 
 function checkHostTensor(name: string, t: HostTensor | undefined): void {

@@ -23,9 +23,10 @@ export function nameOf(owner: object): string {
 }
 
 /** Throws when `owner` was disposed: `LSTM.forward(): this LSTM was disposed ...`. */
-export function checkNotDisposed(owner: object, action: string, what = nameOf(owner)): void {
+export function checkNotDisposed(owner: object, action: string, what?: string): void {
   if (disposedObjects.has(owner)) {
-    throw new Error(`${what}.${action}(): this ${what} was disposed; its memory may already belong to another object (create a new ${what})`);
+    const name = what ?? nameOf(owner);
+    throw new Error(`${name}.${action}(): this ${name} was disposed; its memory may already belong to another object (create a new ${name})`);
   }
 }
 
@@ -39,7 +40,8 @@ export interface InMemory {
  * skipped, for optional arguments). `what` names the call, e.g. 'LSTM.forwardDevice'.
  */
 export function checkSameRuntime(home: InMemory, what: string, args: Record<string, InMemory | undefined>): void {
-  for (const [name, value] of Object.entries(args)) {
+  for (const name in args) {
+    const value = args[name];
     if (value === undefined || value === null) continue;
     if (value.mem !== home.mem) {
       throw new Error(`${what}: ${name} belongs to another runtime (each createRuntime() has its own memory; create everything a layer uses with the layer's runtime)`);
@@ -51,10 +53,14 @@ export function checkSameRuntime(home: InMemory, what: string, args: Record<stri
  * The checks at the top of every public method of a layer that owns or shares a
  * ParameterBlock: the layer, its block and its runtime must all be alive.
  */
-export function checkLayerUsable(layer: { rt: InMemory; block?: { checkLive(action: string): void } }, action: string): void {
+export function checkLayerUsable(layer: { rt: InMemory; block?: { checkLive(action: string): void; readonly mem: LinearMemory } }, action: string): void {
   checkNotDisposed(layer, action);
-  layer.rt.mem.checkLive(`${nameOf(layer)}.${action}`);
-  layer.block?.checkLive(`${nameOf(layer)}.${action}`);
+  // The message is only built when a check fails (this runs on every call of a layer).
+  const block = layer.block;
+  if (layer.rt.mem.disposed || (block !== undefined && (isDisposed(block) || block.mem.disposed))) {
+    layer.rt.mem.checkLive(`${nameOf(layer)}.${action}`);
+    layer.block?.checkLive(`${nameOf(layer)}.${action}`);
+  }
 }
 
 /**

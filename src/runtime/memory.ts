@@ -1,5 +1,5 @@
 import { checkSize } from './check.js';
-import { AllocationOwner, checkNotDisposed, forgetRelease, markDisposed, releaseWhenCollected } from './lifecycle.js';
+import { AllocationOwner, checkNotDisposed, forgetRelease, isDisposed, markDisposed, releaseWhenCollected } from './lifecycle.js';
 
 const PAGE = 65536;
 /** wasm32 addresses 65536 pages of 64 KiB: 4 GiB is the most any runtime can hold. */
@@ -91,10 +91,24 @@ export class LinearMemory {
     this.freeSpans = [];
     this.liveBytes = 0;
     this.wasmMemory = null;
+    this.cachedBuffer = null;
   }
 
+  /**
+   * The memory's current ArrayBuffer. WebAssembly.Memory's `buffer` getter is an API call
+   * (tens of ns, paid by every view and range check); a grow detaches the old buffer
+   * (byteLength 0), which is how the cached one is known to be stale.
+   */
+  get buffer(): ArrayBuffer {
+    const cached = this.cachedBuffer;
+    if (cached !== null && cached.byteLength !== 0) return cached; // dispose() clears it
+    return (this.cachedBuffer = this.memory.buffer);
+  }
+
+  private cachedBuffer: ArrayBuffer | null = null;
+
   get byteLength(): number {
-    return this.memory.buffer.byteLength;
+    return this.buffer.byteLength;
   }
 
   /**
@@ -243,11 +257,11 @@ export class LinearMemory {
   }
 
   f32(ptr: number, length: number): Float32Array {
-    return new Float32Array(this.memory.buffer, ptr, length);
+    return new Float32Array(this.buffer, ptr, length);
   }
 
   i32(ptr: number, length: number): Int32Array {
-    return new Int32Array(this.memory.buffer, ptr, length);
+    return new Int32Array(this.buffer, ptr, length);
   }
 }
 
@@ -299,14 +313,15 @@ export class Arena {
   }
 
   alloc(bytes: number): number {
-    checkNotDisposed(this, 'alloc', `Arena (${this.label})`);
     const size = alignUp(Math.max(bytes, 1), ALIGN);
+    // A disposed arena has no capacity, so only the way to the heap needs the disposed check.
     if (this.offset + size <= this.capacity) {
       const ptr = this.base + this.offset;
       this.offset += size;
       this.highWater = Math.max(this.highWater, this.used);
       return ptr;
     }
+    this.checkUsable('alloc');
     // Out of room this step: borrow from the heap; reset() folds it into one block.
     let ptr: number;
     try {
@@ -325,19 +340,23 @@ export class Arena {
   /** Allocates and zero-fills (alloc does not clear reused memory). */
   allocZeroed(bytes: number): number {
     const ptr = this.alloc(bytes);
-    new Uint8Array(this.heap.memory.buffer, ptr, alignUp(Math.max(bytes, 1), ALIGN)).fill(0);
+    new Uint8Array(this.heap.buffer, ptr, alignUp(Math.max(bytes, 1), ALIGN)).fill(0);
     return ptr;
   }
 
   /** Starts a new step; everything allocated since the last reset becomes invalid. */
   reset(): void {
-    checkNotDisposed(this, 'reset', `Arena (${this.label})`);
+    this.checkUsable('reset');
     if (this.overflow.length > 0) {
       this.releaseOverflow();
       this.reserve(this.highWater);
     }
     this.offset = 0;
     this.settledHighWater = this.highWater;
+  }
+
+  private checkUsable(action: string): void {
+    if (isDisposed(this)) checkNotDisposed(this, action, `Arena (${this.label})`);
   }
 
   /** A step ran out of memory: return its heap blocks and forget its high-water mark. */
@@ -373,9 +392,10 @@ export class Arena {
     if (!markDisposed(this)) return;
     forgetRelease(this);
     this.offset = 0;
+    const capacity = this.capacity;
+    this.capacity = 0; // alloc's fast path is closed from here on
     if (this.heap.disposed) return;
     this.releaseOverflow();
-    if (this.capacity > 0) this.heap.free(this.base, this.owner);
-    this.capacity = 0;
+    if (capacity > 0) this.heap.free(this.base, this.owner);
   }
 }

@@ -34,6 +34,7 @@ export class Runtime {
     maxMemory: number = WASM32_MAX_BYTES,
   ) {
     this.wasmInstance = instance;
+    this.wasmExports = instance.exports as unknown as KernelExports;
     const ex = instance.exports as unknown as { memory: WebAssembly.Memory; heap_base(): number };
     this.mem = new LinearMemory(ex.memory, ex.heap_base(), maxMemory);
     this.arena = new Arena(this.mem, 0, 'the runtime arena');
@@ -45,9 +46,14 @@ export class Runtime {
     return this.wasmInstance!;
   }
 
+  /** WebAssembly.Instance's `exports` is an API getter (tens of ns); every kernel call reads this. */
   get exports(): KernelExports {
-    return this.instance.exports as unknown as KernelExports;
+    const ex = this.wasmExports;
+    if (ex === null) this.mem.checkLive('Runtime');
+    return ex!;
   }
+
+  private wasmExports: KernelExports | null;
 
   /** Most bytes of wasm memory this runtime may use. */
   get maxMemory(): number {
@@ -72,6 +78,7 @@ export class Runtime {
     if (this.mem.disposed) return;
     this.mem.dispose();
     this.wasmInstance = null;
+    this.wasmExports = null;
   }
 
   /** Bytes of wasm linear memory in use by the whole runtime. */
