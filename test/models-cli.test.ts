@@ -92,7 +92,7 @@ describe('rnn-wasm train (CLI)', () => {
       expect(metrics.epochs).toBe(1);
       expect(typeof metrics.exactMatch).toBe('number');
       expect(await train(parseArgs(['train', 'translate']))).toBe(2);
-      await expect(train(parseArgs(['train', 'caption', '--cell', 'tcn']))).rejects.toThrow(/--cell must be gru, lstm or rnn/);
+      await expect(train(parseArgs(['train', 'caption', '--cell', 'tcn']))).rejects.toThrow(/--cell must be lstm, gru or rnn, got 'tcn'/);
       await expect(train(parseArgs(['train', 'caption', '--lr', '-1']))).rejects.toThrow(/--lr must be a positive number/);
     } finally {
       log.mockRestore();

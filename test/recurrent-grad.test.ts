@@ -7,19 +7,15 @@ import { BUILDS, maxRelError, randomArray, runtimeFor } from './helpers.js';
 import { numericalGradient } from './kernel-helpers.js';
 import { gateCount, referenceForward, referenceLoss, type RefConfig, type RefInputs } from './recurrent-reference.js';
 import type { Runtime } from '../src/runtime/runtime.js';
-import { GRU, LSTM, RNN, type CellKind, type RecurrentLayer } from '../src/layers/index.js';
+import { RecurrentLayer, type SequenceCellKind } from '../src/layers/index.js';
+import { CELL_KINDS } from '../src/kernels/cell-kinds.js';
 
-const CELLS: CellKind[] = ['rnn_tanh', 'rnn_relu', 'lstm', 'gru_after', 'gru_before'];
+// Every cell kind with whole-sequence kernels, from the descriptor table (a new kind is tested here once its reference exists).
+const CELLS = Object.values(CELL_KINDS).filter((d) => d.sequence).map((d) => d.kind as SequenceCellKind);
 
 function makeLayer(rt: Runtime, cfg: RefConfig, seed: number): RecurrentLayer {
   const o = { inputSize: cfg.I, hiddenSize: cfg.H, numLayers: cfg.L, bidirectional: cfg.D === 2, bias: cfg.bias, batchFirst: cfg.batchFirst, seed };
-  switch (cfg.cell) {
-    case 'lstm': return new LSTM(rt, o);
-    case 'gru_after': return new GRU(rt, o);
-    case 'gru_before': return new GRU(rt, { ...o, resetAfter: false });
-    case 'rnn_relu': return new RNN(rt, { ...o, nonlinearity: 'relu' });
-    default: return new RNN(rt, o);
-  }
+  return new RecurrentLayer(rt, cfg.cell, o);
 }
 
 interface Problem {
@@ -33,7 +29,7 @@ interface Problem {
 function makeProblem(rt: Runtime, cfg: RefConfig, lengths: Int32Array | undefined, seed: number): Problem {
   const layer = makeLayer(rt, cfg, seed);
   const { I, H, L, D, T, B } = cfg;
-  const isLstm = cfg.cell === 'lstm';
+  const isLstm = CELL_KINDS[cfg.cell].hasCellState;
   const x = randomArray(T * B * I, seed + 1);
   const h0 = randomArray(L * D * B * H, seed + 2, 0.5);
   const c0 = isLstm ? randomArray(L * D * B * H, seed + 3, 0.5) : undefined;
@@ -166,6 +162,8 @@ describe.each(BUILDS)('recurrent layers vs float64 reference (%s build)', (build
   });
 
   it('gate count matches the torch layouts', () => {
-    expect(CELLS.map(gateCount)).toEqual([1, 1, 4, 3, 3]);
+    const torch = { lstm: 4, gru_after: 3, gru_before: 3, rnn_tanh: 1, rnn_relu: 1 };
+    expect(Object.fromEntries(CELLS.map((c) => [c, CELL_KINDS[c].gates]))).toEqual(torch);
+    expect(Object.fromEntries(CELLS.map((c) => [c, gateCount(c)]))).toEqual(torch);
   });
 });

@@ -1,6 +1,6 @@
 // Plain float64 TypeScript reference of the recurrent layers (the numerical side of the
 // gradient checks): torch semantics, lengths, directions and stacking, no dropout.
-import type { CellKind } from '../src/layers/recurrent.js';
+import type { SequenceCellKind as CellKind } from '../src/layers/recurrent.js';
 
 export interface RefConfig {
   cell: CellKind;

@@ -3,6 +3,7 @@ import { createRuntime } from '../runtime/runtime.js';
 import { parseArgs, type ParsedArgs } from './args.js';
 import { BENCH_COMMON, BENCH_OPTIONS, GLOBAL_OPTIONS, INFO_OPTIONS, UsageError, checkOptions, closestName, formatOptions } from './options.js';
 import { benchContext, type BenchContext } from './bench/harness.js';
+import { RECURRENT_NAMES } from '../kernels/cell-kinds.js';
 
 type BenchCommand = (ctx: BenchContext) => Promise<void>;
 
@@ -10,9 +11,7 @@ type BenchCommand = (ctx: BenchContext) => Promise<void>;
 const BENCHES: Record<string, () => Promise<{ run: BenchCommand }>> = {
   gemm: () => import('./bench/gemm.js'),
   roofline: () => import('./bench/roofline.js'),
-  lstm: () => import('./bench/recurrent.js'),
-  gru: () => import('./bench/recurrent.js'),
-  rnn: () => import('./bench/recurrent.js'),
+  ...Object.fromEntries(RECURRENT_NAMES.map((cell) => [cell, () => import('./bench/recurrent.js')])), // lstm, gru, rnn
   activations: () => import('./bench/activations.js'),
   coldstart: () => import('./bench/coldstart.js'),
   memory: () => import('./bench/memory.js'),

@@ -3,6 +3,7 @@
 // name instead of being ignored), and --help prints it. A bench or task added without
 // an entry here is not checked (its own flags still work) and gets the generic help.
 import type { ParsedArgs } from './args.js';
+import { RECURRENT_NAMES } from '../kernels/cell-kinds.js';
 
 export interface OptionSpec {
   name: string;
@@ -48,7 +49,7 @@ export const BENCH_OPTIONS: Record<string, { summary: string; options: OptionSpe
     ],
   },
   roofline: { summary: "this host's compute and memory ceilings", options: [] },
-  ...Object.fromEntries(['lstm', 'gru', 'rnn'].map((cell) => [cell, {
+  ...Object.fromEntries(RECURRENT_NAMES.map((cell) => [cell, {
     summary: `${cell.toUpperCase()} layer forward and training step (GFLOP/s)`,
     options: [
       { name: 'input', value: 'N', help: 'one custom shape: input size (default 128)' },

@@ -1,6 +1,7 @@
 // `rnn-wasm train <task>`: trains one of the four models from scratch with a
 // progress bar on stderr, prints per-epoch lines and what the model learned,
 // and with --json prints the final metrics as one JSON line on stdout.
+import { RECURRENT_NAMES, recurrentNameList } from '../kernels/cell-kinds.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { TaskOptions, TaskResult } from '../models/tasks.js';
 import { flagBool, flagInt, flagString, type ParsedArgs } from './args.js';
@@ -82,7 +83,7 @@ export async function train(args: ParsedArgs): Promise<number> {
   const seed = seedText === undefined ? 0 : Number(seedText);
   if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer, got '${seedText}'`);
   const cell = args.flags.get('cell');
-  if (cell !== undefined && cell !== 'gru' && cell !== 'lstm' && cell !== 'rnn') throw new UsageError(`--cell must be gru, lstm or rnn, got '${cell}'`);
+  if (cell !== undefined && (typeof cell !== 'string' || !(RECURRENT_NAMES as readonly string[]).includes(cell))) throw new UsageError(`--cell must be ${recurrentNameList()}, got '${cell}'`);
   const checkpointPath = args.flags.has('checkpoint') ? flagString(args, 'checkpoint', '') : undefined;
   const temperatureText = args.flags.get('temperature');
   const temperature = temperatureText === undefined ? undefined : Number(temperatureText);

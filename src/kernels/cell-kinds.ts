@@ -14,11 +14,6 @@
  */
 import type { KernelExports } from '../runtime/exports.generated.js';
 
-/** The cell kinds of the wasm kernels. */
-export type CellKind = 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru_after' | 'gru_before' | 'attention_gru';
-
-/** The kinds with whole-sequence kernels (all but the attention GRU, which runs step by step). */
-export type SequenceCellKind = Exclude<CellKind, 'attention_gru'>;
 
 /** Validated pointers and sizes of one sequence forward (0 = absent). */
 export interface SequenceForwardCall {
@@ -64,8 +59,16 @@ export interface StepKernels extends WorkSizes {
   backward(ex: KernelExports, a: StepBackwardCall): void;
 }
 
-export interface CellDescriptor {
-  readonly kind: CellKind;
+export interface CellDescriptor<Kind extends string = CellKind> {
+  readonly kind: Kind;
+  /**
+   * The name models, the CLI and the bench choose the cell by ('lstm', 'gru', 'rnn'). Kinds
+   * that share a name are variants of one layer (GRU's resetAfter, RNN's nonlinearity); the
+   * first of them in CELL_KINDS is what the name alone means.
+   */
+  readonly name: string;
+  /** What errors and labels call its layer: 'LSTM', 'GRU', 'RNN', 'AttentionGRUCell'. */
+  readonly layerName: string;
   /** Gate row blocks of weight_ih / weight_hh (each H rows), in torch's order. */
   readonly gateNames: readonly string[];
   readonly gates: number;
@@ -82,7 +85,7 @@ export interface CellDescriptor {
   readonly step: StepKernels;
 }
 
-const rnn = (relu: number): Pick<CellDescriptor, 'sequence' | 'step'> => ({
+const rnn = (relu: number): { sequence: SequenceKernels; step: StepKernels } => ({
   sequence: {
     forward: (ex, a) => ex.rnn_forward(a.T, a.B, a.I, a.H, a.x, a.ldx, a.wIh, a.wHh, a.bIh, a.bHh, a.h0, a.lengths, a.reverse, relu,
       a.out, a.ldout, a.hN, a.gates, a.hprev, a.work),
@@ -100,7 +103,7 @@ const rnn = (relu: number): Pick<CellDescriptor, 'sequence' | 'step'> => ({
   },
 });
 
-const gru = (resetAfter: number): Pick<CellDescriptor, 'sequence' | 'step'> => ({
+const gru = (resetAfter: number): { sequence: SequenceKernels; step: StepKernels } => ({
   sequence: {
     forward: (ex, a) => ex.gru_forward(a.T, a.B, a.I, a.H, a.x, a.ldx, a.wIh, a.wHh, a.bIh, a.bHh, a.h0, a.lengths, a.reverse, resetAfter,
       a.out, a.ldout, a.hN, a.gates, a.hprev, a.extra, a.work),
@@ -120,11 +123,10 @@ const gru = (resetAfter: number): Pick<CellDescriptor, 'sequence' | 'step'> => (
 
 const plain = { hasCellState: false, hasGateInput: false, keepsExtra: false, needsDgn: false };
 
-export const CELL_KINDS: Readonly<Record<CellKind, CellDescriptor>> = {
-  rnn_tanh: { kind: 'rnn_tanh', gateNames: ['h'], gates: 1, ...plain, ...rnn(0) },
-  rnn_relu: { kind: 'rnn_relu', gateNames: ['h'], gates: 1, ...plain, ...rnn(1) },
+// In the order the CLI and the bench list the names.
+const KINDS = {
   lstm: {
-    kind: 'lstm', gateNames: ['i', 'f', 'g', 'o'], gates: 4, ...plain, hasCellState: true,
+    kind: 'lstm', name: 'lstm', layerName: 'LSTM', gateNames: ['i', 'f', 'g', 'o'], gates: 4, ...plain, hasCellState: true,
     sequence: {
       forward: (ex, a) => ex.lstm_forward(a.T, a.B, a.I, a.H, a.x, a.ldx, a.wIh, a.wHh, a.bIh, a.bHh, a.h0, a.c0, a.lengths, a.reverse,
         a.out, a.ldout, a.hN, a.cN, a.gates, a.hprev, a.cprev, a.work),
@@ -141,10 +143,12 @@ export const CELL_KINDS: Readonly<Record<CellKind, CellDescriptor>> = {
       backwardWorkFloats: (ex, B, H) => ex.lstm_cell_backward_work_floats(B, H),
     },
   },
-  gru_after: { kind: 'gru_after', gateNames: ['r', 'z', 'n'], gates: 3, ...plain, keepsExtra: true, needsDgn: true, ...gru(1) },
-  gru_before: { kind: 'gru_before', gateNames: ['r', 'z', 'n'], gates: 3, ...plain, keepsExtra: true, ...gru(0) },
+  gru_after: { kind: 'gru_after', name: 'gru', layerName: 'GRU', gateNames: ['r', 'z', 'n'], gates: 3, ...plain, keepsExtra: true, needsDgn: true, ...gru(1) },
+  gru_before: { kind: 'gru_before', name: 'gru', layerName: 'GRU', gateNames: ['r', 'z', 'n'], gates: 3, ...plain, keepsExtra: true, ...gru(0) },
+  rnn_tanh: { kind: 'rnn_tanh', name: 'rnn', layerName: 'RNN', gateNames: ['h'], gates: 1, ...plain, ...rnn(0) },
+  rnn_relu: { kind: 'rnn_relu', name: 'rnn', layerName: 'RNN', gateNames: ['h'], gates: 1, ...plain, ...rnn(1) },
   attention_gru: {
-    kind: 'attention_gru', gateNames: ['r', 'n'], gates: 2, ...plain, hasGateInput: true, keepsExtra: true,
+    kind: 'attention_gru', name: 'attention_gru', layerName: 'AttentionGRUCell', gateNames: ['r', 'n'], gates: 2, ...plain, hasGateInput: true, keepsExtra: true,
     step: {
       forward: (ex, a) => ex.attention_gru_cell_forward(a.B, a.I, a.H, a.x, a.ldx, a.wIh, a.wHh, a.bIh, a.bHh, a.h, a.gate, a.hOut, a.gates, a.extra, a.work),
       backward: (ex, a) => ex.attention_gru_cell_backward(a.B, a.I, a.H, a.x, a.ldx, a.wIh, a.wHh, a.h, a.gate, a.gates, a.extra, a.dhOut, a.dx,
@@ -153,7 +157,36 @@ export const CELL_KINDS: Readonly<Record<CellKind, CellDescriptor>> = {
       backwardWorkFloats: (ex, B, H) => ex.attention_gru_cell_backward_work_floats(B, H),
     },
   },
-};
+} as const satisfies Record<string, CellDescriptor<string>>;
+
+/** The cell kinds of the wasm kernels: the keys of CELL_KINDS. */
+export type CellKind = keyof typeof KINDS;
+
+/** The kinds with whole-sequence kernels (a step-only cell such as the attention GRU runs step by step). */
+export type SequenceCellKind = { [K in CellKind]: (typeof KINDS)[K] extends { sequence: SequenceKernels } ? K : never }[CellKind];
+
+/** The names a sequence cell is chosen by in models, the CLI and the bench ('lstm' | 'gru' | 'rnn'). */
+export type RecurrentName = (typeof KINDS)[SequenceCellKind]['name'];
+
+export const CELL_KINDS: Readonly<Record<CellKind, CellDescriptor>> = KINDS;
+
+/** Every RecurrentName, in table order (each once). */
+export const RECURRENT_NAMES: readonly RecurrentName[] = [...new Set(Object.values(CELL_KINDS).filter((d) => d.sequence).map((d) => d.name as RecurrentName))];
+
+/** 'lstm, gru or rnn': the names for messages. */
+export function recurrentNameList(conjunction = 'or'): string {
+  return `${RECURRENT_NAMES.slice(0, -1).join(', ')} ${conjunction} ${RECURRENT_NAMES[RECURRENT_NAMES.length - 1]}`;
+}
+
+/**
+ * The sequence descriptor a name means by itself (its first kind in the table: torch's
+ * defaults, reset-after GRU and tanh RNN). `what` names the argument in the error.
+ */
+export function recurrentKind(name: unknown, what = 'cell'): CellDescriptor<SequenceCellKind> & { sequence: SequenceKernels } {
+  const d = Object.values(CELL_KINDS).find((k) => k.sequence && k.name === name);
+  if (!d) throw new RangeError(`${what} must be ${recurrentNameList()}, got ${typeof name === 'string' ? `'${name}'` : String(name)}`);
+  return d as CellDescriptor<SequenceCellKind> & { sequence: SequenceKernels };
+}
 
 /** The descriptor of a kind, with a clear error for anything else. */
 export function cellDescriptor(kind: unknown): CellDescriptor {
@@ -167,5 +200,5 @@ export function cellDescriptor(kind: unknown): CellDescriptor {
 export function sequenceDescriptor(kind: unknown): CellDescriptor & { sequence: SequenceKernels } {
   const d = cellDescriptor(kind);
   if (!d.sequence) throw new RangeError(`cell '${d.kind}' has no whole-sequence kernels (run it step by step); sequence cells: ${Object.values(CELL_KINDS).filter((c) => c.sequence).map((c) => c.kind).join(', ')}`);
-  return d as CellDescriptor & { sequence: SequenceKernels };
+  return d as CellDescriptor<SequenceCellKind> & { sequence: SequenceKernels };
 }

@@ -14,7 +14,7 @@ import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
 import { cellBackward, cellForward, cellWorkFloats } from '../kernels/cells.js';
-import { CELL_KINDS, type CellDescriptor, type CellKind } from '../kernels/cell-kinds.js';
+import { cellDescriptor, type CellDescriptor, type CellKind } from '../kernels/cell-kinds.js';
 import { Rng } from '../train/rng.js';
 import { NamedParameters } from './parameters.js';
 import { checkLayerUsable, checkSameRuntime, markDisposed } from '../runtime/lifecycle.js';
@@ -148,7 +148,7 @@ export class RecurrentCell {
     this.inputSize = I;
     this.hiddenSize = H;
     this.bias = bias;
-    this.shape = CELL_KINDS[cell];
+    this.shape = cellDescriptor(cell);
     const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
     this.params = new NamedParameters(rt, cellParameterSpecs(this.shape.gates, options), { block: options.block, prefix: options.prefix });
     this.block = this.params.block;

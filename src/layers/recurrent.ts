@@ -258,7 +258,7 @@ export class RecurrentLayer {
 
   /** Names the layer in errors, e.g. 'LSTM(inputSize 3, hiddenSize 30000)'. */
   get label(): string {
-    return `${this.constructor.name}(inputSize ${this.inputSize}, hiddenSize ${this.hiddenSize}${this.numLayers > 1 ? `, numLayers ${this.numLayers}` : ''}${this.bidirectional ? ', bidirectional' : ''})`;
+    return `${this.kind.layerName}(inputSize ${this.inputSize}, hiddenSize ${this.hiddenSize}${this.numLayers > 1 ? `, numLayers ${this.numLayers}` : ''}${this.bidirectional ? ', bidirectional' : ''})`;
   }
 
   /** torch.nn's default initialisation: every parameter U(-1/sqrt(H), 1/sqrt(H)), in state_dict order. */

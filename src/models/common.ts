@@ -9,27 +9,28 @@ import { Model, type LayerDeclaration } from '../train/model.js';
 import type { Variable } from '../train/tape.js';
 import { Dropout } from '../layers/dropout.js';
 import type { ParameterBlock, ParameterSpec } from '../runtime/tensor.js';
-import { GRU } from '../layers/gru.js';
-import { LSTM } from '../layers/lstm.js';
-import { RNN } from '../layers/rnn.js';
-import type { RecurrentLayer, RecurrentOptions } from '../layers/recurrent.js';
+import { RecurrentLayer, recurrentParameterSpecs, type RecurrentOptions } from '../layers/recurrent.js';
+import { recurrentKind, type RecurrentName } from '../kernels/cell-kinds.js';
 import type { Rng } from '../train/rng.js';
 
-export type CellName = 'gru' | 'lstm' | 'rnn';
+/** 'lstm', 'gru' or 'rnn': the names of CELL_KINDS' sequence cells (src/kernels/cell-kinds.ts). */
+export type CellName = RecurrentName;
 
 export function checkCell(cell: unknown): CellName {
-  if (cell !== 'gru' && cell !== 'lstm' && cell !== 'rnn') throw new RangeError(`cell must be 'gru', 'lstm' or 'rnn', got ${String(cell)}`);
-  return cell;
+  return recurrentKind(cell).name as CellName;
 }
 
 export function recurrentSpecs(cell: CellName, options: RecurrentOptions): ParameterSpec[] {
-  return cell === 'gru' ? GRU.parameterSpecs(options) : cell === 'lstm' ? LSTM.parameterSpecs(options) : RNN.parameterSpecs(options);
+  return recurrentParameterSpecs(recurrentKind(cell).gates, options);
 }
 
-/** A recurrent layer inside a model's block, initialised from the model's generator, which also draws its dropout masks. */
+/**
+ * A recurrent layer of the cell kind `cell` names, inside a model's block, initialised from
+ * the model's generator, which also draws its dropout masks.
+ */
 export function makeRecurrent(rt: Runtime, cell: CellName, options: RecurrentOptions, block: ParameterBlock, prefix: string, rng: Rng): RecurrentLayer {
   const o = { ...options, block, prefix, seed: rng.int(2 ** 31), dropoutRng: rng };
-  return cell === 'gru' ? new GRU(rt, o) : cell === 'lstm' ? new LSTM(rt, o) : new RNN(rt, o);
+  return new RecurrentLayer(rt, recurrentKind(cell).kind, o);
 }
 
 /** A recurrent layer as a model's sub-layer, declared once under its name (see Model). */

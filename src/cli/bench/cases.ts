@@ -5,11 +5,13 @@ import { flagInt, flagString, type ParsedArgs } from '../args.js';
 import { randomFill } from './harness.js';
 import { recurrentForwardFlops } from './recurrent.js';
 import type { RecurrentSpec } from './peers.js';
+import { RECURRENT_NAMES, recurrentKind, type RecurrentName } from '../../kernels/cell-kinds.js';
 
-export type Cell = RecurrentSpec['cell'];
-export const CELLS: Cell[] = ['lstm', 'gru', 'rnn'];
-/** Gate blocks per cell: rows of weight_ih are G*H. */
-export const GATES: Record<Cell, number> = { lstm: 4, gru: 3, rnn: 1 };
+export type Cell = RecurrentSpec['cell'] & RecurrentName;
+/** The sequence cells of CELL_KINDS by name (src/kernels/cell-kinds.ts). */
+export const CELLS = RECURRENT_NAMES as readonly Cell[];
+/** Gate blocks of a cell: rows of weight_ih are G*H. */
+const gates = (cell: Cell) => recurrentKind(cell).gates;
 
 export interface RecurrentShape {
   name: string;
@@ -61,7 +63,7 @@ export function shapeRecord(s: RecurrentShape): Record<string, number | string> 
 
 /** FLOPs of the matrix products of one forward (counted as in `bench lstm`: 2*T*B*G*H*(I+H)). */
 export function forwardFlops(cell: Cell, s: RecurrentShape): number {
-  return recurrentForwardFlops(GATES[cell], { ...s, layers: 1, bidirectional: false });
+  return recurrentForwardFlops(gates(cell), { ...s, layers: 1, bidirectional: false });
 }
 
 /**
@@ -69,7 +71,7 @@ export function forwardFlops(cell: Cell, s: RecurrentShape): number {
  * then dW_ih, dW_hh and the per-step dh products. The optimizer is O(params).
  */
 export function trainFlops(cell: Cell, s: RecurrentShape): number {
-  return 3 * forwardFlops(cell, s) - 2 * s.seq * s.batch * GATES[cell] * s.hidden * s.input;
+  return 3 * forwardFlops(cell, s) - 2 * s.seq * s.batch * gates(cell) * s.hidden * s.input;
 }
 
 export interface RecurrentData {
@@ -82,7 +84,7 @@ export interface RecurrentData {
 
 /** Seeded weights with torch's default scale U(-1/sqrt(H), 1/sqrt(H)), input and upstream gradient. */
 export function recurrentData(cell: Cell, s: RecurrentShape, learningRate = 0.01): RecurrentData {
-  const G = GATES[cell];
+  const G = gates(cell);
   const H = s.hidden;
   const k = 1 / Math.sqrt(H);
   const weights = {

@@ -4,7 +4,8 @@
 // products (nominal: Strassen's saved multiply-adds still count), their share of the build's
 // register-only roofline, and the arena high-water mark. Without shape flags it runs the two standard
 // shapes: small (I 32, H 64, T 32, B 1) and throughput (I 128, H 256, T 64, B 16).
-import { GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell, type RecurrentCell, type RecurrentLayer } from '../../layers/index.js';
+import { RecurrentCell, RecurrentLayer } from '../../layers/index.js';
+import { recurrentKind } from '../../kernels/cell-kinds.js';
 import { Arena } from '../../runtime/memory.js';
 import { Tensor } from '../../runtime/tensor.js';
 import type { Runtime } from '../../runtime/runtime.js';
@@ -22,11 +23,10 @@ const STANDARD: Shape[] = [
 
 const SHAPE_FLAGS = ['input', 'hidden', 'seq', 'batch', 'layers', 'bidirectional'];
 
+/** The layer of the cell kind `cell` names (CELL_KINDS: lstm, gru, rnn), torch's defaults. */
 function makeLayer(rt: Runtime, cell: string, s: Shape): RecurrentLayer {
   const o = { inputSize: s.input, hiddenSize: s.hidden, numLayers: s.layers, bidirectional: s.bidirectional, seed: 1 };
-  if (cell === 'lstm') return new LSTM(rt, o);
-  if (cell === 'gru') return new GRU(rt, o);
-  return new RNN(rt, o);
+  return new RecurrentLayer(rt, recurrentKind(cell).kind, o);
 }
 
 /** Multiply-adds of the matrix products of one forward, times 2. */
@@ -48,12 +48,12 @@ export function recurrentForwardFlops(gates: number, s: Shape): number {
 async function runStep(ctx: BenchContext, cell: string): Promise<void> {
   const I = flagInt(ctx.args, 'input', 256), H = flagInt(ctx.args, 'hidden', 256), B = flagInt(ctx.args, 'batch', 32);
   const shape = { cell, name: 'step', input: I, hidden: H, batch: B };
-  const G = cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
-  const flops = 2 * B * G * H * (I + H);
+  const kind = recurrentKind(cell);
+  const flops = 2 * B * kind.gates * H * (I + H);
   for (const build of ctx.builds) {
     const rt = await ctx.runtime(build);
     const o = { inputSize: I, hiddenSize: H, seed: 1 };
-    const layer: RecurrentCell = cell === 'lstm' ? new LSTMCell(rt, o) : cell === 'gru' ? new GRUCell(rt, o) : new RNNCell(rt, o);
+    const layer = new RecurrentCell(rt, kind.kind, o);
     const fixed = new Arena(rt.mem); // the inputs, kept over the calls
     const arena = new Arena(rt.mem); // each call's outputs and kept buffers, reset per call
     const put = (shp: number[], seed: number) => {
@@ -61,7 +61,7 @@ async function runStep(ctx: BenchContext, cell: string): Promise<void> {
       t.set(randomFill(new Float32Array(shp[0] * shp[1]), seed, 0.5));
       return t;
     };
-    const inputs = { x: put([B, I], 1), h: put([B, H], 2), c: cell === 'lstm' ? put([B, H], 3) : undefined };
+    const inputs = { x: put([B, I], 1), h: put([B, H], 2), c: kind.hasCellState ? put([B, H], 3) : undefined };
     const dH = put([B, H], 4);
     const fwd = measure(() => {
       arena.reset();
