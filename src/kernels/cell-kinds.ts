@@ -69,6 +69,8 @@ export interface CellDescriptor<Kind extends string = CellKind> {
   readonly name: string;
   /** What errors and labels call its layer: 'LSTM', 'GRU', 'RNN', 'AttentionGRUCell'. */
   readonly layerName: string;
+  /** For kinds that share a name: the layer option and its value that choose this one (GRU's resetAfter: false). */
+  readonly variant?: { readonly option: string; readonly value: string | boolean };
   /** Gate row blocks of weight_ih / weight_hh (each H rows), in torch's order. */
   readonly gateNames: readonly string[];
   readonly gates: number;
@@ -143,10 +145,10 @@ const KINDS = {
       backwardWorkFloats: (ex, B, H) => ex.lstm_cell_backward_work_floats(B, H),
     },
   },
-  gru_after: { kind: 'gru_after', name: 'gru', layerName: 'GRU', gateNames: ['r', 'z', 'n'], gates: 3, ...plain, keepsExtra: true, needsDgn: true, ...gru(1) },
-  gru_before: { kind: 'gru_before', name: 'gru', layerName: 'GRU', gateNames: ['r', 'z', 'n'], gates: 3, ...plain, keepsExtra: true, ...gru(0) },
-  rnn_tanh: { kind: 'rnn_tanh', name: 'rnn', layerName: 'RNN', gateNames: ['h'], gates: 1, ...plain, ...rnn(0) },
-  rnn_relu: { kind: 'rnn_relu', name: 'rnn', layerName: 'RNN', gateNames: ['h'], gates: 1, ...plain, ...rnn(1) },
+  gru_after: { kind: 'gru_after', name: 'gru', layerName: 'GRU', variant: { option: 'resetAfter', value: true }, gateNames: ['r', 'z', 'n'], gates: 3, ...plain, keepsExtra: true, needsDgn: true, ...gru(1) },
+  gru_before: { kind: 'gru_before', name: 'gru', layerName: 'GRU', variant: { option: 'resetAfter', value: false }, gateNames: ['r', 'z', 'n'], gates: 3, ...plain, keepsExtra: true, ...gru(0) },
+  rnn_tanh: { kind: 'rnn_tanh', name: 'rnn', layerName: 'RNN', variant: { option: 'nonlinearity', value: 'tanh' }, gateNames: ['h'], gates: 1, ...plain, ...rnn(0) },
+  rnn_relu: { kind: 'rnn_relu', name: 'rnn', layerName: 'RNN', variant: { option: 'nonlinearity', value: 'relu' }, gateNames: ['h'], gates: 1, ...plain, ...rnn(1) },
   attention_gru: {
     kind: 'attention_gru', name: 'attention_gru', layerName: 'AttentionGRUCell', gateNames: ['r', 'n'], gates: 2, ...plain, hasGateInput: true, keepsExtra: true,
     step: {
@@ -186,6 +188,31 @@ export function recurrentKind(name: unknown, what = 'cell'): CellDescriptor<Sequ
   const d = Object.values(CELL_KINDS).find((k) => k.sequence && k.name === name);
   if (!d) throw new RangeError(`${what} must be ${recurrentNameList()}, got ${typeof name === 'string' ? `'${name}'` : String(name)}`);
   return d as CellDescriptor<SequenceCellKind> & { sequence: SequenceKernels };
+}
+
+/**
+ * The kind a layer of cell `name` runs with these options: the one whose variant option has
+ * the value given (GRU's resetAfter, RNN's nonlinearity), or the first of the name when the
+ * option is absent. A value no kind of the name has is refused.
+ */
+export function kindFor(name: string, options: object | undefined): CellKind {
+  const kinds = Object.values(CELL_KINDS).filter((d) => d.name === name);
+  const first = kinds[0];
+  if (!first) throw new RangeError(`no cell kind is named '${name}'`);
+  const variant = first.variant;
+  if (!variant) return first.kind;
+  const value = (options as Record<string, unknown> | undefined)?.[variant.option];
+  if (value === undefined) return first.kind;
+  const d = kinds.find((k) => k.variant!.value === value);
+  if (!d) {
+    const values = kinds.map((k) => (typeof k.variant!.value === 'string' ? `'${k.variant!.value}'` : String(k.variant!.value)));
+    throw new RangeError(`${variant.option} must be ${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}, got ${typeof value === 'string' ? value : describeValue(value)}`);
+  }
+  return d.kind;
+}
+
+function describeValue(v: unknown): string {
+  return typeof v === 'object' && v !== null ? typeof v : String(v);
 }
 
 /** The descriptor of a kind, with a clear error for anything else. */

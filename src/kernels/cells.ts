@@ -92,12 +92,7 @@ const SHAPES = new ShapeCache(cellDescriptor, (d) => d.step);
 
 /** Floats of `work` a cell step needs. */
 export function cellWorkFloats(rt: Runtime, args: CellSizes & { phase: 'forward' | 'backward' }): number {
-  const fn = 'cellWorkFloats';
-  checkOptionsObject(fn, args);
-  const s = SHAPES.get(rt, fn, args, 1, undefined, undefined, undefined);
-  if (args.phase === 'forward') return s.forwardWorkBytes / 4;
-  if (args.phase === 'backward') return s.backwardWorkBytes / 4;
-  throw new RangeError(`${fn} phase must be 'forward' or 'backward', got ${String(args.phase)}`);
+  return SHAPES.workFloats(rt, 'cellWorkFloats', args);
 }
 
 // The kernels' argument lists, filled in place per call (calls never nest).
@@ -163,9 +158,7 @@ export function cellForward(rt: Runtime, a: CellForwardKernelArgs): void {
   const { s, d, r } = checkCommon(rt, fn, a, undefined, call, 'forward');
   const cOut = presentWhen(fn, 'cOut', a.cOut, d.hasCellState, WHAT.c);
   const bIh = a.biasIh ?? 0, bHh = a.biasHh ?? 0;
-  checkBiasPair(fn, bIh, bHh, 'biasIh', 'biasHh');
-  r.given('biasIh', bIh, s.biasBytes);
-  r.given('biasHh', bHh, s.biasBytes);
+  checkBiasPair(fn, bIh, bHh, 'biasIh', 'biasHh', s);
   r.need('hOut', a.hOut, s.stateBytes);
   r.given('cOut', cOut, s.stateBytes);
   r.end();
@@ -193,7 +186,7 @@ export function cellBackward(rt: Runtime, a: CellBackwardKernelArgs): void {
   const dhOut = a.dhOut ?? 0, dcOut = a.dcOut ?? 0, dx = a.dx ?? 0;
   const dxAccumulate = flag(fn, 'dxAccumulate', a.dxAccumulate);
   const gBIh = a.gradBiasIh ?? 0, gBHh = a.gradBiasHh ?? 0;
-  checkBiasPair(fn, gBIh, gBHh, 'gradBiasIh', 'gradBiasHh');
+  checkBiasPair(fn, gBIh, gBHh, 'gradBiasIh', 'gradBiasHh', s);
   r.given('dhOut', dhOut, s.stateBytes);
   r.given('dcOut', dcOut, s.stateBytes);
   r.given('dx', dx, s.dxBytes);
@@ -202,8 +195,6 @@ export function cellBackward(rt: Runtime, a: CellBackwardKernelArgs): void {
   r.given('dGate', dGate, s.batch * 4);
   r.need('gradWeightIh', a.gradWeightIh, s.weightIhBytes);
   r.need('gradWeightHh', a.gradWeightHh, s.weightHhBytes);
-  r.given('gradBiasIh', gBIh, s.biasBytes);
-  r.given('gradBiasHh', gBHh, s.biasBytes);
   r.end();
   call.dhOut = dhOut; call.dcOut = dcOut; call.dx = dx; call.lddx = s.lddx; call.dxAccumulate = dxAccumulate;
   call.dh = a.dh; call.dc = dc; call.dGate = dGate; call.gWIh = a.gradWeightIh; call.gWHh = a.gradWeightHh; call.gBIh = gBIh; call.gBHh = gBHh;

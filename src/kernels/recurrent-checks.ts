@@ -87,6 +87,15 @@ export class ShapeCache {
     return s;
   }
 
+  /** `*WorkFloats(rt, { cell, phase, batch, inputSize, hiddenSize })` of an entry point family. */
+  workFloats(rt: Runtime, fn: string, args: RecurrentSizeArgs & { phase: 'forward' | 'backward' }): number {
+    checkOptionsObject(fn, args);
+    const s = this.get(rt, fn, args, 1, undefined, undefined, undefined);
+    if (args.phase === 'forward') return s.forwardWorkBytes / 4;
+    if (args.phase === 'backward') return s.backwardWorkBytes / 4;
+    throw new RangeError(`${fn} phase must be 'forward' or 'backward', got ${String(args.phase)}`);
+  }
+
   private validate(rt: Runtime, fn: string, a: RecurrentSizeArgs, stepsArg: number, ldxArg?: number, ldyArg?: number, lddxArg?: number): RecurrentShape {
     const kind = this.descriptor(a.cell);
     const T = checkSize(`${fn} steps`, stepsArg, 1);
@@ -163,9 +172,14 @@ export function presentWhen(fn: string, name: string, ptr: number | undefined, w
   return given ? ptr! : 0;
 }
 
-/** Both bias pointers or neither (the kernels add b_ih and b_hh together). */
-export function checkBiasPair(fn: string, ih: number, hh: number, ihName: string, hhName: string): void {
+/**
+ * Both bias pointers (or their gradients) or neither, as the kernels add b_ih and b_hh
+ * together; each [G*H] when given. Call before RANGES.end().
+ */
+export function checkBiasPair(fn: string, ih: number, hh: number, ihName: string, hhName: string, s: RecurrentShape): void {
   if ((ih === 0) !== (hh === 0)) throw new ShapeError(`${fn} ${ihName} and ${hhName} must be given together (or neither, without bias)`);
+  RANGES.given(ihName, ih, s.biasBytes);
+  RANGES.given(hhName, hh, s.biasBytes);
 }
 
 /** An optional boolean as the kernels' 0 / 1. */

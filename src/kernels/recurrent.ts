@@ -101,12 +101,7 @@ const SHAPES = new ShapeCache(sequenceDescriptor, (d) => d.sequence!);
 
 /** Floats of `work` one sequence call needs. */
 export function sequenceWorkFloats(rt: Runtime, args: Omit<SequenceSizes, 'steps'> & { phase: 'forward' | 'backward' }): number {
-  const fn = 'sequenceWorkFloats';
-  checkOptionsObject(fn, args);
-  const s = SHAPES.get(rt, fn, args, 1, undefined, undefined, undefined);
-  if (args.phase === 'forward') return s.forwardWorkBytes / 4;
-  if (args.phase === 'backward') return s.backwardWorkBytes / 4;
-  throw new RangeError(`${fn} phase must be 'forward' or 'backward', got ${String(args.phase)}`);
+  return SHAPES.workFloats(rt, 'sequenceWorkFloats', args);
 }
 
 // The kernels' argument lists, filled in place per call (calls never nest).
@@ -172,9 +167,7 @@ export function sequenceForward(rt: Runtime, a: SequenceForwardArgs): void {
   const c0 = presentWhen(fn, 'c0', a.c0, lstm, 'for LSTM');
   const cN = presentWhen(fn, 'cN', a.cN, lstm, 'for LSTM');
   const bIh = a.biasIh ?? 0, bHh = a.biasHh ?? 0;
-  checkBiasPair(fn, bIh, bHh, 'biasIh', 'biasHh');
-  r.given('biasIh', bIh, s.biasBytes);
-  r.given('biasHh', bHh, s.biasBytes);
+  checkBiasPair(fn, bIh, bHh, 'biasIh', 'biasHh', s);
   r.need('h0', a.h0, s.stateBytes);
   r.given('c0', c0, s.stateBytes);
   r.need('output', a.output, s.yBytes);
@@ -195,7 +188,7 @@ export function sequenceBackward(rt: Runtime, a: SequenceBackwardArgs): void {
   const dgn = presentWhen(fn, 'dgn', a.dgn, d.needsDgn, 'for the reset-after GRU');
   if (!lstm && a.dcN) throw new TypeError(`${fn} dcN is only accepted for LSTM`);
   const gBIh = a.gradBiasIh ?? 0, gBHh = a.gradBiasHh ?? 0;
-  checkBiasPair(fn, gBIh, gBHh, 'gradBiasIh', 'gradBiasHh');
+  checkBiasPair(fn, gBIh, gBHh, 'gradBiasIh', 'gradBiasHh', s);
   const dout = a.dOutput ?? 0, dhN = a.dhN ?? 0, dcN = a.dcN ?? 0, dx = a.dx ?? 0;
   const dxAccumulate = flag(fn, 'dxAccumulate', a.dxAccumulate);
   r.given('dOutput', dout, s.yBytes);
@@ -206,8 +199,6 @@ export function sequenceBackward(rt: Runtime, a: SequenceBackwardArgs): void {
   r.given('dc0', dc0, s.stateBytes);
   r.need('gradWeightIh', a.gradWeightIh, s.weightIhBytes);
   r.need('gradWeightHh', a.gradWeightHh, s.weightHhBytes);
-  r.given('gradBiasIh', gBIh, s.biasBytes);
-  r.given('gradBiasHh', gBHh, s.biasBytes);
   r.need('dgates', a.dgates, s.gatesBytes);
   r.given('dgn', dgn, s.rowsBytes);
   r.end();

@@ -14,7 +14,7 @@
 //            each with its own context object) and memoryBackwardDevice (the key-side
 //            gradient, accumulated over the calls, pushed back once). The tape ops in
 //            attention-tape.ts are built on it.
-import { checkAllFinite, checkFinite, checkShape, checkSize, describe, ShapeError, shapeSize } from '../runtime/check.js';
+import { checkAllFinite, checkHost, checkHostTensor, checkFinite, checkSize, describe, ShapeError } from '../runtime/check.js';
 import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ParameterBlock, Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
@@ -389,21 +389,7 @@ export class Attention {
 
 // ---- helpers shared with LocalAttention and HardAttention ------------------------------
 
-export function checkHostTensor(name: string, t: HostTensor | undefined): void {
-  if (!t || !Array.isArray(t.shape) || !(t.data instanceof Float32Array)) {
-    throw new TypeError(`${name} must be { shape: number[], data: Float32Array }, got ${t ? `shape ${describe(t.shape)}, data ${describe(t.data)}` : describe(t)}`);
-  }
-  if (t.data.length !== shapeSize(t.shape)) {
-    throw new ShapeError(`${name} has ${t.data.length} values but shape [${t.shape.join(', ')}] needs ${shapeSize(t.shape)}`);
-  }
-}
-
-/** A host tensor of exactly this shape with finite values. */
-export function checkHost(name: string, t: HostTensor, shape: number[]): void {
-  checkHostTensor(name, t);
-  checkShape(name, t.shape, shape);
-  checkAllFinite(name, t.data);
-}
+export { checkHost, checkHostTensor };
 
 /**
  * Validates a [B, T] mask of 0/1 (every row at least one 1; prefix: each row 1…1 0…0) and

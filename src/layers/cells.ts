@@ -9,12 +9,12 @@
 // step (a decoder feeding its output back, the DMN's passes over the facts), each call's
 // backward adding into the same parameter gradients. The host API (forward / backward on
 // plain arrays) keeps the last forward's step, like the other layers.
-import { checkAllFinite, checkFinite, checkShape, checkSize, describe, ShapeError, shapeSize } from '../runtime/check.js';
+import { checkFinite, checkHost, checkShape, checkSize, describe, ShapeError } from '../runtime/check.js';
 import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
 import { cellBackward, cellForward, cellWorkFloats } from '../kernels/cells.js';
-import { cellDescriptor, type CellDescriptor, type CellKind } from '../kernels/cell-kinds.js';
+import { cellDescriptor, kindFor, type CellDescriptor, type CellKind } from '../kernels/cell-kinds.js';
 import { Rng } from '../train/rng.js';
 import { NamedParameters } from './parameters.js';
 import { checkLayerUsable, checkSameRuntime, markDisposed } from '../runtime/lifecycle.js';
@@ -345,14 +345,6 @@ export class RecurrentCell {
   }
 }
 
-function checkHost(name: string, t: HostTensor | undefined, shape: number[]): void {
-  if (!t || !Array.isArray(t.shape) || !(t.data instanceof Float32Array)) {
-    throw new TypeError(`${name} must be { shape: number[], data: Float32Array }, got ${t ? `shape ${describe(t.shape)}, data ${describe(t.data)}` : describe(t)}`);
-  }
-  checkShape(name, t.shape, shape);
-  if (t.data.length !== shapeSize(shape)) throw new ShapeError(`${name} has ${t.data.length} values but shape [${shape.join(', ')}] needs ${shapeSize(shape)}`);
-  checkAllFinite(name, t.data);
-}
 
 export interface RNNCellOptions extends CellOptions {
   /** Default 'tanh'. */
@@ -368,10 +360,8 @@ export class RNNCell extends RecurrentCell {
   }
 
   constructor(rt: Runtime, options: RNNCellOptions) {
-    const nonlinearity = options?.nonlinearity ?? 'tanh';
-    if (nonlinearity !== 'tanh' && nonlinearity !== 'relu') throw new RangeError(`nonlinearity must be 'tanh' or 'relu', got ${String(nonlinearity)}`);
-    super(rt, nonlinearity === 'relu' ? 'rnn_relu' : 'rnn_tanh', options);
-    this.nonlinearity = nonlinearity;
+    super(rt, kindFor('rnn', options), options);
+    this.nonlinearity = this.shape.variant!.value as 'tanh' | 'relu';
   }
 }
 
@@ -400,10 +390,8 @@ export class GRUCell extends RecurrentCell {
   }
 
   constructor(rt: Runtime, options: GRUCellOptions) {
-    const resetAfter = options?.resetAfter ?? true;
-    if (typeof resetAfter !== 'boolean') throw new TypeError(`resetAfter must be a boolean, got ${typeof resetAfter}`);
-    super(rt, resetAfter ? 'gru_after' : 'gru_before', options);
-    this.resetAfter = resetAfter;
+    super(rt, kindFor('gru', options), options);
+    this.resetAfter = this.shape.variant!.value as boolean;
   }
 }
 

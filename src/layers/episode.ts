@@ -12,7 +12,7 @@
 // and forwardDevice/backwardDevice on arena tensors returning an explicit context, so that a
 // model calls the same layer once per pass and backpropagates through every pass.
 // The DMN's tied memory update m^t = GRU(c^t, m^{t−1}) is a GRUCell (src/layers/cells.ts).
-import { checkAllFinite, checkShape, checkSize, describe, ShapeError, shapeSize } from '../runtime/check.js';
+import { checkHost, checkShape, checkSize, describe, ShapeError } from '../runtime/check.js';
 import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
@@ -127,14 +127,6 @@ class EpisodeParameters extends NamedParameters {
   }
 }
 
-function checkHost(name: string, t: HostTensor | undefined, shape: number[]): void {
-  if (!t || !Array.isArray(t.shape) || !(t.data instanceof Float32Array)) {
-    throw new TypeError(`${name} must be { shape: number[], data: Float32Array }, got ${t ? `shape ${describe(t.shape)}, data ${describe(t.data)}` : describe(t)}`);
-  }
-  checkShape(name, t.shape, shape);
-  if (t.data.length !== shapeSize(shape)) throw new ShapeError(`${name} has ${t.data.length} values but shape [${shape.join(', ')}] needs ${shapeSize(shape)}`);
-  checkAllFinite(name, t.data);
-}
 
 /** Valid fact counts per row from a prefix mask of B*M values; throws naming the offending row. */
 export function maskLengths(mask: Uint8Array | Int32Array, B: number, M: number): Int32Array {

@@ -4,6 +4,7 @@
 // x: [T,B,I] (or [B,T,I] batchFirst)  weight_ih_l{k}: [3H, I or D*H]  weight_hh_l{k}: [3H, H]
 import type { Runtime } from '../runtime/runtime.js';
 import type { HostTensor, ParameterSpec } from '../runtime/tensor.js';
+import { kindFor, type SequenceCellKind } from '../kernels/cell-kinds.js';
 import {
   RecurrentLayer, recurrentParameterSpecs, type RecurrentBackwardResult, type RecurrentForwardResult, type RecurrentOptions,
   type StatelessBackwardArgs, type StatelessForwardOptions,
@@ -22,10 +23,8 @@ export class GRU extends RecurrentLayer {
   }
 
   constructor(rt: Runtime, options: GRUOptions) {
-    const resetAfter = options?.resetAfter ?? true;
-    if (typeof resetAfter !== 'boolean') throw new TypeError(`resetAfter must be a boolean, got ${typeof resetAfter}`);
-    super(rt, resetAfter ? 'gru_after' : 'gru_before', options);
-    this.resetAfter = resetAfter;
+    super(rt, kindFor('gru', options) as SequenceCellKind, options);
+    this.resetAfter = this.kind.variant!.value as boolean;
   }
 
   /** As RecurrentLayer.forward, typed without c0 (a GRU has no cell state). */

@@ -12,7 +12,7 @@
 // Host API: forward(x) / backward({ dOutput, dCell }) on plain arrays (copies out; the
 // activations live in the layer's own arena). Device API: forwardDevice / backwardDevice on
 // wasm tensors with an arena passed in, and `mdlstm(tape, layer, x)` for models on a Tape.
-import { checkAllFinite, checkFinite, checkShape, describe, checkSize, ShapeError, shapeSize } from '../runtime/check.js';
+import { checkAllFinite, checkHostTensor, checkFinite, checkShape, describe, checkSize, ShapeError } from '../runtime/check.js';
 import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ParameterBlock, Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
@@ -378,12 +378,6 @@ function checkTraining(value: unknown, fallback: boolean): boolean {
   return (value as boolean | undefined) ?? fallback;
 }
 
-function checkHostTensor(name: string, t: HostTensor | undefined): void {
-  if (!t || !Array.isArray(t.shape) || !(t.data instanceof Float32Array)) {
-    throw new TypeError(`${name} must be { shape: number[], data: Float32Array }, got ${t ? `shape ${describe(t.shape)}, data ${describe(t.data)}` : describe(t)}`);
-  }
-  if (t.data.length !== shapeSize(t.shape)) throw new ShapeError(`${name} has ${t.data.length} values but shape [${t.shape.join(', ')}] needs ${shapeSize(t.shape)}`);
-}
 
 function upload(rt: Runtime, arena: Arena, t: HostTensor): Tensor {
   const tensor = new Tensor(rt.mem, arena.alloc(t.data.length * 4), [...t.shape]);

@@ -12,7 +12,7 @@
 //
 // Truncated BPTT: run chunk after chunk, passing the previous chunk's hN (and cN) as h0 (c0)
 // of the next; call backward per chunk and ignore dH0/dC0, so gradients stop at the boundary.
-import { checkAllFinite, checkFinite, checkShape, checkSize, describe, ShapeError, shapeSize } from '../runtime/check.js';
+import { checkAllFinite, checkHostTensor, checkFinite, checkShape, checkSize, describe, ShapeError } from '../runtime/check.js';
 import { Arena } from '../runtime/memory.js';
 import { checkLayerUsable, checkSameRuntime, markDisposed } from '../runtime/lifecycle.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -698,11 +698,3 @@ function checkDeviceTensor(mem: Runtime['mem'], name: string, t: Tensor | undefi
   mem.checkRange(name, t.ptr, t.bytes);
 }
 
-function checkHostTensor(name: string, t: HostTensor | undefined): void {
-  if (!t || !Array.isArray(t.shape) || !(t.data instanceof Float32Array)) {
-    throw new TypeError(`${name} must be { shape: number[], data: Float32Array }, got ${t ? `shape ${describe(t.shape)}, data ${describe(t.data)}` : describe(t)}`);
-  }
-  if (t.data.length !== shapeSize(t.shape)) {
-    throw new ShapeError(`${name} has ${t.data.length} values but shape [${t.shape.join(', ')}] needs ${shapeSize(t.shape)}`);
-  }
-}

@@ -2,6 +2,7 @@
 // x: [T,B,I] (or [B,T,I] batchFirst)  weight_ih_l{k}: [H, I or D*H]  weight_hh_l{k}: [H, H]
 import type { Runtime } from '../runtime/runtime.js';
 import type { HostTensor, ParameterSpec } from '../runtime/tensor.js';
+import { kindFor, type SequenceCellKind } from '../kernels/cell-kinds.js';
 import {
   RecurrentLayer, recurrentParameterSpecs, type RecurrentBackwardResult, type RecurrentForwardResult, type RecurrentOptions,
   type StatelessBackwardArgs, type StatelessForwardOptions,
@@ -20,12 +21,8 @@ export class RNN extends RecurrentLayer {
   }
 
   constructor(rt: Runtime, options: RNNOptions) {
-    const nonlinearity = options?.nonlinearity ?? 'tanh';
-    if (nonlinearity !== 'tanh' && nonlinearity !== 'relu') {
-      throw new RangeError(`nonlinearity must be 'tanh' or 'relu', got ${String(nonlinearity)}`);
-    }
-    super(rt, nonlinearity === 'relu' ? 'rnn_relu' : 'rnn_tanh', options);
-    this.nonlinearity = nonlinearity;
+    super(rt, kindFor('rnn', options) as SequenceCellKind, options);
+    this.nonlinearity = this.kind.variant!.value as 'tanh' | 'relu';
   }
 
   /** As RecurrentLayer.forward, typed without c0 (a RNN has no cell state). */

@@ -60,3 +60,26 @@ export function checkAllFinite(name: string, data: ArrayLike<number>): void {
     }
   }
 }
+
+/** What a host tensor is: a shape and float32 data (runtime/tensor.ts's HostTensor). */
+interface HostTensorLike {
+  shape: readonly number[];
+  data: Float32Array;
+}
+
+/** A { shape, data: Float32Array } whose data has exactly the shape's size. */
+export function checkHostTensor(name: string, t: HostTensorLike | undefined): void {
+  if (!t || !Array.isArray(t.shape) || !(t.data instanceof Float32Array)) {
+    throw new TypeError(`${name} must be { shape: number[], data: Float32Array }, got ${t ? `shape ${describe(t.shape)}, data ${describe(t.data)}` : describe(t)}`);
+  }
+  if (t.data.length !== shapeSize(t.shape)) {
+    throw new ShapeError(`${name} has ${t.data.length} values but shape [${t.shape.join(', ')}] needs ${shapeSize(t.shape)}`);
+  }
+}
+
+/** A host tensor of exactly this shape with finite values. */
+export function checkHost(name: string, t: HostTensorLike | undefined, shape: readonly number[]): void {
+  checkHostTensor(name, t);
+  checkShape(name, t!.shape, shape);
+  checkAllFinite(name, t!.data);
+}
