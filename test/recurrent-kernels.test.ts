@@ -5,7 +5,8 @@ import { runtimeFor } from './helpers.js';
 import { expectRejected } from './kernel-helpers.js';
 import type { Runtime } from '../src/runtime/runtime.js';
 import { sequenceBackward, sequenceForward, sequenceWorkFloats, swapAxes01 } from '../src/kernels/recurrent.js';
-import { CELL_KINDS } from '../src/kernels/cell-kinds.js';
+import { CELL_KINDS, RECURRENT_NAMES, kindFor, recurrentKind } from '../src/kernels/cell-kinds.js';
+import { GRU, RNN } from '../src/layers/index.js';
 
 describe('sequence kernel entry points', () => {
   let rt: Runtime;
@@ -54,5 +55,21 @@ describe('sequence kernel entry points', () => {
     const seq = Object.values(CELL_KINDS).filter((d) => d.sequence).map((d) => [d.kind, d.gates]);
     expect(seq).toEqual([['lstm', 4], ['gru_after', 3], ['gru_before', 3], ['rnn_tanh', 1], ['rnn_relu', 1]]);
     expect(CELL_KINDS.attention_gru.gates).toBe(2);
+  });
+
+  it('names and variants come from the table: what models, the CLI and the bench choose by', () => {
+    expect(RECURRENT_NAMES).toEqual(['lstm', 'gru', 'rnn']);
+    expect(RECURRENT_NAMES.map((n) => recurrentKind(n).kind)).toEqual(['lstm', 'gru_after', 'rnn_tanh']);
+    expect(() => recurrentKind('tcn')).toThrow(/cell must be lstm, gru or rnn, got 'tcn'/);
+    expect(() => recurrentKind('attention_gru')).toThrow(/cell must be lstm, gru or rnn/);
+    expect(kindFor('gru', { resetAfter: false })).toBe('gru_before');
+    expect(kindFor('gru', {})).toBe('gru_after');
+    expect(kindFor('rnn', { nonlinearity: 'relu' })).toBe('rnn_relu');
+    expect(() => kindFor('gru', { resetAfter: 'no' })).toThrow(/resetAfter must be true or false, got no/);
+    const gru = new GRU(rt, { inputSize: 2, hiddenSize: 3, resetAfter: false });
+    const rnn = new RNN(rt, { inputSize: 2, hiddenSize: 3, nonlinearity: 'relu' });
+    expect([gru.cell, gru.resetAfter, rnn.cell, rnn.nonlinearity, gru.label]).toEqual(['gru_before', false, 'rnn_relu', 'relu', 'GRU(inputSize 2, hiddenSize 3)']);
+    gru.dispose();
+    rnn.dispose();
   });
 });
