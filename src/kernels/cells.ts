@@ -112,8 +112,8 @@ type StepCommonCall = Pick<StepForwardCall, 'B' | 'I' | 'H' | 'x' | 'ldx' | 'wIh
 /**
  * The checker both step entry points share: sizes (cached per shape), x, the weights, the
  * previous state (h, c for LSTM, gate for the attention GRU), the kept buffers (gates, extra
- * for the GRUs) and the work space of `phase`. Writes them into `call`; returns the shape
- * and the range checker for the entry point's own buffers (end() it before the kernel runs).
+ * for the GRUs) and the work space of `phase`. Writes them into `call`; returns the shape,
+ * leaving the range checker (RANGES) open for the entry point's own buffers (end() it before the kernel runs).
  */
 function checkCommon(rt: Runtime, fn: string, a: StepCommonArgs, lddx: number | undefined, call: StepCommonCall, phase: 'forward' | 'backward') {
   checkOptionsObject(fn, a);
@@ -134,7 +134,7 @@ function checkCommon(rt: Runtime, fn: string, a: StepCommonArgs, lddx: number | 
   r.need('work', a.work, phase === 'forward' ? s.forwardWorkBytes : s.backwardWorkBytes);
   call.B = s.batch; call.I = s.inputSize; call.H = s.hiddenSize; call.x = a.x; call.ldx = s.ldx; call.wIh = a.weightIh; call.wHh = a.weightHh;
   call.h = a.h; call.c = c; call.gate = gate; call.gates = a.gates; call.extra = extra; call.work = a.work;
-  return { s, d, r };
+  return s;
 }
 
 /** Throws when [out, out + bytes) overlaps [p, p + pBytes) (p 0: absent). */
@@ -155,7 +155,8 @@ function outsideInputs(fn: string, outName: string, out: number, s: RecurrentSha
 export function cellForward(rt: Runtime, a: CellForwardKernelArgs): void {
   const fn = 'cellForward';
   const call = forwardCall;
-  const { s, d, r } = checkCommon(rt, fn, a, undefined, call, 'forward');
+  const s = checkCommon(rt, fn, a, undefined, call, 'forward');
+  const d = s.kind, r = RANGES;
   const cOut = presentWhen(fn, 'cOut', a.cOut, d.hasCellState, WHAT.c);
   const bIh = a.biasIh ?? 0, bHh = a.biasHh ?? 0;
   checkBiasPair(fn, bIh, bHh, 'biasIh', 'biasHh', s);
@@ -178,7 +179,8 @@ export function cellForward(rt: Runtime, a: CellForwardKernelArgs): void {
 export function cellBackward(rt: Runtime, a: CellBackwardKernelArgs): void {
   const fn = 'cellBackward';
   const call = backwardCall;
-  const { s, d, r } = checkCommon(rt, fn, a, a?.lddx, call, 'backward');
+  const s = checkCommon(rt, fn, a, a?.lddx, call, 'backward');
+  const d = s.kind, r = RANGES;
   const lstm = d.hasCellState;
   const dc = presentWhen(fn, 'dc', a.dc, lstm, WHAT.c);
   const dGate = presentWhen(fn, 'dGate', a.dGate, d.hasGateInput, WHAT.gate);

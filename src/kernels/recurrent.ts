@@ -122,23 +122,26 @@ type SequenceCommonCall = Pick<SequenceForwardCall, 'T' | 'B' | 'I' | 'H' | 'x' 
  * The checker both sequence entry points share: sizes (cached per shape), x, the weights,
  * lengths, direction, the kept buffers (which a training forward writes and its backward
  * reads: gates always, hprev when training, cprev for LSTM, extra for the GRUs) and the
- * work space of `phase`. Writes them into `call`; returns the shape and the range checker
- * for the entry point's own buffers (end() it before the kernel runs).
+ * work space of `phase`. Writes them into `call`; returns the shape, leaving the range checker
+ * for the entry point's own buffers (RANGES, to end() before the kernel runs).
  */
 function checkCommon(rt: Runtime, fn: string, a: SequenceCommonArgs, ldy: number | undefined, lddx: number | undefined, call: SequenceCommonCall, training: boolean, phase: 'forward' | 'backward') {
   checkOptionsObject(fn, a);
   const s = SHAPES.get(rt, fn, a, a.steps, a.ldx, ldy, lddx);
   const d = s.kind;
-  const keptWhy = phase === 'forward' ? ' training (with hprev)' : '';
-  const cprev = presentWhen(fn, 'cprev', a.cprev, d.hasCellState && training, d.hasCellState ? `for LSTM${keptWhy}` : 'for LSTM');
-  const extra = presentWhen(fn, 'extra', a.extra, d.keepsExtra && training, d.keepsExtra ? `for GRU${keptWhy}` : 'for GRU');
+  const why = KEPT_WHY[phase];
+  const cprev = presentWhen(fn, 'cprev', a.cprev, d.hasCellState && training, d.hasCellState ? why.lstm : 'for LSTM');
+  const extra = presentWhen(fn, 'extra', a.extra, d.keepsExtra && training, d.keepsExtra ? why.gru : 'for GRU');
   const reverse = flag(fn, 'reverse', a.reverse);
   const r = RANGES.begin(rt, fn);
   r.need('x', a.x, s.xBytes);
   r.need('weightIh', a.weightIh, s.weightIhBytes);
   r.need('weightHh', a.weightHh, s.weightHhBytes);
   const lengths = a.lengths ?? 0;
-  if (lengths !== 0) checkLengths(rt, fn, lengths, s.steps, s.batch);
+  if (lengths !== 0) {
+    r.need('lengths', lengths, s.batch * 4);
+    checkLengths(rt, fn, lengths, s.steps, s.batch);
+  }
   r.need('gates', a.gates, s.gatesBytes);
   if (training) r.need('hprev', a.hprev!, s.rowsBytes);
   r.given('cprev', cprev, s.rowsBytes);
@@ -147,11 +150,17 @@ function checkCommon(rt: Runtime, fn: string, a: SequenceCommonArgs, ldy: number
   call.T = s.steps; call.B = s.batch; call.I = s.inputSize; call.H = s.hiddenSize;
   call.x = a.x; call.ldx = s.ldx; call.wIh = a.weightIh; call.wHh = a.weightHh; call.lengths = lengths; call.reverse = reverse;
   call.gates = a.gates; call.hprev = training ? a.hprev! : 0; call.cprev = cprev; call.extra = extra; call.work = a.work;
-  return { s, d, r };
+  return s;
 }
 
+/** When the kept buffers are required or refused, as the messages say it. */
+const KEPT_WHY = {
+  forward: { lstm: 'for LSTM training (with hprev)', gru: 'for GRU training (with hprev)' },
+  backward: { lstm: 'for LSTM', gru: 'for GRU' },
+};
+
+/** Every length in 1..T (the range of the B values is checked already). */
 function checkLengths(rt: Runtime, fn: string, ptr: number, T: number, B: number): void {
-  rt.mem.checkRange(`${fn} lengths`, ptr, B * 4);
   const v = rt.mem.i32(ptr, B);
   for (let b = 0; b < B; b++) {
     if (v[b] < 1 || v[b] > T) throw new RangeError(`${fn} lengths[${b}] must be in 1..${T} (steps), got ${v[b]}`);
@@ -162,7 +171,8 @@ function checkLengths(rt: Runtime, fn: string, ptr: number, T: number, B: number
 export function sequenceForward(rt: Runtime, a: SequenceForwardArgs): void {
   const fn = 'sequenceForward';
   const call = forwardCall;
-  const { s, d, r } = checkCommon(rt, fn, a, a?.ldout, undefined, call, a?.hprev !== undefined && a.hprev !== 0, 'forward');
+  const s = checkCommon(rt, fn, a, a?.ldout, undefined, call, a?.hprev !== undefined && a.hprev !== 0, 'forward');
+  const d = s.kind, r = RANGES;
   const lstm = d.hasCellState;
   const c0 = presentWhen(fn, 'c0', a.c0, lstm, 'for LSTM');
   const cN = presentWhen(fn, 'cN', a.cN, lstm, 'for LSTM');
@@ -182,7 +192,8 @@ export function sequenceForward(rt: Runtime, a: SequenceForwardArgs): void {
 export function sequenceBackward(rt: Runtime, a: SequenceBackwardArgs): void {
   const fn = 'sequenceBackward';
   const call = backwardCall;
-  const { s, d, r } = checkCommon(rt, fn, a, a?.lddout, a?.lddx, call, true, 'backward');
+  const s = checkCommon(rt, fn, a, a?.lddout, a?.lddx, call, true, 'backward');
+  const d = s.kind, r = RANGES;
   const lstm = d.hasCellState;
   const dc0 = presentWhen(fn, 'dc0', a.dc0, lstm, 'for LSTM');
   const dgn = presentWhen(fn, 'dgn', a.dgn, d.needsDgn, 'for the reset-after GRU');
