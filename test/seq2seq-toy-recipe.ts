@@ -3,6 +3,7 @@
 // (test/long/seq2seq-toy.long.ts, `npm run test:long`): a small GRU encoder-decoder, Adam with a
 // cosine-decayed learning rate (without the decay the exact match swings by +-20 points between
 // evaluations at a constant rate), gradient clipping at 5, batches of 32.
+import { appendFileSync, mkdirSync } from 'node:fs';
 import type { Runtime } from '../src/runtime/runtime.js';
 import { Seq2Seq, type AttentionKind, type Seq2SeqOptions } from '../src/models/seq2seq.js';
 import { fitSeq2Seq, evaluateSeq2Seq } from '../src/models/seq2seq-tasks.js';
@@ -48,4 +49,13 @@ export function trainToy(rt: Runtime, run: ToyRun): ToyResult {
   } finally {
     model.dispose();
   }
+}
+
+/** trainToy, then one JSON line of its figures appended to results/seq2seq-toy/runs.jsonl (the opt-in long runs). */
+export function trainToyAndRecord(rt: Runtime, name: string, run: ToyRun): number {
+  const result = trainToy(rt, run);
+  const line = { name, ...run, evaluationLengths: `${run.evaluationMinLength ?? 1}..${run.maxLength}`, ...result, cpuSeconds: +result.cpuSeconds.toFixed(1), node: process.version, date: new Date().toISOString() };
+  mkdirSync('results/seq2seq-toy', { recursive: true });
+  appendFileSync('results/seq2seq-toy/runs.jsonl', JSON.stringify(line) + '\n');
+  return result.exactMatch;
 }
