@@ -22,6 +22,10 @@ export interface ToyRun {
   evaluationMinLength?: number;
   evaluationCount?: number;
   model?: Partial<Seq2SeqOptions>;
+  /** 'cosine' (default) or 'constant' learning rate. */
+  schedule?: 'cosine' | 'constant';
+  /** Training pairs (default 20000). */
+  trainCount?: number;
 }
 
 export interface ToyResult {
@@ -38,12 +42,12 @@ const cpuMs = () => {
 
 export function trainToy(rt: Runtime, run: ToyRun): ToyResult {
   const seed = run.seed ?? 1;
-  const split = toySplit({ task: run.task, trainCount: 20000, evaluationCount: run.evaluationCount ?? 400, maxLength: run.maxLength, evaluationMinLength: run.evaluationMinLength, seed });
+  const split = toySplit({ task: run.task, trainCount: run.trainCount ?? 20000, evaluationCount: run.evaluationCount ?? 400, maxLength: run.maxLength, evaluationMinLength: run.evaluationMinLength, seed });
   const v = split.vocabulary;
   const model = new Seq2Seq(rt, { sourceVocabSize: v.size, targetVocabSize: v.size, hiddenSize: run.hiddenSize ?? 32, embeddingDim: 16, attention: run.attention ?? 'luong-dot', seed, ...run.model });
   try {
     const lr = run.lr ?? 1e-2;
-    const fit = fitSeq2Seq(model, split.train, { batchSize: 32, lr, schedule: cosineSchedule(lr, run.steps, lr / 50), clipNorm: 5, steps: run.steps, seed, clock: cpuMs });
+    const fit = fitSeq2Seq(model, split.train, { batchSize: 32, lr, schedule: run.schedule === 'constant' ? undefined : cosineSchedule(lr, run.steps, lr / 50), clipNorm: 5, steps: run.steps, seed, clock: cpuMs });
     const { exactMatch } = evaluateSeq2Seq(model, split.evaluation, v, { maxLength: run.maxLength + 2 });
     return { exactMatch, cpuSeconds: fit.trainSeconds, steps: fit.steps };
   } finally {
