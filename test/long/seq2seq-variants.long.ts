@@ -11,11 +11,13 @@ beforeAll(async () => {
 });
 
 describe('every attention variant on copy 1..20 (3000 steps)', () => {
-  // Floors: none cannot copy 20 digits through a 32-float state; hard learns by REINFORCE, slower.
+  // Every attention variant >= 0.9 (hard, which learns by REINFORCE, >= 0.5); none cannot copy
+  // the longer half of the strings through a 32-float state: <= 0.5.
   for (const attention of ATTENTION_KINDS) {
     it(attention, () => {
       const em = run(rt, 'every-variant', { task: 'copy', maxLength: 20, steps: 3000, attention });
-      expect(em).toBeGreaterThanOrEqual(attention === 'none' ? 0 : attention === 'hard' ? 0.5 : 0.9);
+      if (attention === 'none') expect(em).toBeLessThanOrEqual(0.5);
+      else expect(em).toBeGreaterThanOrEqual(attention === 'hard' ? 0.5 : 0.9);
     });
   }
 });
