@@ -44,17 +44,19 @@ describe('toy digit-string tasks', () => {
 });
 
 describe('seq2seq with attention learns the toy tasks (strings of length 1..12, never seen in training)', () => {
-  // luong-general, GRU 32, 2000 steps of 32 pairs, about 5.5 CPU s each. Measured on 400 evaluation
-  // strings, seeds 1 / 2 / 3: copy 0.9975 / 0.995 / 0.995, reverse 0.9975 / 0.9925 / 1, sort 0.9975 / 0.9975 / 0.9975.
+  // luong-general, GRU 32, 2500 steps of 32 pairs, about 5.5 CPU s each. Measured on the 400
+  // evaluation strings, seeds 1 / 2: copy 1 / 1, reverse 0.995 / 1, sort 0.9975 / 0.995 (2000
+  // steps: reverse 0.9925 / 0.995, sort 0.9975 / 0.99, too close to the line).
   it.each(TOY_TASKS)('%s: >= 99% exact match', (task) => {
-    const { exactMatch } = trainToy(rt, { task, maxLength: 12, steps: 2000, attention: 'luong-general' });
+    const { exactMatch } = trainToy(rt, { task, maxLength: 12, steps: 2500, attention: 'luong-general' });
     expect(exactMatch, `${task} exact match`).toBeGreaterThanOrEqual(0.99);
   });
 });
 
 describe('attention against no attention on long inputs', () => {
   // Copy, trained on lengths 1..20 with the same budget (1200 steps), scored on lengths 16..20:
-  // measured attention 0.84 / 0.87 (seeds 1 / 2), none 0 / 0 (a GRU state of 32 cannot carry 16+ digits).
+  // measured attention 0.91 / 0.935 / 0.905 (seeds 1 / 2 / 3), none 0 / 0 / 0 (a GRU state of 32
+  // cannot carry 16+ digits).
   it('copy of 16..20 digits: luong-general >= 0.6, none <= 0.05', () => {
     const run = { task: 'copy' as const, maxLength: 20, steps: 1200, evaluationMinLength: 16, evaluationCount: 200 };
     const withAttention = trainToy(rt, { ...run, attention: 'luong-general' }).exactMatch;
