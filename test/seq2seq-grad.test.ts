@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { createRuntime, type Runtime } from '../src/runtime/runtime.js';
 import { Seq2Seq, type Seq2SeqOptions } from '../src/models/seq2seq.js';
 import { Rng } from '../src/train/rng.js';
+import { HardAttention } from '../src/layers/hard-attention.js';
 
 let rt: Runtime;
 beforeAll(async () => {
@@ -17,8 +18,9 @@ const batch = {
  * Directional finite difference per parameter tensor: (L(p + eps d) - L(p - eps d)) / 2 eps
  * against grad . d, d a seeded random direction inside that tensor.
  */
-function checkGradients(options: Partial<Seq2SeqOptions>, tolerance = 2e-2): { worst: number; name: string } {
+function checkGradients(options: Partial<Seq2SeqOptions>, tolerance = 2e-2, prepare?: (model: Seq2Seq) => void): { worst: number; name: string } {
   const model = new Seq2Seq(rt, { sourceVocabSize: 12, targetVocabSize: 12, hiddenSize: 6, embeddingDim: 5, attentionSize: 4, seed: 3, ...options });
+  prepare?.(model);
   model.train();
   const loss = () => {
     model.tape.reset();
@@ -70,4 +72,18 @@ describe('Seq2Seq gradients (directional finite differences per parameter tensor
       console.log(label, r.worst.toExponential(2), r.name);
     });
   }
+  it('hard (argmax positions, REINFORCE advantage held at 0: the backprop path through the chosen keys)', () => {
+    // With the positions fixed (argmax) the loss is differentiable in every parameter but the
+    // scorer's, whose true gradient is then 0; a zero reward with no baseline zeroes REINFORCE,
+    // so the analytic gradient must equal the finite differences everywhere (W included: 0).
+    const r = checkGradients({ attention: 'hard' }, 2e-2, (model) => {
+      const layer = model.attentionLayer as HardAttention;
+      expect(layer).toBeInstanceOf(HardAttention);
+      layer.eval();
+      (layer as { baselineKind: string }).baselineKind = 'none';
+      const backward = layer.backwardDevice.bind(layer);
+      layer.backwardDevice = (step, args) => backward(step, { ...args, reward: new Float64Array(step.B) });
+    });
+    console.log('hard', r.worst.toExponential(2), r.name);
+  });
 });

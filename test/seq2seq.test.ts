@@ -40,8 +40,8 @@ describe('every attention variant trains (reverse digit strings of length 1..6, 
   const v = digitVocabulary();
   const train = encodePairs(digitTaskExamples('reverse', 10000, new Rng(1), 6), v, v);
   const fresh = encodePairs(digitTaskExamples('reverse', 200, new Rng(2), 6), v, v);
-  // Measured (seed 1): none 0.76, bahdanau 0.985, dot 0.98, general 0.945, concat 0.995, local-m 0.925, local-p 0.975, hard 0.63.
-  const floor: Record<string, number> = { none: 0.5, hard: 0.4 };
+  // Measured (seed 1): none 0.76, bahdanau 0.985, dot 0.98, general 0.945, concat 0.995, local-m 0.925, local-p 0.975, hard 0.78 (0.63 before its per-token rewards; seeds 2, 3: 0.875, 0.845).
+  const floor: Record<string, number> = { none: 0.5, hard: 0.65 };
   for (const attention of ATTENTION_KINDS) {
     it(attention, () => {
       const model = new Seq2Seq(rt, { sourceVocabSize: v.size, targetVocabSize: v.size, hiddenSize: 32, embeddingDim: 16, attention, seed: 1 });

@@ -116,7 +116,7 @@ export interface HardAttentionTapeOutputs {
   /** The chosen position of every query ([B] or [B*Ty], row-major [B, Ty]). */
   positions: Int32Array;
   /**
-   * The reward of each sequence ([B]) for these choices, known once the model has used them;
+   * The reward of each sequence ([B]) or of each query ([B*Ty]) for these choices, known once the model has used them;
    * must be set before tape.backward(), which applies REINFORCE with it.
    */
   setReward(reward: ArrayLike<number>): void;
@@ -148,7 +148,7 @@ export function hardAttention(tape: Tape, layer: HardAttention, s: Variable, mem
   return {
     weights, context, positions: step.positions.slice(),
     setReward(r: ArrayLike<number>) {
-      layer.checkReward(r, step.B);
+      layer.checkReward(r, step.B, step.Ty);
       reward = Float64Array.from(r);
     },
   };

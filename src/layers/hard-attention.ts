@@ -11,10 +11,17 @@
 //
 // Baseline: a moving average of the batch-mean reward, shipped by default. It needs no
 // parameters, no second loss and no learning rate of its own, it cannot bias the estimate (it
-// is fixed before the sample is drawn: updated only after the gradient is formed), and for the
-// per-sequence scalar rewards this layer takes it removes the bulk of the variance (the mean
-// reward level). A learned, input-dependent baseline (a regression head b(s)) can go further
-// but adds a model and a loss to tune; 'none' is there for comparisons and tests.
+// is fixed before the sample is drawn: updated only after the gradient is formed), and it
+// removes the mean reward level. 'leave-one-out' centres each sequence's reward on the mean
+// reward of the OTHER sequences of the batch for the same query (independent of this row's
+// sample, so still unbiased); it follows the reward level as it changes within training and
+// from one decoder step to the next, where a slow moving average lags. A learned baseline b(s)
+// could go further but adds a model and a loss to tune; 'none' is there for comparisons.
+//
+// Rewards: one per sequence ([B]), or one per query ([B*Ty], row-major [B, Ty]) when each
+// query's choice has its own consequence (a decoder step's context feeds that step's token:
+// reward it with that token's log-probability, not the whole sequence's; the seq2seq toy
+// tasks learn far faster so, see results/seq2seq-toy/README.md).
 import { checkFinite, describe, ShapeError } from '../runtime/check.js';
 import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -24,13 +31,15 @@ import { attentionSoftmaxForward } from '../kernels/attention.js';
 import { Attention, checkHost, checkMask, upload, uploadFloats, type AttentionMask, type AttentionMemory, type AttentionOptions } from './attention.js';
 
 export interface HardAttentionOptions extends AttentionOptions {
-  /** 'moving-average' (default) or 'none'. */
-  baseline?: 'moving-average' | 'none';
+  /** 'moving-average' (default), 'leave-one-out' (the other sequences' mean reward for the same query) or 'none'. */
+  baseline?: HardBaseline;
   /** Weight of the old value in the moving average (default 0.9). */
   baselineDecay?: number;
   /** β of the entropy bonus (default 0: none). */
   entropyBonus?: number;
 }
+
+export type HardBaseline = 'moving-average' | 'leave-one-out' | 'none';
 
 export interface HardAttentionForwardOptions {
   mask?: AttentionMask;
@@ -51,7 +60,7 @@ export interface HardAttentionResult {
 export interface HardAttentionBackwardArgs {
   /** Same shape as context: backprop below the sampled context (optional). */
   dContext?: HostTensor;
-  /** [B]: the reward of each sequence for the positions sampled in the last forward. */
+  /** [B]: the reward of each sequence for the positions sampled in the last forward; or [B*Ty]: one per query. */
   reward: ArrayLike<number>;
 }
 
@@ -72,7 +81,7 @@ export interface HardStep {
 
 export class HardAttention {
   readonly scorer: Attention;
-  readonly baselineKind: 'moving-average' | 'none';
+  readonly baselineKind: HardBaseline;
   readonly baselineDecay: number;
   readonly entropyBonus: number;
   /** Current baseline value (moving average of the mean reward; 0 before the first backward). */
@@ -86,7 +95,7 @@ export class HardAttention {
 
   constructor(readonly rt: Runtime, options: HardAttentionOptions) {
     const kind = options?.baseline ?? 'moving-average';
-    if (kind !== 'moving-average' && kind !== 'none') throw new RangeError(`baseline must be 'moving-average' or 'none', got ${describe(kind)}`);
+    if (kind !== 'moving-average' && kind !== 'leave-one-out' && kind !== 'none') throw new RangeError(`baseline must be 'moving-average', 'leave-one-out' or 'none', got ${describe(kind)}`);
     const decay = checkFinite('baselineDecay', options.baselineDecay ?? 0.9);
     if (decay < 0 || decay >= 1) throw new RangeError(`baselineDecay must be in [0, 1), got ${decay}`);
     const beta = checkFinite('entropyBonus', options.entropyBonus ?? 0);
@@ -164,7 +173,7 @@ export class HardAttention {
     if (!last) throw new Error('HardAttention.backward() needs a preceding forward()');
     const { B, Ty, Tx, single } = last;
     const dk = this.scorer.keySize, dq = this.scorer.querySize;
-    this.checkReward(args.reward, B);
+    this.checkReward(args.reward, B, Ty);
     if (args.dContext !== undefined) checkHost('dContext', args.dContext, [...(single ? [B] : [B, Ty]), dk]);
     const rt = this.rt;
     const arena = this.arena!;
@@ -177,13 +186,32 @@ export class HardAttention {
     return { ds: ds.toHost(), dh: dh.toHost() };
   }
 
-  /** Checks a per-sequence reward: B finite numbers. */
-  checkReward(reward: ArrayLike<number> | undefined, B: number): void {
+  /** Checks a reward: B finite numbers (one per sequence), or B*Ty (one per query) when Ty > 1. */
+  checkReward(reward: ArrayLike<number> | undefined, B: number, Ty = 1): void {
+    const want = Ty > 1 ? `${B} values (one per sequence) or ${B * Ty} (one per query)` : `${B} values (one per sequence)`;
     if (reward === undefined || reward === null || typeof reward !== 'object' || typeof reward.length !== 'number') {
-      throw new TypeError(`reward must be an array of ${B} numbers (one per sequence), got ${describe(reward)}`);
+      throw new TypeError(`reward must be an array of ${want}, got ${describe(reward)}`);
     }
-    if (reward.length !== B) throw new ShapeError(`reward must have ${B} values (one per sequence), got ${reward.length}`);
-    for (let b = 0; b < B; b++) if (!Number.isFinite(reward[b])) throw new RangeError(`reward[${b}] must be finite, got ${reward[b]}`);
+    if (reward.length !== B && reward.length !== B * Ty) throw new ShapeError(`reward must have ${want}, got ${reward.length}`);
+    for (let i = 0; i < reward.length; i++) if (!Number.isFinite(reward[i])) throw new RangeError(`reward[${i}] must be finite, got ${reward[i]}`);
+  }
+
+  /** The advantage of every query r of [B*Ty]: its reward minus the baseline (see the file comment). */
+  private advantages(step: HardStep, reward: ArrayLike<number>): Float64Array {
+    const { B, Ty } = step;
+    const perQuery = reward.length === B * Ty && Ty > 1;
+    const rewardOf = (b: number, q: number) => (perQuery ? reward[b * Ty + q] : reward[b]);
+    const adv = new Float64Array(B * Ty);
+    for (let q = 0; q < Ty; q++) {
+      let sum = 0;
+      for (let b = 0; b < B; b++) sum += rewardOf(b, q);
+      for (let b = 0; b < B; b++) {
+        const r = rewardOf(b, q);
+        const base = this.baselineKind === 'leave-one-out' ? (B > 1 ? (sum - r) / (B - 1) : 0) : step.baseline;
+        adv[b * Ty + q] = r - base;
+      }
+    }
+    return adv;
   }
 
   /**
@@ -226,17 +254,17 @@ export class HardAttention {
    */
   backwardDevice(step: HardStep, args: { reward: ArrayLike<number>; dContext?: number; ds?: number; dh?: number; dKeys?: number; arena: Arena }): void {
     const { B, Ty, Tx, memory } = step;
-    this.checkReward(args.reward, B);
+    this.checkReward(args.reward, B, Ty);
     if (memory.keys && !args.dKeys) throw new Error(`backwardDevice: ${this.scorer.score} scores need a dKeys buffer`);
     const reward = args.reward;
     const rt = this.rt;
     const dk = this.scorer.keySize;
-    const base = step.baseline;
+    const advantage = this.advantages(step, reward);
     const beta = this.entropyBonus;
     // dL/de in float64, then one upload.
     const de = new Float32Array(B * Ty * Tx);
     for (let r = 0; r < B * Ty; r++) {
-      const adv = reward[Math.floor(r / Ty)] - base;
+      const adv = advantage[r];
       const a = step.a.subarray(r * Tx, (r + 1) * Tx);
       let H = 0;
       if (beta > 0) for (let k = 0; k < Tx; k++) if (a[k] > 0) H -= a[k] * Math.log(a[k]);
@@ -258,7 +286,7 @@ export class HardAttention {
     }
     if (this.baselineKind === 'moving-average') {
       let mean = 0;
-      for (let b = 0; b < B; b++) mean += reward[b] / B;
+      for (let i = 0; i < reward.length; i++) mean += reward[i] / reward.length;
       this.baseline = this.baselineUpdates === 0 ? mean : this.baselineDecay * this.baseline + (1 - this.baselineDecay) * mean;
       this.baselineUpdates++;
     }

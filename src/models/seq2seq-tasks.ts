@@ -23,6 +23,8 @@ export function encodePairs(pairs: { source: string[]; target: string[] }[], sou
 export interface FitSeq2SeqOptions {
   batchSize?: number;
   lr?: number;
+  /** Learning rate per optimizer step (0-based), overriding lr (src/train/schedule.ts builds these, e.g. cosineSchedule). */
+  schedule?: (step: number) => number;
   /** Stop after this many seconds of training (validation time not counted). */
   seconds?: number;
   /** Or after this many epochs (whichever comes first when both are given). */
@@ -78,7 +80,7 @@ export interface FitSeq2SeqResult {
 /** Trains on shuffled mini-batches; time counts training steps only. */
 export function fitSeq2Seq(model: Seq2Seq, data: IdPair[], options: FitSeq2SeqOptions = {}): FitSeq2SeqResult {
   const batchSize = options.batchSize ?? 32;
-  const trainer = new Trainer<{ sources: Int32Array[]; targets: Int32Array[] }>(model, { lr: options.lr ?? 1e-3, clipNorm: options.clipNorm, progress: false });
+  const trainer = new Trainer<{ sources: Int32Array[]; targets: Int32Array[] }>(model, { lr: options.lr ?? 1e-3, schedule: options.schedule, clipNorm: options.clipNorm, progress: false });
   const rng = new Rng(options.seed ?? 0);
   const limit = options.seconds ?? Infinity;
   const clock = options.clock ?? (() => performance.now());
