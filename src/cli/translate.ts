@@ -16,6 +16,7 @@ import { createRuntime } from '../runtime/runtime.js';
 import { ProgressBar } from '../train/progress.js';
 import { Rng } from '../train/rng.js';
 import { flagBool, flagInt, flagString, type ParsedArgs } from './args.js';
+import { COMMAND_OPTIONS, checkOptions } from './options.js';
 import { loadTranslationTask, normalizeSentence, tokenizeNormalized, translationVocabularies, type TranslationPair } from '../data/translation.js';
 import { ATTENTION_KINDS, type AttentionKind, type Seq2Seq, type Seq2SeqOptions } from '../models/seq2seq.js';
 import type { Vocabulary } from '../data/vocab.js';
@@ -34,6 +35,7 @@ export const TRANSLATE_TRAIN_USAGE = `usage: rnn-wasm train translate --data eng
   --validate-every S       validation BLEU every S seconds of training (default 30)
   --save PATH              safetensors file with weights, vocabularies and options
   --json                   final metrics as one JSON line on stdout
+  --quiet                  no progress bar or progress lines
 `;
 
 function positive(args: ParsedArgs, name: string): number | undefined {
@@ -49,6 +51,7 @@ export async function trainTranslate(args: ParsedArgs): Promise<number> {
     console.log(TRANSLATE_TRAIN_USAGE);
     return 0;
   }
+  checkOptions(args, COMMAND_OPTIONS['train translate'], 'train translate');
   const dataPath = flagString(args, 'data', '');
   const splitPath = flagString(args, 'split', '');
   if (!dataPath || !splitPath) {
@@ -234,6 +237,7 @@ export async function translateCommand(args: ParsedArgs): Promise<number> {
     console.log(TRANSLATE_USAGE);
     return 0;
   }
+  checkOptions(args, COMMAND_OPTIONS.translate, 'translate');
   const modelPath = flagString(args, 'model', '');
   if (!modelPath) {
     console.error(`translate needs --model\n${TRANSLATE_USAGE}`);
