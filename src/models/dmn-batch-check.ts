@@ -25,8 +25,8 @@ function inRange(name: string, a: Int32Array, lo: number, hi: number): void {
   }
 }
 
-/** Shapes and ranges of every field `input` reads; ids in [0, vocabSize). */
-export function checkDMNBatch(batch: DMNBatch, vocabSize: number, input: 'words' | 'fusion'): void {
+/** Shapes and ranges of every field `input` ('words' or 'fusion'; other input modules check their own) reads. */
+export function checkDMNBatch(batch: DMNBatch, vocabSize: number, input: string): void {
   if (batch === null || typeof batch !== 'object') throw new TypeError(`DMN batch must be a DMNBatch (makeDMNBatch), got ${describe(batch)}`);
   const { B, M } = batch;
   if (!(Number.isInteger(B) && B >= 1 && Number.isInteger(M) && M >= 1)) throw new RangeError(`DMN batch B and M must be integers >= 1, got B ${B}, M ${M}`);
@@ -39,7 +39,7 @@ export function checkDMNBatch(batch: DMNBatch, vocabSize: number, input: 'words'
     const Tw = rows('storyIds', batch.storyIds, B);
     inRange('storyLengths', sized('storyLengths', batch.storyLengths, B), 1, Tw);
     inRange('factEnds', sized('factEnds', batch.factEnds, B * M), 0, Tw - 1);
-  } else {
+  } else if (input === 'fusion') {
     if (!(Number.isInteger(batch.L) && batch.L >= 1)) throw new RangeError(`DMN batch L must be an integer >= 1, got ${batch.L}`);
     inRange('sentenceLengths', sized('sentenceLengths', batch.sentenceLengths, M * B), 0, batch.L);
     inRange('sentenceIds', sized('sentenceIds', batch.sentenceIds, M * B * batch.L), 0, vocabSize - 1);
