@@ -1,5 +1,5 @@
 // The bad-input suite (issue 18), part 2: the wave's Attention, LocalAttention, HardAttention,
-// EpisodeAttention, MDLSTM, Seq2Seq, DMN, the bAbI and translation readers, the model files of
+// EpisodeAttention, MDLSTM, the step cells, Seq2Seq, DMN, the bAbI and translation readers, the model files of
 // `train translate` / `train babi`, and the wave's CLI commands. Same harness as part 1
 // (test/bad-input-harness.ts): each row a clear Error naming the argument and the expected
 // value, never a WebAssembly.RuntimeError; the good call bit-identical afterwards; wasm memory
@@ -11,6 +11,7 @@ import { LocalAttention } from '../src/layers/local-attention.js';
 import { HardAttention } from '../src/layers/hard-attention.js';
 import { EpisodeAttention } from '../src/layers/episode.js';
 import { MDLSTM } from '../src/layers/mdlstm.js';
+import { AttentionGRUCell, GRUCell, LSTMCell } from '../src/layers/cells.js';
 import { Seq2Seq, type Seq2SeqOptions } from '../src/models/seq2seq.js';
 import { fitSeq2Seq, loadSeq2Seq, saveSeq2Seq } from '../src/models/seq2seq-tasks.js';
 import { DMN, makeDMNBatch, type DMNBatch } from '../src/models/dmn.js';
@@ -254,6 +255,48 @@ const mdlstm: Subject<MDLSTM> = {
     ['backward twice after one forward', (l) => { l.forward(MX, { training: true }); l.backward({ dOutput: host([1, 3, 4, 3]) }); l.backward({ dOutput: host([1, 3, 4, 3]) }); }, /backward\(\) was already called after the last forward/],
     ['loadStateDict missing a tensor', (l) => l.loadStateDict({}), /state dict is missing 'weight_ih_d0'/],
     ['forward after dispose', (_l, rt) => afterDispose(() => makeMdlstm(rt), (x) => x.forward(MX)), /MDLSTM\.forward\(\): this MDLSTM was disposed/],
+  ],
+};
+
+// ---------------------------------------------------------------- step cells (used by the DMN and Seq2Seq)
+
+const CX = host([2, 3], 14), CH = host([2, 4], 15), GATE = { shape: [2], data: Float32Array.from([0.25, 0.75]) };
+interface CellState { lstm: LSTMCell; agru: AttentionGRUCell }
+
+const cells: Subject<CellState> = {
+  name: 'LSTMCell, GRUCell, AttentionGRUCell',
+  make: (rt) => ({ lstm: new LSTMCell(rt, { inputSize: 3, hiddenSize: 4, seed: 6 }), agru: new AttentionGRUCell(rt, { inputSize: 3, hiddenSize: 4, seed: 7 }) }),
+  good: ({ lstm, agru }) => {
+    lstm.zeroGrad();
+    agru.zeroGrad();
+    const a = lstm.forward(CX, { h: CH, c: CH });
+    const da = lstm.backward({ dH: host([2, 4], 16), dC: host([2, 4], 17) });
+    const b = agru.forward(CX, { h: CH, gate: GATE });
+    const db = agru.backward({ dH: host([2, 4], 18) });
+    return [...a.h.data, ...a.c!.data, ...da.dx!.data, ...da.dh.data, ...b.h.data, ...db.dGate!.data, ...flat(lstm.gradients()), ...flat(agru.gradients())];
+  },
+  dispose: ({ lstm, agru }) => {
+    lstm.dispose();
+    agru.dispose();
+  },
+  rows: [
+    ['LSTMCell hiddenSize 0', (_s, rt) => new LSTMCell(rt, { inputSize: 3, hiddenSize: 0 }), /hiddenSize must be an integer >= 1, got 0/],
+    ['GRUCell resetAfter "yes"', (_s, rt) => new GRUCell(rt, { inputSize: 3, hiddenSize: 4, resetAfter: 'yes' as never }), /resetAfter must be a boolean, got string/],
+    ['LSTMCell options null', (_s, rt) => new LSTMCell(rt, null as never), /options must be an object with inputSize and hiddenSize/],
+    ['LSTMCell hiddenSize 40000 (out of memory)', (_s, rt) => new LSTMCell(rt, { inputSize: 40000, hiddenSize: 40000 }), /needs .*GiB.*limited to/],
+    ['x of rank 3', ({ lstm }) => lstm.forward(host([1, 2, 3])), /x must have shape \[B, 3\] \(B >= 1\), got \[1, 2, 3\]/],
+    ['x with the wrong inputSize', ({ lstm }) => lstm.forward(host([2, 4])), /x must have shape \[B, 3\] \(B >= 1\), got \[2, 4\]/],
+    ['x holding NaN', ({ lstm }) => lstm.forward(withNaN(CX, 5)), /x contains a non-finite value \(NaN\) at flat index 5/],
+    ['h of another batch', ({ lstm }) => lstm.forward(CX, { h: host([3, 4]) }), /h must have shape \[2, 4\], got \[3, 4\]/],
+    ['c holding Infinity', ({ lstm }) => lstm.forward(CX, { c: withNaN(CH, 0, Infinity) }), /c contains a non-finite value \(Infinity\) at flat index 0/],
+    ['gate on an LSTMCell', ({ lstm }) => lstm.forward(CX, { gate: GATE }), /gate is only accepted by AttentionGRUCell \(this is LSTMCell\)/],
+    ['AttentionGRUCell without its gate', ({ agru }) => agru.forward(CX, { h: CH }), /AttentionGRUCell needs gate: \[B\], the attention weight of each row/],
+    ['gate of the wrong count', ({ agru }) => agru.forward(CX, { gate: { shape: [3], data: new Float32Array(3) } }), /gate must have shape \[2\], got \[3\]/],
+    ['c on an AttentionGRUCell', ({ agru }) => agru.forward(CX, { c: CH, gate: GATE }), /c is only accepted by LSTMCell \(this is AttentionGRUCell\)/],
+    ['dC on an AttentionGRUCell', ({ agru }) => { agru.forward(CX, { gate: GATE }); agru.backward({ dC: CH }); }, /dC is only accepted by LSTMCell/],
+    ['dH of the wrong shape', ({ lstm }) => { lstm.forward(CX); lstm.backward({ dH: host([2, 5]) }); }, /dH must have shape \[2, 4\], got \[2, 5\]/],
+    ['backward before any forward', (_s, rt) => onFresh(() => new GRUCell(rt, { inputSize: 3, hiddenSize: 4, seed: 1 }), (c) => c.backward({})), /backward\(\) needs a preceding forward\(\)/],
+    ['forward after dispose', (_s, rt) => afterDispose(() => new GRUCell(rt, { inputSize: 3, hiddenSize: 4, seed: 1 }), (c) => c.forward(CX)), /GRUCell\.forward\(\): this GRUCell was disposed/],
   ],
 };
 
@@ -521,4 +564,4 @@ const commands: Subject<null> = {
   ],
 };
 
-badInputSuite('bad-input-wave', [attention, localAttention, hardAttention, episode, mdlstm, seq2seq, dmn, babiReader, translationReader, commands]);
+badInputSuite('bad-input-wave', [attention, localAttention, hardAttention, episode, mdlstm, cells, seq2seq, dmn, babiReader, translationReader, commands]);
