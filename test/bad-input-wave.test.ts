@@ -295,6 +295,7 @@ const cells: Subject<CellState> = {
     ['c on an AttentionGRUCell', ({ agru }) => agru.forward(CX, { c: CH, gate: GATE }), /c is only accepted by LSTMCell \(this is AttentionGRUCell\)/],
     ['dC on an AttentionGRUCell', ({ agru }) => { agru.forward(CX, { gate: GATE }); agru.backward({ dC: CH }); }, /dC is only accepted by LSTMCell/],
     ['dH of the wrong shape', ({ lstm }) => { lstm.forward(CX); lstm.backward({ dH: host([2, 5]) }); }, /dH must have shape \[2, 4\], got \[2, 5\]/],
+    ['backward twice after one forward', ({ lstm }) => { lstm.forward(CX); lstm.backward({ dH: CH }); lstm.backward({ dH: CH }); }, /LSTMCell\.backward\(\) was already called after the last forward/],
     ['backward before any forward', (_s, rt) => onFresh(() => new GRUCell(rt, { inputSize: 3, hiddenSize: 4, seed: 1 }), (c) => c.backward({})), /backward\(\) needs a preceding forward\(\)/],
     ['forward after dispose', (_s, rt) => afterDispose(() => new GRUCell(rt, { inputSize: 3, hiddenSize: 4, seed: 1 }), (c) => c.forward(CX)), /GRUCell\.forward\(\): this GRUCell was disposed/],
   ],
