@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BENCH_OPTIONS, TRAIN_TASK_OPTIONS, closestName } from '../src/cli/options.js';
+import { BENCH_OPTIONS, COMMAND_OPTIONS, TRAIN_TASK_OPTIONS, closestName } from '../src/cli/options.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -37,6 +37,15 @@ describe('rnn-wasm refuses what it would ignore', () => {
     [['train', 'charlm', '--data', join(tmpdir(), 'rnn-wasm-no-such-file.txt')], /--data: .*rnn-wasm-no-such-file\.txt does not exist/],
     [['train', 'charlm', '--data', tmpdir()], /--data: .* is not a file/],
     [['bench', 'gemm', '--sizes', 'x'], /--sizes: 'x' is not a positive integer/],
+    // The commands of the last wave (their tables: COMMAND_OPTIONS, TRAIN_TASK_OPTIONS.segment).
+    [['train', 'translate', '--atention', 'luong-dot'], /train translate: unknown option --atention; did you mean --attention\?/],
+    [['translate', '--model', 'm.safetensors', '--beem', '3'], /translate: unknown option --beem; did you mean --beam\?/],
+    [['train', 'babi', '--pases', '2'], /train babi: unknown option --pases; did you mean --passes\?/],
+    [['babi', '--model', 'm', '--test', 't', '--shwo', '2'], /babi: unknown option --shwo; did you mean --show\?/],
+    [['train', 'segment', '--hiden', '8'], /train segment: unknown option --hiden; did you mean --hidden\?/],
+    [['train', 'segment', '--data', 'x.txt'], /train segment: unknown option --data/],
+    [['demo', '--second', '5'], /demo: unknown option --second; did you mean --seconds\?/],
+    [['demo', '--json=3'], /demo: --json takes no value, got '3'/],
   ])('%j exits 2 with a clear message', (args, message) => {
     const r = cli(...args);
     expect(r.status).toBe(2);
@@ -70,7 +79,8 @@ describe('--help and --version', () => {
       [['bench', '--help'], [/usage: rnn-wasm bench <what>/, ...Object.keys(BENCH_OPTIONS).map((b) => new RegExp(`\\n    ${b} `)), /--repeat N/]],
       [['train', '--help'], [/usage: rnn-wasm train <task>/]],
       ...Object.entries(BENCH_OPTIONS).map(([b, spec]): [string[], RegExp[]] => [['bench', b, '--help'], [new RegExp(`usage: rnn-wasm bench ${b}`), /--json/, ...spec.options.map((o) => new RegExp(`--${o.name}`))]]),
-      ...Object.entries(TRAIN_TASK_OPTIONS).map(([t, spec]): [string[], RegExp[]] => [['train', t, '--help'], [new RegExp(`usage: rnn-wasm train ${t}`), /--epochs N/, /--data PATH/, ...spec.options.map((o) => new RegExp(`--${o.name}`))]]),
+      ...Object.entries(TRAIN_TASK_OPTIONS).map(([t, spec]): [string[], RegExp[]] => [['train', t, '--help'], [new RegExp(`usage: rnn-wasm train ${t}`), /--epochs N/, ...(spec.without?.includes('data') ? [] : [/--data PATH/]), ...spec.options.map((o) => new RegExp(`--${o.name}`))]]),
+      ...Object.entries(COMMAND_OPTIONS).map(([command, options]): [string[], RegExp[]] => [[...command.split(' '), '--help'], [new RegExp(`usage: rnn-wasm ${command}`), ...options.filter((o) => o.name !== 'help').map((o) => new RegExp(`--${o.name}\\b`))]]),
     ];
     for (const [args, patterns] of cases) {
       const r = cli(...args);

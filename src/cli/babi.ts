@@ -4,6 +4,7 @@
 import { createRuntime } from '../runtime/runtime.js';
 import { flagBool, flagInt, flagString, type ParsedArgs } from './args.js';
 import type { BabiExample } from '../data/babi.js';
+import { COMMAND_OPTIONS, checkOptions } from './options.js';
 
 export const BABI_TRAIN_USAGE = `usage: rnn-wasm train babi --data FILE_OR_DIR [--task N] [--tenk] [options]
   --data PATH          a bAbI v1.2 training file, or a directory holding qa<N>_*_train.txt (or en/, en-10k/)
@@ -65,6 +66,7 @@ export async function trainBabiCommand(args: ParsedArgs): Promise<number> {
     console.log(BABI_TRAIN_USAGE);
     return 0;
   }
+  checkOptions(args, COMMAND_OPTIONS['train babi'], 'train babi');
   const json = flagBool(args, 'json');
   const quiet = flagBool(args, 'quiet');
   const log = quiet ? undefined : (line: string) => console.error(line);
@@ -124,6 +126,7 @@ export async function babiCommand(args: ParsedArgs): Promise<number> {
     (args.flags.has('help') ? console.log : console.error)(BABI_USAGE);
     return args.flags.has('help') ? 0 : 2;
   }
+  checkOptions(args, COMMAND_OPTIONS.babi, 'babi');
   const { readFile } = await import('node:fs/promises');
   const rt = await createRuntime();
   const { loadBabiModel, evaluateBabi, answerStories, gateChart } = await import('../models/dmn-task.js');

@@ -4,7 +4,7 @@
 // 2. An attention seq2seq turns French written dates into ISO dates and shows its attention.
 // Nothing is downloaded; about a minute in all. --json prints one object with both results.
 import type { ParsedArgs } from './args.js';
-import { UsageError } from './options.js';
+import { COMMAND_OPTIONS, UsageError, checkOptions } from './options.js';
 import { ProgressBar } from '../train/progress.js';
 import { createRuntime } from '../runtime/runtime.js';
 import { runDmnDemo } from './demo-dmn.js';
@@ -24,16 +24,12 @@ options:
   --json        one JSON object { dmn, translate } on stdout instead of text
   --help        print this help and exit`;
 
-const DEMO_OPTIONS = new Set(['seconds', 'json', 'help']);
-
 export async function demoCommand(args: ParsedArgs): Promise<number> {
   if (args.flags.has('help')) {
     console.log(DEMO_USAGE);
     return 0;
   }
-  for (const name of args.flags.keys()) {
-    if (!DEMO_OPTIONS.has(name)) throw new UsageError(`demo: unknown option '--${name}' (valid: ${[...DEMO_OPTIONS].map((o) => `--${o}`).join(', ')})`);
-  }
+  checkOptions(args, COMMAND_OPTIONS.demo, 'demo');
   if (args.positional.length > 1) throw new UsageError(`demo: unexpected argument '${args.positional[1]}'`);
   const json = args.flags.has('json');
   if (json && args.flags.get('json') !== true) throw new UsageError(`demo: --json takes no value, got '${args.flags.get('json')}'`);

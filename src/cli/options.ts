@@ -108,8 +108,11 @@ export const TRAIN_COMMON: OptionSpec[] = [
   HELP,
 ];
 
-/** Options of each training task beyond TRAIN_COMMON (one entry per task of src/cli/train.ts). */
-export const TRAIN_TASK_OPTIONS: Record<string, { summary: string; options: OptionSpec[] }> = {
+/**
+ * Options of each training task beyond TRAIN_COMMON (one entry per task of src/cli/train.ts);
+ * `without` lists the TRAIN_COMMON options the task does not read (refused, not ignored).
+ */
+export const TRAIN_TASK_OPTIONS: Record<string, { summary: string; options: OptionSpec[]; without?: string[] }> = {
   sentiment: { summary: "many-to-one SequenceClassifier (bi-GRU + max pooling); --data 'sentence<TAB>label' file(s) or a directory", options: [] },
   tagger: { summary: 'many-to-many SequenceTagger (bidirectional) vs the same model one-directional', options: [] },
   caption: { summary: 'one-to-many SequenceGenerator: captions from scene feature vectors', options: [] },
@@ -117,6 +120,68 @@ export const TRAIN_TASK_OPTIONS: Record<string, { summary: string; options: Opti
     summary: 'character-level language model (truncated BPTT); --data any text file, default a built-in corpus',
     options: [{ name: 'temperature', value: 'X', help: 'sampling temperature of the shown text (default 0.7)' }],
   },
+  segment: {
+    summary: 'per-pixel labels of contour images: a four-direction MDLSTM vs a row-by-row bi-LSTM of the same size',
+    options: [],
+    without: ['data', 'cell', 'checkpoint', 'every'],
+  },
+};
+
+const JSON_FLAG: OptionSpec = { name: 'json', help: 'the result as JSON on stdout' };
+const QUIET: OptionSpec = { name: 'quiet', help: 'no progress bar or progress lines' };
+const SEED: OptionSpec = { name: 'seed', value: 'N', help: 'seed of initialisation, shuffling and dropout' };
+
+/**
+ * The commands with their own usage text (src/cli/babi.ts, translate.ts, demo.ts): every
+ * option each reads, so a typo fails with "did you mean" (checkOptions at the top of each).
+ */
+export const COMMAND_OPTIONS: Record<'train babi' | 'babi' | 'train translate' | 'translate' | 'demo', OptionSpec[]> = {
+  'train babi': [
+    { name: 'data', value: 'PATH', help: 'a bAbI v1.2 training file, or a directory holding qa<N>_*_train.txt' },
+    { name: 'task', value: 'N', help: "which task's file to take from a directory (without --data: the generator's 1, 2, 6 or 8)" },
+    { name: 'tenk', help: 'take the 10k file (a directory\'s en-10k/)' },
+    { name: 'variant', value: 'dmn+|dmn', help: "DMN+ (default) or the lecture's DMN" },
+    { name: 'input', value: 'words|fusion', help: 'input module' },
+    { name: 'merge', value: 'sum|concat', help: "fusion layer's merge of the two directions" },
+    { name: 'cell', value: 'gated-gru|attention-gru', help: 'episode cell' },
+    { name: 'gate', value: 'softmax|sigmoid', help: 'attention gate' },
+    { name: 'memory', value: 'gru|relu', help: 'memory update' },
+    ...['passes', 'hidden', 'embedding', 'batch', 'max-facts', 'validate-every', 'epochs'].map((name) => ({ name, value: 'N', help: `see rnn-wasm train babi --help` })),
+    ...['lr', 'dropout', 'l2', 'supervise', 'minutes', 'target'].map((name) => ({ name, value: 'X', help: `see rnn-wasm train babi --help` })),
+    { name: 'save', value: 'FILE', help: 'write the weights, vocabulary and options (safetensors)' },
+    SEED, JSON_FLAG, QUIET, HELP,
+  ],
+  babi: [
+    { name: 'model', value: 'FILE', help: 'a model saved by rnn-wasm train babi --save FILE' },
+    { name: 'test', value: 'FILE', help: 'a bAbI file' },
+    { name: 'show', value: 'K', help: 'print K stories with the answer and the gates' },
+    JSON_FLAG, HELP,
+  ],
+  'train translate': [
+    { name: 'data', value: 'PATH', help: 'eng-fra.txt' },
+    { name: 'split', value: 'PATH', help: 'split-train.json' },
+    { name: 'attention', value: 'KIND', help: 'attention kind (default bahdanau)' },
+    { name: 'cell', value: 'gru|lstm', help: 'decoder cell' },
+    { name: 'encoder-cell', value: 'gru|lstm|rnn', help: 'encoder cell' },
+    ...['hidden', 'embedding', 'layers', 'window', 'batch', 'epochs', 'validation'].map((name) => ({ name, value: 'N', help: 'see rnn-wasm train translate --help' })),
+    ...['dropout', 'teacher-forcing', 'lr', 'minutes', 'validate-every'].map((name) => ({ name, value: 'X', help: 'see rnn-wasm train translate --help' })),
+    ...['bidirectional', 'reverse', 'input-feeding', 'tie'].map((name) => ({ name, help: 'see rnn-wasm train translate --help' })),
+    { name: 'clock', value: 'wall|cpu', help: 'what --minutes counts' },
+    { name: 'build', value: 'auto|simd|relaxed', help: 'which wasm build' },
+    { name: 'save', value: 'PATH', help: 'safetensors file with weights, vocabularies and options' },
+    SEED, JSON_FLAG, QUIET, HELP,
+  ],
+  translate: [
+    { name: 'model', value: 'FILE', help: 'a model saved by rnn-wasm train translate --save' },
+    { name: 'beam', value: 'K', help: 'beam search of width K (default greedy)' },
+    { name: 'max-length', value: 'N', help: 'most output tokens (default 10)' },
+    { name: 'svg', value: 'DIR', help: 'one attention heatmap per sentence' },
+    JSON_FLAG, HELP,
+  ],
+  demo: [
+    { name: 'seconds', value: 'N', help: 'training time per model in seconds (default 25)' },
+    JSON_FLAG, HELP,
+  ],
 };
 
 export const INFO_OPTIONS: OptionSpec[] = [HELP];
@@ -129,7 +194,10 @@ export const GLOBAL_OPTIONS: OptionSpec[] = [
 
 /** Flags that never take a value: the parser does not swallow the word after them. */
 export const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(
-  [...GLOBAL_OPTIONS, ...BENCH_COMMON, ...TRAIN_COMMON, ...Object.values(BENCH_OPTIONS).flatMap((b) => b.options), ...Object.values(TRAIN_TASK_OPTIONS).flatMap((t) => t.options)]
+  [
+    ...GLOBAL_OPTIONS, ...BENCH_COMMON, ...TRAIN_COMMON, ...Object.values(BENCH_OPTIONS).flatMap((b) => b.options),
+    ...Object.values(TRAIN_TASK_OPTIONS).flatMap((t) => t.options), ...Object.values(COMMAND_OPTIONS).flat(),
+  ]
     .filter((s) => s.value === undefined)
     .map((s) => s.name),
 );

@@ -5,7 +5,7 @@ import { RECURRENT_NAMES, recurrentNameList } from '../kernels/cell-kinds.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { TaskOptions, TaskResult } from '../models/tasks.js';
 import { flagBool, flagInt, flagString, type ParsedArgs } from './args.js';
-import { TRAIN_COMMON, TRAIN_TASK_OPTIONS, UsageError, checkOptions, closestName, formatOptions } from './options.js';
+import { TRAIN_COMMON, TRAIN_TASK_OPTIONS, UsageError, checkOptions, closestName, formatOptions, type OptionSpec } from './options.js';
 
 /** A clear message for a --data path that is not there, before any model is built (sentiment checks its own list). */
 async function checkDataPath(task: string, path: string): Promise<void> {
@@ -51,8 +51,13 @@ function flagNumber(args: ParsedArgs, name: string): number | undefined {
 
 /** `train <task> --help`: the task's summary and every option it accepts. */
 function taskUsage(task: string): string {
+  return `usage: rnn-wasm train ${task} [options]\n  ${TRAIN_TASK_OPTIONS[task]?.summary ?? ''}\n  options:\n${formatOptions(taskOptions(task))}\n`;
+}
+
+/** TRAIN_COMMON without what the task does not read, then the task's own options. */
+function taskOptions(task: string): OptionSpec[] {
   const spec = TRAIN_TASK_OPTIONS[task];
-  return `usage: rnn-wasm train ${task} [options]\n  ${spec?.summary ?? ''}\n  options:\n${formatOptions([...TRAIN_COMMON, ...(spec?.options ?? [])])}\n`;
+  return [...TRAIN_COMMON.filter((o) => !spec?.without?.includes(o.name)), ...(spec?.options ?? [])];
 }
 
 export async function train(args: ParsedArgs): Promise<number> {
@@ -73,7 +78,7 @@ export async function train(args: ParsedArgs): Promise<number> {
     console.log(taskUsage(task));
     return 0;
   }
-  if (TRAIN_TASK_OPTIONS[task]) checkOptions(args, [...TRAIN_COMMON, ...TRAIN_TASK_OPTIONS[task].options], `train ${task}`);
+  if (TRAIN_TASK_OPTIONS[task]) checkOptions(args, taskOptions(task), `train ${task}`);
   if (args.positional.length > 2) throw new UsageError(`train ${task}: unexpected argument '${args.positional[2]}' (options start with --; see rnn-wasm train ${task} --help)`);
   if (args.flags.has('data')) await checkDataPath(task, flagString(args, 'data', ''));
   const json = flagBool(args, 'json');

@@ -16,6 +16,7 @@ import { createRuntime } from '../runtime/runtime.js';
 import { ProgressBar } from '../train/progress.js';
 import { Rng } from '../train/rng.js';
 import { flagBool, flagInt, flagString, type ParsedArgs } from './args.js';
+import { COMMAND_OPTIONS, checkOptions } from './options.js';
 import { loadTranslationTask, normalizeSentence, tokenizeNormalized, translationVocabularies, type TranslationPair } from '../data/translation.js';
 import { ATTENTION_KINDS, type AttentionKind, type Seq2Seq, type Seq2SeqOptions } from '../models/seq2seq.js';
 import type { Vocabulary } from '../data/vocab.js';
@@ -34,6 +35,7 @@ export const TRANSLATE_TRAIN_USAGE = `usage: rnn-wasm train translate --data eng
   --validate-every S       validation BLEU every S seconds of training (default 30)
   --save PATH              safetensors file with weights, vocabularies and options
   --json                   final metrics as one JSON line on stdout
+  --quiet                  no progress bar or progress lines
 `;
 
 function positive(args: ParsedArgs, name: string): number | undefined {
@@ -49,6 +51,7 @@ export async function trainTranslate(args: ParsedArgs): Promise<number> {
     console.log(TRANSLATE_TRAIN_USAGE);
     return 0;
   }
+  checkOptions(args, COMMAND_OPTIONS['train translate'], 'train translate');
   const dataPath = flagString(args, 'data', '');
   const splitPath = flagString(args, 'split', '');
   if (!dataPath || !splitPath) {
@@ -79,6 +82,22 @@ export async function trainTranslate(args: ParsedArgs): Promise<number> {
   const dropout = dropoutText === undefined ? 0 : Number(dropoutText);
   if (!(dropout >= 0 && dropout < 1)) throw new Error(`--dropout must be in [0, 1), got '${dropoutText}'`);
 
+  // Every flag is checked before the files are read and a model is built.
+  const hidden = args.flags.has('hidden') ? flagInt(args, 'hidden', 256) : 256;
+  const embeddingDim = args.flags.has('embedding') ? flagInt(args, 'embedding', hidden) : hidden;
+  const numLayers = args.flags.has('layers') ? flagInt(args, 'layers', 1) : 1;
+  const window = args.flags.has('window') ? flagInt(args, 'window', 3) : 3;
+  const batchSize = args.flags.has('batch') ? flagInt(args, 'batch', 32) : 32;
+  const lr = positive(args, 'lr') ?? 1e-3;
+  const validateEvery = positive(args, 'validate-every') ?? 30;
+  const clockName = flagString(args, 'clock', 'wall');
+  if (clockName !== 'wall' && clockName !== 'cpu') throw new Error(`--clock must be wall or cpu, got '${clockName}'`);
+  const buildName = flagString(args, 'build', 'auto');
+  if (buildName !== 'auto' && buildName !== 'simd' && buildName !== 'relaxed') throw new Error(`--build must be auto, simd or relaxed, got '${buildName}'`);
+  const { stat } = await import('node:fs/promises');
+  for (const [flag, path] of [['data', dataPath], ['split', splitPath]]) {
+    if (!(await stat(path).catch(() => undefined))?.isFile()) throw new Error(`--${flag}: ${path} is not a file`);
+  }
   const task = await loadTranslationTask(dataPath, splitPath);
   // Validation comes out of the training pairs (a seeded draw); the model trains on the rest.
   const order = new Rng(`validation-${seed}`).permutation(task.train.length);
@@ -93,37 +112,29 @@ export async function trainTranslate(args: ParsedArgs): Promise<number> {
   const toIds = (pairs: TranslationPair[]) => pairs.map((p) => ({ source: source.encode(tokenizeNormalized(p.french)), target: target.encode(tokenizeNormalized(p.english)) }));
   const trainIds = toIds(trainPairs);
   const validationIds = toIds(validationPairs);
-  const hidden = args.flags.has('hidden') ? flagInt(args, 'hidden', 256) : 256;
   const options: Seq2SeqOptions = {
     sourceVocabSize: source.size,
     targetVocabSize: target.size,
     hiddenSize: hidden,
-    embeddingDim: args.flags.has('embedding') ? flagInt(args, 'embedding', hidden) : hidden,
+    embeddingDim,
     encoderCell,
     cell,
-    numLayers: args.flags.has('layers') ? flagInt(args, 'layers', 1) : 1,
+    numLayers,
     bidirectional: flagBool(args, 'bidirectional'),
     reverseSource: flagBool(args, 'reverse'),
     attention,
     inputFeeding: flagBool(args, 'input-feeding'),
-    window: args.flags.has('window') ? flagInt(args, 'window', 3) : 3,
+    window,
     dropout,
     tieEmbeddings: flagBool(args, 'tie'),
     teacherForcing,
     seed,
   };
-  const buildName = flagString(args, 'build', 'auto');
-  if (buildName !== 'auto' && buildName !== 'simd' && buildName !== 'relaxed') throw new Error(`--build must be auto, simd or relaxed, got '${buildName}'`);
   const rt = await createRuntime(buildName === 'auto' ? {} : { relaxedSimd: buildName === 'relaxed' });
   const model = new Seq2Seq(rt, options);
-  const batchSize = args.flags.has('batch') ? flagInt(args, 'batch', 32) : 32;
-  const lr = positive(args, 'lr') ?? 1e-3;
-  const validateEvery = positive(args, 'validate-every') ?? 30;
   log(`rnn-wasm train translate (${rt.features.build} build): ${trainIds.length} training pairs, ${validationIds.length} validation pairs (taken from the training pairs), ${task.heldOutCount} held out and not read`);
   log(`  ${attention} attention, ${encoderCell} encoder / ${cell} decoder, hidden ${hidden}, batch ${batchSize}, Adam ${lr}, ${model.parameterCount} parameters, vocab fr ${source.size} / en ${target.size}`);
   const limitSeconds = minutes !== undefined ? minutes * 60 : undefined;
-  const clockName = flagString(args, 'clock', 'wall');
-  if (clockName !== 'wall' && clockName !== 'cpu') throw new Error(`--clock must be wall or cpu, got '${clockName}'`);
   const cpuMs = () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
@@ -234,6 +245,7 @@ export async function translateCommand(args: ParsedArgs): Promise<number> {
     console.log(TRANSLATE_USAGE);
     return 0;
   }
+  checkOptions(args, COMMAND_OPTIONS.translate, 'translate');
   const modelPath = flagString(args, 'model', '');
   if (!modelPath) {
     console.error(`translate needs --model\n${TRANSLATE_USAGE}`);
@@ -246,7 +258,10 @@ export async function translateCommand(args: ParsedArgs): Promise<number> {
   const { readFile, writeFile, mkdir } = await import('node:fs/promises');
   const rt = await createRuntime();
   const { loadSeq2Seq } = await import('../models/seq2seq-tasks.js');
-  const { model, source, target } = loadSeq2Seq(rt, new Uint8Array(await readFile(modelPath)));
+  const bytes = await readFile(modelPath).catch(() => {
+    throw new Error(`--model: cannot read ${modelPath} (no such file, or not readable)`);
+  });
+  const { model, source, target } = loadSeq2Seq(rt, new Uint8Array(bytes));
   const text = await readStdin();
   if (svgDir) await mkdir(svgDir, { recursive: true });
   const { out, svgs } = translateText(model, source, target, text, { beam, maxLength, json, svg: svgDir !== '' });

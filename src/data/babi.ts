@@ -171,6 +171,11 @@ export function generateBabi(options: GenerateOptions): string {
   const pick = <T>(a: readonly T[]) => a[rng.int(a.length)];
   const stories = options.stories ?? 200;
   const perStory = options.questionsPerStory ?? 5;
+  for (const [name, v] of [['stories', stories], ['questionsPerStory', perStory]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`generateBabi ${name} must be an integer >= 1, got ${v}`);
+  }
+  // The bound keeps the text well within what a string holds (about 100 bytes a question).
+  if (stories * perStory > 1_000_000) throw new RangeError(`generateBabi writes at most 1000000 questions (stories x questionsPerStory), got ${stories} x ${perStory}`);
   const lines: string[] = [];
   for (let s = 0; s < stories; s++) {
     let id = 0;

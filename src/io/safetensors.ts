@@ -68,6 +68,26 @@ export function safetensorsMetadata(file: Record<string, SafetensorsTensor>): Re
   return meta !== null && typeof meta === 'object' ? (meta as Record<string, string>) : {};
 }
 
+/**
+ * A JSON object stored in a model file's metadata (options, vocabularies); `file` names the
+ * kind of file in the errors ("Seq2Seq model file"). Missing, unparsable or not an object: a
+ * clear Error naming the key.
+ */
+export function metadataObject(meta: Record<string, string>, key: string, file: string): Record<string, unknown> {
+  const text = meta[key];
+  if (typeof text !== 'string') throw new Error(`${file}: metadata '${key}' is missing`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file}: metadata '${key}' is not valid JSON (${(e as Error).message})`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new Error(`${file}: metadata '${key}' must be a JSON object, got ${JSON.stringify(text.slice(0, 40))}`);
+  }
+  return value as Record<string, unknown>;
+}
+
 // ---------------------------------------------------------------------------------------
 // Reading
 

@@ -24,6 +24,7 @@ import {
   attentionScoresForward, attentionSoftmaxBackward, attentionSoftmaxForward, type ScoreKind,
 } from '../kernels/attention.js';
 import { NamedParameters } from './parameters.js';
+import { checkLayerUsable, markDisposed, secondBackwardError } from '../runtime/lifecycle.js';
 
 export type { ScoreKind };
 
@@ -147,6 +148,8 @@ export class Attention {
   private hostArena: Arena | null = null;
   private hostStep: AttentionStep | null = null;
   private paramsCache: Params | null = null;
+  /** backward() ran since the last forward() and zeroGrad(). */
+  private backwardDone = false;
 
   constructor(readonly rt: Runtime, options: AttentionOptions) {
     const c = resolveAttentionSizes(options);
@@ -196,9 +199,11 @@ export class Attention {
 
   zeroGrad(): void {
     this.named.zeroGrad();
+    this.backwardDone = false;
   }
 
   dispose(): void {
+    if (!markDisposed(this)) return;
     this.hostArena?.dispose();
     this.hostArena = null;
     this.hostStep = null;
@@ -208,6 +213,7 @@ export class Attention {
   // ---- host API ----------------------------------------------------------------------
 
   forward(s: HostTensor, h: HostTensor, options: AttentionForwardOptions = {}): AttentionResult {
+    checkLayerUsable(this, 'forward');
     if (options === null || typeof options !== 'object') throw new TypeError('forward options must be an object { mask? }');
     const { B, Tx } = this.checkInputs(s, h);
     const maskF = options.mask === undefined ? null : checkMask('mask', options.mask, B, Tx, false);
@@ -221,13 +227,16 @@ export class Attention {
     const memory = this.memoryDevice({ h: ht, mask, arena });
     const step = this.forwardDevice({ s: st, memory, arena });
     this.hostStep = step;
+    this.backwardDone = false;
     return { scores: step.scores.toHost(), weights: step.weights.toHost(), context: step.context.toHost() };
   }
 
   backward(args: AttentionBackwardArgs = {}): AttentionBackwardResult {
+    checkLayerUsable(this, 'backward');
     if (args === null || typeof args !== 'object') throw new TypeError('backward expects an object { dContext?, dWeights? }');
     const step = this.hostStep;
     if (!step) throw new Error('Attention.backward() needs a preceding forward()');
+    if (this.backwardDone) throw secondBackwardError('Attention');
     const { B, Tx } = step.memory;
     const lead = step.single ? [B] : [B, step.Ty];
     if (args.dContext !== undefined) checkHost('dContext', args.dContext, [...lead, this.keySize]);
@@ -240,6 +249,7 @@ export class Attention {
     const dKeys = step.memory.keys ? arena.allocZeroed(step.memory.keys.bytes) : 0;
     this.backwardDevice(step, { dContext, dWeights, ds: ds.ptr, dh: dh.ptr, dKeys, arena });
     if (dKeys !== 0) this.memoryBackwardDevice(step.memory, { dKeys, dh: dh.ptr });
+    this.backwardDone = true;
     return { ds: ds.toHost(), dh: dh.toHost() };
   }
 

@@ -17,7 +17,7 @@ import { cellBackward, cellForward, cellWorkFloats } from '../kernels/cells.js';
 import { cellDescriptor, kindFor, type CellDescriptor, type CellKind } from '../kernels/cell-kinds.js';
 import { Rng } from '../train/rng.js';
 import { NamedParameters } from './parameters.js';
-import { checkLayerUsable, checkSameRuntime, markDisposed } from '../runtime/lifecycle.js';
+import { checkLayerUsable, checkSameRuntime, markDisposed, secondBackwardError } from '../runtime/lifecycle.js';
 
 export interface CellOptions {
   inputSize: number;
@@ -141,6 +141,8 @@ export class RecurrentCell {
   private readonly params: NamedParameters;
   private hostArena: Arena | null = null;
   private lastStep: CellStep | null = null;
+  /** The host backward() ran since the last forward() and zeroGrad() (the device API may run any number of times). */
+  private backwardDone = false;
   private pointers: { wIh: number; wHh: number; bIh: number; bHh: number; gWIh: number; gWHh: number; gBIh: number; gBHh: number } | null = null;
 
   constructor(readonly rt: Runtime, readonly cell: CellKind, options: CellOptions) {
@@ -180,6 +182,7 @@ export class RecurrentCell {
 
   zeroGrad(): void {
     this.params.zeroGrad();
+    this.backwardDone = false;
   }
 
   /** The host API's arena (for memory reports). */
@@ -219,6 +222,7 @@ export class RecurrentCell {
     };
     const r = this.forwardDevice({ x: up(x)!, h: up(options.h), c: up(options.c), gate: up(options.gate), arena });
     this.lastStep = r.step;
+    this.backwardDone = false;
     return { h: r.h.toHost(), ...(r.c ? { c: r.c.toHost() } : {}) };
   }
 
@@ -227,6 +231,7 @@ export class RecurrentCell {
     if (args === null || typeof args !== 'object') throw new TypeError('backward expects an object { dH?, dC?, inputGrad? }');
     const step = this.lastStep;
     if (!step) throw new Error('backward() needs a preceding forward()');
+    if (this.backwardDone) throw secondBackwardError(this.constructor.name);
     const shape = [step.batch, this.hiddenSize];
     if (args.dC !== undefined && !this.shape.hasCellState) throw new Error('dC is only accepted by LSTMCell');
     if (args.dH !== undefined) checkHost('dH', args.dH, shape);
@@ -238,6 +243,7 @@ export class RecurrentCell {
       return tensor;
     };
     const r = this.backwardDevice(step, { dH: up(args.dH), dC: up(args.dC), inputGrad: args.inputGrad });
+    this.backwardDone = true;
     return {
       ...(r.dx ? { dx: r.dx.toHost() } : {}), dh: r.dh.toHost(),
       ...(r.dc ? { dc: r.dc.toHost() } : {}), ...(r.dGate ? { dGate: r.dGate.toHost() } : {}),

@@ -12,7 +12,8 @@
 // and forwardDevice/backwardDevice on arena tensors returning an explicit context, so that a
 // model calls the same layer once per pass and backpropagates through every pass.
 // The DMN's tied memory update m^t = GRU(c^t, m^{t−1}) is a GRUCell (src/layers/cells.ts).
-import { checkHost, checkShape, checkSize, describe, ShapeError } from '../runtime/check.js';
+import { checkAllFinite, checkHost, checkShape, checkSize, describe, ShapeError, shapeSize } from '../runtime/check.js';
+import { checkLayerUsable, markDisposed, secondBackwardError } from '../runtime/lifecycle.js';
 import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
@@ -163,6 +164,8 @@ export class EpisodeAttention extends EpisodeParameters {
   training = true;
   private hostArena: Arena | null = null;
   private hostContext: EpisodeContext | null = null;
+  /** backward() ran since the last forward() and zeroGrad(). */
+  private backwardDone = false;
 
   constructor(rt: Runtime, options: EpisodeAttentionOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError('EpisodeAttention options must be an object { factSize, hiddenSize, gateSize, cell }');
@@ -201,6 +204,7 @@ export class EpisodeAttention extends EpisodeParameters {
   // ---- host API (the contract) -------------------------------------------------------
 
   forward(s: HostTensor, q: HostTensor, m: HostTensor, options: EpisodeForwardOptions = {}): EpisodeForwardResult {
+    checkLayerUsable(this, 'forward');
     if (options === null || typeof options !== 'object') throw new TypeError('forward options must be an object { mask?, training? }');
     if (!s || !Array.isArray(s.shape) || s.shape.length !== 3) throw new ShapeError(`s must have shape [B, M, ${this.factSize}], got ${describe(s?.shape)}`);
     const [B, M] = s.shape;
@@ -222,13 +226,16 @@ export class EpisodeAttention extends EpisodeParameters {
     };
     const r = this.forwardRun(up(s), up(q), up(m), lengths, options.training ?? this.training, arena);
     this.hostContext = r.context;
+    this.backwardDone = false;
     return { scores: r.scores.toHost(), g: r.g.toHost(), episode: r.episode.toHost() };
   }
 
   backward(args: EpisodeBackwardArgs = {}): EpisodeBackwardResult {
+    checkLayerUsable(this, 'backward');
     if (args === null || typeof args !== 'object') throw new TypeError('backward expects an object { dEpisode?, dG? }');
     const ctx = this.hostContext;
     if (!ctx) throw new Error('backward() needs a preceding forward() in training mode (call train() or pass { training: true })');
+    if (this.backwardDone) throw secondBackwardError('EpisodeAttention');
     const { B, M } = ctx;
     if (args.dEpisode !== undefined) checkHost('dEpisode', args.dEpisode, [B, this.hiddenSize]);
     if (args.dG !== undefined) checkHost('dG', args.dG, [B, M]);
@@ -239,10 +246,17 @@ export class EpisodeAttention extends EpisodeParameters {
       return x;
     };
     const r = this.backwardDevice(ctx, { dEpisode: up(args.dEpisode), dG: up(args.dG) });
+    this.backwardDone = true;
     return { ds: r.ds.toHost(), dq: r.dq.toHost(), dm: r.dm.toHost() };
   }
 
+  zeroGrad(): void {
+    super.zeroGrad();
+    this.backwardDone = false;
+  }
+
   dispose(): void {
+    if (!markDisposed(this)) return;
     this.hostArena?.dispose();
     this.hostArena = null;
     this.hostContext = null;

@@ -23,6 +23,7 @@
 // reward it with that token's log-probability, not the whole sequence's; the seq2seq toy
 // tasks learn far faster so, see results/seq2seq-toy/README.md).
 import { checkFinite, describe, ShapeError } from '../runtime/check.js';
+import { checkLayerUsable, markDisposed, secondBackwardError } from '../runtime/lifecycle.js';
 import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor, type HostTensor } from '../runtime/tensor.js';
@@ -92,9 +93,12 @@ export class HardAttention {
   private readonly rng: Rng;
   private arena: Arena | null = null;
   private last: HardStep | null = null;
+  /** backward() ran since the last forward() and zeroGrad(). */
+  private backwardDone = false;
 
   constructor(readonly rt: Runtime, options: HardAttentionOptions) {
-    const kind = options?.baseline ?? 'moving-average';
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object { score, querySize, keySize, attentionSize?, baseline?, baselineDecay?, entropyBonus? }');
+    const kind = options.baseline ?? 'moving-average';
     if (kind !== 'moving-average' && kind !== 'leave-one-out' && kind !== 'none') throw new RangeError(`baseline must be 'moving-average', 'leave-one-out' or 'none', got ${describe(kind)}`);
     const decay = checkFinite('baselineDecay', options.baselineDecay ?? 0.9);
     if (decay < 0 || decay >= 1) throw new RangeError(`baselineDecay must be in [0, 1), got ${decay}`);
@@ -136,9 +140,11 @@ export class HardAttention {
 
   zeroGrad(): void {
     this.scorer.zeroGrad();
+    this.backwardDone = false;
   }
 
   dispose(): void {
+    if (!markDisposed(this)) return;
     this.arena?.dispose();
     this.arena = null;
     this.last = null;
@@ -146,6 +152,7 @@ export class HardAttention {
   }
 
   forward(s: HostTensor, h: HostTensor, options: HardAttentionForwardOptions = {}): HardAttentionResult {
+    checkLayerUsable(this, 'forward');
     if (options === null || typeof options !== 'object') throw new TypeError('forward options must be an object { mask?, training? }');
     const { B, Tx } = this.scorer.checkInputs(s, h);
     const maskF = options.mask === undefined ? null : checkMask('mask', options.mask, B, Tx, false);
@@ -158,6 +165,7 @@ export class HardAttention {
     const memory = this.scorer.memoryDevice({ h: upload(rt, arena, h), mask: maskF ? uploadFloats(rt, arena, maskF) : 0, arena });
     const step = this.forwardDevice({ s: upload(rt, arena, s), memory, arena, sample });
     this.last = step;
+    this.backwardDone = false;
     return { scores: step.scores.toHost(), weights: step.weights.toHost(), positions: step.positions.slice(), context: step.context.toHost() };
   }
 
@@ -168,6 +176,7 @@ export class HardAttention {
    * until zeroGrad().
    */
   backward(args: HardAttentionBackwardArgs): { ds: HostTensor; dh: HostTensor } {
+    checkLayerUsable(this, 'backward');
     if (args === null || typeof args !== 'object') throw new TypeError('backward expects an object { reward, dContext? }');
     const last = this.last;
     if (!last) throw new Error('HardAttention.backward() needs a preceding forward()');
@@ -175,6 +184,8 @@ export class HardAttention {
     const dk = this.scorer.keySize, dq = this.scorer.querySize;
     this.checkReward(args.reward, B, Ty);
     if (args.dContext !== undefined) checkHost('dContext', args.dContext, [...(single ? [B] : [B, Ty]), dk]);
+    // After the argument checks, so a bad reward is named as such on any call.
+    if (this.backwardDone) throw secondBackwardError('HardAttention');
     const rt = this.rt;
     const arena = this.arena!;
     const dContext = args.dContext ? upload(rt, arena, args.dContext).ptr : 0;
@@ -183,6 +194,7 @@ export class HardAttention {
     const dKeys = last.memory.keys ? arena.allocZeroed(last.memory.keys.bytes) : 0;
     this.backwardDevice(last, { reward: args.reward, dContext, ds: ds.ptr, dh: dh.ptr, dKeys, arena });
     if (dKeys) this.scorer.memoryBackwardDevice(last.memory, { dKeys, dh: dh.ptr });
+    this.backwardDone = true;
     return { ds: ds.toHost(), dh: dh.toHost() };
   }
 

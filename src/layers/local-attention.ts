@@ -12,6 +12,7 @@ import { checkFinite, checkSize, describe, ShapeError } from '../runtime/check.j
 import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { NamedParameters } from './parameters.js';
+import { checkLayerUsable, markDisposed, secondBackwardError } from '../runtime/lifecycle.js';
 import { ParameterBlock, Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
 import { Rng } from '../train/rng.js';
 import {
@@ -90,6 +91,8 @@ export class LocalAttention {
   private readonly named: NamedParameters;
   private arena: Arena | null = null;
   private last: LocalStep | null = null;
+  /** backward() ran since the last forward() and zeroGrad(). */
+  private backwardDone = false;
 
   constructor(readonly rt: Runtime, options: LocalAttentionOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object { mode, score, querySize, keySize, window, ... }');
@@ -139,9 +142,11 @@ export class LocalAttention {
 
   zeroGrad(): void {
     this.named.zeroGrad();
+    this.backwardDone = false;
   }
 
   dispose(): void {
+    if (!markDisposed(this)) return;
     this.arena?.dispose();
     this.arena = null;
     this.last = null;
@@ -149,6 +154,7 @@ export class LocalAttention {
   }
 
   forward(s: HostTensor, h: HostTensor, options: LocalAttentionForwardOptions = {}): LocalAttentionResult {
+    checkLayerUsable(this, 'forward');
     if (options === null || typeof options !== 'object') throw new TypeError('forward options must be an object { mask?, step? }');
     checkHost('h', h, h?.shape ?? []);
     if (h.shape.length !== 3 || h.shape[2] !== this.keySize || h.shape[0] < 1 || h.shape[1] < 1) {
@@ -164,13 +170,16 @@ export class LocalAttention {
     const memory = this.scorer.memoryDevice({ h: upload(rt, arena, h), arena });
     const step = this.forwardDevice({ s: upload(rt, arena, s), memory, ...where, arena });
     this.last = step;
+    this.backwardDone = false;
     return { scores: step.scores.toHost(), weights: step.weights.toHost(), context: step.context.toHost(), position: step.position.toHost() };
   }
 
   backward(args: { dContext?: HostTensor; dWeights?: HostTensor } = {}): { ds: HostTensor; dh: HostTensor } {
+    checkLayerUsable(this, 'backward');
     if (args === null || typeof args !== 'object') throw new TypeError('backward expects an object { dContext?, dWeights? }');
     const last = this.last;
     if (!last) throw new Error('LocalAttention.backward() needs a preceding forward()');
+    if (this.backwardDone) throw secondBackwardError('LocalAttention');
     const { B, Tx, memory } = last;
     if (args.dContext !== undefined) checkHost('dContext', args.dContext, [B, this.keySize]);
     if (args.dWeights !== undefined) checkHost('dWeights', args.dWeights, [B, Tx]);
@@ -183,6 +192,7 @@ export class LocalAttention {
     const dKeys = memory.keys ? arena.allocZeroed(memory.keys.bytes) : 0;
     this.backwardDevice(last, { dContext, dWeights, ds: ds.ptr, dh: dh.ptr, dKeys, arena });
     if (dKeys) this.scorer.memoryBackwardDevice(memory, { dKeys, dh: dh.ptr });
+    this.backwardDone = true;
     return { ds: ds.toHost(), dh: dh.toHost() };
   }
 

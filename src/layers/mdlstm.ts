@@ -12,7 +12,8 @@
 // Host API: forward(x) / backward({ dOutput, dCell }) on plain arrays (copies out; the
 // activations live in the layer's own arena). Device API: forwardDevice / backwardDevice on
 // wasm tensors with an arena passed in, and `mdlstm(tape, layer, x)` for models on a Tape.
-import { checkAllFinite, checkHostTensor, checkFinite, checkShape, describe, checkSize, ShapeError } from '../runtime/check.js';
+import { checkAllFinite, checkHostTensor, checkFinite, checkShape, describe, checkSize, ShapeError, shapeSize } from '../runtime/check.js';
+import { checkLayerUsable, markDisposed, secondBackwardError } from '../runtime/lifecycle.js';
 import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ParameterBlock, Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
@@ -130,6 +131,8 @@ export class MDLSTM {
   private hostArena: Arena | null = null;
   private ctx: ForwardContext | null = null;
   private params: DirectionParams[] | null = null;
+  /** backward() ran since the last forward() and zeroGrad(). */
+  private backwardDone = false;
 
   constructor(readonly rt: Runtime, options: MDLSTMOptions) {
     const c = resolveOptions(options);
@@ -191,6 +194,7 @@ export class MDLSTM {
 
   zeroGrad(): void {
     this.named.zeroGrad();
+    this.backwardDone = false;
   }
 
   get arena(): Arena {
@@ -203,6 +207,7 @@ export class MDLSTM {
   }
 
   dispose(): void {
+    if (!markDisposed(this)) return;
     this.hostArena?.dispose();
     this.hostArena = null;
     this.ctx = null;
@@ -212,6 +217,7 @@ export class MDLSTM {
   // ---- host API ----------------------------------------------------------------------
 
   forward(x: HostTensor, options: { training?: boolean } = {}): MDLSTMForwardResult {
+    checkLayerUsable(this, 'forward');
     if (options === null || typeof options !== 'object') throw new TypeError('forward options must be an object { training? }');
     const { B, R, C } = this.checkInputShape('x', x?.shape);
     checkHostTensor('x', x);
@@ -222,15 +228,18 @@ export class MDLSTM {
     arena.reset();
     const xt = upload(this.rt, arena, x);
     const r = this.forwardRun(B, R, C, xt, training, arena);
+    this.backwardDone = false;
     return { output: r.output.toHost(), cell: r.cell.toHost() };
   }
 
   backward(args: MDLSTMBackwardArgs): { dx?: HostTensor } {
+    checkLayerUsable(this, 'backward');
     if (args === null || typeof args !== 'object') throw new TypeError('backward expects an object { dOutput, dCell? }');
     const ctx = this.ctx;
     if (!ctx || ctx.arena !== this.hostArena) {
       throw new Error('backward() needs a preceding forward() in training mode (call train() or pass { training: true })');
     }
+    if (this.backwardDone) throw secondBackwardError('MDLSTM');
     const shape = this.outputShape(ctx);
     if (args.dOutput === undefined) throw new TypeError(`backward: dOutput is required (shape [${shape.join(', ')}])`);
     for (const [name, t] of [['dOutput', args.dOutput], ['dCell', args.dCell]] as const) {
@@ -244,6 +253,7 @@ export class MDLSTM {
     const dOutput = upload(this.rt, arena, args.dOutput);
     const dCell = args.dCell ? upload(this.rt, arena, args.dCell) : undefined;
     const r = this.backwardRun(ctx, dOutput, dCell, args.inputGrad ?? true);
+    this.backwardDone = true;
     return r ? { dx: r.toHost() } : {};
   }
 

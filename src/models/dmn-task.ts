@@ -6,7 +6,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { miniBatches } from '../data/batch.js';
 import { answerToken, babiVocabulary, encodeBabi, splitBabi, type BabiExample, type EncodedBabi } from '../data/babi.js';
 import { Vocabulary } from '../data/vocab.js';
-import { readSafetensors, safetensorsMetadata, writeSafetensors } from '../io/safetensors.js';
+import { metadataObject, readSafetensors, safetensorsMetadata, writeSafetensors } from '../io/safetensors.js';
 import { ProgressBar } from '../train/progress.js';
 import { Trainer } from '../train/trainer.js';
 import { DMN, makeDMNBatch, type DMNBatch, type DMNOptions } from './dmn.js';
@@ -142,11 +142,24 @@ export function loadBabiModel(rt: Runtime, bytes: Uint8Array): { model: DMN; voc
   if (meta.format !== 'rnn-wasm-dmn' || !meta.vocabulary || !meta.options) {
     throw new Error('not a DMN model file: its safetensors metadata lacks format "rnn-wasm-dmn", vocabulary and options (save one with `rnn-wasm train babi --save FILE`)');
   }
-  const vocab = Vocabulary.fromJSON(JSON.parse(meta.vocabulary));
-  const model = new DMN(rt, { ...(JSON.parse(meta.options) as DMNOptions), vocabSize: vocab.size });
+  // Clear errors for lying metadata, and no model left behind when the weights do not fit.
+  const options = metadataObject(meta, 'options', 'DMN model file') as unknown as DMNOptions;
+  const vocabJson = metadataObject(meta, 'vocabulary', 'DMN model file');
+  let vocab: Vocabulary;
+  try {
+    vocab = Vocabulary.fromJSON(vocabJson as never);
+  } catch (e) {
+    throw new Error(`DMN model file: metadata 'vocabulary': ${(e as Error).message}`);
+  }
+  const model = new DMN(rt, { ...options, vocabSize: vocab.size });
   const dict: Record<string, { shape: number[]; data: Float32Array }> = {};
   for (const [k, t] of Object.entries(file)) if (k !== '__metadata__') dict[k] = t as { shape: number[]; data: Float32Array };
-  model.loadStateDict(dict);
+  try {
+    model.loadStateDict(dict);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   return { model, vocab };
 }
 

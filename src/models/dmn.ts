@@ -27,6 +27,7 @@ import { Model, type LayerPlan } from '../train/model.js';
 import { Variable, type Tape } from '../train/tape.js';
 import { makeRecurrent } from './common.js';
 import type { EncodedBabi } from '../data/babi.js';
+import { checkDMNBatch } from './dmn-batch-check.js';
 
 export type DMNInput = 'words' | 'fusion';
 export type DMNMemoryUpdate = 'gru' | 'relu';
@@ -229,6 +230,7 @@ export class DMN extends Model {
   }
 
   private checkBatch(batch: DMNBatch): void {
+    checkDMNBatch(batch, this.options.vocabSize, this.options.input);
     const V = this.options.vocabSize;
     for (const [name, ids] of [['storyIds', batch.storyIds], ['questionIds', batch.questionIds], ['answers', batch.answers]] as const) {
       for (let i = 0; i < ids.length; i++) {

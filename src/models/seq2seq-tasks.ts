@@ -3,7 +3,7 @@
 // exact match and corpus BLEU, and saving/loading a model with its
 // vocabularies and options in one safetensors file.
 import type { Runtime } from '../runtime/runtime.js';
-import { readSafetensors, writeSafetensors, safetensorsMetadata, type SafetensorsTensor } from '../io/safetensors.js';
+import { metadataObject, readSafetensors, writeSafetensors, safetensorsMetadata, type SafetensorsTensor } from '../io/safetensors.js';
 import { Trainer } from '../train/trainer.js';
 import { Rng } from '../train/rng.js';
 import { Vocabulary } from '../data/vocab.js';
@@ -80,13 +80,18 @@ export interface FitSeq2SeqResult {
 /** Trains on shuffled mini-batches; time counts training steps only. */
 export function fitSeq2Seq(model: Seq2Seq, data: IdPair[], options: FitSeq2SeqOptions = {}): FitSeq2SeqResult {
   const batchSize = options.batchSize ?? 32;
+  // Either would loop forever: no batch ever ends an epoch, or a batch of 0 pairs never advances.
+  if (!Array.isArray(data) || data.length === 0) throw new RangeError('fitSeq2Seq: data must be a non-empty array of { source, target } id pairs');
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`fitSeq2Seq: batchSize must be an integer >= 1, got ${batchSize}`);
   const trainer = new Trainer<{ sources: Int32Array[]; targets: Int32Array[] }>(model, { lr: options.lr ?? 1e-3, schedule: options.schedule, clipNorm: options.clipNorm, progress: false });
   const rng = new Rng(options.seed ?? 0);
   const limit = options.seconds ?? Infinity;
-  const clock = options.clock ?? (() => performance.now());
   const maxEpochs = options.epochs ?? Infinity;
   const maxSteps = options.steps ?? Infinity;
   if (limit === Infinity && maxEpochs === Infinity && maxSteps === Infinity) throw new Error('fitSeq2Seq: give seconds, epochs or steps');
+  const trainer = new Trainer<{ sources: Int32Array[]; targets: Int32Array[] }>(model, { lr: options.lr ?? 1e-3, clipNorm: options.clipNorm, progress: false });
+  const rng = new Rng(options.seed ?? 0);
+  const clock = options.clock ?? (() => performance.now());
   let trainMs = 0;
   let pairs = 0;
   let step = 0;
@@ -169,14 +174,17 @@ export function loadSeq2Seq(rt: Runtime, bytes: Uint8Array): { model: Seq2Seq; s
   if (meta.format !== SEQ2SEQ_FORMAT) {
     throw new Error(`not a Seq2Seq model file: its metadata format is ${meta.format === undefined ? 'absent' : JSON.stringify(meta.format)}, expected "${SEQ2SEQ_FORMAT}" (save one with rnn-wasm train translate --save)`);
   }
-  let options: Seq2SeqOptions, source: Vocabulary, target: Vocabulary;
-  try {
-    options = JSON.parse(meta.options);
-    source = Vocabulary.fromJSON(JSON.parse(meta.source_vocab));
-    target = Vocabulary.fromJSON(JSON.parse(meta.target_vocab));
-  } catch (e) {
-    throw new Error(`Seq2Seq model file: unreadable options or vocabularies in its metadata (${(e as Error).message})`);
-  }
+  const what = 'Seq2Seq model file';
+  const options = metadataObject(meta, 'options', what) as unknown as Seq2SeqOptions;
+  const vocabulary = (key: string) => {
+    const json = metadataObject(meta, key, what);
+    try {
+      return Vocabulary.fromJSON(json as never);
+    } catch (e) {
+      throw new Error(`${what}: metadata '${key}': ${(e as Error).message}`);
+    }
+  };
+  const source = vocabulary('source_vocab'), target = vocabulary('target_vocab');
   if (source.size !== options.sourceVocabSize || target.size !== options.targetVocabSize) {
     throw new Error(`Seq2Seq model file: vocabulary sizes ${source.size}/${target.size} do not match the options ${options.sourceVocabSize}/${options.targetVocabSize}`);
   }

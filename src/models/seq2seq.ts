@@ -532,12 +532,15 @@ export class Seq2Seq extends Model {
     if (method !== 'greedy' && method !== 'sample' && method !== 'beam') throw new RangeError(`method must be 'greedy', 'sample' or 'beam', got ${String(method)}`);
     const maxLength = options.maxLength ?? 10;
     checkSize('maxLength', maxLength, 1);
+    // Past these an untrained model decodes for minutes (every row to maxLength) or runs out of memory.
+    if (maxLength > 10000) throw new RangeError(`maxLength must be an integer in 1..10000, got ${maxLength}`);
     return this.withEval(() => {
       this.tape.reset();
       try {
         if (method === 'beam') {
           const k = options.beamSize ?? 5;
           checkSize('beamSize', k, 1);
+          if (k > 1000) throw new RangeError(`beamSize must be an integer in 1..1000, got ${k}`);
           const alpha = options.lengthPenalty ?? 1;
           if (!(alpha >= 0) || !Number.isFinite(alpha)) throw new RangeError(`lengthPenalty must be a finite number >= 0, got ${alpha}`);
           return this.beamSearch(sources, k, maxLength, alpha);

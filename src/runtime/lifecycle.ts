@@ -94,3 +94,12 @@ export function releaseWhenCollected(holder: object, mem: Releasable, owner: All
 export function forgetRelease(holder: object): void {
   finalizer?.unregister(holder);
 }
+
+/**
+ * The error of a layer's host backward() called twice after one forward() with no zeroGrad()
+ * between: the parameter gradients would silently hold the sum of both passes (torch refuses
+ * the same without retain_graph). After zeroGrad() a second vector-Jacobian product is fine.
+ */
+export function secondBackwardError(layer: string): Error {
+  return new Error(`${layer}.backward() was already called after the last forward(): a second pass would add the parameter gradients twice; run forward() again, or call zeroGrad() first to take another vector-Jacobian product`);
+}

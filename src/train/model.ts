@@ -66,6 +66,8 @@ export abstract class Model<Layers extends object = object> {
     for (const { prefix, specs: layerSpecs } of plan) {
       for (const s of layerSpecs) specs.push({ name: prefix + s.name, shape: [...s.shape] });
     }
+    // First, so a bad seed (a model file's options) fails before any memory is taken.
+    const rng = new Rng(seed);
     this.params = new ParameterBlock(rt.mem, specs, this.constructor.name);
     try {
       this.tape = new Tape(rt, new Arena(rt.mem, 0, `${this.constructor.name} activations`));
@@ -73,7 +75,7 @@ export abstract class Model<Layers extends object = object> {
       this.params.dispose();
       throw e;
     }
-    this.rng = new Rng(seed);
+    this.rng = rng;
     const made: Record<string, unknown> = {};
     if (!isPlan(declared)) for (const [name, d] of Object.entries(declared)) made[name] = d.create(this as Model, name + '.');
     this.layers = made as Layers;
