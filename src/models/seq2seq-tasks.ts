@@ -83,13 +83,11 @@ export function fitSeq2Seq(model: Seq2Seq, data: IdPair[], options: FitSeq2SeqOp
   // Either would loop forever: no batch ever ends an epoch, or a batch of 0 pairs never advances.
   if (!Array.isArray(data) || data.length === 0) throw new RangeError('fitSeq2Seq: data must be a non-empty array of { source, target } id pairs');
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`fitSeq2Seq: batchSize must be an integer >= 1, got ${batchSize}`);
-  const trainer = new Trainer<{ sources: Int32Array[]; targets: Int32Array[] }>(model, { lr: options.lr ?? 1e-3, schedule: options.schedule, clipNorm: options.clipNorm, progress: false });
-  const rng = new Rng(options.seed ?? 0);
   const limit = options.seconds ?? Infinity;
   const maxEpochs = options.epochs ?? Infinity;
   const maxSteps = options.steps ?? Infinity;
   if (limit === Infinity && maxEpochs === Infinity && maxSteps === Infinity) throw new Error('fitSeq2Seq: give seconds, epochs or steps');
-  const trainer = new Trainer<{ sources: Int32Array[]; targets: Int32Array[] }>(model, { lr: options.lr ?? 1e-3, clipNorm: options.clipNorm, progress: false });
+  const trainer = new Trainer<{ sources: Int32Array[]; targets: Int32Array[] }>(model, { lr: options.lr ?? 1e-3, schedule: options.schedule, clipNorm: options.clipNorm, progress: false });
   const rng = new Rng(options.seed ?? 0);
   const clock = options.clock ?? (() => performance.now());
   let trainMs = 0;
