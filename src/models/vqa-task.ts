@@ -72,7 +72,7 @@ export function trainVqa(rt: Runtime, options: VqaTrainOptions = {}): VqaTrainRe
     variant: 'dmn+', embeddingDim: 32, hiddenSize: 32, dropout: 0, ...dmnOptions, input: 'visual', visualFeatures: train[0].features, vocabSize: vocab.size, seed,
   });
   const trainer = new Trainer(model, { lr: options.lr ?? 3e-3, clipNorm: options.clipNorm ?? 5, seed });
-  const batchSize = options.batchSize ?? 50;
+  const batchSize = options.batchSize ?? 32;
   const validBatches = miniBatches(venc.length, 250).map((idx) => makeVisualBatch(Array.from(idx, (i) => venc[i]), passes));
   const clock = options.clock ?? (() => performance.now());
   const maxSeconds = options.seconds ?? Infinity;
