@@ -30,6 +30,7 @@ import { Model, type LayerPlan } from '../train/model.js';
 import { Variable, type Tape } from '../train/tape.js';
 import { makeRecurrent } from './common.js';
 import type { EncodedBabi } from '../data/babi.js';
+import { UNK_ID } from '../data/vocab.js';
 import { makeVisualBatch, visualFacts, type VisualGrid } from './dmn-visual.js';
 import { AnswerDecoder, packAnswerWords, type AnswerWords, type DMNAnswerModule } from './dmn-answer.js';
 
@@ -371,12 +372,12 @@ export class DMN extends Model {
     }
   }
 
-  /** Answer accuracy over batches (eval mode). */
+  /** Answer accuracy over batches (eval mode). An answer outside the vocabulary (<unk>) is never right, whatever the model says. */
   evaluate(batches: DMNBatch[]): { accuracy: number; questions: number } {
     let correct = 0, total = 0;
     for (const batch of batches) {
       const { answers, words } = this.predict(batch);
-      for (let b = 0; b < batch.B; b++) if (words ? sameAnswer(words[b], batch.answerWords!, b) : answers[b] === batch.answers[b]) correct++;
+      for (let b = 0; b < batch.B; b++) if (batch.answers[b] !== UNK_ID && (words ? sameAnswer(words[b], batch.answerWords!, b) : answers[b] === batch.answers[b])) correct++;
       total += batch.B;
     }
     return { accuracy: correct / Math.max(1, total), questions: total };
@@ -386,7 +387,7 @@ export class DMN extends Model {
 /** A decoded answer equals row b of the batch's answer words, word for word. */
 function sameAnswer(words: Int32Array, answer: AnswerWords, b: number): boolean {
   const W = answer.words.length / answer.lengths.length;
-  return words.length === answer.lengths[b] && words.every((w, j) => w === answer.words[b * W + j]);
+  return words.length === answer.lengths[b] && words.every((w, j) => w !== UNK_ID && w === answer.words[b * W + j]);
 }
 
 // ---------------------------------------------------------------- tape ops of the input module
