@@ -24,6 +24,8 @@ import { EpisodeAttention, episodeAttention, episodeParameterSpecs, type Episode
 import { GRU } from '../layers/gru.js';
 import { Linear } from '../layers/linear.js';
 import { crossEntropyLoss } from '../layers/losses.js';
+import { add, gatherRows, reshape, split, swapLeadingAxes } from '../layers/tensor-ops.js';
+import { positionEncodingBackward, positionEncodingForward } from '../kernels/episode.js';
 import { cell, concatFeatures, recurrent, relu, selectFirstAxis } from '../layers/ops.js';
 import type { RecurrentLayer } from '../layers/recurrent.js';
 import { Model, type LayerPlan } from '../train/model.js';
@@ -391,104 +393,56 @@ function sameAnswer(words: Int32Array, answer: AnswerWords, b: number): boolean 
 }
 
 // ---------------------------------------------------------------- tape ops of the input module
+// Each is a few kernel calls for the whole batch: shared tensor ops (src/layers/tensor-ops.ts)
+// and, for the sentence reader, the positional-encoding kernel (assembly/episode.ts).
 
-/** s[b, i] = x[ends[b*M+i], b] for i < counts[b], 0 beyond. x: [T, B, H] -> s: [B, M, H]. */
+/**
+ * s[b, i] = x[ends[b*M+i], b] for i < counts[b]. x: [T, B, H] -> s: [B, M, H]. Padded facts
+ * (i >= counts[b]) repeat the row's last fact: the episode masks them (no effect, no gradient).
+ */
 export function gatherFacts(tape: Tape, x: Variable, ends: Int32Array, counts: Int32Array, M: number): Variable {
   const [T, B, H] = x.shape;
   if (ends.length !== B * M || counts.length !== B) throw new ShapeError(`gatherFacts: ends must have B*M = ${B * M} values and counts ${B}`);
+  const rows = new Int32Array(B * M);
   for (let b = 0; b < B; b++) {
-    for (let i = 0; i < counts[b]; i++) {
-      const t = ends[b * M + i];
+    if (!(counts[b] >= 1 && counts[b] <= M)) throw new RangeError(`gatherFacts: counts[${b}] = ${counts[b]} must lie in [1, ${M}]`);
+    for (let i = 0; i < M; i++) {
+      const t = ends[b * M + Math.min(i, counts[b] - 1)];
       if (!(t >= 0 && t < T)) throw new RangeError(`gatherFacts: ends[${b * M + i}] = ${t} must lie in [0, ${T})`);
+      rows[b * M + i] = t * B + b;
     }
   }
-  const s = tape.variable([B, M, H]);
-  const xv = x.value.view(), sv = s.value.view();
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < counts[b]; i++) sv.set(xv.subarray((ends[b * M + i] * B + b) * H, (ends[b * M + i] * B + b + 1) * H), (b * M + i) * H);
-  }
-  tape.record('gatherFacts', () => {
-    if (!s.hasGrad || !x.requiresGrad) return;
-    const dxT = x.grad();
-    const dx = dxT.view(), ds = s.grad().view();
-    for (let b = 0; b < B; b++) {
-      for (let i = 0; i < counts[b]; i++) {
-        const o = (ends[b * M + i] * B + b) * H, so = (b * M + i) * H;
-        for (let h = 0; h < H; h++) dx[o + h] += ds[so + h];
-      }
-    }
-  });
-  return s;
+  return reshape(tape, gatherRows(tape, reshape(tape, x, [T * B, H]), rows), [B, M, H]);
 }
 
 /**
  * The DMN+ sentence reader: f = Σ_j l_j ⊙ w_j with l_jk = (1 − j/J) − (k/D)(1 − 2j/J)
  * (1-based j, k; J the sentence's length, D the embedding size). words: [N..., L, D] with
- * lengths [N] (0: an empty slot, read as zeros) -> [N..., D].
+ * lengths [N] (0: an empty slot, read as zeros) -> [N..., D]. One kernel call each way.
  */
 export function positionalEncoding(tape: Tape, words: Variable, lengths: Int32Array): Variable {
+  tape.checkOp('positionalEncoding', { x: words });
   const shape = words.shape;
   const D = shape[shape.length - 1], L = shape[shape.length - 2];
   const N = words.size / (L * D);
-  if (lengths.length !== N) throw new ShapeError(`positionalEncoding: lengths must have ${N} values, got ${lengths.length}`);
-  const weights = new Float32Array(N * L * D);
-  for (let n = 0; n < N; n++) {
-    const J = lengths[n];
-    if (!(J >= 0 && J <= L)) throw new RangeError(`positionalEncoding: lengths[${n}] = ${J} must lie in [0, ${L}]`);
-    for (let j = 1; j <= J; j++) for (let k = 1; k <= D; k++) weights[(n * L + j - 1) * D + k - 1] = (1 - j / J) - (k / D) * (1 - (2 * j) / J);
-  }
-  const y = tape.variable([...shape.slice(0, -2), D]);
-  const wv = words.value.view(), yv = y.value.view();
-  for (let n = 0; n < N; n++) {
-    for (let j = 0; j < lengths[n]; j++) {
-      const o = (n * L + j) * D;
-      for (let k = 0; k < D; k++) yv[n * D + k] += weights[o + k] * wv[o + k];
-    }
-  }
+  if (!(lengths instanceof Int32Array) || lengths.length !== N) throw new ShapeError(`positionalEncoding: lengths must be an Int32Array of ${N} values, got ${lengths?.length}`);
+  const sizes = { sentences: N, words: L, dim: D, lengths: tape.int32(lengths) };
+  const y = tape.variable([...shape.slice(0, -2), D], words.requiresGrad);
+  positionEncodingForward(tape.rt, { ...sizes, wordVectors: words.ptr, out: y.ptr });
   tape.record('positionalEncoding', () => {
-    if (!y.hasGrad || !words.requiresGrad) return;
-    const dwT = words.grad();
-    const dw = dwT.view(), dy = y.grad().view();
-    for (let n = 0; n < N; n++) {
-      for (let j = 0; j < lengths[n]; j++) {
-        const o = (n * L + j) * D;
-        for (let k = 0; k < D; k++) dw[o + k] += weights[o + k] * dy[n * D + k];
-      }
-    }
+    if (y.hasGrad && words.requiresGrad) positionEncodingBackward(tape.rt, { ...sizes, dOut: y.grad().ptr, dWordVectors: words.grad().ptr });
   });
   return y;
 }
 
 /** Bidirectional outputs [M, B, 2H] -> facts [B, M, d]: the two directions summed (d = H) or concatenated (d = 2H). */
 export function timeFirstToFacts(tape: Tape, x: Variable, merge: 'sum' | 'concat', d: number): Variable {
-  const [M, B, H2] = x.shape;
-  const H = H2 / 2;
-  if (d !== (merge === 'sum' ? H : H2)) throw new ShapeError(`timeFirstToFacts: fact size ${d} does not fit [${x.shape.join(', ')}] with ${merge}`);
-  const s = tape.variable([B, M, d]);
-  const xv = x.value.view(), sv = s.value.view();
-  for (let i = 0; i < M; i++) {
-    for (let b = 0; b < B; b++) {
-      const xo = (i * B + b) * H2, so = (b * M + i) * d;
-      if (merge === 'concat') sv.set(xv.subarray(xo, xo + H2), so);
-      else for (let h = 0; h < H; h++) sv[so + h] = xv[xo + h] + xv[xo + H + h];
-    }
-  }
-  tape.record('timeFirstToFacts', () => {
-    if (!s.hasGrad || !x.requiresGrad) return;
-    const dxT = x.grad();
-    const dx = dxT.view(), ds = s.grad().view();
-    for (let i = 0; i < M; i++) {
-      for (let b = 0; b < B; b++) {
-        const xo = (i * B + b) * H2, so = (b * M + i) * d;
-        if (merge === 'concat') for (let h = 0; h < H2; h++) dx[xo + h] += ds[so + h];
-        else for (let h = 0; h < H; h++) {
-          dx[xo + h] += ds[so + h];
-          dx[xo + H + h] += ds[so + h];
-        }
-      }
-    }
-  });
-  return s;
+  const H2 = x.shape[2];
+  if (d !== (merge === 'sum' ? H2 / 2 : H2)) throw new ShapeError(`timeFirstToFacts: fact size ${d} does not fit [${x.shape.join(', ')}] with ${merge}`);
+  const facts = swapLeadingAxes(tape, x);
+  if (merge === 'concat') return facts;
+  const [forward, backward] = split(tape, facts, [d, d]);
+  return add(tape, forward, backward);
 }
 
 /**
