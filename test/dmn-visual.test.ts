@@ -109,19 +109,26 @@ describe('the generated visual QA task', () => {
 });
 
 describe('visual DMN+ learns', () => {
-  it('answers questions about unseen grids, its gates on the object asked about', () => {
-    // About 4 s of one idle core: the questions that name one object, validation from another seed.
-    const r = trainVqa(rt, { epochs: 8, trainQuestions: 6000, validationQuestions: 300, targetAccuracy: 0.97, task: { kinds: ['colour-of', 'shape-of'] }, seed: Number(process.env.VQA_SEED ?? 1) });
+  it('answers questions about unseen grids (relations too), its gates on the regions the answer rests on', () => {
+    // About 3 s of one idle core, with the original DMN's strong supervision of the gates by the
+    // supporting regions (without it the gates find the objects too, after a plateau whose length
+    // varies with the seed: results/vqa/README.md). Validation grids come from another seed.
+    const r = trainVqa(rt, { epochs: 4, trainQuestions: 6000, validationQuestions: 400, targetAccuracy: 0.97, gateSupervision: 0.5, seed: 1 });
     expect(r.metrics.accuracy).toBeGreaterThanOrEqual(0.9);
-    // In some pass the gate peaks at the region the question names, for most questions.
+    expect(r.metrics.accuracyByKind.relation).toBeGreaterThanOrEqual(0.8);
+    // Pass 1's gate peaks at the region the question names, pass 2's (relations) at its neighbour.
     const answered = answerVqa(r.model, r.vocab, r.validation.slice(0, 100));
-    let hits = 0;
+    let hits = 0, relations = 0, second = 0;
     for (const a of answered) {
-      const peaks = a.gates.map((g) => g.indexOf(Math.max(...g)));
-      if (peaks.includes(a.example.supporting[0])) hits++;
+      const peak = (g: number[]) => g.indexOf(Math.max(...g));
+      if (peak(a.gates[0]) === a.example.supporting[0]) hits++;
+      if (a.example.kind === 'relation') {
+        relations++;
+        if (peak(a.gates[1]) === a.example.supporting[1]) second++;
+      }
     }
-    console.log('ACC', JSON.stringify(r.history.map((h) => h.accuracy)), hits / answered.length, r.metrics.seconds, process.cpuUsage());
-    expect(hits / answered.length).toBeGreaterThan(0.7);
+    expect(hits / answered.length).toBeGreaterThan(0.8);
+    expect(second / relations).toBeGreaterThan(0.6);
     r.model.dispose();
   });
 });
