@@ -30,10 +30,7 @@ export function packAnswerWords(answers: readonly ArrayLike<number>[]): AnswerWo
   const words = new Int32Array(B * T), lengths = new Int32Array(B);
   answers.forEach((a, b) => {
     if (a.length === 0) throw new ShapeError(`answer ${b} has no words`);
-    for (let j = 0; j < a.length; j++) {
-      if (a[j] === PAD_ID) throw new RangeError(`answer ${b} word ${j} is <pad> (id 0), which the decoder reads as the end of an answer`);
-      words[b * T + j] = a[j];
-    }
+    for (let j = 0; j < a.length; j++) words[b * T + j] = a[j];
     lengths[b] = a.length;
   });
   return { words, lengths };
@@ -65,6 +62,7 @@ export class AnswerDecoder {
     for (let b = 0; b < B; b++) {
       const n = answer.lengths[b];
       for (let j = 0; j < n; j++) {
+        if (answer.words[b * W + j] === PAD_ID) throw new RangeError(`AnswerDecoder: answer ${b} word ${j} is <pad> (id 0), which the decoder reads as the end of an answer`);
         inputs[(j + 1) * B + b] = answer.words[b * W + j];
         targets[j * B + b] = answer.words[b * W + j];
       }
