@@ -40,6 +40,14 @@ describe('rnn-wasm train vqa', () => {
     }
   });
 
+  it('keeps the task defaults for options left undefined (flags not given)', async () => {
+    const { trainVqa } = await import('../src/models/vqa-task.js');
+    const { runtimeFor } = await import('./helpers.js');
+    const r = trainVqa(await runtimeFor('simd'), { epochs: 1, trainQuestions: 40, validationQuestions: 10, hiddenSize: undefined, embeddingDim: undefined, dropout: undefined });
+    expect(r.model.config).toMatchObject({ hiddenSize: 32, embeddingDim: 32, dropout: 0, input: 'visual' });
+    r.model.dispose();
+  });
+
   it('refuses options it does not know and bad values with a usage error', async () => {
     await expect(train(parseArgs(['train', 'vqa', '--data', 'x.txt']))).rejects.toThrow(/train vqa: unknown option --data/);
     await expect(train(parseArgs(['train', 'vqa', '--kinds', 'colour-of,size']))).rejects.toThrow(/--kinds must be a comma list of colour-of, shape-of, relation/);

@@ -68,8 +68,10 @@ export function trainVqa(rt: Runtime, options: VqaTrainOptions = {}): VqaTrainRe
     task: _t, trainQuestions: _tq, validationQuestions: _vq, epochs: _e, seconds: _s, targetAccuracy: _ta, batchSize: _b, lr: _lr, clipNorm: _c,
     clock: _ck, log: _l, progress: _p, ...dmnOptions
   } = options;
+  // Options left undefined (a CLI flag not given) keep this task's defaults.
+  const given = Object.fromEntries(Object.entries(dmnOptions).filter(([, v]) => v !== undefined));
   const model = new DMN(rt, {
-    variant: 'dmn+', embeddingDim: 32, hiddenSize: 32, dropout: 0, ...dmnOptions, input: 'visual', visualFeatures: train[0].features, vocabSize: vocab.size, seed,
+    variant: 'dmn+', embeddingDim: 32, hiddenSize: 32, dropout: 0, ...given, input: 'visual', visualFeatures: train[0].features, vocabSize: vocab.size, seed,
   });
   const trainer = new Trainer(model, { lr: options.lr ?? 3e-3, clipNorm: options.clipNorm ?? 5, seed });
   const batchSize = options.batchSize ?? 32;
