@@ -33,7 +33,7 @@ import { Variable, type Tape } from '../train/tape.js';
 import { makeRecurrent } from './common.js';
 import type { EncodedBabi } from '../data/babi.js';
 import { UNK_ID } from '../data/vocab.js';
-import { makeVisualBatch, visualFacts, type VisualGrid } from './dmn-visual.js';
+import { makeVisualBatch, visualSequence, type VisualGrid } from './dmn-visual.js';
 import { AnswerDecoder, packAnswerWords, type AnswerWords, type DMNAnswerModule } from './dmn-answer.js';
 
 export { makeVisualBatch };
@@ -284,7 +284,10 @@ export class DMN extends Model {
   private facts(tape: Tape, batch: DMNBatch): Variable {
     const { B, M } = batch;
     const d = this.factSize;
-    if (this.visualProjection) return visualFacts(tape, { projection: this.visualProjection, rnn: this.inputRnn, dropout: this.drop }, batch, this.options.fusionMerge, d);
+    if (this.visualProjection) {
+      const states = visualSequence(tape, { projection: this.visualProjection, rnn: this.inputRnn, dropout: this.drop }, batch);
+      return timeFirstToFacts(tape, states, this.options.fusionMerge, d);
+    }
     if (this.options.input === 'words') {
       const Tw = batch.storyIds.length / B;
       const x = this.drop.forward(tape, this.embedding.forward(tape, batch.storyIds, [Tw, B]));
