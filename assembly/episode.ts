@@ -466,12 +466,13 @@ export function episode_gru_backward_work_floats(B: i32, M: i32, H: i32, cell: i
 }
 
 // The DMN+ sentence reader (positional encoding, Xiong et al.): for each sentence n of length
-// J = lengths[n] (0..L; 0 reads as a zero vector),
+// J = lengths[n] (0..L; 0 reads as a zero vector), its words w[n, j] = table[ids[n*L + j]],
 //   out[n, k] = Σ_{j<J} l_jk w[n, j, k],  l_jk = (1 − (j+1)/J) − ((k+1)/D)(1 − 2(j+1)/J)
 // written as a_j + c_k b_j (a_j = 1 − (j+1)/J, b_j = 2(j+1)/J − 1, c_k = (k+1)/D), so each
-// sentence is two weighted sums of its word vectors.
-// words: [N, L, D]  lengths: [N] i32  out: [N, D] (written)
-export function position_encoding_forward(N: i32, L: i32, D: i32, words: usize, lengths: usize, out: usize): void {
+// sentence is two weighted sums of its word vectors, read straight from the embedding table
+// (no [N, L, D] word tensor). Word vectors given as a tensor are the table with ids n*L + j.
+// table: [V, D]  ids: [N, L] i32 (in 0..V)  lengths: [N] i32  out: [N, D] (written)
+export function position_encoding_forward(N: i32, L: i32, D: i32, table: usize, ids: usize, lengths: usize, out: usize): void {
   const invD: f32 = 1 / <f32>D;
   for (let n = 0; n < N; n++) {
     const J = len_of(lengths, n);
@@ -481,7 +482,7 @@ export function position_encoding_forward(N: i32, L: i32, D: i32, words: usize, 
       const ko = <usize>k << 2, lanes = min(4, D - k);
       let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
       for (let j = 0; j < J; j++) {
-        const w = ld(at(words, (n * L + j) * D) + ko, lanes);
+        const w = ld(at(table, load<i32>(ids + (<usize>(n * L + j) << 2)) * D) + ko, lanes);
         const p = <f32>(j + 1) * invJ;
         s0 = madd(f32x4.splat(1 - p), w, s0);
         s1 = madd(f32x4.splat(2 * p - 1), w, s1);
@@ -492,9 +493,9 @@ export function position_encoding_forward(N: i32, L: i32, D: i32, words: usize, 
   }
 }
 
-// Backward of position_encoding_forward: dwords[n, j, k] += l_jk dout[n, k] for j < J
-// (words past a length get nothing). dout: [N, D]  dwords: [N, L, D] added to
-export function position_encoding_backward(N: i32, L: i32, D: i32, dout: usize, lengths: usize, dwords: usize): void {
+// Backward of position_encoding_forward: dtable[ids[n*L + j], k] += l_jk dout[n, k] for j < J
+// (words past a length get nothing). dout: [N, D]  dtable: [V, D] added to
+export function position_encoding_backward(N: i32, L: i32, D: i32, dout: usize, ids: usize, lengths: usize, dtable: usize): void {
   const invD: f32 = 1 / <f32>D;
   for (let n = 0; n < N; n++) {
     const J = len_of(lengths, n);
@@ -506,7 +507,7 @@ export function position_encoding_backward(N: i32, L: i32, D: i32, dout: usize, 
       const cg = f32x4.mul(f32x4.mul(f32x4(<f32>(k + 1), <f32>(k + 2), <f32>(k + 3), <f32>(k + 4)), f32x4.splat(invD)), g);
       for (let j = 0; j < J; j++) {
         const p = <f32>(j + 1) * invJ;
-        const dw = at(dwords, (n * L + j) * D) + ko;
+        const dw = at(dtable, load<i32>(ids + (<usize>(n * L + j) << 2)) * D) + ko;
         // l g = a_j g + b_j (c ⊙ g)
         st(dw, madd(f32x4.splat(2 * p - 1), cg, madd(f32x4.splat(1 - p), g, ld(dw, lanes))), lanes);
       }

@@ -313,34 +313,39 @@ export function episodeGruBackward(rt: Runtime, args: EpisodeGruBackwardArgs): v
 }
 
 export interface PositionEncodingArgs {
-  /** Sentences. */ sentences: number;
-  /** Word slots per sentence (padded). */ words: number;
+  /** Sentences N. */ sentences: number;
+  /** Word slots per sentence (padded) L. */ words: number;
   /** Embedding size D. */ dim: number;
+  /** Rows of the table V. */ vocabSize: number;
+  /** Int32 [N, L]: each word's row of the table, in 0..V (every slot, padded ones too). */ ids: number;
   /** Int32 [N]: words of each sentence, 0..L (0: an empty slot, read as zeros). */ lengths: number;
 }
 
 function positionSizes(rt: Runtime, name: string, a: PositionEncodingArgs) {
   const N = checkSize(`${name} sentences`, a.sentences, 1), L = checkSize(`${name} words`, a.words, 1), D = checkSize(`${name} dim`, a.dim, 1);
+  const V = checkSize(`${name} vocabSize`, a.vocabSize, 1);
   range(rt, `${name} lengths`, a.lengths, N);
-  const v = rt.mem.i32(a.lengths, N);
+  range(rt, `${name} ids`, a.ids, N * L);
+  const v = rt.mem.i32(a.lengths, N), ids = rt.mem.i32(a.ids, N * L);
   for (let n = 0; n < N; n++) if (!(v[n] >= 0 && v[n] <= L)) throw new RangeError(`${name} lengths[${n}] must be in 0..${L}, got ${v[n]}`);
-  return { N, L, D };
+  for (let i = 0; i < N * L; i++) if (!(ids[i] >= 0 && ids[i] < V)) throw new RangeError(`${name} ids[${i}] must be in 0..${V - 1}, got ${ids[i]}`);
+  return { N, L, D, V };
 }
 
-/** DMN+ sentence reader: out [N, D] = Σ_j l_j ⊙ words[n, j] (positional encoding). words [N, L, D]. */
-export function positionEncodingForward(rt: Runtime, args: PositionEncodingArgs & { wordVectors: number; out: number }): void {
+/** DMN+ sentence reader: out [N, D] = Σ_j l_j ⊙ table[ids[n, j]] (positional encoding). table [V, D]. */
+export function positionEncodingForward(rt: Runtime, args: PositionEncodingArgs & { table: number; out: number }): void {
   const name = 'positionEncodingForward';
-  const { N, L, D } = positionSizes(rt, name, args);
-  range(rt, `${name} wordVectors`, args.wordVectors, N * L * D);
+  const { N, L, D, V } = positionSizes(rt, name, args);
+  range(rt, `${name} table`, args.table, V * D);
   range(rt, `${name} out`, args.out, N * D);
-  rt.exports.position_encoding_forward(N, L, D, args.wordVectors, args.lengths, args.out);
+  rt.exports.position_encoding_forward(N, L, D, args.table, args.ids, args.lengths, args.out);
 }
 
-/** Backward of positionEncodingForward: dWordVectors [N, L, D] += l_j ⊙ dOut[n] (nothing past a length). */
-export function positionEncodingBackward(rt: Runtime, args: PositionEncodingArgs & { dOut: number; dWordVectors: number }): void {
+/** Backward of positionEncodingForward: dTable [V, D] += l_j ⊙ dOut[n] at each word's row (nothing past a length). */
+export function positionEncodingBackward(rt: Runtime, args: PositionEncodingArgs & { dOut: number; dTable: number }): void {
   const name = 'positionEncodingBackward';
-  const { N, L, D } = positionSizes(rt, name, args);
+  const { N, L, D, V } = positionSizes(rt, name, args);
   range(rt, `${name} dOut`, args.dOut, N * D);
-  range(rt, `${name} dWordVectors`, args.dWordVectors, N * L * D);
-  rt.exports.position_encoding_backward(N, L, D, args.dOut, args.lengths, args.dWordVectors);
+  range(rt, `${name} dTable`, args.dTable, V * D);
+  rt.exports.position_encoding_backward(N, L, D, args.dOut, args.ids, args.lengths, args.dTable);
 }

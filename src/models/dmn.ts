@@ -270,8 +270,7 @@ export class DMN extends Model {
       return gatherFacts(tape, output, batch.factEnds, batch.factCounts, M);
     }
     const L = batch.L;
-    const words = this.embedding.forward(tape, batch.sentenceIds, [M, B, L]);
-    const sentences = this.drop.forward(tape, positionalEncoding(tape, words, batch.sentenceLengths));
+    const sentences = this.drop.forward(tape, embedSentences(tape, this.embedding, batch.sentenceIds, [M, B, L], batch.sentenceLengths));
     // Padded facts (length 0) read as zero vectors; the GRU's lengths stop before them.
     const { output } = recurrent(tape, this.inputRnn, sentences, { lengths: batch.factCounts });
     return timeFirstToFacts(tape, output, this.options.fusionMerge, d);
@@ -374,14 +373,32 @@ export function positionalEncoding(tape: Tape, words: Variable, lengths: Int32Ar
   const shape = words.shape;
   const D = shape[shape.length - 1], L = shape[shape.length - 2];
   const N = words.size / (L * D);
-  if (!(lengths instanceof Int32Array) || lengths.length !== N) throw new ShapeError(`positionalEncoding: lengths must be an Int32Array of ${N} values, got ${lengths?.length}`);
-  const sizes = { sentences: N, words: L, dim: D, lengths: tape.int32(lengths) };
+  const ids = tape.int32(Int32Array.from({ length: N * L }, (_, i) => i)); // the words are the table, in order
   const y = tape.variable([...shape.slice(0, -2), D], words.requiresGrad);
-  positionEncodingForward(tape.rt, { ...sizes, wordVectors: words.ptr, out: y.ptr });
-  tape.record('positionalEncoding', () => {
-    if (y.hasGrad && words.requiresGrad) positionEncodingBackward(tape.rt, { ...sizes, dOut: y.grad().ptr, dWordVectors: words.grad().ptr });
-  });
+  readSentences(tape, y, { table: words.ptr, vocabSize: N * L, ids, shape: [N, L, D], lengths }, () => (words.requiresGrad ? words.grad().ptr : 0));
   return y;
+}
+
+/** Sentence vectors [M, B, E] straight from the embedding's table for words ids [M, B, L] (no word tensor). */
+function embedSentences(tape: Tape, embedding: Embedding, ids: Int32Array, shape: [number, number, number], lengths: Int32Array): Variable {
+  tape.checkOp('embedSentences', { layer: embedding.rt });
+  const [M, B, L] = shape;
+  const E = embedding.embeddingDim, V = embedding.numEmbeddings;
+  const y = tape.variable([M, B, E]);
+  const dTable = embedding.block.grad(embedding.prefix + 'weight').ptr;
+  readSentences(tape, y, { table: embedding.weight.ptr, vocabSize: V, ids: tape.int32(ids), shape: [M * B, L, E], lengths }, () => dTable);
+  return y;
+}
+
+function readSentences(tape: Tape, y: Variable, a: { table: number; vocabSize: number; ids: number; shape: number[]; lengths: Int32Array }, dTable: () => number): void {
+  const [N, L, D] = a.shape;
+  if (!(a.lengths instanceof Int32Array) || a.lengths.length !== N) throw new ShapeError(`positionalEncoding: lengths must be an Int32Array of ${N} values, got ${a.lengths?.length}`);
+  const sizes = { sentences: N, words: L, dim: D, vocabSize: a.vocabSize, ids: a.ids, lengths: tape.int32(a.lengths) };
+  positionEncodingForward(tape.rt, { ...sizes, table: a.table, out: y.ptr });
+  tape.record('positionalEncoding', () => {
+    const dt = y.hasGrad ? dTable() : 0;
+    if (dt) positionEncodingBackward(tape.rt, { ...sizes, dOut: y.grad().ptr, dTable: dt });
+  });
 }
 
 /** Bidirectional outputs [M, B, 2H] -> facts [B, M, d]: the two directions summed (d = H) or concatenated (d = 2H). */
