@@ -44,14 +44,18 @@ export interface KernelExports {
   embedding_forward(table: number, ids: number, out: number, n: number, D: number): void;
   // assembly/episode.ts
   episode_gate_backward(B: number, M: number, d: number, da: number, s: number, q: number, m: number, lengths: number, W1: number, W2: number, sigmoidGate: number, z: number, a: number, g: number, dg: number, dW1: number, db1: number, dW2: number, db2: number, ds: number, dq: number, dm: number, work: number): void;
+  episode_gate_backward_shared(B: number, M: number, d: number, da: number, s: number, m: number, lengths: number, W1: number, W2: number, sigmoidGate: number, zm: number, a: number, g: number, dg: number, dW1: number, db1: number, dW2: number, db2: number, ds: number, dm: number, dpreSum: number, work: number): void;
   episode_gate_backward_work_floats(B: number, M: number, d: number, da: number): number;
   episode_gate_forward(B: number, M: number, d: number, da: number, s: number, q: number, m: number, lengths: number, W1: number, b1: number, W2: number, b2: number, sigmoidGate: number, z: number, a: number, scores: number, g: number): void;
-  episode_gru_backward(B: number, M: number, I: number, H: number, cell: number, x: number, g: number, lengths: number, W_ih: number, W_hh: number, gates: number, hprev: number, hn: number, dh: number, dx: number, dg: number, dW_ih: number, dW_hh: number, db_ih: number, db_hh: number, work: number): void;
+  episode_gate_forward_shared(B: number, M: number, d: number, da: number, s: number, m: number, lengths: number, aq: number, W1: number, W2: number, b2: number, sigmoidGate: number, zm: number, a: number, scores: number, g: number): void;
+  episode_gate_prepare(B: number, M: number, d: number, da: number, s: number, q: number, W1: number, b1: number, zq: number, aq: number): void;
+  episode_gate_prepare_backward(B: number, M: number, d: number, da: number, s: number, q: number, W1: number, zq: number, dpreSum: number, dW1: number, ds: number, dq: number, work: number): void;
+  episode_gru_backward(B: number, M: number, I: number, H: number, cell: number, x: number, g: number, lengths: number, W_ih: number, W_hh: number, gates: number, hprev: number, hn: number, dh: number, dx: number, dg: number, dW_ih: number, dW_hh: number, db_ih: number, db_hh: number, work: number, dpxSum: number): void;
   episode_gru_backward_work_floats(B: number, M: number, H: number, cell: number): number;
-  episode_gru_forward(B: number, M: number, I: number, H: number, cell: number, x: number, g: number, h0: number, lengths: number, W_ih: number, W_hh: number, b_ih: number, b_hh: number, hN: number, gates: number, hprev: number, hn: number, work: number): void;
+  episode_gru_forward(B: number, M: number, I: number, H: number, cell: number, x: number, g: number, h0: number, lengths: number, W_ih: number, W_hh: number, b_ih: number, b_hh: number, hN: number, gates: number, hprev: number, hn: number, work: number, projected: number): void;
   episode_gru_forward_work_floats(B: number, H: number, cell: number): number;
-  position_encoding_backward(N: number, L: number, D: number, dout: number, lengths: number, dwords: number): void;
-  position_encoding_forward(N: number, L: number, D: number, words: number, lengths: number, out: number): void;
+  position_encoding_backward(N: number, L: number, D: number, dout: number, ids: number, lengths: number, dtable: number): void;
+  position_encoding_forward(N: number, L: number, D: number, table: number, ids: number, lengths: number, out: number): void;
   // assembly/gemm.ts
   gemm_batched_f32(transA: number, transB: number, M: number, N: number, K: number, count: number, alpha: number, A: number, lda: number, strideA: number, B: number, ldb: number, strideB: number, beta: number, C: number, ldc: number, strideC: number): void;
   gemm_f32(transA: number, transB: number, M: number, N: number, K: number, alpha: number, A: number, lda: number, B: number, ldb: number, beta: number, C: number, ldc: number): void;
