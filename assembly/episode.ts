@@ -14,7 +14,10 @@
 // h·W_hhᵀ ([B, H] x [H, G*H]) runs per step, on all rows of the batch at once.
 import { gemm_f32 } from "./gemm";
 import { exp_f32, madd, sigmoid_f32, sigmoid_f32x4, tanh_f32x4 } from "./math";
-import { ld, st, rec_pack, rec_matmul_packed, packed_floats, matmul_scratch_floats } from "./recurrent_common";
+import {
+  ld, st,
+} from "./recurrent_common";
+import { gemm_pack_b, gemm_packed_b, gemm_pack_b_floats, gemm_packed_b_work_floats, gemm_work_floats, gemm_work_max_floats } from "./gemm";
 
 // @ts-ignore: decorator
 @inline
@@ -44,9 +47,10 @@ function len_of(lengths: usize, b: i32): i32 {
 // z: [B*M, 4d] and a: [B*M, da] = tanh(W1 z + b1) are written (kept for backward)
 // scores: [B*M] raw Z (every row, masked ones too)  g: [B*M] (0 exactly past each length)
 // sigmoidGate: 0 softmax over the valid facts, 1 an independent sigmoid per fact
+// work: episode_gate_forward_work_floats(B, M, d, da) floats
 export function episode_gate_forward(
   B: i32, M: i32, d: i32, da: i32, s: usize, q: usize, m: usize, lengths: usize,
-  W1: usize, b1: usize, W2: usize, b2: usize, sigmoidGate: i32, z: usize, a: usize, scores: usize, g: usize,
+  W1: usize, b1: usize, W2: usize, b2: usize, sigmoidGate: i32, z: usize, a: usize, scores: usize, g: usize, work: usize,
 ): void {
   const rows = B * M;
   const Z4 = 4 * d;
@@ -67,7 +71,7 @@ export function episode_gate_forward(
     }
   }
   // a = tanh(z W1ᵀ + b1) over all facts at once.
-  gemm_f32(0, 1, rows, da, Z4, 1, z, Z4, W1, Z4, 0, a, da);
+  gemm_f32(0, 1, rows, da, Z4, 1, z, Z4, W1, Z4, 0, a, da, work);
   const bias2 = load<f32>(b2);
   for (let r = 0; r < rows; r++) {
     const ar = at(a, r * da);
@@ -152,8 +156,9 @@ export function episode_gate_backward(
   for (let r = 0; r < rows; r++) sumDZ += ldf(dZ, r);
   store<f32>(db2, load<f32>(db2) + sumDZ);
   // dW1 += dpreᵀ z;  dz = dpre W1.
-  gemm_f32(1, 0, da, Z4, rows, 1, dpre, da, z, Z4, 1, dW1, Z4);
-  gemm_f32(0, 0, rows, Z4, da, 1, dpre, da, W1, Z4, 0, dz, Z4);
+  const gemmWork = at(dz, rows * Z4);
+  gemm_f32(1, 0, da, Z4, rows, 1, dpre, da, z, Z4, 1, dW1, Z4, gemmWork);
+  gemm_f32(0, 0, rows, Z4, da, 1, dpre, da, W1, Z4, 0, dz, Z4, gemmWork);
   // z's four blocks back to s, q and m (d/dx |x| = sign x, 0 at 0 as torch).
   const zero = f32x4.splat(0);
   const Do = <usize>d << 2;
@@ -178,9 +183,14 @@ export function episode_gate_backward(
   }
 }
 
+export function episode_gate_forward_work_floats(B: i32, M: i32, d: i32, da: i32): i32 {
+  return gemm_work_floats(B * M, da, 4 * d);
+}
+
+// dZ, dpre, dz, then the two products' packing space.
 export function episode_gate_backward_work_floats(B: i32, M: i32, d: i32, da: i32): i32 {
   const rows = B * M;
-  return rows + rows * da + rows * 4 * d;
+  return rows + rows * da + rows * 4 * d + max(gemm_work_floats(da, 4 * d, rows), gemm_work_floats(rows, 4 * d, da));
 }
 
 // Gate rows of the recurrence: 3 (r, z, n) for the gated GRU, 2 (r, n) for the attention GRU.
@@ -205,14 +215,14 @@ export function episode_gru_forward(
   const GH = G * H;
   const rows = B * M;
   const whhT = work;
-  const hh = at(whhT, packed_floats(B, H, GH));
+  const hh = at(whhT, gemm_pack_b_floats(B, H, GH));
   const scratch = at(hh, B * GH);
   const nOff = <usize>((G - 1) * H) << 2; // the n rows, in bytes
   const Ho = <usize>H << 2;
   // gates = x W_ihᵀ + b_ih over all facts: bias rows first, then the product added.
   for (let r = 0; r < rows; r++) memory.copy(at(gates, r * GH), b_ih, <usize>GH << 2);
-  gemm_f32(0, 1, rows, GH, I, 1, x, I, W_ih, I, 1, gates, GH);
-  rec_pack(H, GH, W_hh, H, 1, whhT, B);
+  gemm_f32(0, 1, rows, GH, I, 1, x, I, W_ih, I, 1, gates, GH, work); // before whhT is packed into work
+  gemm_pack_b(H, GH, W_hh, H, 1, whhT, B);
   memory.fill(hprev, 0, <usize>(rows * H) << 2);
   memory.fill(hn, 0, <usize>(rows * H) << 2);
   if (h0 != 0) memory.copy(hN, h0, <usize>(B * H) << 2); else memory.fill(hN, 0, <usize>(B * H) << 2);
@@ -220,7 +230,7 @@ export function episode_gru_forward(
   for (let b = 0; b < B; b++) maxLen = max(maxLen, len_of(lengths, b));
   const one = f32x4.splat(1);
   for (let i = 0; i < maxLen; i++) {
-    rec_matmul_packed(B, GH, H, hN, H, whhT, hh, GH, 0, scratch);
+    gemm_packed_b(B, GH, H, hN, H, whhT, hh, GH, 0, scratch);
     for (let b = 0; b < B; b++) {
       if (i >= len_of(lengths, b)) continue;
       const row = b * M + i;
@@ -252,7 +262,7 @@ export function episode_gru_forward(
 
 export function episode_gru_forward_work_floats(B: i32, H: i32, cell: i32): i32 {
   const GH = gate_rows(cell) * H;
-  return packed_floats(B, H, GH) + B * GH + matmul_scratch_floats(B, H, GH);
+  return max(gemm_pack_b_floats(B, H, GH) + B * GH + gemm_packed_b_work_floats(B, H, GH), gemm_work_max_floats());
 }
 
 // Backward of episode_gru_forward (same sizes and lengths, its kept gates, hprev, hn).
@@ -274,8 +284,8 @@ export function episode_gru_backward(
   const dph = at(dpx, rows * GH);   // [B*M, GH] hidden-side ones (n rows differ by r)
   const dnext = at(dph, rows * GH); // [B, H]
   const whhP = at(dnext, B * H);    // W_hh packed as the [GH, H] operand
-  const scratch = at(whhP, packed_floats(B, GH, H));
-  rec_pack(GH, H, W_hh, H, 0, whhP, B);
+  const scratch = at(whhP, gemm_pack_b_floats(B, GH, H));
+  gemm_pack_b(GH, H, W_hh, H, 0, whhP, B);
   memory.fill(dpx, 0, <usize>(2 * rows * GH) << 2);
   memory.fill(dg, 0, <usize>rows << 2);
   let maxLen = 0;
@@ -320,7 +330,7 @@ export function episode_gru_backward(
       stf(dg, row, f32x4.extract_lane(dgv, 0) + f32x4.extract_lane(dgv, 1) + f32x4.extract_lane(dgv, 2) + f32x4.extract_lane(dgv, 3));
     }
     // dh_{i−1} += dph_i · W_hh, rows of step i strided by M*GH; finished rows are untouched.
-    rec_matmul_packed(B, H, GH, at(dph, i * GH), M * GH, whhP, dnext, H, 0, scratch);
+    gemm_packed_b(B, H, GH, at(dph, i * GH), M * GH, whhP, dnext, H, 0, scratch);
     for (let b = 0; b < B; b++) {
       if (i >= len_of(lengths, b)) continue;
       const dhb = at(dh, b * H), dn = at(dnext, b * H);
@@ -330,8 +340,9 @@ export function episode_gru_backward(
       }
     }
   }
-  gemm_f32(1, 0, GH, I, rows, 1, dpx, GH, x, I, 1, dW_ih, I);
-  gemm_f32(1, 0, GH, H, rows, 1, dph, GH, hprev, H, 1, dW_hh, H);
+  // The products' packing space: whhP's and the steps' scratch, free now.
+  gemm_f32(1, 0, GH, I, rows, 1, dpx, GH, x, I, 1, dW_ih, I, whhP);
+  gemm_f32(1, 0, GH, H, rows, 1, dph, GH, hprev, H, 1, dW_hh, H, whhP);
   for (let j = 0; j < GH; j += 4) {
     const jo = <usize>j << 2, lanes = min(4, GH - j);
     let ai = ld(db_ih + jo, lanes), ah = ld(db_hh + jo, lanes);
@@ -342,10 +353,10 @@ export function episode_gru_backward(
     st(db_ih + jo, ai, lanes);
     st(db_hh + jo, ah, lanes);
   }
-  gemm_f32(0, 0, rows, I, GH, 1, dpx, GH, W_ih, I, 0, dx, I);
+  gemm_f32(0, 0, rows, I, GH, 1, dpx, GH, W_ih, I, 0, dx, I, whhP);
 }
 
 export function episode_gru_backward_work_floats(B: i32, M: i32, H: i32, cell: i32): i32 {
   const GH = gate_rows(cell) * H;
-  return 2 * B * M * GH + B * H + packed_floats(B, GH, H) + matmul_scratch_floats(B, GH, H);
+  return 2 * B * M * GH + B * H + max(gemm_pack_b_floats(B, GH, H) + gemm_packed_b_work_floats(B, GH, H), gemm_work_max_floats());
 }

@@ -14,6 +14,7 @@
  */
 import { checkSize } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { gemmScratch } from './gemm.js';
 
 export type EpisodeCell = 'gated-gru' | 'attention-gru';
 export type EpisodeGate = 'softmax' | 'sigmoid';
@@ -99,7 +100,7 @@ export function episodeGateForward(rt: Runtime, args: EpisodeGateForwardArgs): v
   range(rt, `${name} g`, args.g, rows);
   checkLengths(rt, name, args.lengths, B, M);
   rt.exports.episode_gate_forward(B, M, d, da, args.s, args.q, args.m, args.lengths, args.W1, args.b1, args.W2, args.b2, gate,
-    args.z, args.a, args.scores, args.g);
+    args.z, args.a, args.scores, args.g, gemmScratch(rt, rt.exports.episode_gate_forward_work_floats(B, M, d, da)));
 }
 
 export interface EpisodeGateBackwardArgs extends EpisodeGateSizes {
