@@ -206,7 +206,7 @@ function gate_rows(cell: i32): i32 {
 // gates: [B*M, G*H] (input projection, then the activated gates r, (z,) n)
 // hprev: [B*M, H] h_{i−1}  hn: [B*M, H] W_hn h_{i−1} + b_hn; rows past a length are zeroed
 // work: episode_gru_forward_work_floats(B, H, cell) floats
-// W_hhᵀ is packed once per call (recurrent_common's panels), so each fact's product streams it.
+// W_hhᵀ is packed once per call (gemm.ts's pre-packed-B mode), so each fact's product streams it.
 export function episode_gru_forward(
   B: i32, M: i32, I: i32, H: i32, cell: i32, x: usize, g: usize, h0: usize, lengths: usize,
   W_ih: usize, W_hh: usize, b_ih: usize, b_hh: usize, hN: usize, gates: usize, hprev: usize, hn: usize, work: usize,

@@ -29,9 +29,16 @@ export interface GemmArgs {
  * reserved in rt.scratch when it was made, so this never grows memory). Valid until the
  * next call; calls from TypeScript never nest, so one space serves them all.
  */
-export function gemmScratch(rt: Runtime, floats: number = rt.exports.gemm_work_max_floats()): number {
+export function gemmScratch(rt: Runtime, floats?: number): number {
   rt.scratch.reset();
-  return rt.scratch.alloc(floats * 4);
+  return rt.scratch.alloc((floats ?? maxWorkFloats(rt)) * 4);
+}
+
+const maxWork = new WeakMap<Runtime, number>();
+function maxWorkFloats(rt: Runtime): number {
+  let floats = maxWork.get(rt);
+  if (floats === undefined) maxWork.set(rt, (floats = rt.exports.gemm_work_max_floats()));
+  return floats;
 }
 
 /** Floats of packing space one product needs (assembly/gemm.ts gemm_work_floats). */
@@ -41,9 +48,8 @@ export function gemmWorkFloats(rt: Runtime, m: number, n: number, k: number): nu
 
 /** The work pointer of a product: args.work, checked, or the runtime's scratch. */
 function gemmWork(rt: Runtime, fn: string, work: number | undefined, m: number, n: number, k: number): number {
-  const floats = rt.exports.gemm_work_floats(m, n, k);
-  if (work === undefined) return gemmScratch(rt, floats);
-  rt.mem.checkRange(`${fn} work`, work, floats * 4);
+  if (work === undefined) return gemmScratch(rt);
+  rt.mem.checkRange(`${fn} work`, work, rt.exports.gemm_work_floats(m, n, k) * 4);
   return work;
 }
 
