@@ -1,13 +1,14 @@
 // Paired A/B of two builds of rnn-wasm over the rows of `bench gemm`, `bench lstm`,
 // `bench gru`, `bench attention` and `bench mdlstm`, in one process: every call of build A is
 // paired with the same call of build B (order alternating), so both see the same machine
-// noise; per row it prints the median of the per-pair ratios B/A (< 1: B is faster), each
-// side's median, and max |output A - output B| (0: bit for bit the same result).
+// noise; per row it prints the median of the per-pair ratios B/A (< 1: B is faster) with its
+// interquartile range, each side's median CPU time per call, and max |output A - output B|
+// (0: bit for bit the same result).
 //
 //   node --experimental-wasm-relaxed-simd bench/ab-rows.mjs <distA> <distB> [simd|relaxed] [rowFilter] [secondsPerRow]
 //
 // <dist> is a built dist/ directory (index.js and wasm/). rowFilter: a substring or regexp
-// of row names (default: all rows). Rows last about secondsPerRow (default 3) per side.
+// of row names (default: all rows). Rows take about secondsPerRow (default 3) of CPU time per side.
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
@@ -149,6 +150,10 @@ for (const phase of ['forward', 'train']) {
 
 // ---- run --------------------------------------------------------------------------------
 
+// Timed in CPU time of this process (process.cpuUsage: user + system), not wall clock: on a
+// shared machine another process's time slices then do not count, only their cache effects.
+// A sample is `reps` calls, enough for ~2 ms of CPU time (the clock's granularity).
+const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const a = await load(dirA), b = await load(dirB);
 const re = new RegExp(filter);
 const median = (t) => [...t].sort((p, q) => p - q)[t.length >> 1];
@@ -159,17 +164,19 @@ for (const r of ROWS) {
   const oa = sa.output(), ob = sb.output();
   let maxDiff = 0;
   for (let i = 0; i < oa.length; i++) maxDiff = Math.max(maxDiff, Math.abs(oa[i] - ob[i]));
-  // Warm-up, then as many pairs as fit the budget (at least 15).
-  const t0 = performance.now();
+  // Warm-up, then as many pairs as fit the budget (at least 25).
+  let t0 = cpuMs();
   for (let i = 0; i < 3; i++) { sa.call(); sb.call(); }
-  const perPair = (performance.now() - t0) / 3;
-  const pairs = Math.max(15, Math.min(2000, Math.round((2 * budgetMs) / perPair / 2)));
+  const perCall = Math.max(1e-3, (cpuMs() - t0) / 6);
+  const reps = Math.max(1, Math.ceil(2 / perCall));
+  const pairs = Math.max(25, Math.min(1000, Math.round(budgetMs / (perCall * reps))));
   const ta = [], tb = [];
-  const timed = (side) => { const t = performance.now(); side.call(); return performance.now() - t; };
+  const timed = (side) => { const t = cpuMs(); for (let k = 0; k < reps; k++) side.call(); return (cpuMs() - t) / reps; };
   for (let i = 0; i < pairs; i++) {
     if (i % 2 === 0) { ta.push(timed(sa)); tb.push(timed(sb)); }
     else { tb.push(timed(sb)); ta.push(timed(sa)); }
   }
-  const ratio = median(ta.map((t, i) => tb[i] / t));
-  console.log(`${build}\t${r.name}\t${ratio.toFixed(3)}\tpairs ${pairs}\tA ${median(ta).toFixed(4)} ms\tB ${median(tb).toFixed(4)} ms\tmax|A-B| ${maxDiff.toExponential(1)}`);
+  const ratios = ta.map((t, i) => tb[i] / t).sort((p, q) => p - q);
+  const q = (f) => ratios[Math.min(ratios.length - 1, Math.floor(f * ratios.length))];
+  console.log(`${build}\t${r.name}\t${q(0.5).toFixed(3)}\tIQR ${q(0.25).toFixed(3)}-${q(0.75).toFixed(3)}\tpairs ${pairs}x${reps}\tA ${median(ta).toFixed(4)} ms\tB ${median(tb).toFixed(4)} ms CPU\tmax|A-B| ${maxDiff.toExponential(1)}`);
 }
