@@ -785,8 +785,15 @@ function gemm_2x4_simd_dot(
     r1 = madd(f32x4.splat(load<f32>(a1 + o)), w, r1);
   }
   const av = f32x4.splat(alpha);
-  store_lanes(c0, f32x4.mul(r0, av), cols, beta);
-  if (rows > 1) store_lanes(c0 + ldcB, f32x4.mul(r1, av), cols, beta);
+  r0 = f32x4.mul(r0, av);
+  r1 = f32x4.mul(r1, av);
+  if (cols == 4) {
+    store4(c0, beta, r0);
+    if (rows > 1) store4(c0 + ldcB, beta, r1);
+  } else {
+    store_lanes_call(c0, r0, cols, beta);
+    if (rows > 1) store_lanes_call(c0 + ldcB, r1, cols, beta);
+  }
 }
 
 // c[0:8] = alpha * (a . b_j for the 8 rows b_j = b + j*ldbB) + beta * c[0:8]
@@ -876,9 +883,27 @@ function store_row8(p: usize, beta: f32, lo: v128, hi: v128, w: i32): void {
       v128.store(p, madd(v128.load(p, 16), bv, hi), 16);
     }
   } else {
-    store_lanes(p, lo, min(w, 4), beta);
-    store_lanes(p + 16, hi, w - 4, beta);
+    store_row8_tail(p, beta, lo, hi, w);
   }
+}
+
+// The partial-width case of store_row8 (the right edge of C), out of line: it is rare, and
+// inlined into every tile store it would double the kernels' code.
+function store_row8_tail(p: usize, beta: f32, lo: v128, hi: v128, w: i32): void {
+  store_lanes(p, lo, min(w, 4), beta);
+  store_lanes(p + 16, hi, w - 4, beta);
+}
+
+// c[0:4] = v + beta * c[0:4]
+// @ts-ignore: decorator
+@inline
+function store4(p: usize, beta: f32, v: v128): void {
+  v128.store(p, beta == 0 ? v : madd(v128.load(p), f32x4.splat(beta), v));
+}
+
+// store_lanes out of line (gemm_2x4_simd_dot's ragged columns).
+function store_lanes_call(p: usize, v: v128, n: i32, beta: f32): void {
+  store_lanes(p, v, n, beta);
 }
 
 // c[0:n] = v[0:n] + beta * c[0:n] for the first n (<= 0: none, up to 4) lanes.
