@@ -791,8 +791,8 @@ function gemm_2x4_simd_dot(
     store4(c0, beta, r0);
     if (rows > 1) store4(c0 + ldcB, beta, r1);
   } else {
-    store_lanes_call(c0, r0, cols, beta);
-    if (rows > 1) store_lanes_call(c0 + ldcB, r1, cols, beta);
+    store_lanes(c0, r0, cols, beta);
+    if (rows > 1) store_lanes(c0 + ldcB, r1, cols, beta);
   }
 }
 
@@ -860,10 +860,20 @@ function store_tile(
     c20 = f32x4.mul(c20, av); c21 = f32x4.mul(c21, av);
     c30 = f32x4.mul(c30, av); c31 = f32x4.mul(c31, av);
   }
-  store_row8(c, beta, c00, c01, cols);
-  if (rows > 1) store_row8(c + ldcB, beta, c10, c11, cols);
-  if (rows > 2) store_row8(c + 2 * ldcB, beta, c20, c21, cols);
-  if (rows > 3) store_row8(c + 3 * ldcB, beta, c30, c31, cols);
+  if (cols == NR) {
+    store_row8(c, beta, c00, c01, NR);
+    if (rows > 1) store_row8(c + ldcB, beta, c10, c11, NR);
+    if (rows > 2) store_row8(c + 2 * ldcB, beta, c20, c21, NR);
+    if (rows > 3) store_row8(c + 3 * ldcB, beta, c30, c31, NR);
+  } else {
+    // The right edge: one copy of the lane stores, row by row (a call here, out of the
+    // kernel, cost its loop 8% in V8: A/B 256^3 and 64x256x64, simd).
+    for (let r = 0; r < rows; r++) {
+      const lo = r == 0 ? c00 : r == 1 ? c10 : r == 2 ? c20 : c30;
+      const hi = r == 0 ? c01 : r == 1 ? c11 : r == 2 ? c21 : c31;
+      store_row8(c + <usize>r * ldcB, beta, lo, hi, cols);
+    }
+  }
 }
 
 // c[0:w] = [lo hi][0:w] + beta * c[0:w] (w = 1..8; beta == 0 never reads c, beta == 1 adds).
@@ -883,15 +893,9 @@ function store_row8(p: usize, beta: f32, lo: v128, hi: v128, w: i32): void {
       v128.store(p, madd(v128.load(p, 16), bv, hi), 16);
     }
   } else {
-    store_row8_tail(p, beta, lo, hi, w);
+    store_lanes(p, lo, min(w, 4), beta);
+    store_lanes(p + 16, hi, w - 4, beta);
   }
-}
-
-// The partial-width case of store_row8 (the right edge of C), out of line: it is rare, and
-// inlined into every tile store it would double the kernels' code.
-function store_row8_tail(p: usize, beta: f32, lo: v128, hi: v128, w: i32): void {
-  store_lanes(p, lo, min(w, 4), beta);
-  store_lanes(p + 16, hi, w - 4, beta);
 }
 
 // c[0:4] = v + beta * c[0:4]
@@ -901,10 +905,6 @@ function store4(p: usize, beta: f32, v: v128): void {
   v128.store(p, beta == 0 ? v : madd(v128.load(p), f32x4.splat(beta), v));
 }
 
-// store_lanes out of line (gemm_2x4_simd_dot's ragged columns).
-function store_lanes_call(p: usize, v: v128, n: i32, beta: f32): void {
-  store_lanes(p, v, n, beta);
-}
 
 // c[0:n] = v[0:n] + beta * c[0:n] for the first n (<= 0: none, up to 4) lanes.
 // @ts-ignore: decorator
