@@ -68,7 +68,7 @@ export function babiBatches(encoded: EncodedBabi[], batchSize: number, passes: n
 export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResult {
   const { train, validation } = splitBabi(options.examples, options.validationFraction ?? 0.1);
   // The vocabulary sees the training part only: validation words it never saw map to <unk>.
-  const vocab = babiVocabulary(train);
+  const vocab = babiVocabulary(train, { answerWords: options.answerModule === 'gru' });
   const enc = train.map((e) => encodeBabi(e, vocab));
   const venc = validation.map((e) => encodeBabi(e, vocab));
   const passes = options.passes ?? 3;
@@ -173,9 +173,9 @@ export interface AnsweredStory {
 export function answerStories(model: DMN, vocab: Vocabulary, examples: BabiExample[]): AnsweredStory[] {
   if (examples.length === 0) return [];
   const batch = makeDMNBatch(examples.map((e) => encodeBabi(e, vocab)), model.options.passes);
-  const { answers, gates } = model.predict(batch);
+  const { answers, gates, words } = model.predict(batch);
   return examples.map((e, b) => {
-    const predicted = vocab.token(answers[b]);
+    const predicted = words ? Array.from(words[b], (w) => vocab.token(w)).join(',') : vocab.token(answers[b]);
     return {
       facts: e.facts.map((f) => f.join(' ')), question: e.question.join(' '), answer: answerToken(e), predicted, correct: predicted === answerToken(e),
       supporting: e.supporting, gates: gates.map((g) => Array.from(g.subarray(b * batch.M, b * batch.M + e.facts.length))),

@@ -7,7 +7,10 @@
 //   memory         T passes (default 3) of EpisodeAttention from m⁰ = q; gates softmax or sigmoid;
 //                  cell 'gated-gru' or 'attention-gru'; update 'gru' (tied: m = GRUCell(c, m)) or
 //                  'relu' (untied per pass: m = ReLU(W_t [m; c; q] + b_t))
-//   answer         softmax over the vocabulary from [m; q] (list answers are one class "a,b")
+//                  'visual': a feature grid [R, C, F] read in snake order by the same bidirectional
+//                            GRU (src/models/dmn-visual.ts)
+//   answer         'softmax' over the vocabulary from [m; q] (list answers are one class "a,b"), or
+//                  'gru': a GRU decoder of the answer's words from a⁰ = m (src/models/dmn-answer.ts)
 //   loss           cross-entropy of the answer, plus optionally (gateSupervision > 0) the
 //                  supporting facts' cross-entropy of each pass's gates (the original DMN's
 //                  strong supervision: pass t looks at supporting fact t)
@@ -29,8 +32,13 @@ import { Model, type LayerPlan } from '../train/model.js';
 import { Variable, type Tape } from '../train/tape.js';
 import { makeRecurrent } from './common.js';
 import type { EncodedBabi } from '../data/babi.js';
+import { UNK_ID } from '../data/vocab.js';
+import { makeVisualBatch, visualSequence, type VisualGrid } from './dmn-visual.js';
+import { AnswerDecoder, packAnswerWords, type AnswerWords, type DMNAnswerModule } from './dmn-answer.js';
 
-export type DMNInput = 'words' | 'fusion';
+export { makeVisualBatch };
+
+export type DMNInput = 'words' | 'fusion' | 'visual';
 export type DMNMemoryUpdate = 'gru' | 'relu';
 
 export interface DMNOptions {
@@ -55,6 +63,12 @@ export interface DMNOptions {
   dropout?: number;
   /** Weight of the gate supervision by supporting facts (default 0: none). */
   gateSupervision?: number;
+  /** input 'visual': features F per grid region. */
+  visualFeatures?: number;
+  /** 'softmax' from [m; q] (default) or a 'gru' decoder of the answer's words. */
+  answerModule?: DMNAnswerModule;
+  /** 'gru' answers: greedy decoding stops after this many words (default 5). */
+  maxAnswerLength?: number;
   /**
    * Initialisation of the weight matrices (not the embedding, not the biases): 'xavier' (default;
    * Glorot normal, std sqrt(2 / (fan_in + fan_out)), as PyTorch DMN+ implementations do: on 10k qa1
@@ -87,6 +101,10 @@ export interface DMNBatch {
   /** Supporting fact index per pass [B * passes] (-1: none for that pass). */
   supporting: Int32Array;
   passes: number;
+  /** input 'visual': the feature grids (makeVisualBatch). */
+  grid?: VisualGrid;
+  /** answerModule 'gru': the answers word by word. */
+  answerWords?: AnswerWords;
 }
 
 /** Pads encoded questions into a DMNBatch (both input modules' layouts). */
@@ -126,13 +144,14 @@ export function makeDMNBatch(examples: EncodedBabi[], passes = 3): DMNBatch {
     answers[b] = e.answer;
     for (let p = 0; p < passes; p++) supporting[b * passes + p] = p < e.supporting.length ? e.supporting[p] : -1;
   });
-  return { B, M, factCounts, storyIds, storyLengths, factEnds, sentenceIds, sentenceLengths, L, questionIds, questionLengths, answers, supporting, passes };
+  const answerWords = packAnswerWords(examples.map((e) => e.answerWords ?? [e.answer]));
+  return { B, M, factCounts, storyIds, storyLengths, factEnds, sentenceIds, sentenceLengths, L, questionIds, questionLengths, answers, supporting, passes, answerWords };
 }
 
 interface Resolved {
   vocabSize: number; input: DMNInput; fusionMerge: 'sum' | 'concat'; cell: EpisodeCell; gate: EpisodeGate; memoryUpdate: DMNMemoryUpdate;
   passes: number; embeddingDim: number; hiddenSize: number; gateSize: number; dropout: number; gateSupervision: number; seed: number;
-  variant: 'dmn+' | 'dmn'; init: 'xavier' | 'torch';
+  variant: 'dmn+' | 'dmn'; init: 'xavier' | 'torch'; visualFeatures: number; answerModule: DMNAnswerModule; maxAnswerLength: number;
 }
 
 export function resolveDMNOptions(o: DMNOptions): Resolved {
@@ -156,9 +175,13 @@ export function resolveDMNOptions(o: DMNOptions): Resolved {
     gateSupervision: o.gateSupervision ?? 0,
     init: o.init ?? 'xavier',
     seed: o.seed ?? 0,
+    visualFeatures: o.input === 'visual' ? checkSize('visualFeatures', o.visualFeatures, 1) : 0,
+    answerModule: o.answerModule ?? 'softmax',
+    maxAnswerLength: checkSize('maxAnswerLength', o.maxAnswerLength ?? 5, 1),
   };
   if (r.init !== 'xavier' && r.init !== 'torch') throw new RangeError(`init must be 'xavier' or 'torch', got ${String(r.init)}`);
-  if (r.input !== 'words' && r.input !== 'fusion') throw new RangeError(`input must be 'words' or 'fusion', got ${String(r.input)}`);
+  if (r.input !== 'words' && r.input !== 'fusion' && r.input !== 'visual') throw new RangeError(`input must be 'words', 'fusion' or 'visual', got ${String(r.input)}`);
+  if (r.answerModule !== 'softmax' && r.answerModule !== 'gru') throw new RangeError(`answerModule must be 'softmax' or 'gru', got ${String(r.answerModule)}`);
   if (r.fusionMerge !== 'sum' && r.fusionMerge !== 'concat') throw new RangeError(`fusionMerge must be 'sum' or 'concat', got ${String(r.fusionMerge)}`);
   if (r.memoryUpdate !== 'gru' && r.memoryUpdate !== 'relu') throw new RangeError(`memoryUpdate must be 'gru' or 'relu', got ${String(r.memoryUpdate)}`);
   if (r.cell !== 'gated-gru' && r.cell !== 'attention-gru') throw new RangeError(`cell must be 'gated-gru' or 'attention-gru', got ${String(r.cell)}`);
@@ -170,19 +193,21 @@ export function resolveDMNOptions(o: DMNOptions): Resolved {
 
 /** The fact size d the memory works in. */
 function factSizeOf(o: Resolved): number {
-  return o.input === 'fusion' && o.fusionMerge === 'concat' ? 2 * o.hiddenSize : o.hiddenSize;
+  return o.input !== 'words' && o.fusionMerge === 'concat' ? 2 * o.hiddenSize : o.hiddenSize;
 }
 
 function dmnPlan(o: Resolved): LayerPlan[] {
   const d = factSizeOf(o);
   const E = o.embeddingDim, H = o.hiddenSize;
   const plan: LayerPlan[] = [{ prefix: 'embedding.', specs: Embedding.parameterSpecs({ numEmbeddings: o.vocabSize, embeddingDim: E }) }];
-  plan.push({ prefix: 'input.', specs: GRU.parameterSpecs({ inputSize: E, hiddenSize: H, bidirectional: o.input === 'fusion' }) });
+  if (o.input === 'visual') plan.push({ prefix: 'visual.', specs: Linear.parameterSpecs({ inFeatures: o.visualFeatures, outFeatures: E }) });
+  plan.push({ prefix: 'input.', specs: GRU.parameterSpecs({ inputSize: E, hiddenSize: H, bidirectional: o.input !== 'words' }) });
   plan.push({ prefix: 'question.', specs: GRU.parameterSpecs({ inputSize: E, hiddenSize: d }) });
   plan.push({ prefix: 'memory.episode.', specs: episodeParameterSpecs({ factSize: d, hiddenSize: d, gateSize: o.gateSize, cell: o.cell }) });
   if (o.memoryUpdate === 'gru') plan.push({ prefix: 'memory.update.', specs: cellParameterSpecs(3, { inputSize: d, hiddenSize: d }) });
   else for (let t = 0; t < o.passes; t++) plan.push({ prefix: `memory.update${t}.`, specs: Linear.parameterSpecs({ inFeatures: 3 * d, outFeatures: d }) });
-  plan.push({ prefix: 'answer.', specs: Linear.parameterSpecs({ inFeatures: 2 * d, outFeatures: o.vocabSize }) });
+  plan.push({ prefix: 'answer.', specs: Linear.parameterSpecs({ inFeatures: o.answerModule === 'gru' ? d : 2 * d, outFeatures: o.vocabSize }) });
+  if (o.answerModule === 'gru') plan.push({ prefix: 'answer.decoder.', specs: GRU.parameterSpecs({ inputSize: E + d, hiddenSize: d }) });
   return plan;
 }
 
@@ -203,6 +228,10 @@ export class DMN extends Model {
   readonly memoryCell: GRUCell | null;
   readonly memoryLinears: Linear[];
   readonly answer: Linear;
+  /** input 'visual': the regions' projection into the question's space. */
+  readonly visualProjection: Linear | null = null;
+  /** answerModule 'gru'. */
+  readonly decoder: AnswerDecoder | null = null;
   private readonly drop: Dropout;
 
   constructor(rt: Runtime, options: DMNOptions) {
@@ -214,7 +243,11 @@ export class DMN extends Model {
     const bind = (prefix: string) => ({ block: this.params, prefix, rng: this.rng });
     this.embedding = new Embedding(rt, { numEmbeddings: o.vocabSize, embeddingDim: E }, bind('embedding.'));
     this.embedding.resetParameters(this.rng);
-    this.inputRnn = makeRecurrent(rt, 'gru', { inputSize: E, hiddenSize: H, bidirectional: o.input === 'fusion' }, this.params, 'input.', this.rng);
+    if (o.input === 'visual') {
+      this.visualProjection = new Linear(rt, { inFeatures: o.visualFeatures, outFeatures: E }, bind('visual.'));
+      this.visualProjection.resetParameters(this.rng);
+    }
+    this.inputRnn = makeRecurrent(rt, 'gru', { inputSize: E, hiddenSize: H, bidirectional: o.input !== 'words' }, this.params, 'input.', this.rng);
     this.questionRnn = makeRecurrent(rt, 'gru', { inputSize: E, hiddenSize: d }, this.params, 'question.', this.rng);
     this.episode = new EpisodeAttention(rt, { factSize: d, hiddenSize: d, gateSize: o.gateSize, cell: o.cell, gate: o.gate, ...bind('memory.episode.') });
     this.memoryCell = o.memoryUpdate === 'gru' ? new GRUCell(rt, { inputSize: d, hiddenSize: d, block: this.params, prefix: 'memory.update.', seed: 0 }) : null;
@@ -227,8 +260,12 @@ export class DMN extends Model {
         this.memoryLinears.push(lin);
       }
     }
-    this.answer = new Linear(rt, { inFeatures: 2 * d, outFeatures: o.vocabSize }, bind('answer.'));
+    this.answer = new Linear(rt, { inFeatures: o.answerModule === 'gru' ? d : 2 * d, outFeatures: o.vocabSize }, bind('answer.'));
     this.answer.resetParameters(this.rng);
+    if (o.answerModule === 'gru') {
+      const rnn = makeRecurrent(rt, 'gru', { inputSize: E + d, hiddenSize: d }, this.params, 'answer.decoder.', this.rng);
+      this.decoder = new AnswerDecoder(this.embedding, rnn, this.answer, o.maxAnswerLength);
+    }
     this.drop = new Dropout(rt, { p: o.dropout }, this.rng);
     if (o.init === 'xavier') {
       for (const name of this.params.names) {
@@ -243,13 +280,14 @@ export class DMN extends Model {
 
   /** The options to rebuild this model (saved with its weights). */
   get config(): DMNOptions {
-    const { vocabSize, variant, input, fusionMerge, cell, gate, memoryUpdate, passes, embeddingDim, hiddenSize, gateSize, dropout, gateSupervision, init } = this.options;
-    return { vocabSize, variant, input, fusionMerge, cell, gate, memoryUpdate, passes, embeddingDim, hiddenSize, gateSize, dropout, gateSupervision, init };
+    const { vocabSize, variant, input, fusionMerge, cell, gate, memoryUpdate, passes, embeddingDim, hiddenSize, gateSize, dropout, gateSupervision, init, answerModule, maxAnswerLength } = this.options;
+    const visual = input === 'visual' ? { visualFeatures: this.options.visualFeatures } : {};
+    return { vocabSize, variant, input, fusionMerge, cell, gate, memoryUpdate, passes, embeddingDim, hiddenSize, gateSize, dropout, gateSupervision, init, answerModule, maxAnswerLength, ...visual };
   }
 
   private checkBatch(batch: DMNBatch): void {
     const V = this.options.vocabSize;
-    for (const [name, ids] of [['storyIds', batch.storyIds], ['questionIds', batch.questionIds], ['answers', batch.answers]] as const) {
+    for (const [name, ids] of [['storyIds', batch.storyIds], ['questionIds', batch.questionIds], ['answers', batch.answers], ['answerWords', batch.answerWords?.words ?? []]] as const) {
       for (let i = 0; i < ids.length; i++) {
         if (!(ids[i] >= 0 && ids[i] < V)) throw new RangeError(`DMN batch ${name}[${i}] = ${ids[i]} is outside the vocabulary [0, ${V})`);
       }
@@ -263,6 +301,10 @@ export class DMN extends Model {
   private facts(tape: Tape, batch: DMNBatch): Variable {
     const { B, M } = batch;
     const d = this.factSize;
+    if (this.visualProjection) {
+      const states = visualSequence(tape, { projection: this.visualProjection, rnn: this.inputRnn, dropout: this.drop }, batch);
+      return timeFirstToFacts(tape, states, this.options.fusionMerge, d);
+    }
     if (this.options.input === 'words') {
       const Tw = batch.storyIds.length / B;
       const x = this.drop.forward(tape, this.embedding.forward(tape, batch.storyIds, [Tw, B]));
@@ -276,8 +318,8 @@ export class DMN extends Model {
     return timeFirstToFacts(tape, output, this.options.fusionMerge, d);
   }
 
-  /** Logits [B, vocabSize] and the gates of every pass, on the model's tape. */
-  forward(batch: DMNBatch): DMNForward {
+  /** The final memory m, the question q [B, d] and the gates of every pass, on the model's tape. */
+  private memory(batch: DMNBatch): { m: Variable; q: Variable; gates: Variable[] } {
     this.checkBatch(batch);
     const tape = this.tape;
     const { B } = batch;
@@ -295,24 +337,49 @@ export class DMN extends Model {
       gates.push(g);
       m = this.memoryCell ? cell(tape, this.memoryCell, episode, { h: m }).h : relu(tape, this.memoryLinears[t].forward(tape, concatFeatures(tape, [m, episode, q])));
     }
-    const logits = this.answer.forward(tape, this.drop.forward(tape, concatFeatures(tape, [m, q])));
+    return { m, q, gates };
+  }
+
+  /** Logits [B, vocabSize] ('softmax' answers; [T, B, vocabSize] teacher-forced for 'gru') and the gates of every pass, on the model's tape. */
+  forward(batch: DMNBatch): DMNForward {
+    const { m, q, gates } = this.memory(batch);
+    if (this.decoder) return { logits: this.decoder.teacherForced(this.tape, m, q, this.answerWordsOf(batch)).logits, gates };
+    const logits = this.answer.forward(this.tape, this.drop.forward(this.tape, concatFeatures(this.tape, [m, q])));
     return { logits, gates };
   }
 
+  private answerWordsOf(batch: DMNBatch): AnswerWords {
+    if (!batch.answerWords) throw new ShapeError("DMN answerModule 'gru' needs the batch's answerWords (makeDMNBatch fills them)");
+    return batch.answerWords;
+  }
+
   loss(batch: DMNBatch): number {
-    const { logits, gates } = this.forward(batch);
-    let loss = crossEntropyLoss(this.tape, logits, batch.answers);
+    let loss: number, gates: Variable[];
+    if (this.decoder) {
+      const r = this.memory(batch);
+      gates = r.gates;
+      loss = this.decoder.loss(this.tape, r.m, r.q, this.answerWordsOf(batch));
+    } else {
+      const r = this.forward(batch);
+      gates = r.gates;
+      loss = crossEntropyLoss(this.tape, r.logits, batch.answers);
+    }
     const w = this.options.gateSupervision;
     if (w > 0) gates.forEach((g, t) => (loss += gateSupervisionLoss(this.tape, g, batch, t, w, this.options.gate)));
     return loss;
   }
 
-  /** Predicted answer ids [B] and the gates [passes][B*M] (eval mode). */
-  predict(batch: DMNBatch): { answers: Int32Array; gates: Float32Array[] } {
+  /** Predicted answer ids [B] ('gru': the answer words, greedy, in `words`) and the gates [passes][B*M] (eval mode). */
+  predict(batch: DMNBatch): { answers: Int32Array; gates: Float32Array[]; words?: Int32Array[] } {
     const wasTraining = this.training;
     this.eval();
     try {
       this.tape.reset();
+      if (this.decoder) {
+        const { m, q, gates } = this.memory(batch);
+        const words = this.decoder.greedy(this.tape, m, q);
+        return { answers: Int32Array.from(words, (w) => (w.length === 1 ? w[0] : -1)), gates: gates.map((g) => g.toArray()), words };
+      }
       const { logits, gates } = this.forward(batch);
       const l = logits.toArray();
       const V = this.options.vocabSize;
@@ -328,16 +395,22 @@ export class DMN extends Model {
     }
   }
 
-  /** Answer accuracy over batches (eval mode). */
+  /** Answer accuracy over batches (eval mode). An answer outside the vocabulary (<unk>) is never right, whatever the model says. */
   evaluate(batches: DMNBatch[]): { accuracy: number; questions: number } {
     let correct = 0, total = 0;
     for (const batch of batches) {
-      const { answers } = this.predict(batch);
-      for (let b = 0; b < batch.B; b++) if (answers[b] === batch.answers[b]) correct++;
+      const { answers, words } = this.predict(batch);
+      for (let b = 0; b < batch.B; b++) if (batch.answers[b] !== UNK_ID && (words ? sameAnswer(words[b], batch.answerWords!, b) : answers[b] === batch.answers[b])) correct++;
       total += batch.B;
     }
     return { accuracy: correct / Math.max(1, total), questions: total };
   }
+}
+
+/** A decoded answer equals row b of the batch's answer words, word for word. */
+function sameAnswer(words: Int32Array, answer: AnswerWords, b: number): boolean {
+  const W = answer.words.length / answer.lengths.length;
+  return words.length === answer.lengths[b] && words.every((w, j) => w !== UNK_ID && w === answer.words[b * W + j]);
 }
 
 // ---------------------------------------------------------------- tape ops of the input module
