@@ -6,9 +6,9 @@ const read = (f) => (fs.existsSync(dir + f) ? fs.readFileSync(dir + f, 'utf8').s
 const pct = (x) => `${(100 * x).toFixed(1)}%`;
 const at = (h, s) => { const p = h.filter((x) => x.seconds <= s).pop(); return p ? pct(p.accuracy) : '-'; };
 
-console.log('| task | reached | at (CPU s, training only) | steps | questions/s | accuracy at 1 / 2 / 5 min | commit |\n|---|---|---|---|---|---|---|');
+console.log('| task | seed | reached | at (CPU s, training only) | steps | questions/s | accuracy at 1 / 2 / 5 min | commit |\n|---|---|---|---|---|---|---|---|');
 for (const r of read('tta.jsonl')) {
-  console.log(`| qa${r.task} | ${pct(r.bestAccuracy)} | ${r.secondsToTarget !== null ? r.secondsToTarget.toFixed(1) : `not reached in ${r.seconds.toFixed(0)}`} | ${r.steps} | ${Math.round(r.questionsPerSecond)} | ${[60, 120, 300].map((s) => (r.seconds >= s ? at(r.history, s) : "-")).join(" / ")} | ${r.commit} |`);
+  console.log(`| qa${r.task} | ${r.seed} | ${pct(r.bestAccuracy)} | ${r.secondsToTarget !== null ? r.secondsToTarget.toFixed(1) : `not reached in ${r.seconds.toFixed(0)}`} | ${r.steps} | ${Math.round(r.questionsPerSecond)} | ${[60, 120, 300].map((s) => (r.seconds >= s ? at(r.history, s) : "-")).join(" / ")} | ${r.commit} |`);
 }
 console.log('');
 const rows = read('tasks20.jsonl');
