@@ -269,7 +269,7 @@ export class DMN extends Model {
       const rnn = makeRecurrent(rt, 'gru', { inputSize: E + d, hiddenSize: d }, this.params, 'answer.decoder.', this.rng);
       this.decoder = new AnswerDecoder(this.embedding, rnn, this.answer, o.maxAnswerLength);
     }
-    this.drop = new Dropout(rt, { p: o.dropout }, this.rng);
+    this.drop = new Dropout(rt, { p: o.dropout, masks: 'wasm' }, this.rng);
     if (o.init === 'xavier') {
       for (const name of this.params.names) {
         const t = this.params.value(name);

@@ -35,6 +35,7 @@ export interface KernelExports {
   bias_add_rows_forward(y: number, ldy: number, b: number, rows: number, cols: number): void;
   copy_f32(n: number, x: number, y: number): void;
   copy_rows_f32(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: number): void;
+  dropout_mask_f32(n: number, threshold: number, keep: number, s0: number, s1: number, s2: number, s3: number, out: number): void;
   fill_f32(n: number, value: number, x: number): void;
   mul_backward(a: number, b: number, dy: number, da: number, db: number, n: number): void;
   mul_forward(a: number, b: number, y: number, n: number): void;
