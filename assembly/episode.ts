@@ -14,7 +14,8 @@
 // h·W_hhᵀ ([B, H] x [H, G*H]) runs per step, on all rows of the batch at once.
 import { gemm_f32 } from "./gemm";
 import { exp_f32, madd, sigmoid_f32, sigmoid_f32x4, tanh_f32x4 } from "./math";
-import { ld, st, rec_pack, rec_matmul_packed, packed_floats, matmul_scratch_floats } from "./recurrent_common";
+import { ld, st } from "./recurrent_common";
+import { gemm_pack_b, gemm_packed_b, gemm_pack_b_floats, gemm_packed_b_work_floats, gemm_work_floats, gemm_work_max_floats } from "./gemm";
 
 // @ts-ignore: decorator
 @inline
@@ -167,15 +168,16 @@ function gate_head_backward(B: i32, M: i32, da: i32, lengths: usize, sigmoidGate
 // z: [B*M, 4d] and a: [B*M, da] = tanh(W1 z + b1) are written (kept for backward)
 // scores: [B*M] raw Z (every row, masked ones too)  g: [B*M] (0 exactly past each length)
 // sigmoidGate: 0 softmax over the valid facts, 1 an independent sigmoid per fact
+// work: episode_gate_forward_work_floats(B, M, d, da) floats
 export function episode_gate_forward(
   B: i32, M: i32, d: i32, da: i32, s: usize, q: usize, m: usize, lengths: usize,
-  W1: usize, b1: usize, W2: usize, b2: usize, sigmoidGate: i32, z: usize, a: usize, scores: usize, g: usize,
+  W1: usize, b1: usize, W2: usize, b2: usize, sigmoidGate: i32, z: usize, a: usize, scores: usize, g: usize, work: usize,
 ): void {
   const Z4 = 4 * d;
   pair_features(B, M, d, s, q, z, Z4, 0, 2 * d);
   pair_features(B, M, d, s, m, z, Z4, d, 3 * d);
   // a = tanh(z W1ᵀ + b1) over all facts at once.
-  gemm_f32(0, 1, B * M, da, Z4, 1, z, Z4, W1, Z4, 0, a, da);
+  gemm_f32(0, 1, B * M, da, Z4, 1, z, Z4, W1, Z4, 0, a, da, work);
   gate_head_forward(B, M, da, a, b1, W2, b2, lengths, sigmoidGate, scores, g);
 }
 
@@ -195,8 +197,9 @@ export function episode_gate_backward(
   const dz = at(dpre, rows * da);
   gate_head_backward(B, M, da, lengths, sigmoidGate, a, g, dg, W2, dW2, db1, db2, dZ, dpre);
   // dW1 += dpreᵀ z;  dz = dpre W1; then z's pairs back to s, q and m.
-  gemm_f32(1, 0, da, Z4, rows, 1, dpre, da, z, Z4, 1, dW1, Z4);
-  gemm_f32(0, 0, rows, Z4, da, 1, dpre, da, W1, Z4, 0, dz, Z4);
+  const gemmWork = at(dz, rows * Z4);
+  gemm_f32(1, 0, da, Z4, rows, 1, dpre, da, z, Z4, 1, dW1, Z4, gemmWork);
+  gemm_f32(0, 0, rows, Z4, da, 1, dpre, da, W1, Z4, 0, dz, Z4, gemmWork);
   pair_backward(B, M, d, s, q, dz, Z4, 0, 2 * d, ds, dq);
   pair_backward(B, M, d, s, m, dz, Z4, d, 3 * d, ds, dm);
 }
@@ -210,42 +213,43 @@ export function episode_gate_backward(
 // z pair (zp: [rows, 2d], s⊙v then |s−v|) times W1's columns (colP, colA): c (+)= zp W1[:, pair]ᵀ.
 // @ts-ignore: decorator
 @inline
-function pair_product(rows: i32, d: i32, da: i32, zp: usize, W1: usize, colP: i32, colA: i32, c: usize): void {
+function pair_product(rows: i32, d: i32, da: i32, zp: usize, W1: usize, colP: i32, colA: i32, c: usize, work: usize): void {
   const ldw = 4 * d, ldz = 2 * d;
-  gemm_f32(0, 1, rows, da, d, 1, zp, ldz, at(W1, colP), ldw, 1, c, da);
-  gemm_f32(0, 1, rows, da, d, 1, at(zp, d), ldz, at(W1, colA), ldw, 1, c, da);
+  gemm_f32(0, 1, rows, da, d, 1, zp, ldz, at(W1, colP), ldw, 1, c, da, work);
+  gemm_f32(0, 1, rows, da, d, 1, at(zp, d), ldz, at(W1, colA), ldw, 1, c, da, work);
 }
 
 // Backward of pair_product: dW1[:, pair] += dpreᵀ zp;  dzp [rows, 2d] = dpre W1[:, pair] (written).
 // @ts-ignore: decorator
 @inline
-function pair_product_backward(rows: i32, d: i32, da: i32, zp: usize, W1: usize, colP: i32, colA: i32, dpre: usize, dW1: usize, dzp: usize): void {
+function pair_product_backward(rows: i32, d: i32, da: i32, zp: usize, W1: usize, colP: i32, colA: i32, dpre: usize, dW1: usize, dzp: usize, work: usize): void {
   const ldw = 4 * d, ldz = 2 * d;
-  gemm_f32(1, 0, da, d, rows, 1, dpre, da, zp, ldz, 1, at(dW1, colP), ldw);
-  gemm_f32(1, 0, da, d, rows, 1, dpre, da, at(zp, d), ldz, 1, at(dW1, colA), ldw);
-  gemm_f32(0, 0, rows, d, da, 1, dpre, da, at(W1, colP), ldw, 0, dzp, ldz);
-  gemm_f32(0, 0, rows, d, da, 1, dpre, da, at(W1, colA), ldw, 0, at(dzp, d), ldz);
+  gemm_f32(1, 0, da, d, rows, 1, dpre, da, zp, ldz, 1, at(dW1, colP), ldw, work);
+  gemm_f32(1, 0, da, d, rows, 1, dpre, da, at(zp, d), ldz, 1, at(dW1, colA), ldw, work);
+  gemm_f32(0, 0, rows, d, da, 1, dpre, da, at(W1, colP), ldw, 0, dzp, ldz, work);
+  gemm_f32(0, 0, rows, d, da, 1, dpre, da, at(W1, colA), ldw, 0, at(dzp, d), ldz, work);
 }
 
 // s: [B*M, d]  q: [B, d]  W1: [da, 4d]  b1: [da]
 // zq: [B*M, 2d] = [s⊙q, |s−q|] and aq: [B*M, da] = zq W1[:, q columns]ᵀ + b1 written.
-export function episode_gate_prepare(B: i32, M: i32, d: i32, da: i32, s: usize, q: usize, W1: usize, b1: usize, zq: usize, aq: usize): void {
+// work: episode_gate_forward_work_floats(B, M, d, da) floats
+export function episode_gate_prepare(B: i32, M: i32, d: i32, da: i32, s: usize, q: usize, W1: usize, b1: usize, zq: usize, aq: usize, work: usize): void {
   const rows = B * M;
   pair_features(B, M, d, s, q, zq, 2 * d, 0, d);
   for (let r = 0; r < rows; r++) memory.copy(at(aq, r * da), b1, <usize>da << 2);
-  pair_product(rows, d, da, zq, W1, 0, 2 * d, aq);
+  pair_product(rows, d, da, zq, W1, 0, 2 * d, aq, work);
 }
 
 // One pass on a prepared gate: zm: [B*M, 2d] = [s⊙m, |s−m|] and a = tanh(aq + zm W1[:, m columns]ᵀ)
-// written (kept), scores and g as episode_gate_forward.
+// written (kept), scores and g as episode_gate_forward. work: episode_gate_forward_work_floats floats
 export function episode_gate_forward_shared(
   B: i32, M: i32, d: i32, da: i32, s: usize, m: usize, lengths: usize, aq: usize,
-  W1: usize, W2: usize, b2: usize, sigmoidGate: i32, zm: usize, a: usize, scores: usize, g: usize,
+  W1: usize, W2: usize, b2: usize, sigmoidGate: i32, zm: usize, a: usize, scores: usize, g: usize, work: usize,
 ): void {
   const rows = B * M;
   pair_features(B, M, d, s, m, zm, 2 * d, 0, d);
   memory.copy(a, aq, <usize>(rows * da) << 2);
-  pair_product(rows, d, da, zm, W1, d, 3 * d, a);
+  pair_product(rows, d, da, zm, W1, d, 3 * d, a, work);
   gate_head_forward(B, M, da, a, 0, W2, b2, lengths, sigmoidGate, scores, g);
 }
 
@@ -261,7 +265,7 @@ export function episode_gate_backward_shared(
   const dpre = at(work, rows);
   const dz = at(dpre, rows * da);
   gate_head_backward(B, M, da, lengths, sigmoidGate, a, g, dg, W2, dW2, db1, db2, dZ, dpre);
-  pair_product_backward(rows, d, da, zm, W1, d, 3 * d, dpre, dW1, dz);
+  pair_product_backward(rows, d, da, zm, W1, d, 3 * d, dpre, dW1, dz, at(dz, rows * 4 * d));
   pair_backward(B, M, d, s, m, dz, 2 * d, 0, d, ds, dm);
   for (let i = 0; i < rows * da; i += 4) {
     const io = <usize>i << 2, lanes = min(4, rows * da - i);
@@ -270,17 +274,23 @@ export function episode_gate_backward_shared(
 }
 
 // After every pass's backward: dW1's q columns += dpreSumᵀ zq; ds, dq added to.
-// work: at least 2 * B*M*d floats
+// work: episode_gate_backward_work_floats(B, M, d, da) floats
 export function episode_gate_prepare_backward(
   B: i32, M: i32, d: i32, da: i32, s: usize, q: usize, W1: usize, zq: usize, dpreSum: usize, dW1: usize, ds: usize, dq: usize, work: usize,
 ): void {
-  pair_product_backward(B * M, d, da, zq, W1, 0, 2 * d, dpreSum, dW1, work);
+  const rows = B * M;
+  pair_product_backward(rows, d, da, zq, W1, 0, 2 * d, dpreSum, dW1, work, at(work, rows + rows * da + rows * 4 * d));
   pair_backward(B, M, d, s, q, work, 2 * d, 0, d, ds, dq);
 }
 
+export function episode_gate_forward_work_floats(B: i32, M: i32, d: i32, da: i32): i32 {
+  return gemm_work_floats(B * M, da, 4 * d);
+}
+
+// dZ, dpre, dz, then the two products' packing space (also enough for the shared kernels' pair products).
 export function episode_gate_backward_work_floats(B: i32, M: i32, d: i32, da: i32): i32 {
   const rows = B * M;
-  return rows + rows * da + rows * 4 * d;
+  return rows + rows * da + rows * 4 * d + max(gemm_work_floats(da, 4 * d, rows), gemm_work_floats(rows, 4 * d, da));
 }
 
 // Gate rows of the recurrence: 3 (r, z, n) for the gated GRU, 2 (r, n) for the attention GRU.
@@ -298,7 +308,7 @@ function gate_rows(cell: i32): i32 {
 // work: episode_gru_forward_work_floats(B, H, cell) floats
 // projected 1: gates already hold x W_ihᵀ + b_ih (computed once for all passes over the same
 // facts by the caller), so the input product is skipped.
-// W_hhᵀ is packed once per call (recurrent_common's panels), so each fact's product streams it.
+// W_hhᵀ is packed once per call (gemm.ts's pre-packed-B mode), so each fact's product streams it.
 export function episode_gru_forward(
   B: i32, M: i32, I: i32, H: i32, cell: i32, x: usize, g: usize, h0: usize, lengths: usize,
   W_ih: usize, W_hh: usize, b_ih: usize, b_hh: usize, hN: usize, gates: usize, hprev: usize, hn: usize, work: usize, projected: i32,
@@ -307,16 +317,16 @@ export function episode_gru_forward(
   const GH = G * H;
   const rows = B * M;
   const whhT = work;
-  const hh = at(whhT, packed_floats(B, H, GH));
+  const hh = at(whhT, gemm_pack_b_floats(B, H, GH));
   const scratch = at(hh, B * GH);
   const nOff = <usize>((G - 1) * H) << 2; // the n rows, in bytes
   const Ho = <usize>H << 2;
   // gates = x W_ihᵀ + b_ih over all facts: bias rows first, then the product added.
   if (!projected) {
     for (let r = 0; r < rows; r++) memory.copy(at(gates, r * GH), b_ih, <usize>GH << 2);
-    gemm_f32(0, 1, rows, GH, I, 1, x, I, W_ih, I, 1, gates, GH);
+    gemm_f32(0, 1, rows, GH, I, 1, x, I, W_ih, I, 1, gates, GH, work); // before whhT is packed into work
   }
-  rec_pack(H, GH, W_hh, H, 1, whhT, B);
+  gemm_pack_b(H, GH, W_hh, H, 1, whhT, B);
   memory.fill(hprev, 0, <usize>(rows * H) << 2);
   memory.fill(hn, 0, <usize>(rows * H) << 2);
   if (h0 != 0) memory.copy(hN, h0, <usize>(B * H) << 2); else memory.fill(hN, 0, <usize>(B * H) << 2);
@@ -324,7 +334,7 @@ export function episode_gru_forward(
   for (let b = 0; b < B; b++) maxLen = max(maxLen, len_of(lengths, b));
   const one = f32x4.splat(1);
   for (let i = 0; i < maxLen; i++) {
-    rec_matmul_packed(B, GH, H, hN, H, whhT, hh, GH, 0, scratch);
+    gemm_packed_b(B, GH, H, hN, H, whhT, hh, GH, 0, scratch);
     for (let b = 0; b < B; b++) {
       if (i >= len_of(lengths, b)) continue;
       const row = b * M + i;
@@ -356,7 +366,7 @@ export function episode_gru_forward(
 
 export function episode_gru_forward_work_floats(B: i32, H: i32, cell: i32): i32 {
   const GH = gate_rows(cell) * H;
-  return packed_floats(B, H, GH) + B * GH + matmul_scratch_floats(B, H, GH);
+  return max(gemm_pack_b_floats(B, H, GH) + B * GH + gemm_packed_b_work_floats(B, H, GH), gemm_work_max_floats());
 }
 
 // Backward of episode_gru_forward (same sizes and lengths, its kept gates, hprev, hn).
@@ -381,8 +391,8 @@ export function episode_gru_backward(
   const dph = at(dpx, rows * GH);   // [B*M, GH] hidden-side ones (n rows differ by r)
   const dnext = at(dph, rows * GH); // [B, H]
   const whhP = at(dnext, B * H);    // W_hh packed as the [GH, H] operand
-  const scratch = at(whhP, packed_floats(B, GH, H));
-  rec_pack(GH, H, W_hh, H, 0, whhP, B);
+  const scratch = at(whhP, gemm_pack_b_floats(B, GH, H));
+  gemm_pack_b(GH, H, W_hh, H, 0, whhP, B);
   memory.fill(dpx, 0, <usize>(2 * rows * GH) << 2);
   memory.fill(dg, 0, <usize>rows << 2);
   let maxLen = 0;
@@ -427,7 +437,7 @@ export function episode_gru_backward(
       stf(dg, row, f32x4.extract_lane(dgv, 0) + f32x4.extract_lane(dgv, 1) + f32x4.extract_lane(dgv, 2) + f32x4.extract_lane(dgv, 3));
     }
     // dh_{i−1} += dph_i · W_hh, rows of step i strided by M*GH; finished rows are untouched.
-    rec_matmul_packed(B, H, GH, at(dph, i * GH), M * GH, whhP, dnext, H, 0, scratch);
+    gemm_packed_b(B, H, GH, at(dph, i * GH), M * GH, whhP, dnext, H, 0, scratch);
     for (let b = 0; b < B; b++) {
       if (i >= len_of(lengths, b)) continue;
       const dhb = at(dh, b * H), dn = at(dnext, b * H);
@@ -437,7 +447,8 @@ export function episode_gru_backward(
       }
     }
   }
-  gemm_f32(1, 0, GH, H, rows, 1, dph, GH, hprev, H, 1, dW_hh, H);
+  // The products' packing space: whhP's and the steps' scratch, free now.
+  gemm_f32(1, 0, GH, H, rows, 1, dph, GH, hprev, H, 1, dW_hh, H, whhP);
   const shared = dpxSum != 0;
   for (let j = 0; j < GH; j += 4) {
     const jo = <usize>j << 2, lanes = min(4, GH - j);
@@ -456,13 +467,13 @@ export function episode_gru_backward(
     }
     return;
   }
-  gemm_f32(1, 0, GH, I, rows, 1, dpx, GH, x, I, 1, dW_ih, I);
-  gemm_f32(0, 0, rows, I, GH, 1, dpx, GH, W_ih, I, 0, dx, I);
+  gemm_f32(1, 0, GH, I, rows, 1, dpx, GH, x, I, 1, dW_ih, I, whhP);
+  gemm_f32(0, 0, rows, I, GH, 1, dpx, GH, W_ih, I, 0, dx, I, whhP);
 }
 
 export function episode_gru_backward_work_floats(B: i32, M: i32, H: i32, cell: i32): i32 {
   const GH = gate_rows(cell) * H;
-  return 2 * B * M * GH + B * H + packed_floats(B, GH, H) + matmul_scratch_floats(B, GH, H);
+  return 2 * B * M * GH + B * H + max(gemm_pack_b_floats(B, GH, H) + gemm_packed_b_work_floats(B, GH, H), gemm_work_max_floats());
 }
 
 // The DMN+ sentence reader (positional encoding, Xiong et al.): for each sentence n of length

@@ -20,6 +20,7 @@
  */
 import { checkSize } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { gemmScratch } from './gemm.js';
 
 export type EpisodeCell = 'gated-gru' | 'attention-gru';
 export type EpisodeGate = 'softmax' | 'sigmoid';
@@ -105,7 +106,7 @@ export function episodeGateForward(rt: Runtime, args: EpisodeGateForwardArgs): v
   range(rt, `${name} g`, args.g, rows);
   checkLengths(rt, name, args.lengths, B, M);
   rt.exports.episode_gate_forward(B, M, d, da, args.s, args.q, args.m, args.lengths, args.W1, args.b1, args.W2, args.b2, gate,
-    args.z, args.a, args.scores, args.g);
+    args.z, args.a, args.scores, args.g, gemmScratch(rt, rt.exports.episode_gate_forward_work_floats(B, M, d, da)));
 }
 
 export interface EpisodeGateBackwardArgs extends EpisodeGateSizes {
@@ -161,7 +162,7 @@ export function episodeGatePrepare(rt: Runtime, args: EpisodeGatePrepareArgs): v
   const { B, M, d, da } = gateSizes(name, args);
   const rows = B * M;
   checkRanges(rt, name, [['s', args.s, rows * d], ['q', args.q, B * d], ['W1', args.W1, da * 4 * d], ['b1', args.b1, da], ['zq', args.zq, rows * 2 * d], ['aq', args.aq, rows * da]]);
-  rt.exports.episode_gate_prepare(B, M, d, da, args.s, args.q, args.W1, args.b1, args.zq, args.aq);
+  rt.exports.episode_gate_prepare(B, M, d, da, args.s, args.q, args.W1, args.b1, args.zq, args.aq, gemmScratch(rt, rt.exports.episode_gate_forward_work_floats(B, M, d, da)));
 }
 
 export interface EpisodeGateForwardSharedArgs extends EpisodeGateSizes {
@@ -182,7 +183,8 @@ export function episodeGateForwardShared(rt: Runtime, args: EpisodeGateForwardSh
   checkRanges(rt, name, [['s', args.s, rows * d], ['m', args.m, B * d], ['aq', args.aq, rows * da], ['W1', args.W1, da * 4 * d], ['W2', args.W2, da], ['b2', args.b2, 1],
     ['zm', args.zm, rows * 2 * d], ['a', args.a, rows * da], ['scores', args.scores, rows], ['g', args.g, rows]]);
   checkLengths(rt, name, args.lengths, B, M);
-  rt.exports.episode_gate_forward_shared(B, M, d, da, args.s, args.m, args.lengths, args.aq, args.W1, args.W2, args.b2, gate, args.zm, args.a, args.scores, args.g);
+  rt.exports.episode_gate_forward_shared(B, M, d, da, args.s, args.m, args.lengths, args.aq, args.W1, args.W2, args.b2, gate, args.zm, args.a, args.scores, args.g,
+    gemmScratch(rt, rt.exports.episode_gate_forward_work_floats(B, M, d, da)));
 }
 
 export interface EpisodeGateBackwardSharedArgs extends EpisodeGateSizes {
@@ -212,7 +214,7 @@ export interface EpisodeGatePrepareBackwardArgs extends EpisodeGateSizes {
   s: number; q: number; W1: number;
   /** episodeGatePrepare's zq; the passes' summed dpre. */ zq: number; dpreSum: number;
   /** Accumulated (dW1's q columns); ds [B*M, d], dq [B, d] added to. */ dW1: number; ds: number; dq: number;
-  /** 2 * B*M*d floats. */ work: number;
+  /** episodeGateBackwardWorkFloats floats. */ work: number;
 }
 
 /** After every pass's backward: the q half's products, once. */
@@ -221,7 +223,7 @@ export function episodeGatePrepareBackward(rt: Runtime, args: EpisodeGatePrepare
   const { B, M, d, da } = gateSizes(name, args);
   const rows = B * M;
   checkRanges(rt, name, [['s', args.s, rows * d], ['q', args.q, B * d], ['W1', args.W1, da * 4 * d], ['zq', args.zq, rows * 2 * d], ['dpreSum', args.dpreSum, rows * da],
-    ['dW1', args.dW1, da * 4 * d], ['ds', args.ds, rows * d], ['dq', args.dq, B * d], ['work', args.work, rows * 2 * d]]);
+    ['dW1', args.dW1, da * 4 * d], ['ds', args.ds, rows * d], ['dq', args.dq, B * d], ['work', args.work, rt.exports.episode_gate_backward_work_floats(B, M, d, da)]]);
   rt.exports.episode_gate_prepare_backward(B, M, d, da, args.s, args.q, args.W1, args.zq, args.dpreSum, args.dW1, args.ds, args.dq, args.work);
 }
 

@@ -349,7 +349,7 @@ export class EpisodeAttention extends EpisodeParameters {
     biasAddRowsBackward(rt, { dy: p.dpxSum, db: this.grad('gru.bias_ih'), rows, cols: GH });
     episodeGatePrepareBackward(rt, {
       batch: B, facts: M, factSize: d, gateSize: da, s: p.s.ptr, q: p.q.ptr, W1: this.value('W1'), zq: p.zq, dpreSum: p.dpreSum,
-      dW1: this.grad('W1'), ds: ds.ptr, dq: dq.ptr, work: arena.alloc(rows * 2 * d * 4),
+      dW1: this.grad('W1'), ds: ds.ptr, dq: dq.ptr, work: arena.alloc(episodeGateBackwardWorkFloats(rt, { batch: B, facts: M, factSize: d, gateSize: da }) * 4),
     });
     return { ds, dq };
   }

@@ -6,7 +6,9 @@
 //   question       a GRU over the question's words (the embedding is shared): q = its last state
 //   memory         T passes (default 3) of EpisodeAttention from m⁰ = q; gates softmax or sigmoid;
 //                  cell 'gated-gru' or 'attention-gru'; update 'gru' (tied: m = GRUCell(c, m)) or
-//                  'relu' (untied per pass: m = ReLU(W_t [m; c; q] + b_t))
+//                  'relu' (untied per pass: m = ReLU(W_t [m; c; q] + b_t)); the passes share
+//                  what depends on s and q only (episodePrepare: the gate's q half, the GRU's
+//                  input product), computed once per batch
 //                  'visual': a feature grid [R, C, F] read in snake order by the same bidirectional
 //                            GRU (src/models/dmn-visual.ts)
 //   answer         'softmax' over the vocabulary from [m; q] (list answers are one class "a,b"), or
@@ -15,6 +17,7 @@
 //                  supporting facts' cross-entropy of each pass's gates (the original DMN's
 //                  strong supervision: pass t looks at supporting fact t)
 // Shapes: d = fact size (H, or 2H with fusion 'concat'); B questions per batch, M facts.
+// Every module is a few kernel calls per batch (no per-fact or per-row loop in JavaScript).
 import { checkSize, ShapeError } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Dropout } from '../layers/dropout.js';
@@ -266,7 +269,7 @@ export class DMN extends Model {
       const rnn = makeRecurrent(rt, 'gru', { inputSize: E + d, hiddenSize: d }, this.params, 'answer.decoder.', this.rng);
       this.decoder = new AnswerDecoder(this.embedding, rnn, this.answer, o.maxAnswerLength);
     }
-    this.drop = new Dropout(rt, { p: o.dropout }, this.rng);
+    this.drop = new Dropout(rt, { p: o.dropout, masks: 'wasm' }, this.rng);
     if (o.init === 'xavier') {
       for (const name of this.params.names) {
         const t = this.params.value(name);
