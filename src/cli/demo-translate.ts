@@ -11,6 +11,8 @@ import { attentionHeatmapText } from '../viz/attention-heatmap.js';
 export interface TranslateDemoOptions {
   /** Training seconds (default 20). */
   seconds?: number;
+  /** Stop after this many training steps instead (a budget that does not depend on the machine's load). */
+  steps?: number;
   json?: boolean;
   /** Where text goes (default stdout). */
   write?: (text: string) => void;
@@ -40,8 +42,8 @@ export async function runTranslateDemo(options: TranslateDemoOptions = {}): Prom
   const fresh = encodePairs(freshExamples, source, target);
   const model = new Seq2Seq(rt, { sourceVocabSize: source.size, targetVocabSize: target.size, hiddenSize: 64, embeddingDim: 32, attention, seed });
   try {
-    if (!options.json) write(`training a ${attention}-attention GRU seq2seq on French dates -> ISO dates for ${options.seconds ?? 20} s...\n`);
-    const fit = fitSeq2Seq(model, train, { batchSize: 32, lr: 3e-3, seconds: options.seconds ?? 20, seed,
+    if (!options.json) write(`training a ${attention}-attention GRU seq2seq on French dates -> ISO dates for ${options.steps === undefined ? `${options.seconds ?? 20} s` : `${options.steps} steps`}...\n`);
+    const fit = fitSeq2Seq(model, train, { batchSize: 32, lr: 3e-3, seconds: options.steps === undefined ? options.seconds ?? 20 : undefined, steps: options.steps, seed,
       onStep: options.onStep && ((i) => options.onStep!({ step: i.step, seconds: i.trainSeconds, loss: i.loss })) });
     const { exactMatch } = evaluateSeq2Seq(model, fresh, target, { maxLength: 12 });
     const shown = freshExamples.slice(0, 4);
