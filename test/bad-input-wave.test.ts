@@ -153,7 +153,7 @@ const hardAttention: Subject<HardAttention> = {
   },
   dispose: (l) => l.dispose(),
   rows: [
-    ['baseline ema', (_l, rt) => new HardAttention(rt, { score: 'dot', querySize: 4, keySize: 4, baseline: 'ema' as never }), /baseline must be 'moving-average' or 'none', got/],
+    ['baseline ema', (_l, rt) => new HardAttention(rt, { score: 'dot', querySize: 4, keySize: 4, baseline: 'ema' as never }), /baseline must be 'moving-average', 'leave-one-out' or 'none', got/],
     ['baselineDecay 1', (_l, rt) => new HardAttention(rt, { score: 'dot', querySize: 4, keySize: 4, baselineDecay: 1 }), /baselineDecay must be in \[0, 1\), got 1/],
     ['entropyBonus -1', (_l, rt) => new HardAttention(rt, { score: 'dot', querySize: 4, keySize: 4, entropyBonus: -1 }), /entropyBonus must be >= 0, got -1/],
     ['entropyBonus NaN', (_l, rt) => new HardAttention(rt, { score: 'dot', querySize: 4, keySize: 4, entropyBonus: NaN }), /entropyBonus must be a finite number, got NaN/],
@@ -161,7 +161,7 @@ const hardAttention: Subject<HardAttention> = {
     ['training "yes"', (l) => l.forward(S2, H, { training: 'yes' as never }), /training must be a boolean, got string/],
     ['mask row without a valid position', (l) => l.forward(S2, H, { mask: new Uint8Array(10) }), /mask row 0 has no valid position/],
     ['s of the wrong querySize', (l) => l.forward(host([2, 4]), H), /s must have shape \[2, 3\] or \[2, Ty, 3\]/],
-    ['backward without a reward', (l) => { l.forward(S2, H); l.backward({} as never); }, /reward must be an array of 2 numbers \(one per sequence\), got undefined/],
+    ['backward without a reward', (l) => { l.forward(S2, H); l.backward({} as never); }, /reward must be an array of 2 values \(one per sequence\), got undefined/],
     ['reward of the wrong count', (l) => { l.forward(S2, H); l.backward({ reward: [1] }); }, /reward must have 2 values \(one per sequence\), got 1/],
     ['reward NaN', (l) => { l.forward(S2, H); l.backward({ reward: [1, NaN] }); }, /reward\[1\] must be finite, got NaN/],
     ['dContext of the wrong shape', (l) => { l.forward(S2, H); l.backward({ reward: [1, 2], dContext: host([2, 5]) }); }, /dContext must have shape \[2, 4\], got \[2, 5\]/],
@@ -281,7 +281,7 @@ const cells: Subject<CellState> = {
   },
   rows: [
     ['LSTMCell hiddenSize 0', (_s, rt) => new LSTMCell(rt, { inputSize: 3, hiddenSize: 0 }), /hiddenSize must be an integer >= 1, got 0/],
-    ['GRUCell resetAfter "yes"', (_s, rt) => new GRUCell(rt, { inputSize: 3, hiddenSize: 4, resetAfter: 'yes' as never }), /resetAfter must be a boolean, got string/],
+    ['GRUCell resetAfter "yes"', (_s, rt) => new GRUCell(rt, { inputSize: 3, hiddenSize: 4, resetAfter: 'yes' as never }), /resetAfter must be true or false, got yes/],
     ['LSTMCell options null', (_s, rt) => new LSTMCell(rt, null as never), /options must be an object with inputSize and hiddenSize/],
     ['LSTMCell hiddenSize 40000 (out of memory)', (_s, rt) => new LSTMCell(rt, { inputSize: 40000, hiddenSize: 40000 }), /needs .*GiB.*limited to/],
     ['x of rank 3', ({ lstm }) => lstm.forward(host([1, 2, 3])), /x must have shape \[B, 3\] \(B >= 1\), got \[1, 2, 3\]/],
@@ -421,7 +421,7 @@ const dmn: Subject<DMNState> = {
   rows: ([
     ['vocabSize 1', (_s, rt) => new DMN(rt, { ...DMN_OPTIONS, vocabSize: 1 }), /vocabSize must be an integer >= 2, got 1/],
     ['variant dmn++', (_s, rt) => new DMN(rt, { ...DMN_OPTIONS, variant: 'dmn++' as never }), /variant must be 'dmn\+' or 'dmn', got dmn\+\+/],
-    ['input chars', (_s, rt) => new DMN(rt, { ...DMN_OPTIONS, input: 'chars' as never }), /input must be 'words' or 'fusion', got chars/],
+    ['input chars', (_s, rt) => new DMN(rt, { ...DMN_OPTIONS, input: 'chars' as never }), /input must be 'words', 'fusion' or 'visual', got chars/],
     ['passes 0', (_s, rt) => new DMN(rt, { ...DMN_OPTIONS, passes: 0 }), /passes must be an integer >= 1, got 0/],
     ['dropout -0.1', (_s, rt) => new DMN(rt, { ...DMN_OPTIONS, dropout: -0.1 }), /dropout must be in \[0, 1\), got -0\.1/],
     ['gateSupervision NaN', (_s, rt) => new DMN(rt, { ...DMN_OPTIONS, gateSupervision: NaN }), /gateSupervision must be a finite number >= 0, got NaN/],

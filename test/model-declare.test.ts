@@ -8,7 +8,7 @@ import { Model, type LayerDeclaration } from '../src/train/model.js';
 import { Embedding } from '../src/layers/embedding.js';
 import { Linear } from '../src/layers/linear.js';
 import { GRU } from '../src/layers/gru.js';
-import type { RecurrentLayer } from '../src/layers/recurrent.js';
+import { RecurrentLayer } from '../src/layers/recurrent.js';
 import { makeRecurrent, recurrentDeclaration } from '../src/models/common.js';
 
 const e = { numEmbeddings: 7, embeddingDim: 4, paddingIdx: 0 };
@@ -56,7 +56,8 @@ describe('models declare each layer once', () => {
     for (const name of Object.keys(a)) expect(b[name].data, name).toEqual(a[name].data);
     expect(declared.rng.int(1 << 30)).toBe(planned.rng.int(1 << 30));
     expect(declared.layers.emb).toBeInstanceOf(Embedding);
-    expect(declared.layers.enc).toBeInstanceOf(GRU);
+    expect(declared.layers.enc).toBeInstanceOf(RecurrentLayer);
+    expect((declared.layers.enc as RecurrentLayer).kind.name).toBe('gru');
     expect(declared.layers.head.block).toBe(declared.params);
     expect(declared.layers.head.prefix).toBe('head.');
     planned.dispose();

@@ -172,9 +172,9 @@ export function resolveDMNOptions(o: DMNOptions): Resolved {
     gate: o.gate ?? 'softmax',
     memoryUpdate: o.memoryUpdate ?? (plus ? 'relu' : 'gru'),
     passes: checkSize('passes', o.passes ?? 3, 1),
-    embeddingDim: checkSize('embeddingDim', o.embeddingDim ?? 80, 1),
-    hiddenSize: checkSize('hiddenSize', o.hiddenSize ?? 80, 1),
-    gateSize: checkSize('gateSize', o.gateSize ?? o.hiddenSize ?? 80, 1),
+    embeddingDim: checkWidth('embeddingDim', o.embeddingDim ?? 80),
+    hiddenSize: checkWidth('hiddenSize', o.hiddenSize ?? 80),
+    gateSize: checkWidth('gateSize', o.gateSize ?? o.hiddenSize ?? 80),
     dropout: o.dropout ?? 0.1,
     gateSupervision: o.gateSupervision ?? 0,
     init: o.init ?? 'xavier',
@@ -220,6 +220,15 @@ export interface DMNForward {
   logits: Variable;
   /** Per pass: g [B, M]. */
   gates: Variable[];
+}
+
+/** Widest layer accepted: far past any bAbI or VQA model, and a lying model file (width 5e6)
+ *  is refused at once instead of spending minutes initialising gigabytes of weights. */
+const MAX_DMN_WIDTH = 8192;
+function checkWidth(name: string, value: unknown): number {
+  const n = checkSize(name, value, 1);
+  if (n > MAX_DMN_WIDTH) throw new RangeError(`${name} must be an integer in 1..${MAX_DMN_WIDTH}, got ${n}`);
+  return n;
 }
 
 export class DMN extends Model {
