@@ -55,6 +55,19 @@ for (const [m, n, k] of GEMM_SHAPES) {
     });
   }
 }
+// The wasm export alone (no TypeScript entry point), for the small products where the
+// entry point's checks weigh: main's gemm_f32 has no work argument (static scratch).
+for (const [m, n, k, transB] of [[1, 1024, 256, true], [1, 1024, 256, false], [16, 1024, 256, true]]) {
+  row(`gemm_f32 export ${m}x${n}x${k} ${transB ? 'A*Bt' : 'A*B'}`, ({ rt }) => {
+    const ex = rt.exports;
+    const pa = rt.mem.alloc(m * k * 4), pb = rt.mem.alloc(k * n * 4), pc = rt.mem.alloc(m * n * 4);
+    rt.mem.f32(pa, m * k).set(seeded(m * k, 1, 0.5));
+    rt.mem.f32(pb, k * n).set(seeded(k * n, 2, 0.5));
+    const work = ex.gemm_work_floats ? rt.mem.alloc(ex.gemm_work_floats(m, n, k) * 4) : 0;
+    const ldb = transB ? k : n;
+    return { call: () => ex.gemm_f32(0, transB ? 1 : 0, m, n, k, 1, pa, k, pb, ldb, 0, pc, n, work), output: () => rt.mem.f32(pc, m * n).slice() };
+  });
+}
 row('gemmBatched 32x(1x50x256 A*Bt)', ({ lib, rt }) => batched(lib, rt, 32, 1, 50, 256, false, true));
 row('gemmBatched 32x(10x10x256 A*Bt)', ({ lib, rt }) => batched(lib, rt, 32, 10, 10, 256, false, true));
 row('gemmBatched 32x(50x256x50 A*B)', ({ lib, rt }) => batched(lib, rt, 32, 50, 256, 50, false, false));
