@@ -68,6 +68,21 @@ for (const [m, n, k, transB] of [[1, 1024, 256, true], [1, 1024, 256, false], [1
     return { call: () => ex.gemm_f32(0, transB ? 1 : 0, m, n, k, 1, pa, k, pb, ldb, 0, pc, n, work), output: () => rt.mem.f32(pc, m * n).slice() };
   });
 }
+// The recurrent step product alone: W packed once, then A · W (main: rec_pack /
+// rec_matmul_packed of recurrent_common.ts; now gemm_pack_b / gemm_packed_b).
+for (const [m, n, k, trans] of [[16, 1024, 256, true], [16, 256, 1024, false], [1024, 1024, 128, true], [1, 256, 64, true], [8, 256, 64, true]]) {
+  row(`packed-B ${m}x${n}x${k}${trans ? ' Wt' : ''}`, ({ rt }) => {
+    const ex = rt.exports;
+    const pack = ex.gemm_pack_b ?? ex.rec_pack, mul = ex.gemm_packed_b ?? ex.rec_matmul_packed;
+    const pa = rt.mem.alloc(m * k * 4), pw = rt.mem.alloc(k * n * 4), pc = rt.mem.alloc(m * n * 4);
+    const pp = rt.mem.alloc(Math.max(7 * (k >> 1) * (n >> 1), Math.ceil(n / 24) * 24 * k) * 4);
+    const scratch = rt.mem.alloc((4 * 16 * k + 7 * Math.ceil(m / 2) * Math.ceil(n / 2)) * 4);
+    rt.mem.f32(pa, m * k).set(seeded(m * k, 1, 0.5));
+    rt.mem.f32(pw, k * n).set(seeded(k * n, 2, 0.5));
+    pack(k, n, pw, trans ? k : n, trans ? 1 : 0, pp, m);
+    return { call: () => mul(m, n, k, pa, k, pp, pc, n, 0, scratch), output: () => rt.mem.f32(pc, m * n).slice() };
+  });
+}
 row('gemmBatched 32x(1x50x256 A*Bt)', ({ lib, rt }) => batched(lib, rt, 32, 1, 50, 256, false, true));
 row('gemmBatched 32x(10x10x256 A*Bt)', ({ lib, rt }) => batched(lib, rt, 32, 10, 10, 256, false, true));
 row('gemmBatched 32x(50x256x50 A*B)', ({ lib, rt }) => batched(lib, rt, 32, 50, 256, 50, false, false));
