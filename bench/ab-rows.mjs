@@ -100,17 +100,7 @@ for (const cell of ['lstm', 'gru']) {
     for (const mode of ['forward', 'train']) {
       row(`${cell} ${shapeName} ${mode}`, ({ lib, rt }) => {
         const layer = new { lstm: lib.LSTM, gru: lib.GRU }[cell](rt, { inputSize: I, hiddenSize: H, seed: 1 });
-        const x = { shape: [T, B, I], data: seeded(T * B * I, 1) };
-        const dOutput = { shape: [T, B, H], data: seeded(T * B * H, 2) };
-        let out;
-        const call = mode === 'forward'
-          ? () => { out = layer.forward(x, { training: false }).output.data; }
-          : () => {
-            layer.forward(x, { training: true });
-            out = layer.backward({ dOutput }).dx.data;
-            layer.zeroGrad();
-          };
-        return { call, output: () => out };
+        return hostLayerRow(layer, mode, { shape: [T, B, I], data: seeded(T * B * I, 1) }, { shape: [T, B, H], data: seeded(T * B * H, 2) });
       });
     }
   }
@@ -162,18 +152,21 @@ for (const phase of ['forward', 'train']) {
   row(`mdlstm B8 32x32 ${phase}`, ({ lib, rt }) => {
     const [B, R, C, I, H] = [8, 32, 32, 16, 32];
     const layer = new lib.MDLSTM(rt, { inputSize: I, hiddenSize: H, directions: [0, 1, 2, 3], merge: 'concat', seed: 1 });
-    const x = { shape: [B, R, C, I], data: seeded(B * R * C * I, 8) };
-    const dOutput = { shape: [B, R, C, 4 * H], data: seeded(B * R * C * 4 * H, 9) };
-    let out;
-    const call = phase === 'forward'
-      ? () => { out = layer.forward(x, { training: false }).output.data; }
-      : () => {
-        layer.forward(x, { training: true });
-        out = layer.backward({ dOutput }).dx.data;
-        layer.zeroGrad();
-      };
-    return { call, output: () => out };
+    return hostLayerRow(layer, phase, { shape: [B, R, C, I], data: seeded(B * R * C * I, 8) }, { shape: [B, R, C, 4 * H], data: seeded(B * R * C * 4 * H, 9) });
   });
+}
+
+// A layer's host API: forward (inference), or train = forward + backward with dx + zeroGrad.
+function hostLayerRow(layer, mode, x, dOutput) {
+  let out;
+  const call = mode === 'forward'
+    ? () => { out = layer.forward(x, { training: false }).output.data; }
+    : () => {
+      layer.forward(x, { training: true });
+      out = layer.backward({ dOutput }).dx.data;
+      layer.zeroGrad();
+    };
+  return { call, output: () => out };
 }
 
 // ---- run --------------------------------------------------------------------------------
