@@ -791,8 +791,7 @@ function gemm_2x4_simd_dot(
     store4(c0, beta, r0);
     if (rows > 1) store4(c0 + ldcB, beta, r1);
   } else {
-    store_lanes(c0, r0, cols, beta);
-    if (rows > 1) store_lanes(c0 + ldcB, r1, cols, beta);
+    for (let r = 0; r < rows; r++) store_lanes(c0 + <usize>r * ldcB, r == 0 ? r0 : r1, cols, beta);
   }
 }
 
