@@ -140,3 +140,15 @@ describe('README model examples', () => {
     for (const [name, out] of outputs) CLAIMS[name](out);
   }, 90_000);
 });
+
+describe('README links', () => {
+  it('every #anchor names a heading and every relative link or image is a file of the repository', () => {
+    const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-');
+    const anchors = new Set([...README.matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1])));
+    for (const [, target] of README.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(target)) continue; // http(s), mailto
+      if (target.startsWith('#')) expect(anchors, `README links to a missing heading ${target}`).toContain(target.slice(1));
+      else expect(existsSync(target.split('#')[0]), `README links to a missing file ${target}`).toBe(true);
+    }
+  });
+});
