@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BUILDS, maxRelError, randomArray, runtimeFor } from './helpers.js';
 import type { Runtime } from '../src/runtime/runtime.js';
 import { Tape } from '../src/train/tape.js';
+import { ParameterBlock } from '../src/runtime/tensor.js';
 import { Attention, LocalAttention, attention, attentionMemory, localAttention, type ScoreKind } from '../src/layers/index.js';
 
 const SCORES: ScoreKind[] = ['dot', 'general', 'concat', 'additive'];
@@ -90,5 +91,35 @@ describe.each(BUILDS)('attention on the tape (%s build)', (build) => {
     const tapeParams = loc.gradients();
     for (const name of loc.parameterNames()) expect(maxRelError(tapeParams[name].data, hostParams[name].data), name).toBeLessThanOrEqual(1e-5);
     loc.dispose();
+  });
+
+  it('local predictive in a model block under a prefix: same outputs and gradients, parameters under prefix + name', () => {
+    const B = 2, Tx = 5, dq = 4, dk = 3;
+    const options = { mode: 'predictive' as const, score: 'general' as const, querySize: dq, keySize: dk, window: 2, predictSize: 3, seed: 4 };
+    const own = new LocalAttention(rt, options);
+    const block = new ParameterBlock(rt.mem, [{ name: 'enc.x', shape: [2] }, ...own.parameterNames().map((n) => ({ name: 'dec.att.' + n, shape: [...own.stateDict()[n].shape] }))]);
+    const bound = new LocalAttention(rt, { ...options, block, prefix: 'dec.att.' });
+    expect(bound.parameterNames()).toEqual(['W', 'W_p', 'v_p']);
+    bound.loadStateDict(own.stateDict());
+    expect(Array.from(block.value('dec.att.v_p').view())).toEqual(Array.from(own.stateDict().v_p.data));
+    const run = (loc: LocalAttention) => {
+      const tape = new Tape(rt);
+      tape.reset();
+      const h = tape.input(randomArray(B * Tx * dk, 1), [B, Tx, dk], true);
+      const s = tape.input(randomArray(B * dq, 2), [B, dq], true);
+      const out = localAttention(tape, loc, s, attentionMemory(tape, loc.scorer, h), { mask: [1, 1, 1, 0, 0, 1, 1, 1, 1, 1] });
+      out.context.grad().view().set(randomArray(B * dk, 3));
+      tape.backward();
+      return { context: out.context.toArray(), ds: s.gradToArray(), grads: loc.gradients() };
+    };
+    const a = run(own), b = run(bound);
+    expect(Array.from(b.context)).toEqual(Array.from(a.context));
+    expect(Array.from(b.ds)).toEqual(Array.from(a.ds));
+    for (const name of own.parameterNames()) expect(Array.from(b.grads[name].data), name).toEqual(Array.from(a.grads[name].data));
+    expect(Array.from(block.grad('dec.att.W_p').view())).toEqual(Array.from(a.grads.W_p.data));
+    bound.dispose();
+    expect(() => block.value('dec.att.W')).not.toThrow(); // the model's block outlives the layer
+    block.dispose();
+    own.dispose();
   });
 });

@@ -11,8 +11,9 @@ import type { Runtime } from '../src/runtime/runtime.js';
 import { Tape, type Variable } from '../src/train/tape.js';
 import {
   add, argmax, batchedMatmul, concat, gatherRows, logSoftmax, matmul, meanAll, meanLastAxis, multiply, reshape, scale,
-  selectSteps, softmax, split, subtract, sumAll, sumLastAxis, swapLeadingAxes,
+  parameter, selectSteps, softmax, split, stack, subtract, sumAll, sumLastAxis, swapLeadingAxes,
 } from '../src/layers/tensor-ops.js';
+import { ParameterBlock } from '../src/runtime/tensor.js';
 
 type Ref = (x: Float64Array[]) => Float64Array;
 
@@ -168,6 +169,38 @@ describe.each(BUILDS)('tensor ops (%s build)', (build) => {
       return y;
     });
     checkOp([[T, B, H]], (t, [x]) => scale(t, reshape(t, x, [T * B, H]), 2), ([x]) => x.map((v) => 2 * v));
+    // stack: parts [B, H] -> [n, B, H]; one part used twice gets both gradients
+    checkOp([[B, H], [B, H]], (t, [a, b]) => {
+      const y = stack(t, [a, b, a]);
+      expect(y.shape).toEqual([3, B, H]);
+      return y;
+    }, ([a, b]) => Float64Array.from([...a, ...b, ...a]));
+  });
+
+  it('parameter: a block entry as a Variable whose gradient lands in the block once, added to what it held', () => {
+    const block = new ParameterBlock(rt.mem, [{ name: 'w', shape: [3, 2] }, { name: 'b', shape: [2] }]);
+    const w0 = randomArray(6, 3);
+    block.value('w').set(w0);
+    block.grad('w').set(new Float32Array(6).fill(0.5));
+    const tape = new Tape(rt);
+    tape.reset();
+    const x = tape.input(randomArray(12, 4), [4, 3]);
+    const w = parameter(tape, block, 'w');
+    expect(w.toArray()).toEqual(w0);
+    // y = x w + x w: the gradient of w is 2 x^T dy, written to the block after both uses
+    const y = add(tape, matmul(tape, x, w), matmul(tape, x, w));
+    const dy = randomArray(y.size, 5);
+    y.grad().set(dy);
+    tape.backward();
+    const xv = x.toArray(), g = block.grad('w').view();
+    for (let k = 0; k < 3; k++) for (let j = 0; j < 2; j++) {
+      let s = 0;
+      for (let r = 0; r < 4; r++) s += xv[r * 3 + k] * dy[r * 2 + j];
+      expect(g[k * 2 + j]).toBeCloseTo(0.5 + 2 * s, 4);
+    }
+    expect(Array.from(block.grad('b').view())).toEqual([0, 0]);
+    expect(() => parameter(tape, block, 'nope')).toThrow(/unknown parameter 'nope'/);
+    block.dispose();
   });
 
   it('sums and means over the last axis and over everything; argmax of the last axis', () => {
@@ -226,6 +259,8 @@ describe.each(BUILDS)('tensor ops (%s build)', (build) => {
     expect(() => softmax(tape, x, { mask: [1, 1, 1, 0, 0, 0] })).toThrow(/mask row 1 has no valid entry/);
     expect(() => logSoftmax(tape, x, { mask: [1, 2, 1, 1, 1, 1] })).toThrow(/logSoftmax: mask\[1\] must be 0 or 1, got 2/);
     expect(() => concat(tape, [x, w])).toThrow(/concat: leading dims differ/);
+    expect(() => stack(tape, [x, w])).toThrow(/stack: parts\[1\] must have parts\[0\]'s shape \[2, 3\], got \[4, 2\]/);
+    expect(() => stack(tape, [])).toThrow(/stack: needs at least one input/);
     expect(() => split(tape, x, [1, 1])).toThrow(/split: widths \[1, 1\] must add up to x's last axis 3/);
     expect(() => gatherRows(tape, x, [0, 2])).toThrow(/gatherRows: rows\[1\] = 2 must be an integer in \[0, 2\)/);
     expect(() => selectSteps(tape, tape.input(new Float32Array(12), [2, 3, 2]), [0, 1])).toThrow(/steps must have 3 entries/);

@@ -36,6 +36,9 @@ export interface LocalAttentionOptions {
   /** dp: hidden size of the position network (predictive). */
   predictSize?: number;
   seed?: number;
+  /** An existing block holding `prefix + name` for every parameter (one block per model). */
+  block?: ParameterBlock;
+  prefix?: string;
 }
 
 export interface LocalAttentionForwardOptions {
@@ -80,6 +83,7 @@ export class LocalAttention {
   readonly window: number;
   readonly predictSize: number;
   readonly block: ParameterBlock;
+  readonly prefix: string;
   /** The global score (shares this layer's block); its memoryDevice / memoryBackwardDevice serve this layer's sources. */
   readonly scorer: Attention;
   private readonly specs: ParameterSpec[];
@@ -102,14 +106,15 @@ export class LocalAttention {
     this.predictSize = dp;
     this.specs = attentionParameterSpecs(c.score, c.dq, c.dk, c.da);
     if (dp > 0) this.specs.push({ name: 'W_p', shape: [dp, c.dq] }, { name: 'v_p', shape: [dp] });
-    this.named = new NamedParameters(rt, this.specs);
+    this.named = new NamedParameters(rt, this.specs, { block: options.block, prefix: options.prefix });
     this.block = this.named.block;
+    this.prefix = this.named.prefix;
     const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
-    this.scorer = new Attention(rt, { score: c.score, querySize: c.dq, keySize: c.dk, attentionSize: c.da, block: this.block, seed });
+    this.scorer = new Attention(rt, { score: c.score, querySize: c.dq, keySize: c.dk, attentionSize: c.da, block: this.block, prefix: this.prefix, seed });
     if (dp > 0) {
       const rng = new Rng(seed + 1);
       for (const name of ['W_p', 'v_p']) {
-        const v = this.block.value(name).view();
+        const v = this.block.value(this.prefix + name).view();
         const bound = 1 / Math.sqrt(name === 'W_p' ? c.dq : dp);
         for (let i = 0; i < v.length; i++) v[i] = (rng.uniform() * 2 - 1) * bound;
       }
@@ -140,7 +145,7 @@ export class LocalAttention {
     this.arena?.dispose();
     this.arena = null;
     this.last = null;
-    this.block.dispose();
+    this.named.dispose();
   }
 
   forward(s: HostTensor, h: HostTensor, options: LocalAttentionForwardOptions = {}): LocalAttentionResult {
@@ -227,7 +232,7 @@ export class LocalAttention {
       p = arena.alloc(B * 4);
       u = arena.alloc(B * this.predictSize * 4);
       localPositionForward(rt, {
-        batch: B, querySize: this.querySize, predictSize: this.predictSize, s: s.ptr, wp: this.block.value('W_p').ptr, vp: this.block.value('v_p').ptr,
+        batch: B, querySize: this.querySize, predictSize: this.predictSize, s: s.ptr, wp: this.block.value(this.prefix + 'W_p').ptr, vp: this.block.value(this.prefix + 'v_p').ptr,
         lengths, u, p,
       });
     }
@@ -257,8 +262,8 @@ export class LocalAttention {
     localWindowBackward(rt, { batch: B, sources: Tx, window: this.window, gaussian, p: step.p, lengths: step.lengths, align: step.align, a: step.weights.ptr, da, de, dpos });
     if (gaussian) {
       localPositionBackward(rt, {
-        batch: B, querySize: this.querySize, predictSize: this.predictSize, s: step.s.ptr, wp: this.block.value('W_p').ptr, vp: this.block.value('v_p').ptr,
-        lengths: step.lengths, u: step.u, p: step.p, dpos, ds: args.ds, dwp: this.block.grad('W_p').ptr, dvp: this.block.grad('v_p').ptr, work,
+        batch: B, querySize: this.querySize, predictSize: this.predictSize, s: step.s.ptr, wp: this.block.value(this.prefix + 'W_p').ptr, vp: this.block.value(this.prefix + 'v_p').ptr,
+        lengths: step.lengths, u: step.u, p: step.p, dpos, ds: args.ds, dwp: this.block.grad(this.prefix + 'W_p').ptr, dvp: this.block.grad(this.prefix + 'v_p').ptr, work,
       });
     }
     this.scorer.scoresBackwardDevice({ s: step.s, Ty: 1, memory, query: step.query, tanhKeep: step.tanhKeep, de, ds: args.ds, dh: args.dh, dKeys: args.dKeys, arena });

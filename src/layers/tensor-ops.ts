@@ -14,6 +14,8 @@
 //   scale(tape, x, alpha)  alpha * x
 //   softmax(tape, x, { mask? }) / logSoftmax(tape, x, { mask? })  over the last axis
 //   concat(tape, parts) / split(tape, x, widths)    along the last axis
+//   stack(tape, parts)               parts [...shape] each -> [n, ...shape] (per-step outputs into one tensor)
+//   parameter(tape, block, name)     a model parameter as a Variable; its gradient lands in the block's
 //   gatherRows(tape, x, rows)        x [N, ...rest], rows [n] -> [n, ...rest]
 //   selectSteps(tape, x, steps)      x [T, B, H], steps [B] -> [B, H]: step steps[b] of batch entry b
 //   swapLeadingAxes(tape, x)         [A, B, ...rest] -> [B, A, ...rest] (time-major <-> batch-major)
@@ -23,7 +25,7 @@
 //   argmax(x)                        [..., N] -> Int32Array of the last axis' argmax (no gradient)
 import { ShapeError, checkSize, describe, shapeSize } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { Tensor } from '../runtime/tensor.js';
+import { Tensor, type ParameterBlock } from '../runtime/tensor.js';
 import { gemm } from '../kernels/gemm.js';
 import {
   axpy, biasAddRows, biasAddRowsBackward, checkFloat32, copyBuffer, elementwiseAdd, elementwiseMul, elementwiseMulBackward,
@@ -405,6 +407,49 @@ export function concat(tape: Tape, parts: Variable[], name = 'concat'): Variable
     });
   });
   return y;
+}
+
+/**
+ * Stacks equal-shaped parts along a new leading axis: parts [...shape] each -> [n, ...shape]
+ * (a decoder's per-step outputs [B, H] into [T, B, H] for one output product). One contiguous
+ * copy per part each way.
+ */
+export function stack(tape: Tape, parts: Variable[]): Variable {
+  if (!Array.isArray(parts) || parts.length === 0) throw new ShapeError('stack: needs at least one input');
+  parts.forEach((p, i) => checkVariable('stack', `parts[${i}]`, tape, p));
+  const shape = parts[0].shape;
+  for (const [i, p] of parts.entries()) {
+    if (p.shape.length !== shape.length || p.shape.some((d, k) => d !== shape[k])) {
+      throw new ShapeError(`stack: parts[${i}] must have parts[0]'s shape ${shapeText(shape)}, got ${shapeText(p.shape)}`);
+    }
+  }
+  const n = parts[0].size;
+  const rt = tape.rt;
+  const y = output(tape, [parts.length, ...shape], parts);
+  parts.forEach((p, i) => copyBuffer(rt, { x: p.ptr, y: y.ptr + i * n * 4, n }));
+  tape.record('stack', () => {
+    if (!y.hasGrad) return;
+    const dy = y.grad().ptr;
+    parts.forEach((p, i) => addGrad(tape, p, dy + i * n * 4));
+  });
+  return y;
+}
+
+/**
+ * A parameter of a ParameterBlock as a Variable, for models that use a weight in a tape op
+ * (a tied output projection: logits = o E^T). Uses anywhere on the tape add into the Variable's
+ * gradient; this entry, recorded before them and so replayed after them, adds it into the
+ * block's gradient once.
+ */
+export function parameter(tape: Tape, block: ParameterBlock, name: string): Variable {
+  tape.checkOp('parameter', {});
+  const value = block.value(name);
+  if (value.mem !== tape.rt.mem) throw new Error(`parameter: the block of ${name} belongs to another runtime than the tape`);
+  const v = new Variable(tape, value, true);
+  tape.record('parameter', () => {
+    if (v.hasGrad) axpy(tape.rt, { alpha: 1, x: v.grad().ptr, y: block.grad(name).ptr, n: v.size });
+  });
+  return v;
 }
 
 /** Splits the last axis into pieces of the given widths: x [..., sum widths] -> [..., w_i] each. */
