@@ -146,3 +146,15 @@ export function copy_f32(n: i32, x: usize, y: usize): void {
 function lane0(v: v128): f32 {
   return f32x4.extract_lane(v, 0);
 }
+
+// src: rows x cols with row stride lds; dst: rows x cols with row stride ldd (strides in floats)
+// dst rows = src rows (accumulate 0) or dst rows += src rows (accumulate 1); one call for a
+// strided block (concat/split of feature columns, axis swaps) instead of one call per row.
+// dst must not overlap src.
+export function copy_rows_f32(rows: i32, cols: i32, src: usize, lds: i32, dst: usize, ldd: i32, accumulate: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const s = src + (<usize>(r * lds) << 2), d = dst + (<usize>(r * ldd) << 2);
+    if (accumulate) axpy_f32(cols, 1, s, d);
+    else memory.copy(d, s, <usize>cols << 2);
+  }
+}

@@ -349,3 +349,52 @@ export function episode_gru_backward_work_floats(B: i32, M: i32, H: i32, cell: i
   const GH = gate_rows(cell) * H;
   return 2 * B * M * GH + B * H + packed_floats(B, GH, H) + matmul_scratch_floats(B, GH, H);
 }
+
+// The DMN+ sentence reader (positional encoding, Xiong et al.): for each sentence n of length
+// J = lengths[n] (0..L; 0 reads as a zero vector),
+//   out[n, k] = Σ_{j<J} l_jk w[n, j, k],  l_jk = (1 − (j+1)/J) − ((k+1)/D)(1 − 2(j+1)/J)
+// written as a_j + c_k b_j (a_j = 1 − (j+1)/J, b_j = 2(j+1)/J − 1, c_k = (k+1)/D), so each
+// sentence is two weighted sums of its word vectors.
+// words: [N, L, D]  lengths: [N] i32  out: [N, D] (written)
+export function position_encoding_forward(N: i32, L: i32, D: i32, words: usize, lengths: usize, out: usize): void {
+  const invD: f32 = 1 / <f32>D;
+  for (let n = 0; n < N; n++) {
+    const J = len_of(lengths, n);
+    const invJ: f32 = J > 0 ? 1 / <f32>J : 0;
+    const o = at(out, n * D);
+    for (let k = 0; k < D; k += 4) {
+      const ko = <usize>k << 2, lanes = min(4, D - k);
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+      for (let j = 0; j < J; j++) {
+        const w = ld(at(words, (n * L + j) * D) + ko, lanes);
+        const p = <f32>(j + 1) * invJ;
+        s0 = madd(f32x4.splat(1 - p), w, s0);
+        s1 = madd(f32x4.splat(2 * p - 1), w, s1);
+      }
+      const c = f32x4.mul(f32x4(<f32>(k + 1), <f32>(k + 2), <f32>(k + 3), <f32>(k + 4)), f32x4.splat(invD));
+      st(o + ko, madd(c, s1, s0), lanes);
+    }
+  }
+}
+
+// Backward of position_encoding_forward: dwords[n, j, k] += l_jk dout[n, k] for j < J
+// (words past a length get nothing). dout: [N, D]  dwords: [N, L, D] added to
+export function position_encoding_backward(N: i32, L: i32, D: i32, dout: usize, lengths: usize, dwords: usize): void {
+  const invD: f32 = 1 / <f32>D;
+  for (let n = 0; n < N; n++) {
+    const J = len_of(lengths, n);
+    const invJ: f32 = J > 0 ? 1 / <f32>J : 0;
+    const dy = at(dout, n * D);
+    for (let k = 0; k < D; k += 4) {
+      const ko = <usize>k << 2, lanes = min(4, D - k);
+      const g = ld(dy + ko, lanes);
+      const cg = f32x4.mul(f32x4.mul(f32x4(<f32>(k + 1), <f32>(k + 2), <f32>(k + 3), <f32>(k + 4)), f32x4.splat(invD)), g);
+      for (let j = 0; j < J; j++) {
+        const p = <f32>(j + 1) * invJ;
+        const dw = at(dwords, (n * L + j) * D) + ko;
+        // l g = a_j g + b_j (c ⊙ g)
+        st(dw, madd(f32x4.splat(2 * p - 1), cg, madd(f32x4.splat(1 - p), g, ld(dw, lanes))), lanes);
+      }
+    }
+  }
+}

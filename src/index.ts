@@ -25,3 +25,4 @@ export { matmul, batchedMatmul, add, subtract, multiply, scale, softmax, logSoft
 export type { LayerDeclaration, DeclaredLayers } from './train/model.js';
 export { mdlstm, type MdlstmTapeOutputs } from './layers/mdlstm.js';
 export { attentionHeatmapSvg, attentionHeatmapText, type HeatmapWeights, type HeatmapSvgOptions, type HeatmapTextOptions } from './viz/attention-heatmap.js';
+export { gridAttentionSvg, type GridAttentionSvgOptions, type GridCellPicture } from './viz/grid-attention.js';

@@ -3,6 +3,7 @@
 // checks, and a training run on the built-in generator that must answer fresh stories.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runtimeFor } from './helpers.js';
+import { checkDMNGradient } from './dmn-helpers.js';
 import type { Runtime } from '../src/runtime/runtime.js';
 import { babiVocabulary, encodeBabi, generateBabi, parseBabi } from '../src/data/babi.js';
 import { DMN, gatherFacts, makeDMNBatch, positionalEncoding, timeFirstToFacts, type DMNOptions } from '../src/models/dmn.js';
@@ -10,7 +11,6 @@ import { Tape, type Variable } from '../src/train/tape.js';
 import { maxRelError, randomArray } from './helpers.js';
 import { Trainer } from '../src/train/trainer.js';
 import { miniBatches } from '../src/data/batch.js';
-import { Rng } from '../src/train/rng.js';
 
 let rt: Runtime;
 beforeAll(async () => {
@@ -36,42 +36,7 @@ describe('DMN gradient = central differences of its loss', () => {
     const vocab = babiVocabulary(data);
     const batch = makeDMNBatch(data.map((e) => encodeBabi(e, vocab)));
     const model = new DMN(rt, { vocabSize: vocab.size, embeddingDim: 6, hiddenSize: 5, gateSize: 4, dropout: 0, seed: 3, ...config });
-    model.train();
-    const lossAt = () => {
-      model.tape.reset();
-      return model.loss(batch);
-    };
-    model.zeroGrad();
-    lossAt();
-    model.tape.backward();
-    const grad = Float64Array.from(model.params.gradsView());
-    const values = model.params.valuesView();
-    const theta = Float32Array.from(values);
-    const rng = new Rng(11);
-    // One random direction per parameter tensor, so that a wrong gradient of a small tensor
-    // is not hidden by the others.
-    const base = model.params.valuesPtr;
-    for (const name of model.params.names) {
-      const t = model.params.value(name);
-      const offset = (t.ptr - base) / 4;
-      const v = new Float32Array(theta.length);
-      const dir = new Float32Array(t.size);
-      rng.fillNormal(dir);
-      let norm = 0;
-      for (const x of dir) norm += x * x;
-      for (let i = 0; i < dir.length; i++) v[offset + i] = dir[i] / Math.sqrt(norm);
-      const eps = 1e-3;
-      const at = (sign: number) => {
-        const w = model.params.valuesView();
-        for (let i = 0; i < w.length; i++) w[i] = theta[i] + sign * eps * v[i];
-        return lossAt();
-      };
-      const numeric = (at(1) - at(-1)) / (2 * eps);
-      model.params.valuesView().set(theta);
-      let analytic = 0;
-      for (let i = 0; i < v.length; i++) analytic += grad[i] * v[i];
-      expect(Math.abs(numeric - analytic), `${name}: directional derivative ${analytic} vs ${numeric}`).toBeLessThan(0.02 * Math.abs(analytic) + 2e-4);
-    }
+    checkDMNGradient(model, batch);
     model.dispose();
   });
 });

@@ -13,9 +13,13 @@ export const BABI_TRAIN_USAGE = `usage: rnn-wasm train babi --data FILE_OR_DIR [
   --variant dmn+|dmn   DMN+ (fusion input, attention GRU, ReLU memory; default) or the lecture's DMN
                        (word GRU input, gated GRU, tied GRU memory)
   --input words|fusion  --merge sum|concat  --cell gated-gru|attention-gru  --gate softmax|sigmoid
+  --answer softmax|gru  the answer module: a softmax over the vocabulary (default) or a GRU decoder of the
+                       answer's words (list answers of tasks 8 and 19)
   --memory gru|relu  --passes N  --hidden N (80)  --embedding N (80)  --batch N (100)  --lr X (1e-3)
   --dropout X (0.1)  --l2 X  --max-facts N (40)  --supervise X (weight of gate supervision by supporting facts)
   --minutes M | --epochs N   how long to train (default 20 epochs)
+  --clock wall|cpu     what --minutes and the reported times count: training steps only, validation excluded
+                       (default wall; cpu = this process's CPU time, for a shared machine)
   --target X           stop when validation accuracy reaches X (e.g. 0.99)
   --validate-every N   validate every N steps (default: each epoch)
   --save FILE          write the weights, vocabulary and options (safetensors)
@@ -85,6 +89,14 @@ export async function trainBabiCommand(args: ParsedArgs): Promise<number> {
     examples = parseBabi(generateBabi({ task: t, stories: 1000, seed }), { maxFacts });
   }
   const minutes = num(args, 'minutes');
+  const clockName = flagString(args, 'clock', 'wall');
+  if (clockName !== 'wall' && clockName !== 'cpu') throw new Error(`--clock must be wall or cpu, got '${clockName}'`);
+  const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const clock = clockName === 'cpu' ? cpuMs : () => performance.now();
+  const wall0 = performance.now(), cpu0 = cpuMs();
   const rt = await createRuntime();
   const { trainBabi, saveBabiModel } = await import('../models/dmn-task.js');
   log?.(`rnn-wasm train babi: ${source}, ${examples.length} questions (${rt.features.build} build)`);
@@ -96,6 +108,7 @@ export async function trainBabiCommand(args: ParsedArgs): Promise<number> {
     cell: str(args, 'cell', ['gated-gru', 'attention-gru'] as const),
     gate: str(args, 'gate', ['softmax', 'sigmoid'] as const),
     memoryUpdate: str(args, 'memory', ['gru', 'relu'] as const),
+    answerModule: str(args, 'answer', ['softmax', 'gru'] as const),
     passes: args.flags.has('passes') ? flagInt(args, 'passes', 3) : undefined,
     hiddenSize: args.flags.has('hidden') ? flagInt(args, 'hidden', 80) : undefined,
     embeddingDim: args.flags.has('embedding') ? flagInt(args, 'embedding', 80) : undefined,
@@ -105,8 +118,9 @@ export async function trainBabiCommand(args: ParsedArgs): Promise<number> {
     seconds: minutes === undefined ? undefined : minutes * 60,
     targetAccuracy: num(args, 'target'),
     validateEvery: args.flags.has('validate-every') ? flagInt(args, 'validate-every', 50) : undefined,
-    log, progress: !quiet && !!process.stderr.isTTY,
+    log, progress: !quiet && !!process.stderr.isTTY, clock,
   });
+  const wallSeconds = (performance.now() - wall0) / 1000, cpuSeconds = (cpuMs() - cpu0) / 1000;
   if (args.flags.has('save')) {
     const path = flagString(args, 'save', '');
     const { writeFile } = await import('node:fs/promises');
@@ -114,8 +128,8 @@ export async function trainBabiCommand(args: ParsedArgs): Promise<number> {
     log?.(`saved ${path}`);
   }
   const m = result.metrics;
-  log?.(`validation accuracy ${(m.accuracy * 100).toFixed(1)}% (best ${(m.bestAccuracy * 100).toFixed(1)}%) on ${m.validationQuestions} questions after ${m.seconds.toFixed(1)} s, ${Math.round(m.questionsPerSecond)} questions/s`);
-  if (json) console.log(JSON.stringify({ source, ...m, build: rt.features.build, seed, history: result.history }));
+  log?.(`validation accuracy ${(m.accuracy * 100).toFixed(1)}% (best ${(m.bestAccuracy * 100).toFixed(1)}%) on ${m.validationQuestions} questions after ${m.seconds.toFixed(1)} s of training (${clockName} clock), ${Math.round(m.questionsPerSecond)} questions/s; whole run ${wallSeconds.toFixed(0)} s wall, ${cpuSeconds.toFixed(0)} s CPU`);
+  if (json) console.log(JSON.stringify({ source, ...m, clock: clockName, wallSeconds, cpuSeconds, build: rt.features.build, seed, history: result.history }));
   return 0;
 }
 

@@ -25,7 +25,7 @@ const USAGE = `usage:
   rnn-wasm --version                    the package version
   rnn-wasm demo [--seconds N] [--json]   train a DMN+ and an attention seq2seq on built-in data and show their gates and attention (about a minute)
   rnn-wasm info                         which wasm build this runtime picks
-  rnn-wasm train <task> [--data PATH] [--epochs N] [--seed N] [--json]   task: sentiment, tagger, caption, charlm (train --help)
+  rnn-wasm train <task> [--data PATH] [--epochs N] [--seed N] [--json]   task: sentiment, tagger, caption, charlm, babi, translate, vqa (train --help)
   rnn-wasm babi --model FILE --test FILE [--json] [--show K]   a saved DMN's accuracy and gates on a bAbI file
   rnn-wasm translate --model M [--beam K] [--json] [--svg DIR] < french.txt   (train one: rnn-wasm train translate --help)
   rnn-wasm bench <what> [--json] [--build simd|relaxed|all] [--repeat N] [shape options]

@@ -116,6 +116,31 @@ export const TRAIN_TASK_OPTIONS: Record<string, { summary: string; options: Opti
     summary: 'character-level language model (truncated BPTT); --data any text file, default a built-in corpus',
     options: [{ name: 'temperature', value: 'X', help: 'sampling temperature of the shown text (default 0.7)' }],
   },
+  vqa: {
+    summary: 'visual DMN+ on a built-in grid of coloured shapes ("what colour is the shape left of the circle?"); no --data',
+    options: [
+      { name: 'minutes', value: 'M', help: 'train this long instead of --epochs (see --clock)' },
+      { name: 'clock', value: 'wall|cpu', help: 'what --minutes and the reported seconds count (default wall; cpu: this process, for a shared machine)' },
+      { name: 'target', value: 'X', help: 'stop when validation accuracy reaches X (e.g. 0.95)' },
+      { name: 'train', value: 'N', help: 'training questions (default 20000)' },
+      { name: 'validation', value: 'N', help: 'validation questions, from another seed, none shared with training (default 1000)' },
+      { name: 'rows', value: 'N', help: 'grid rows (default 3)' },
+      { name: 'cols', value: 'N', help: 'grid columns (default 3)' },
+      { name: 'objects', value: 'N', help: 'shapes per grid, 2 to 4 (default 3)' },
+      { name: 'noise', value: 'X', help: 'Gaussian noise on the region features (default 0.1)' },
+      { name: 'kinds', value: 'LIST', help: 'questions: colour-of,shape-of,relation (default all)' },
+      { name: 'embedding', value: 'N', help: 'projection / word embedding size (default 32)' },
+      { name: 'passes', value: 'N', help: 'episode passes (default 3)' },
+      { name: 'merge', value: 'sum|concat', help: 'how the bidirectional GRU merges its directions (default sum)' },
+      { name: 'episode-cell', value: 'attention-gru|gated-gru', help: 'episode cell (default attention-gru)' },
+      { name: 'gate', value: 'softmax|sigmoid', help: 'attention gates (default softmax)' },
+      { name: 'memory', value: 'relu|gru', help: 'memory update (default relu)' },
+      { name: 'supervise', value: 'X', help: 'weight of gate supervision by the supporting regions (default 0)' },
+      { name: 'save', value: 'FILE', help: 'write the weights, vocabulary and options (safetensors; loadBabiModel reads it)' },
+      { name: 'svg', value: 'DIR', help: 'write the gates over the grid per pass of --show validation questions as SVG files' },
+      { name: 'show', value: 'K', help: 'how many questions --svg draws and the terminal shows (default 4)' },
+    ],
+  },
 };
 
 export const INFO_OPTIONS: OptionSpec[] = [HELP];

@@ -26,6 +26,7 @@ export const TRAIN_USAGE = `usage: rnn-wasm train <task> [options]
     charlm      character-level language model (truncated BPTT); --data any text file, default a built-in corpus
     segment     per-pixel labels of contour images: a four-direction MDLSTM vs a row-by-row bi-LSTM of the same size
     babi        DMN / DMN+ question answering on a bAbI file (train babi --help)
+    vqa         visual DMN+ on a built-in grid of coloured shapes, its attention as SVG (train vqa --help)
     translate   Seq2Seq French -> English with attention (rnn-wasm train translate --help)
   options:
     --data PATH          real data instead of the built-in synthetic set
@@ -58,6 +59,7 @@ export async function train(args: ParsedArgs): Promise<number> {
   if (args.positional[1] === 'translate') return (await import('./translate.js')).trainTranslate(args);
   const task = args.positional[1] as TaskName | undefined;
   if ((task as string) === 'babi') return (await import('./babi.js')).trainBabiCommand(args);
+  if ((task as string) === 'vqa') return (await import('./vqa.js')).trainVqaCommand(args);
   if (task !== undefined && !TASKS.includes(task)) {
     const guess = closestName(task, TASKS);
     console.error(`rnn-wasm: unknown task '${task}'${guess ? `; did you mean '${guess}'?` : ''}\n${TRAIN_USAGE}`);

@@ -101,12 +101,16 @@ export function answerToken(e: BabiExample): string {
   return e.answer.join(',');
 }
 
-/** A vocabulary over the words of the facts and questions and the answer tokens. */
-export function babiVocabulary(examples: BabiExample[]): Vocabulary {
+/**
+ * A vocabulary over the words of the facts and questions and the answer tokens; with
+ * `answerWords` (the DMN's GRU answer decoder) also every word of a list answer ("n", "s").
+ */
+export function babiVocabulary(examples: BabiExample[], options: { answerWords?: boolean } = {}): Vocabulary {
   const seqs: string[][] = [];
   for (const e of examples) {
     for (const f of e.facts) seqs.push(f);
     seqs.push(e.question, [answerToken(e)]);
+    if (options.answerWords && e.answer.length > 1) seqs.push(e.answer);
   }
   return Vocabulary.build(seqs);
 }
@@ -116,11 +120,16 @@ export interface EncodedBabi {
   facts: Int32Array[];
   question: Int32Array;
   answer: number;
+  /** The answer word by word (the GRU answer decoder's targets). */
+  answerWords?: Int32Array;
   supporting: number[];
 }
 
 export function encodeBabi(e: BabiExample, vocab: Vocabulary): EncodedBabi {
-  return { facts: e.facts.map((f) => vocab.encode(f)), question: vocab.encode(e.question), answer: vocab.id(answerToken(e)), supporting: e.supporting };
+  return {
+    facts: e.facts.map((f) => vocab.encode(f)), question: vocab.encode(e.question), answer: vocab.id(answerToken(e)), answerWords: vocab.encode(e.answer),
+    supporting: e.supporting,
+  };
 }
 
 /** Splits off the last `fraction` of the questions as validation (the issue's rule: the last 10%). */

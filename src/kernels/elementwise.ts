@@ -156,6 +156,21 @@ export function fillBuffer(rt: Runtime, args: { value: number; x: number; n: num
   rt.exports.fill_f32(n, value, args.x);
 }
 
+/**
+ * Strided block copy: dst rows (stride ldDst floats) = (or, with accumulate, +=) src rows
+ * (stride ldSrc), `cols` floats each, in one kernel call. dst must not overlap src.
+ */
+export function copyRows(rt: Runtime, args: { rows: number; cols: number; src: number; ldSrc: number; dst: number; ldDst: number; accumulate?: boolean }): void {
+  const rows = checkSize('copyRows rows', args.rows), cols = checkSize('copyRows cols', args.cols);
+  const lds = checkSize('copyRows ldSrc', args.ldSrc), ldd = checkSize('copyRows ldDst', args.ldDst);
+  if (rows > 0 && (lds < cols || ldd < cols)) throw new RangeError(`copyRows: row strides (ldSrc ${lds}, ldDst ${ldd}) must be >= cols ${cols}`);
+  const span = (ld: number) => (rows === 0 ? 0 : ((rows - 1) * ld + cols) * 4);
+  rt.mem.checkRange('copyRows src', args.src, span(lds));
+  rt.mem.checkRange('copyRows dst', args.dst, span(ldd));
+  if (rows > 0 && cols > 0 && args.dst < args.src + span(lds) && args.src < args.dst + span(ldd)) throw new RangeError('copyRows: dst must not overlap src');
+  rt.exports.copy_rows_f32(rows, cols, args.src, lds, args.dst, ldd, args.accumulate ? 1 : 0);
+}
+
 export function copyBuffer(rt: Runtime, args: { x: number; y: number; n: number }): void {
   const n = checkSize('copyBuffer n', args.n);
   checkVector(rt, 'copyBuffer x', args.x, n);

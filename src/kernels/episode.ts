@@ -218,3 +218,36 @@ export function episodeGruBackward(rt: Runtime, args: EpisodeGruBackwardArgs): v
   rt.exports.episode_gru_backward(B, M, I, H, cell, args.x, args.g, args.lengths, args.W_ih, args.W_hh, args.gates, args.hprev, args.hn,
     args.dh, args.dx, args.dg, args.dW_ih, args.dW_hh, args.db_ih, args.db_hh, args.work);
 }
+
+export interface PositionEncodingArgs {
+  /** Sentences. */ sentences: number;
+  /** Word slots per sentence (padded). */ words: number;
+  /** Embedding size D. */ dim: number;
+  /** Int32 [N]: words of each sentence, 0..L (0: an empty slot, read as zeros). */ lengths: number;
+}
+
+function positionSizes(rt: Runtime, name: string, a: PositionEncodingArgs) {
+  const N = checkSize(`${name} sentences`, a.sentences, 1), L = checkSize(`${name} words`, a.words, 1), D = checkSize(`${name} dim`, a.dim, 1);
+  range(rt, `${name} lengths`, a.lengths, N);
+  const v = rt.mem.i32(a.lengths, N);
+  for (let n = 0; n < N; n++) if (!(v[n] >= 0 && v[n] <= L)) throw new RangeError(`${name} lengths[${n}] must be in 0..${L}, got ${v[n]}`);
+  return { N, L, D };
+}
+
+/** DMN+ sentence reader: out [N, D] = Σ_j l_j ⊙ words[n, j] (positional encoding). words [N, L, D]. */
+export function positionEncodingForward(rt: Runtime, args: PositionEncodingArgs & { wordVectors: number; out: number }): void {
+  const name = 'positionEncodingForward';
+  const { N, L, D } = positionSizes(rt, name, args);
+  range(rt, `${name} wordVectors`, args.wordVectors, N * L * D);
+  range(rt, `${name} out`, args.out, N * D);
+  rt.exports.position_encoding_forward(N, L, D, args.wordVectors, args.lengths, args.out);
+}
+
+/** Backward of positionEncodingForward: dWordVectors [N, L, D] += l_j ⊙ dOut[n] (nothing past a length). */
+export function positionEncodingBackward(rt: Runtime, args: PositionEncodingArgs & { dOut: number; dWordVectors: number }): void {
+  const name = 'positionEncodingBackward';
+  const { N, L, D } = positionSizes(rt, name, args);
+  range(rt, `${name} dOut`, args.dOut, N * D);
+  range(rt, `${name} dWordVectors`, args.dWordVectors, N * L * D);
+  rt.exports.position_encoding_backward(N, L, D, args.dOut, args.lengths, args.dWordVectors);
+}

@@ -28,7 +28,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { Tensor, type ParameterBlock } from '../runtime/tensor.js';
 import { gemm } from '../kernels/gemm.js';
 import {
-  axpy, biasAddRows, biasAddRowsBackward, checkFloat32, copyBuffer, elementwiseAdd, elementwiseMul, elementwiseMulBackward,
+  axpy, biasAddRows, biasAddRowsBackward, checkFloat32, copyBuffer, copyRows, elementwiseAdd, elementwiseMul, elementwiseMulBackward,
   fillBuffer, scaleBuffer,
 } from '../kernels/elementwise.js';
 import { embeddingBackward, embeddingForward } from '../kernels/embedding.js';
@@ -361,16 +361,12 @@ export function logSoftmax(tape: Tape, x: Variable, options: SoftmaxOptions = {}
 
 // ---------------------------------------------------------------- moving rows
 
-/** dst rows (stride ldDst) (+)= src rows (stride ldSrc), cols values each; one kernel call when both are contiguous. */
+/** dst rows (stride ldDst) (+)= src rows (stride ldSrc), cols values each: one kernel call. */
 function moveRows(rt: Runtime, accumulate: boolean, src: number, ldSrc: number, dst: number, ldDst: number, rows: number, cols: number): void {
-  const contiguous = (ldSrc === cols && ldDst === cols) || rows === 1;
-  const count = contiguous ? 1 : rows;
-  const n = contiguous ? rows * cols : cols;
-  for (let r = 0; r < count; r++) {
-    const x = src + r * ldSrc * 4, y = dst + r * ldDst * 4;
-    if (accumulate) axpy(rt, { alpha: 1, x, y, n });
-    else copyBuffer(rt, { x, y, n });
-  }
+  if ((ldSrc === cols && ldDst === cols) || rows === 1) {
+    if (accumulate) axpy(rt, { alpha: 1, x: src, y: dst, n: rows * cols });
+    else copyBuffer(rt, { x: src, y: dst, n: rows * cols });
+  } else copyRows(rt, { rows, cols, src, ldSrc, dst, ldDst, accumulate });
 }
 
 /**

@@ -7,7 +7,10 @@
 //   memory         T passes (default 3) of EpisodeAttention from m⁰ = q; gates softmax or sigmoid;
 //                  cell 'gated-gru' or 'attention-gru'; update 'gru' (tied: m = GRUCell(c, m)) or
 //                  'relu' (untied per pass: m = ReLU(W_t [m; c; q] + b_t))
-//   answer         softmax over the vocabulary from [m; q] (list answers are one class "a,b")
+//                  'visual': a feature grid [R, C, F] read in snake order by the same bidirectional
+//                            GRU (src/models/dmn-visual.ts)
+//   answer         'softmax' over the vocabulary from [m; q] (list answers are one class "a,b"), or
+//                  'gru': a GRU decoder of the answer's words from a⁰ = m (src/models/dmn-answer.ts)
 //   loss           cross-entropy of the answer, plus optionally (gateSupervision > 0) the
 //                  supporting facts' cross-entropy of each pass's gates (the original DMN's
 //                  strong supervision: pass t looks at supporting fact t)
@@ -21,14 +24,21 @@ import { EpisodeAttention, episodeAttention, episodeParameterSpecs, type Episode
 import { GRU } from '../layers/gru.js';
 import { Linear } from '../layers/linear.js';
 import { crossEntropyLoss } from '../layers/losses.js';
+import { add, gatherRows, reshape, split, swapLeadingAxes } from '../layers/tensor-ops.js';
+import { positionEncodingBackward, positionEncodingForward } from '../kernels/episode.js';
 import { cell, concatFeatures, recurrent, relu, selectFirstAxis } from '../layers/ops.js';
 import type { RecurrentLayer } from '../layers/recurrent.js';
 import { Model, type LayerPlan } from '../train/model.js';
 import { Variable, type Tape } from '../train/tape.js';
 import { makeRecurrent } from './common.js';
 import type { EncodedBabi } from '../data/babi.js';
+import { UNK_ID } from '../data/vocab.js';
+import { makeVisualBatch, visualFacts, type VisualGrid } from './dmn-visual.js';
+import { AnswerDecoder, packAnswerWords, type AnswerWords, type DMNAnswerModule } from './dmn-answer.js';
 
-export type DMNInput = 'words' | 'fusion';
+export { makeVisualBatch };
+
+export type DMNInput = 'words' | 'fusion' | 'visual';
 export type DMNMemoryUpdate = 'gru' | 'relu';
 
 export interface DMNOptions {
@@ -53,6 +63,12 @@ export interface DMNOptions {
   dropout?: number;
   /** Weight of the gate supervision by supporting facts (default 0: none). */
   gateSupervision?: number;
+  /** input 'visual': features F per grid region. */
+  visualFeatures?: number;
+  /** 'softmax' from [m; q] (default) or a 'gru' decoder of the answer's words. */
+  answerModule?: DMNAnswerModule;
+  /** 'gru' answers: greedy decoding stops after this many words (default 5). */
+  maxAnswerLength?: number;
   seed?: number;
 }
 
@@ -79,6 +95,10 @@ export interface DMNBatch {
   /** Supporting fact index per pass [B * passes] (-1: none for that pass). */
   supporting: Int32Array;
   passes: number;
+  /** input 'visual': the feature grids (makeVisualBatch). */
+  grid?: VisualGrid;
+  /** answerModule 'gru': the answers word by word. */
+  answerWords?: AnswerWords;
 }
 
 /** Pads encoded questions into a DMNBatch (both input modules' layouts). */
@@ -118,13 +138,14 @@ export function makeDMNBatch(examples: EncodedBabi[], passes = 3): DMNBatch {
     answers[b] = e.answer;
     for (let p = 0; p < passes; p++) supporting[b * passes + p] = p < e.supporting.length ? e.supporting[p] : -1;
   });
-  return { B, M, factCounts, storyIds, storyLengths, factEnds, sentenceIds, sentenceLengths, L, questionIds, questionLengths, answers, supporting, passes };
+  const answerWords = packAnswerWords(examples.map((e) => e.answerWords ?? [e.answer]));
+  return { B, M, factCounts, storyIds, storyLengths, factEnds, sentenceIds, sentenceLengths, L, questionIds, questionLengths, answers, supporting, passes, answerWords };
 }
 
 interface Resolved {
   vocabSize: number; input: DMNInput; fusionMerge: 'sum' | 'concat'; cell: EpisodeCell; gate: EpisodeGate; memoryUpdate: DMNMemoryUpdate;
   passes: number; embeddingDim: number; hiddenSize: number; gateSize: number; dropout: number; gateSupervision: number; seed: number;
-  variant: 'dmn+' | 'dmn';
+  variant: 'dmn+' | 'dmn'; visualFeatures: number; answerModule: DMNAnswerModule; maxAnswerLength: number;
 }
 
 export function resolveDMNOptions(o: DMNOptions): Resolved {
@@ -147,8 +168,12 @@ export function resolveDMNOptions(o: DMNOptions): Resolved {
     dropout: o.dropout ?? 0.1,
     gateSupervision: o.gateSupervision ?? 0,
     seed: o.seed ?? 0,
+    visualFeatures: o.input === 'visual' ? checkSize('visualFeatures', o.visualFeatures, 1) : 0,
+    answerModule: o.answerModule ?? 'softmax',
+    maxAnswerLength: checkSize('maxAnswerLength', o.maxAnswerLength ?? 5, 1),
   };
-  if (r.input !== 'words' && r.input !== 'fusion') throw new RangeError(`input must be 'words' or 'fusion', got ${String(r.input)}`);
+  if (r.input !== 'words' && r.input !== 'fusion' && r.input !== 'visual') throw new RangeError(`input must be 'words', 'fusion' or 'visual', got ${String(r.input)}`);
+  if (r.answerModule !== 'softmax' && r.answerModule !== 'gru') throw new RangeError(`answerModule must be 'softmax' or 'gru', got ${String(r.answerModule)}`);
   if (r.fusionMerge !== 'sum' && r.fusionMerge !== 'concat') throw new RangeError(`fusionMerge must be 'sum' or 'concat', got ${String(r.fusionMerge)}`);
   if (r.memoryUpdate !== 'gru' && r.memoryUpdate !== 'relu') throw new RangeError(`memoryUpdate must be 'gru' or 'relu', got ${String(r.memoryUpdate)}`);
   if (r.cell !== 'gated-gru' && r.cell !== 'attention-gru') throw new RangeError(`cell must be 'gated-gru' or 'attention-gru', got ${String(r.cell)}`);
@@ -160,19 +185,21 @@ export function resolveDMNOptions(o: DMNOptions): Resolved {
 
 /** The fact size d the memory works in. */
 function factSizeOf(o: Resolved): number {
-  return o.input === 'fusion' && o.fusionMerge === 'concat' ? 2 * o.hiddenSize : o.hiddenSize;
+  return o.input !== 'words' && o.fusionMerge === 'concat' ? 2 * o.hiddenSize : o.hiddenSize;
 }
 
 function dmnPlan(o: Resolved): LayerPlan[] {
   const d = factSizeOf(o);
   const E = o.embeddingDim, H = o.hiddenSize;
   const plan: LayerPlan[] = [{ prefix: 'embedding.', specs: Embedding.parameterSpecs({ numEmbeddings: o.vocabSize, embeddingDim: E }) }];
-  plan.push({ prefix: 'input.', specs: GRU.parameterSpecs({ inputSize: E, hiddenSize: H, bidirectional: o.input === 'fusion' }) });
+  if (o.input === 'visual') plan.push({ prefix: 'visual.', specs: Linear.parameterSpecs({ inFeatures: o.visualFeatures, outFeatures: E }) });
+  plan.push({ prefix: 'input.', specs: GRU.parameterSpecs({ inputSize: E, hiddenSize: H, bidirectional: o.input !== 'words' }) });
   plan.push({ prefix: 'question.', specs: GRU.parameterSpecs({ inputSize: E, hiddenSize: d }) });
   plan.push({ prefix: 'memory.episode.', specs: episodeParameterSpecs({ factSize: d, hiddenSize: d, gateSize: o.gateSize, cell: o.cell }) });
   if (o.memoryUpdate === 'gru') plan.push({ prefix: 'memory.update.', specs: cellParameterSpecs(3, { inputSize: d, hiddenSize: d }) });
   else for (let t = 0; t < o.passes; t++) plan.push({ prefix: `memory.update${t}.`, specs: Linear.parameterSpecs({ inFeatures: 3 * d, outFeatures: d }) });
-  plan.push({ prefix: 'answer.', specs: Linear.parameterSpecs({ inFeatures: 2 * d, outFeatures: o.vocabSize }) });
+  plan.push({ prefix: 'answer.', specs: Linear.parameterSpecs({ inFeatures: o.answerModule === 'gru' ? d : 2 * d, outFeatures: o.vocabSize }) });
+  if (o.answerModule === 'gru') plan.push({ prefix: 'answer.decoder.', specs: GRU.parameterSpecs({ inputSize: E + d, hiddenSize: d }) });
   return plan;
 }
 
@@ -193,6 +220,10 @@ export class DMN extends Model {
   readonly memoryCell: GRUCell | null;
   readonly memoryLinears: Linear[];
   readonly answer: Linear;
+  /** input 'visual': the regions' projection into the question's space. */
+  readonly visualProjection: Linear | null = null;
+  /** answerModule 'gru'. */
+  readonly decoder: AnswerDecoder | null = null;
   private readonly drop: Dropout;
 
   constructor(rt: Runtime, options: DMNOptions) {
@@ -204,7 +235,11 @@ export class DMN extends Model {
     const bind = (prefix: string) => ({ block: this.params, prefix, rng: this.rng });
     this.embedding = new Embedding(rt, { numEmbeddings: o.vocabSize, embeddingDim: E }, bind('embedding.'));
     this.embedding.resetParameters(this.rng);
-    this.inputRnn = makeRecurrent(rt, 'gru', { inputSize: E, hiddenSize: H, bidirectional: o.input === 'fusion' }, this.params, 'input.', this.rng);
+    if (o.input === 'visual') {
+      this.visualProjection = new Linear(rt, { inFeatures: o.visualFeatures, outFeatures: E }, bind('visual.'));
+      this.visualProjection.resetParameters(this.rng);
+    }
+    this.inputRnn = makeRecurrent(rt, 'gru', { inputSize: E, hiddenSize: H, bidirectional: o.input !== 'words' }, this.params, 'input.', this.rng);
     this.questionRnn = makeRecurrent(rt, 'gru', { inputSize: E, hiddenSize: d }, this.params, 'question.', this.rng);
     this.episode = new EpisodeAttention(rt, { factSize: d, hiddenSize: d, gateSize: o.gateSize, cell: o.cell, gate: o.gate, ...bind('memory.episode.') });
     this.memoryCell = o.memoryUpdate === 'gru' ? new GRUCell(rt, { inputSize: d, hiddenSize: d, block: this.params, prefix: 'memory.update.', seed: 0 }) : null;
@@ -217,20 +252,25 @@ export class DMN extends Model {
         this.memoryLinears.push(lin);
       }
     }
-    this.answer = new Linear(rt, { inFeatures: 2 * d, outFeatures: o.vocabSize }, bind('answer.'));
+    this.answer = new Linear(rt, { inFeatures: o.answerModule === 'gru' ? d : 2 * d, outFeatures: o.vocabSize }, bind('answer.'));
     this.answer.resetParameters(this.rng);
+    if (o.answerModule === 'gru') {
+      const rnn = makeRecurrent(rt, 'gru', { inputSize: E + d, hiddenSize: d }, this.params, 'answer.decoder.', this.rng);
+      this.decoder = new AnswerDecoder(this.embedding, rnn, this.answer, o.maxAnswerLength);
+    }
     this.drop = new Dropout(rt, { p: o.dropout }, this.rng);
   }
 
   /** The options to rebuild this model (saved with its weights). */
   get config(): DMNOptions {
-    const { vocabSize, variant, input, fusionMerge, cell, gate, memoryUpdate, passes, embeddingDim, hiddenSize, gateSize, dropout, gateSupervision } = this.options;
-    return { vocabSize, variant, input, fusionMerge, cell, gate, memoryUpdate, passes, embeddingDim, hiddenSize, gateSize, dropout, gateSupervision };
+    const { vocabSize, variant, input, fusionMerge, cell, gate, memoryUpdate, passes, embeddingDim, hiddenSize, gateSize, dropout, gateSupervision, answerModule, maxAnswerLength } = this.options;
+    const visual = input === 'visual' ? { visualFeatures: this.options.visualFeatures } : {};
+    return { vocabSize, variant, input, fusionMerge, cell, gate, memoryUpdate, passes, embeddingDim, hiddenSize, gateSize, dropout, gateSupervision, answerModule, maxAnswerLength, ...visual };
   }
 
   private checkBatch(batch: DMNBatch): void {
     const V = this.options.vocabSize;
-    for (const [name, ids] of [['storyIds', batch.storyIds], ['questionIds', batch.questionIds], ['answers', batch.answers]] as const) {
+    for (const [name, ids] of [['storyIds', batch.storyIds], ['questionIds', batch.questionIds], ['answers', batch.answers], ['answerWords', batch.answerWords?.words ?? []]] as const) {
       for (let i = 0; i < ids.length; i++) {
         if (!(ids[i] >= 0 && ids[i] < V)) throw new RangeError(`DMN batch ${name}[${i}] = ${ids[i]} is outside the vocabulary [0, ${V})`);
       }
@@ -244,6 +284,7 @@ export class DMN extends Model {
   private facts(tape: Tape, batch: DMNBatch): Variable {
     const { B, M } = batch;
     const d = this.factSize;
+    if (this.visualProjection) return visualFacts(tape, { projection: this.visualProjection, rnn: this.inputRnn, dropout: this.drop }, batch, this.options.fusionMerge, d);
     if (this.options.input === 'words') {
       const Tw = batch.storyIds.length / B;
       const x = this.drop.forward(tape, this.embedding.forward(tape, batch.storyIds, [Tw, B]));
@@ -258,8 +299,8 @@ export class DMN extends Model {
     return timeFirstToFacts(tape, output, this.options.fusionMerge, d);
   }
 
-  /** Logits [B, vocabSize] and the gates of every pass, on the model's tape. */
-  forward(batch: DMNBatch): DMNForward {
+  /** The final memory m, the question q [B, d] and the gates of every pass, on the model's tape. */
+  private memory(batch: DMNBatch): { m: Variable; q: Variable; gates: Variable[] } {
     this.checkBatch(batch);
     const tape = this.tape;
     const { B } = batch;
@@ -275,24 +316,49 @@ export class DMN extends Model {
       gates.push(g);
       m = this.memoryCell ? cell(tape, this.memoryCell, episode, { h: m }).h : relu(tape, this.memoryLinears[t].forward(tape, concatFeatures(tape, [m, episode, q])));
     }
-    const logits = this.answer.forward(tape, this.drop.forward(tape, concatFeatures(tape, [m, q])));
+    return { m, q, gates };
+  }
+
+  /** Logits [B, vocabSize] ('softmax' answers; [T, B, vocabSize] teacher-forced for 'gru') and the gates of every pass, on the model's tape. */
+  forward(batch: DMNBatch): DMNForward {
+    const { m, q, gates } = this.memory(batch);
+    if (this.decoder) return { logits: this.decoder.teacherForced(this.tape, m, q, this.answerWordsOf(batch)).logits, gates };
+    const logits = this.answer.forward(this.tape, this.drop.forward(this.tape, concatFeatures(this.tape, [m, q])));
     return { logits, gates };
   }
 
+  private answerWordsOf(batch: DMNBatch): AnswerWords {
+    if (!batch.answerWords) throw new ShapeError("DMN answerModule 'gru' needs the batch's answerWords (makeDMNBatch fills them)");
+    return batch.answerWords;
+  }
+
   loss(batch: DMNBatch): number {
-    const { logits, gates } = this.forward(batch);
-    let loss = crossEntropyLoss(this.tape, logits, batch.answers);
+    let loss: number, gates: Variable[];
+    if (this.decoder) {
+      const r = this.memory(batch);
+      gates = r.gates;
+      loss = this.decoder.loss(this.tape, r.m, r.q, this.answerWordsOf(batch));
+    } else {
+      const r = this.forward(batch);
+      gates = r.gates;
+      loss = crossEntropyLoss(this.tape, r.logits, batch.answers);
+    }
     const w = this.options.gateSupervision;
     if (w > 0) gates.forEach((g, t) => (loss += gateSupervisionLoss(this.tape, g, batch, t, w, this.options.gate)));
     return loss;
   }
 
-  /** Predicted answer ids [B] and the gates [passes][B*M] (eval mode). */
-  predict(batch: DMNBatch): { answers: Int32Array; gates: Float32Array[] } {
+  /** Predicted answer ids [B] ('gru': the answer words, greedy, in `words`) and the gates [passes][B*M] (eval mode). */
+  predict(batch: DMNBatch): { answers: Int32Array; gates: Float32Array[]; words?: Int32Array[] } {
     const wasTraining = this.training;
     this.eval();
     try {
       this.tape.reset();
+      if (this.decoder) {
+        const { m, q, gates } = this.memory(batch);
+        const words = this.decoder.greedy(this.tape, m, q);
+        return { answers: Int32Array.from(words, (w) => (w.length === 1 ? w[0] : -1)), gates: gates.map((g) => g.toArray()), words };
+      }
       const { logits, gates } = this.forward(batch);
       const l = logits.toArray();
       const V = this.options.vocabSize;
@@ -308,117 +374,75 @@ export class DMN extends Model {
     }
   }
 
-  /** Answer accuracy over batches (eval mode). */
+  /** Answer accuracy over batches (eval mode). An answer outside the vocabulary (<unk>) is never right, whatever the model says. */
   evaluate(batches: DMNBatch[]): { accuracy: number; questions: number } {
     let correct = 0, total = 0;
     for (const batch of batches) {
-      const { answers } = this.predict(batch);
-      for (let b = 0; b < batch.B; b++) if (answers[b] === batch.answers[b]) correct++;
+      const { answers, words } = this.predict(batch);
+      for (let b = 0; b < batch.B; b++) if (batch.answers[b] !== UNK_ID && (words ? sameAnswer(words[b], batch.answerWords!, b) : answers[b] === batch.answers[b])) correct++;
       total += batch.B;
     }
     return { accuracy: correct / Math.max(1, total), questions: total };
   }
 }
 
-// ---------------------------------------------------------------- tape ops of the input module
+/** A decoded answer equals row b of the batch's answer words, word for word. */
+function sameAnswer(words: Int32Array, answer: AnswerWords, b: number): boolean {
+  const W = answer.words.length / answer.lengths.length;
+  return words.length === answer.lengths[b] && words.every((w, j) => w !== UNK_ID && w === answer.words[b * W + j]);
+}
 
-/** s[b, i] = x[ends[b*M+i], b] for i < counts[b], 0 beyond. x: [T, B, H] -> s: [B, M, H]. */
+// ---------------------------------------------------------------- tape ops of the input module
+// Each is a few kernel calls for the whole batch: shared tensor ops (src/layers/tensor-ops.ts)
+// and, for the sentence reader, the positional-encoding kernel (assembly/episode.ts).
+
+/**
+ * s[b, i] = x[ends[b*M+i], b] for i < counts[b]. x: [T, B, H] -> s: [B, M, H]. Padded facts
+ * (i >= counts[b]) repeat the row's last fact: the episode masks them (no effect, no gradient).
+ */
 export function gatherFacts(tape: Tape, x: Variable, ends: Int32Array, counts: Int32Array, M: number): Variable {
   const [T, B, H] = x.shape;
   if (ends.length !== B * M || counts.length !== B) throw new ShapeError(`gatherFacts: ends must have B*M = ${B * M} values and counts ${B}`);
+  const rows = new Int32Array(B * M);
   for (let b = 0; b < B; b++) {
-    for (let i = 0; i < counts[b]; i++) {
-      const t = ends[b * M + i];
+    if (!(counts[b] >= 1 && counts[b] <= M)) throw new RangeError(`gatherFacts: counts[${b}] = ${counts[b]} must lie in [1, ${M}]`);
+    for (let i = 0; i < M; i++) {
+      const t = ends[b * M + Math.min(i, counts[b] - 1)];
       if (!(t >= 0 && t < T)) throw new RangeError(`gatherFacts: ends[${b * M + i}] = ${t} must lie in [0, ${T})`);
+      rows[b * M + i] = t * B + b;
     }
   }
-  const s = tape.variable([B, M, H]);
-  const xv = x.value.view(), sv = s.value.view();
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < counts[b]; i++) sv.set(xv.subarray((ends[b * M + i] * B + b) * H, (ends[b * M + i] * B + b + 1) * H), (b * M + i) * H);
-  }
-  tape.record('gatherFacts', () => {
-    if (!s.hasGrad || !x.requiresGrad) return;
-    const dxT = x.grad();
-    const dx = dxT.view(), ds = s.grad().view();
-    for (let b = 0; b < B; b++) {
-      for (let i = 0; i < counts[b]; i++) {
-        const o = (ends[b * M + i] * B + b) * H, so = (b * M + i) * H;
-        for (let h = 0; h < H; h++) dx[o + h] += ds[so + h];
-      }
-    }
-  });
-  return s;
+  return reshape(tape, gatherRows(tape, reshape(tape, x, [T * B, H]), rows), [B, M, H]);
 }
 
 /**
  * The DMN+ sentence reader: f = Σ_j l_j ⊙ w_j with l_jk = (1 − j/J) − (k/D)(1 − 2j/J)
  * (1-based j, k; J the sentence's length, D the embedding size). words: [N..., L, D] with
- * lengths [N] (0: an empty slot, read as zeros) -> [N..., D].
+ * lengths [N] (0: an empty slot, read as zeros) -> [N..., D]. One kernel call each way.
  */
 export function positionalEncoding(tape: Tape, words: Variable, lengths: Int32Array): Variable {
+  tape.checkOp('positionalEncoding', { x: words });
   const shape = words.shape;
   const D = shape[shape.length - 1], L = shape[shape.length - 2];
   const N = words.size / (L * D);
-  if (lengths.length !== N) throw new ShapeError(`positionalEncoding: lengths must have ${N} values, got ${lengths.length}`);
-  const weights = new Float32Array(N * L * D);
-  for (let n = 0; n < N; n++) {
-    const J = lengths[n];
-    if (!(J >= 0 && J <= L)) throw new RangeError(`positionalEncoding: lengths[${n}] = ${J} must lie in [0, ${L}]`);
-    for (let j = 1; j <= J; j++) for (let k = 1; k <= D; k++) weights[(n * L + j - 1) * D + k - 1] = (1 - j / J) - (k / D) * (1 - (2 * j) / J);
-  }
-  const y = tape.variable([...shape.slice(0, -2), D]);
-  const wv = words.value.view(), yv = y.value.view();
-  for (let n = 0; n < N; n++) {
-    for (let j = 0; j < lengths[n]; j++) {
-      const o = (n * L + j) * D;
-      for (let k = 0; k < D; k++) yv[n * D + k] += weights[o + k] * wv[o + k];
-    }
-  }
+  if (!(lengths instanceof Int32Array) || lengths.length !== N) throw new ShapeError(`positionalEncoding: lengths must be an Int32Array of ${N} values, got ${lengths?.length}`);
+  const sizes = { sentences: N, words: L, dim: D, lengths: tape.int32(lengths) };
+  const y = tape.variable([...shape.slice(0, -2), D], words.requiresGrad);
+  positionEncodingForward(tape.rt, { ...sizes, wordVectors: words.ptr, out: y.ptr });
   tape.record('positionalEncoding', () => {
-    if (!y.hasGrad || !words.requiresGrad) return;
-    const dwT = words.grad();
-    const dw = dwT.view(), dy = y.grad().view();
-    for (let n = 0; n < N; n++) {
-      for (let j = 0; j < lengths[n]; j++) {
-        const o = (n * L + j) * D;
-        for (let k = 0; k < D; k++) dw[o + k] += weights[o + k] * dy[n * D + k];
-      }
-    }
+    if (y.hasGrad && words.requiresGrad) positionEncodingBackward(tape.rt, { ...sizes, dOut: y.grad().ptr, dWordVectors: words.grad().ptr });
   });
   return y;
 }
 
 /** Bidirectional outputs [M, B, 2H] -> facts [B, M, d]: the two directions summed (d = H) or concatenated (d = 2H). */
 export function timeFirstToFacts(tape: Tape, x: Variable, merge: 'sum' | 'concat', d: number): Variable {
-  const [M, B, H2] = x.shape;
-  const H = H2 / 2;
-  if (d !== (merge === 'sum' ? H : H2)) throw new ShapeError(`timeFirstToFacts: fact size ${d} does not fit [${x.shape.join(', ')}] with ${merge}`);
-  const s = tape.variable([B, M, d]);
-  const xv = x.value.view(), sv = s.value.view();
-  for (let i = 0; i < M; i++) {
-    for (let b = 0; b < B; b++) {
-      const xo = (i * B + b) * H2, so = (b * M + i) * d;
-      if (merge === 'concat') sv.set(xv.subarray(xo, xo + H2), so);
-      else for (let h = 0; h < H; h++) sv[so + h] = xv[xo + h] + xv[xo + H + h];
-    }
-  }
-  tape.record('timeFirstToFacts', () => {
-    if (!s.hasGrad || !x.requiresGrad) return;
-    const dxT = x.grad();
-    const dx = dxT.view(), ds = s.grad().view();
-    for (let i = 0; i < M; i++) {
-      for (let b = 0; b < B; b++) {
-        const xo = (i * B + b) * H2, so = (b * M + i) * d;
-        if (merge === 'concat') for (let h = 0; h < H2; h++) dx[xo + h] += ds[so + h];
-        else for (let h = 0; h < H; h++) {
-          dx[xo + h] += ds[so + h];
-          dx[xo + H + h] += ds[so + h];
-        }
-      }
-    }
-  });
-  return s;
+  const H2 = x.shape[2];
+  if (d !== (merge === 'sum' ? H2 / 2 : H2)) throw new ShapeError(`timeFirstToFacts: fact size ${d} does not fit [${x.shape.join(', ')}] with ${merge}`);
+  const facts = swapLeadingAxes(tape, x);
+  if (merge === 'concat') return facts;
+  const [forward, backward] = split(tape, facts, [d, d]);
+  return add(tape, forward, backward);
 }
 
 /**

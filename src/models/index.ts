@@ -10,3 +10,6 @@ export { TokenStackModel, tokenStack, recurrentDeclaration, type TokenStack, typ
 export { DMN, makeDMNBatch, resolveDMNOptions, gatherFacts, positionalEncoding, timeFirstToFacts, gateSupervisionLoss, type DMNOptions, type DMNBatch, type DMNForward, type DMNInput, type DMNMemoryUpdate } from './dmn.js';
 export { loadSeq2Seq, saveSeq2Seq } from './seq2seq-tasks.js';
 export { Seq2Seq, ATTENTION_KINDS, type Seq2SeqOptions, type Seq2SeqBatch, type DecodeOptions, type DecodeResult, type AttentionKind } from './seq2seq.js';
+export { makeVisualBatch, snakeOrder, snakePositions, type VisualExample, type VisualGrid } from './dmn-visual.js';
+export { AnswerDecoder, packAnswerWords, type AnswerWords, type DMNAnswerModule } from './dmn-answer.js';
+export { trainVqa, answerVqa, encodeVqa, type VqaTrainOptions, type VqaTrainResult, type AnsweredVqa } from './vqa-task.js';

@@ -34,6 +34,7 @@ export interface KernelExports {
   bias_add_rows_backward(dy: number, lddy: number, db: number, rows: number, cols: number): void;
   bias_add_rows_forward(y: number, ldy: number, b: number, rows: number, cols: number): void;
   copy_f32(n: number, x: number, y: number): void;
+  copy_rows_f32(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: number): void;
   fill_f32(n: number, value: number, x: number): void;
   mul_backward(a: number, b: number, dy: number, da: number, db: number, n: number): void;
   mul_forward(a: number, b: number, y: number, n: number): void;
@@ -49,6 +50,8 @@ export interface KernelExports {
   episode_gru_backward_work_floats(B: number, M: number, H: number, cell: number): number;
   episode_gru_forward(B: number, M: number, I: number, H: number, cell: number, x: number, g: number, h0: number, lengths: number, W_ih: number, W_hh: number, b_ih: number, b_hh: number, hN: number, gates: number, hprev: number, hn: number, work: number): void;
   episode_gru_forward_work_floats(B: number, H: number, cell: number): number;
+  position_encoding_backward(N: number, L: number, D: number, dout: number, lengths: number, dwords: number): void;
+  position_encoding_forward(N: number, L: number, D: number, words: number, lengths: number, out: number): void;
   // assembly/gemm.ts
   gemm_batched_f32(transA: number, transB: number, M: number, N: number, K: number, count: number, alpha: number, A: number, lda: number, strideA: number, B: number, ldb: number, strideB: number, beta: number, C: number, ldc: number, strideC: number): void;
   gemm_f32(transA: number, transB: number, M: number, N: number, K: number, alpha: number, A: number, lda: number, B: number, ldb: number, beta: number, C: number, ldc: number): void;

@@ -49,7 +49,7 @@ export function escapeXml(text: string): string {
 }
 
 /** White (0) to dark blue (the row's scale top, at least the largest weight) in sRGB. */
-function shade(v: number, top: number): string {
+export function shade(v: number, top: number): string {
   const t = top > 0 ? Math.min(Math.max(v / top, 0), 1) : 0;
   const mix = (from: number, to: number) => Math.round(from + (to - from) * t);
   return `rgb(${mix(255, 8)},${mix(255, 48)},${mix(255, 107)})`;
