@@ -1,8 +1,10 @@
 // Attention over a whole batch per call: scores, masked softmax, context, and their
 // backward (DESIGN.md "Attention"; golden/FORMAT.md sections 4 and 7).
 // Every call covers B sequences with Ty queries each (Ty = 1: one decoder step) against
-// Tx encoder states; the per-sequence products are loops of gemm_f32 calls, so a
-// teacher-forced sequence is Ty-row products, not Ty separate calls from TypeScript.
+// Tx encoder states; the per-sequence products are strided batched products
+// (gemm_batched_f32), so a teacher-forced sequence is Ty-row products, not Ty separate
+// calls from TypeScript. Every kernel with a product takes `work`: gemm_work_max_floats()
+// floats of packing space (TypeScript passes the runtime's scratch).
 //   dot:      e_ij = s_i . h_j
 //   general:  e_ij = s_i . (W h_j)                 keys = h Wᵀ  [B*Tx, dq]
 //   concat:   e_ij = v . tanh(W_q s_i + W_k h_j + b)   W = [W_q | W_k] (columns), keys = h W_kᵀ
@@ -11,7 +13,7 @@
 // source sequence (attention_keys_forward) and shared by every decoder step; their
 // gradient is accumulated over the steps and pushed back once (attention_keys_backward).
 // Score kinds: 0 dot, 1 general, 2 concat, 3 additive. Pointers are bytes, sizes elements.
-import { gemm_f32 } from "./gemm";
+import { gemm_f32, gemm_batched_f32 } from "./gemm";
 import { softmax_forward, softmax_backward } from "./loss";
 import { tanh_f32x4, madd } from "./math";
 import { at, ld, st } from "./recurrent_common";
@@ -41,15 +43,15 @@ function rank_update(rows: i32, n: i32, Ty: i32, coef: usize, vec: usize, ldv: i
 
 // h: [rows, dk]  wk: [n, dk] (row stride ldwk)  keys: [rows, n]
 // keys = h wkᵀ: general's W h_j (n = dq) or the score layer's key half (n = da).
-export function attention_keys_forward(rows: i32, dk: i32, n: i32, h: usize, wk: usize, ldwk: i32, keys: usize): void {
-  gemm_f32(0, 1, rows, n, dk, 1, h, dk, wk, ldwk, 0, keys, n);
+export function attention_keys_forward(rows: i32, dk: i32, n: i32, h: usize, wk: usize, ldwk: i32, keys: usize, work: usize): void {
+  gemm_f32(0, 1, rows, n, dk, 1, h, dk, wk, ldwk, 0, keys, n, work);
 }
 
 // dkeys: [rows, n] -> dwk: [n, dk] (row stride ldwk) += dkeysᵀ h;  dh: [rows, dk] += dkeys wk
 // (dh = 0: skip the input gradient)
-export function attention_keys_backward(rows: i32, dk: i32, n: i32, h: usize, wk: usize, ldwk: i32, dkeys: usize, dh: usize, dwk: usize): void {
-  gemm_f32(1, 0, n, dk, rows, 1, dkeys, n, h, dk, 1, dwk, ldwk);
-  if (dh != 0) gemm_f32(0, 0, rows, dk, n, 1, dkeys, n, wk, ldwk, 1, dh, dk);
+export function attention_keys_backward(rows: i32, dk: i32, n: i32, h: usize, wk: usize, ldwk: i32, dkeys: usize, dh: usize, dwk: usize, work: usize): void {
+  gemm_f32(1, 0, n, dk, rows, 1, dkeys, n, h, dk, 1, dwk, ldwk, work);
+  if (dh != 0) gemm_f32(0, 0, rows, dk, n, 1, dkeys, n, wk, ldwk, 1, dh, dk, work);
 }
 
 // s: [B*Ty, dq]  h: [B, Tx, dk]  keys: [B, Tx, n] (general n = dq; concat/additive n = da)
@@ -60,18 +62,17 @@ export function attention_keys_backward(rows: i32, dk: i32, n: i32, h: usize, wk
 export function attention_scores_forward(
   kind: i32, B: i32, Ty: i32, Tx: i32, dq: i32, dk: i32, da: i32,
   s: usize, h: usize, keys: usize, wq: usize, ldwq: i32, bias: usize, v: usize, query: usize, e: usize, tanhKeep: usize,
+  work: usize,
 ): void {
   if (kind <= GENERAL) {
     // Bilinear scores: one [Ty, Tx] product per sequence against h (dot) or W h (general).
     const kw = kind == GENERAL ? dq : dk;
     const src = kind == GENERAL ? keys : h;
-    for (let b = 0; b < B; b++) {
-      gemm_f32(0, 1, Ty, Tx, kw, 1, at(s, b * Ty * dq), dq, at(src, b * Tx * kw), kw, 0, at(e, b * Ty * Tx), Tx);
-    }
+    gemm_batched_f32(0, 1, Ty, Tx, kw, B, 1, s, dq, Ty * dq, src, kw, Tx * kw, 0, e, Tx, Ty * Tx, work);
     return;
   }
   // Query side for all B*Ty queries at once, bias folded in here (not per (i, j) pair).
-  gemm_f32(0, 1, B * Ty, da, dq, 1, s, dq, wq, ldwq, 0, query, da);
+  gemm_f32(0, 1, B * Ty, da, dq, 1, s, dq, wq, ldwq, 0, query, da, work);
   for (let r = 0; r < B * Ty; r++) {
     const q = at(query, r * da);
     for (let a = 0; a < da; a += 4) {
@@ -127,19 +128,20 @@ export function attention_scores_backward(
   kind: i32, B: i32, Ty: i32, Tx: i32, dq: i32, dk: i32, da: i32,
   s: usize, h: usize, keys: usize, wq: usize, ldwq: i32, v: usize, query: usize, de: usize,
   ds: usize, dh: usize, dkeys: usize, dwq: usize, dbias: usize, dv: usize, dquery: usize, tanhKeep: usize,
+  work: usize,
 ): void {
   if (kind <= GENERAL) {
     const kw = kind == GENERAL ? dq : dk;
     const src = kind == GENERAL ? keys : h;
     const dsrc = kind == GENERAL ? dkeys : dh;
-    for (let b = 0; b < B; b++) {
-      const deb = at(de, b * Ty * Tx), sb = at(s, b * Ty * dq);
-      if (ds != 0) gemm_f32(0, 0, Ty, dq, Tx, 1, deb, Tx, at(src, b * Tx * kw), kw, 1, at(ds, b * Ty * dq), dq);
-      if (dsrc != 0) {
-        if (Ty <= RANK_UPDATE_MAX) rank_update(Tx, kw, Ty, deb, sb, dq, at(dsrc, b * Tx * kw));
-        else gemm_f32(1, 0, Tx, kw, Ty, 1, deb, Tx, sb, dq, 1, at(dsrc, b * Tx * kw), kw);
-      }
+    // ds_b += de_b src_b;  dsrc_b += de_bᵀ s_b
+    if (ds != 0) gemm_batched_f32(0, 0, Ty, dq, Tx, B, 1, de, Tx, Ty * Tx, src, kw, Tx * kw, 1, ds, dq, Ty * dq, work);
+    if (dsrc == 0) return;
+    if (Ty > RANK_UPDATE_MAX) {
+      gemm_batched_f32(1, 0, Tx, kw, Ty, B, 1, de, Tx, Ty * Tx, s, dq, Ty * dq, 1, dsrc, kw, Tx * kw, work);
+      return;
     }
+    for (let b = 0; b < B; b++) rank_update(Tx, kw, Ty, at(de, b * Ty * Tx), at(s, b * Ty * dq), dq, at(dsrc, b * Tx * kw));
     return;
   }
   memory.fill(dquery, 0, <usize>(B * Ty * da) << 2);
@@ -156,8 +158,8 @@ export function attention_scores_backward(
     }
   }
   // Query side: one product each for dW_q, ds; the bias gradient is dquery's column sums.
-  gemm_f32(1, 0, da, dq, B * Ty, 1, dquery, da, s, dq, 1, dwq, ldwq);
-  if (ds != 0) gemm_f32(0, 0, B * Ty, dq, da, 1, dquery, da, wq, ldwq, 1, ds, dq);
+  gemm_f32(1, 0, da, dq, B * Ty, 1, dquery, da, s, dq, 1, dwq, ldwq, work);
+  if (ds != 0) gemm_f32(0, 0, B * Ty, dq, da, 1, dquery, da, wq, ldwq, 1, ds, dq, work);
   for (let r = 0; r < B * Ty; r++) {
     const dqr = at(dquery, r * da);
     for (let a = 0; a < da; a += 4) {
@@ -214,30 +216,28 @@ export function attention_softmax_backward(B: i32, Ty: i32, Tx: i32, a: usize, d
 }
 
 // a: [B, Ty, Tx]  h: [B, Tx, dk] -> c: [B, Ty, dk] = a h per sequence
-export function attention_context_forward(B: i32, Ty: i32, Tx: i32, dk: i32, a: usize, h: usize, c: usize): void {
-  for (let b = 0; b < B; b++) {
-    gemm_f32(0, 0, Ty, dk, Tx, 1, at(a, b * Ty * Tx), Tx, at(h, b * Tx * dk), dk, 0, at(c, b * Ty * dk), dk);
-  }
+export function attention_context_forward(B: i32, Ty: i32, Tx: i32, dk: i32, a: usize, h: usize, c: usize, work: usize): void {
+  gemm_batched_f32(0, 0, Ty, dk, Tx, B, 1, a, Tx, Ty * Tx, h, dk, Tx * dk, 0, c, dk, Ty * dk, work);
 }
 
 // dc: [B, Ty, dk] -> da: [B, Ty, Tx] = dc hᵀ + beta * da (beta = 1 adds onto d weights);
 // dh: [B, Tx, dk] += aᵀ dc (dh = 0: skipped). Masked j has a = 0, so its dh row gets 0.
-export function attention_context_backward(B: i32, Ty: i32, Tx: i32, dk: i32, a: usize, h: usize, dc: usize, da: usize, beta: f32, dh: usize): void {
-  for (let b = 0; b < B; b++) {
-    const dcb = at(dc, b * Ty * dk), hb = at(h, b * Tx * dk);
-    gemm_f32(0, 1, Ty, Tx, dk, 1, dcb, dk, hb, dk, beta, at(da, b * Ty * Tx), Tx);
-    if (dh == 0) continue;
-    if (Ty <= RANK_UPDATE_MAX) rank_update(Tx, dk, Ty, at(a, b * Ty * Tx), dcb, dk, at(dh, b * Tx * dk));
-    else gemm_f32(1, 0, Tx, dk, Ty, 1, at(a, b * Ty * Tx), Tx, dcb, dk, 1, at(dh, b * Tx * dk), dk);
+export function attention_context_backward(B: i32, Ty: i32, Tx: i32, dk: i32, a: usize, h: usize, dc: usize, da: usize, beta: f32, dh: usize, work: usize): void {
+  gemm_batched_f32(0, 1, Ty, Tx, dk, B, 1, dc, dk, Ty * dk, h, dk, Tx * dk, beta, da, Tx, Ty * Tx, work);
+  if (dh == 0) return;
+  if (Ty > RANK_UPDATE_MAX) {
+    gemm_batched_f32(1, 0, Tx, dk, Ty, B, 1, a, Tx, Ty * Tx, dc, dk, Ty * dk, 1, dh, dk, Tx * dk, work);
+    return;
   }
+  for (let b = 0; b < B; b++) rank_update(Tx, dk, Ty, at(a, b * Ty * Tx), at(dc, b * Ty * dk), dk, at(dh, b * Tx * dk));
 }
 
 // ---- local attention (Luong et al. 2015), one query per sequence ---------------------------
 
 // s: [B, dq]  wp: [dp, dq]  vp: [dp]  lengths: [B] i32 (S_b) -> u: [B, dp] = tanh(s wpᵀ),
 // p: [B] = S_b sigmoid(vp . u_b) (local-p's predicted position; the sigmoid in f64).
-export function local_position_forward(B: i32, dq: i32, dp: i32, s: usize, wp: usize, vp: usize, lengths: usize, u: usize, p: usize): void {
-  gemm_f32(0, 1, B, dp, dq, 1, s, dq, wp, dq, 0, u, dp);
+export function local_position_forward(B: i32, dq: i32, dp: i32, s: usize, wp: usize, vp: usize, lengths: usize, u: usize, p: usize, work: usize): void {
+  gemm_f32(0, 1, B, dp, dq, 1, s, dq, wp, dq, 0, u, dp, work);
   for (let b = 0; b < B; b++) {
     const ub = at(u, b * dp);
     let z: f64 = 0;
@@ -251,11 +251,12 @@ export function local_position_forward(B: i32, dq: i32, dp: i32, s: usize, wp: u
   }
 }
 
-// dpos: [B] (d loss / d p) -> ds: [B, dq] +=, dwp: [dp, dq] +=, dvp: [dp] +=; work: [B, dp].
+// dpos: [B] (d loss / d p) -> ds: [B, dq] +=, dwp: [dp, dq] +=, dvp: [dp] +=; work: [B, dp]
+// (the pre-activation gradients); gemmWork: gemm_work_max_floats() floats.
 // dp/dz = S sigmoid(z) (1 - sigmoid(z)) = p (1 - p / S).
 export function local_position_backward(
   B: i32, dq: i32, dp: i32, s: usize, wp: usize, vp: usize, lengths: usize, u: usize, p: usize, dpos: usize,
-  ds: usize, dwp: usize, dvp: usize, work: usize,
+  ds: usize, dwp: usize, dvp: usize, work: usize, gemmWork: usize,
 ): void {
   for (let b = 0; b < B; b++) {
     const S = <f64>load<i32>(at(lengths, b));
@@ -268,8 +269,8 @@ export function local_position_backward(
       store<f32>(at(wb, k), <f32>(dz * <f64>load<f32>(at(vp, k)) * (1 - t * t)));
     }
   }
-  gemm_f32(1, 0, dp, dq, B, 1, work, dp, s, dq, 1, dwp, dq);
-  if (ds != 0) gemm_f32(0, 0, B, dq, dp, 1, work, dp, wp, dq, 1, ds, dq);
+  gemm_f32(1, 0, dp, dq, B, 1, work, dp, s, dq, 1, dwp, dq, gemmWork);
+  if (ds != 0) gemm_f32(0, 0, B, dq, dp, 1, work, dp, wp, dq, 1, ds, dq, gemmWork);
 }
 
 // e, align, a: [B, Tx]  p: [B] f32  lengths: [B] i32 (S_b)

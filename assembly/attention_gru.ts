@@ -8,9 +8,9 @@
 // (recurrent_common.ts); only the gate code is this cell's.
 import { sigmoid_gate_rows, tanh_f32x4, madd } from "./math";
 import {
-  at, ld, st, rec_pack, rec_matmul_packed, packed_floats, matmul_scratch_floats, rec_forward_prologue, rec_projection_floats,
-  rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
+  at, ld, st, rec_forward_prologue, rec_projection_floats, rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad, rec_grad_gemm_floats,
 } from "./recurrent_common";
+import { gemm_pack_b, gemm_packed_b, gemm_pack_b_floats, gemm_packed_b_work_floats } from "./gemm";
 
 // x: [B, I] (row stride ldx)  w_ih: [2H, I]  w_hh: [2H, H]  b_ih, b_hh: [2H] or 0
 // h: [B, H]  gate: [B] (g per row)  hOut: [B, H] (must not overlap h)
@@ -22,12 +22,12 @@ export function attention_gru_cell_forward(
 ): void {
   const GH = 2 * H;
   const whhT = work; // W_hhᵀ [H, 2H], packed
-  const hh = at(whhT, packed_floats(B, H, GH)); // h W_hhᵀ [B, 2H]
+  const hh = at(whhT, gemm_pack_b_floats(B, H, GH)); // h W_hhᵀ [B, 2H]
   const scratch = at(hh, B * GH);
   // gates = x W_ihᵀ + b_ih, plus b_hr on the r block (b_hn stays inside r ⊙ (.)).
   rec_forward_prologue(1, B, I, H, 2, x, ldx, w_ih, b_ih, b_hh, H, 0, hOut, H, gates, 0, work);
-  rec_pack(H, GH, w_hh, H, 1, whhT, B);
-  rec_matmul_packed(B, GH, H, h, H, whhT, hh, GH, 0, scratch);
+  gemm_pack_b(H, GH, w_hh, H, 1, whhT, B);
+  gemm_packed_b(B, GH, H, h, H, whhT, hh, GH, 0, scratch);
   const bhn = b_hh != 0 ? at(b_hh, H) : 0;
   const Ho = <usize>H << 2;
   for (let b = 0; b < B; b++) {
@@ -48,7 +48,7 @@ export function attention_gru_cell_forward(
 }
 
 export function attention_gru_cell_forward_work_floats(B: i32, H: i32, I: i32): i32 {
-  return max(packed_floats(B, H, 2 * H) + 2 * B * H + matmul_scratch_floats(B, H, 2 * H), rec_projection_floats(I, 2 * H));
+  return max(gemm_pack_b_floats(B, H, 2 * H) + 2 * B * H + gemm_packed_b_work_floats(B, H, 2 * H), rec_projection_floats(I, 2 * H));
 }
 
 // Backward of one attention_gru_cell_forward (same x, h, gate, weights, gates and extra).
@@ -65,8 +65,8 @@ export function attention_gru_cell_backward(
   // Input-side gate gradients [dr; dn] and hidden-side ones [dr; r ⊙ dn]: the n rows differ
   // by the factor r, as in the reset-after GRU.
   const dgx = work, dgh = at(work, B * GH);
-  const whhP = at(dgh, B * GH); // W_hh [2H, H], packed
-  const scratch = at(whhP, packed_floats(B, GH, H));
+  const whhP = at(dgh, B * GH); // W_hh [2H, H], packed (then the gradient products' work)
+  const scratch = at(whhP, gemm_pack_b_floats(B, GH, H));
   const Ho = <usize>H << 2;
   const one = f32x4.splat(1);
   for (let b = 0; b < B; b++) {
@@ -90,17 +90,18 @@ export function attention_gru_cell_backward(
     store<f32>(at(dgate, b), f32x4.extract_lane(dgAcc, 0) + f32x4.extract_lane(dgAcc, 1) + f32x4.extract_lane(dgAcc, 2) + f32x4.extract_lane(dgAcc, 3));
   }
   // dh += [dr; r ⊙ dn] W_hh
-  rec_pack(GH, H, w_hh, H, 0, whhP, B);
-  rec_matmul_packed(B, H, GH, dgh, GH, whhP, dh, H, 1, scratch);
-  rec_acc_weight_grad(B, GH, I, dgx, GH, x, ldx, dw_ih, I);
-  rec_acc_weight_grad(B, GH, H, dgh, GH, h, H, dw_hh, H);
+  gemm_pack_b(GH, H, w_hh, H, 0, whhP, B);
+  gemm_packed_b(B, H, GH, dgh, GH, whhP, dh, H, 1, scratch);
+  rec_acc_weight_grad(B, GH, I, dgx, GH, x, ldx, dw_ih, I, whhP);
+  rec_acc_weight_grad(B, GH, H, dgh, GH, h, H, dw_hh, H, whhP);
   if (db_ih != 0) {
     rec_acc_bias_grad(B, GH, dgx, GH, db_ih, 0);
     rec_acc_bias_grad(B, GH, dgh, GH, db_hh, 0);
   }
-  if (dx != 0) rec_input_grad(B, GH, I, dgx, w_ih, dx, lddx, dxAccumulate);
+  if (dx != 0) rec_input_grad(B, GH, I, dgx, w_ih, dx, lddx, dxAccumulate, whhP);
 }
 
 export function attention_gru_cell_backward_work_floats(B: i32, H: i32): i32 {
-  return 4 * B * H + packed_floats(B, 2 * H, H) + matmul_scratch_floats(B, 2 * H, H);
+  // After dgx, dgh: the packed W_hh and its product's scratch, then the gradient products'.
+  return 4 * B * H + max(gemm_pack_b_floats(B, 2 * H, H) + gemm_packed_b_work_floats(B, 2 * H, H), rec_grad_gemm_floats());
 }

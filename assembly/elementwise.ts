@@ -158,3 +158,19 @@ export function copy_rows_f32(rows: i32, cols: i32, src: usize, lds: i32, dst: u
     else memory.copy(d, s, <usize>cols << 2);
   }
 }
+
+// out: [n] inverted-dropout mask: 0 with probability threshold / 2^32, else keep; the draws are
+// xoshiro128** from the state (s0, s1, s2, s3) (not all zero), one 32-bit draw per element.
+export function dropout_mask_f32(n: i32, threshold: u32, keep: f32, s0: u32, s1: u32, s2: u32, s3: u32, out: usize): void {
+  for (let i = 0; i < n; i++) {
+    const r = rotl<u32>(s1 * 5, 7) * 9;
+    const t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotl<u32>(s3, 11);
+    store<f32>(out + (<usize>i << 2), r < threshold ? 0 : keep);
+  }
+}

@@ -7,9 +7,9 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { sigmoid_gate_rows, tanh_f32x4, madd } from "./math";
 import {
-  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack, rec_matmul_packed, packed_floats, matmul_scratch_floats, rec_forward_prologue, rec_projection_floats, rec_zero_padded,
-  rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
+  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_forward_prologue, rec_projection_floats, rec_zero_padded, rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad, rec_grad_gemm_floats,
 } from "./recurrent_common";
+import { gemm_pack_b, gemm_packed_b, gemm_pack_b_floats, gemm_packed_b_work_floats } from "./gemm";
 
 // Reset-after step, after sigmoid_gate_rows has turned this row's r and z pre-activations
 // in g into gates. g: the input projection (r, z with both biases; n with b_in only).
@@ -67,15 +67,15 @@ export function gru_forward(
   const GH = 3 * H;
   // Packed W_hhᵀ: all three gates (reset-after), or [W_hr;W_hz]ᵀ then W_hnᵀ (reset-before).
   const whhT = work;
-  const whnT = at(work, packed_floats(B, H, 2 * H));
+  const whnT = at(work, gemm_pack_b_floats(B, H, 2 * H));
   const hh = at(work, gru_packed_floats(B, H, true));
   const rhStep = at(hh, B * GH);
   rec_forward_prologue(T, B, I, H, 3, x, ldx, w_ih, b_ih, b_hh, resetAfter ? 2 * H : GH, lengths, out, ldout, gates, hprev, work);
   if (resetAfter) {
-    rec_pack(H, GH, w_hh, H, 1, whhT, B);
+    gemm_pack_b(H, GH, w_hh, H, 1, whhT, B);
   } else {
-    rec_pack(H, 2 * H, w_hh, H, 1, whhT, B);
-    rec_pack(H, H, at(w_hh, 2 * H * H), H, 1, whnT, B);
+    gemm_pack_b(H, 2 * H, w_hh, H, 1, whhT, B);
+    gemm_pack_b(H, H, at(w_hh, 2 * H * H), H, 1, whnT, B);
   }
   const keep = hprev != 0;
   if (keep) rec_zero_padded(T, B, H, lengths, extra, H);
@@ -84,7 +84,7 @@ export function gru_forward(
   const maxLen = max_seq_len(lengths, B, T);
   for (let s = 0; s < maxLen; s++) {
     if (resetAfter) {
-      rec_matmul_packed(B, GH, H, hN, H, whhT, hh, GH, 0, scratch);
+      gemm_packed_b(B, GH, H, hN, H, whhT, hh, GH, 0, scratch);
       for (let b = 0; b < B; b++) {
         const t = step_time(lengths, b, T, s, reverse);
         if (t < 0) continue;
@@ -95,7 +95,7 @@ export function gru_forward(
         for (let j = 0; j < H; j += 4) gru_after_forward(g, hr, bhn, h, o, hp, ex, H, j, min(4, H - j), keep);
       }
     } else {
-      rec_matmul_packed(B, 2 * H, H, hN, H, whhT, hh, GH, 0, scratch);
+      gemm_packed_b(B, 2 * H, H, hN, H, whhT, hh, GH, 0, scratch);
       for (let b = 0; b < B; b++) {
         const t = step_time(lengths, b, T, s, reverse);
         const rh = at(rhStep, b * H);
@@ -107,7 +107,7 @@ export function gru_forward(
           st(rh + jo, f32x4.mul(ld(g + jo, lanes), ld(h + jo, lanes)), lanes);
         }
       }
-      rec_matmul_packed(B, H, H, rhStep, H, whnT, at(hh, 2 * H), GH, 0, scratch);
+      gemm_packed_b(B, H, H, rhStep, H, whnT, at(hh, 2 * H), GH, 0, scratch);
       for (let b = 0; b < B; b++) {
         const t = step_time(lengths, b, T, s, reverse);
         if (t < 0) continue;
@@ -199,15 +199,15 @@ export function gru_backward(
   const rows = T * B;
   // Packed W_hh: all three gate rows (reset-after), or rows r,z then rows n (reset-before).
   const whhP = work;
-  const whnP = at(work, packed_floats(B, 2 * H, H));
+  const whnP = at(work, gemm_pack_b_floats(B, 2 * H, H));
   const step = at(work, gru_packed_floats(B, H, false));
   const dhNext = at(step, B * GH);
   const drh = at(dhNext, B * H);
   if (resetAfter) {
-    rec_pack(GH, H, w_hh, H, 0, whhP, B);
+    gemm_pack_b(GH, H, w_hh, H, 0, whhP, B);
   } else {
-    rec_pack(2 * H, H, w_hh, H, 0, whhP, B);
-    rec_pack(H, H, at(w_hh, 2 * H * H), H, 0, whnP, B);
+    gemm_pack_b(2 * H, H, w_hh, H, 0, whhP, B);
+    gemm_pack_b(H, H, at(w_hh, 2 * H * H), H, 0, whnP, B);
   }
   rec_zero_padded(T, B, GH, lengths, dgates, GH);
   if (resetAfter) rec_zero_padded(T, B, H, lengths, dgn, H);
@@ -231,7 +231,7 @@ export function gru_backward(
     let K = GH;
     if (!resetAfter) {
       // d(r⊙h) = dn_pre · W_hn, then the r gate.
-      rec_matmul_packed(B, H, H, at(step, 2 * H), GH, whnP, drh, H, 0, scratch);
+      gemm_packed_b(B, H, H, at(step, 2 * H), GH, whnP, drh, H, 0, scratch);
       for (let b = 0; b < B; b++) {
         const t = step_time(lengths, b, T, s, reverse);
         if (t < 0) continue;
@@ -244,9 +244,9 @@ export function gru_backward(
     }
     // dh_{t-1} += step · W_hh (rows r, z and, reset-after, n); finished sequences are untouched.
     if (lengths == 0) {
-      rec_matmul_packed(B, H, K, step, GH, whhP, dh0, H, 1, scratch);
+      gemm_packed_b(B, H, K, step, GH, whhP, dh0, H, 1, scratch);
     } else {
-      rec_matmul_packed(B, H, K, step, GH, whhP, dhNext, H, 0, scratch);
+      gemm_packed_b(B, H, K, step, GH, whhP, dhNext, H, 0, scratch);
       for (let b = 0; b < B; b++) {
         if (s >= seq_len(lengths, b, T)) continue;
         const dh = at(dh0, b * H), dn = at(dhNext, b * H);
@@ -256,34 +256,35 @@ export function gru_backward(
       }
     }
   }
-  rec_acc_weight_grad(rows, GH, I, dgates, GH, x, ldx, dw_ih, I);
-  rec_acc_weight_grad(rows, 2 * H, H, dgates, GH, hprev, H, dw_hh, H);
-  if (resetAfter) rec_acc_weight_grad(rows, H, H, dgn, H, hprev, H, at(dw_hh, 2 * H * H), H);
-  else rec_acc_weight_grad(rows, H, H, at(dgates, 2 * H), GH, extra, H, at(dw_hh, 2 * H * H), H);
+  rec_acc_weight_grad(rows, GH, I, dgates, GH, x, ldx, dw_ih, I, work);
+  rec_acc_weight_grad(rows, 2 * H, H, dgates, GH, hprev, H, dw_hh, H, work);
+  if (resetAfter) rec_acc_weight_grad(rows, H, H, dgn, H, hprev, H, at(dw_hh, 2 * H * H), H, work);
+  else rec_acc_weight_grad(rows, H, H, at(dgates, 2 * H), GH, extra, H, at(dw_hh, 2 * H * H), H, work);
   if (db_ih != 0) {
     rec_acc_bias_grad(rows, 2 * H, dgates, GH, db_ih, db_hh);
     rec_acc_bias_grad(rows, H, at(dgates, 2 * H), GH, at(db_ih, 2 * H), resetAfter ? 0 : at(db_hh, 2 * H));
     if (resetAfter) rec_acc_bias_grad(rows, H, dgn, H, at(db_hh, 2 * H), 0);
   }
-  if (dx != 0) rec_input_grad(rows, GH, I, dgates, w_ih, dx, lddx, dxAccumulate);
+  if (dx != 0) rec_input_grad(rows, GH, I, dgates, w_ih, dx, lddx, dxAccumulate, work);
 }
 
+// The gradient products after BPTT reuse the steps' work.
 export function gru_backward_work_floats(B: i32, H: i32): i32 {
-  return gru_packed_floats(B, H, false) + 3 * B * H + 2 * B * H + gru_scratch_floats(B, H, false);
+  return max(gru_packed_floats(B, H, false) + 3 * B * H + 2 * B * H + gru_scratch_floats(B, H, false), rec_grad_gemm_floats());
 }
 
 // Floats of the packed W_hh operands: all three gates at once (reset-after) or gates r,z
 // then gate n (reset-before), whichever needs more; [K, N] = [H, G*H] forward, [G*H, H] BPTT.
 function gru_packed_floats(B: i32, H: i32, forward: bool): i32 {
-  const all = forward ? packed_floats(B, H, 3 * H) : packed_floats(B, 3 * H, H);
-  const rz = forward ? packed_floats(B, H, 2 * H) : packed_floats(B, 2 * H, H);
-  return max(all, rz + packed_floats(B, H, H));
+  const all = forward ? gemm_pack_b_floats(B, H, 3 * H) : gemm_pack_b_floats(B, 3 * H, H);
+  const rz = forward ? gemm_pack_b_floats(B, H, 2 * H) : gemm_pack_b_floats(B, 2 * H, H);
+  return max(all, rz + gemm_pack_b_floats(B, H, H));
 }
 
 // Floats of scratch for the largest step product of the call (shapes as in gru_packed_floats).
 function gru_scratch_floats(B: i32, H: i32, forward: bool): i32 {
   let most = 0;
-  for (let G = 1; G <= 3; G++) most = max(most, forward ? matmul_scratch_floats(B, H, G * H) : matmul_scratch_floats(B, G * H, H));
+  for (let G = 1; G <= 3; G++) most = max(most, forward ? gemm_packed_b_work_floats(B, H, G * H) : gemm_packed_b_work_floats(B, G * H, H));
   return most;
 }
 

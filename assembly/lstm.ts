@@ -5,9 +5,9 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { sigmoid_gate_rows, tanh_f32x4, madd } from "./math";
 import {
-  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack, rec_matmul_packed, packed_floats, matmul_scratch_floats, rec_forward_prologue, rec_projection_floats, rec_zero_padded,
-  rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
+  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_forward_prologue, rec_projection_floats, rec_zero_padded, rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad, rec_grad_gemm_floats,
 } from "./recurrent_common";
+import { gemm_pack_b, gemm_packed_b, gemm_pack_b_floats, gemm_packed_b_work_floats } from "./gemm";
 
 // x: [T*B, I] (row stride ldx)  w_ih: [4H, I]  w_hh: [4H, H]  b_ih, b_hh: [4H] or 0
 // h0, c0: [B, H]  lengths: [B] i32 or 0  out: [T*B, H] (row stride ldout; zero past each length)
@@ -19,10 +19,10 @@ export function lstm_forward(
   h0: usize, c0: usize, lengths: usize, reverse: i32, out: usize, ldout: i32, hN: usize, cN: usize,
   gates: usize, hprev: usize, cprev: usize, work: usize,
 ): void {
-  const scratch = at(work, lstm_step_floats(B, H) - matmul_scratch_floats(B, H, 4 * H)); // the step product's: the tail of the steps' work
+  const scratch = at(work, lstm_step_floats(B, H) - gemm_packed_b_work_floats(B, H, 4 * H)); // the step product's: the tail of the steps' work
   const GH = 4 * H;
   const whhT = work; // W_hhᵀ [H, 4H], packed
-  const hh = at(work, packed_floats(B, H, GH));
+  const hh = at(work, gemm_pack_b_floats(B, H, GH));
   // b_ih + b_hh (zeros without bias), added in the cell: the projection GEMM then runs with
   // beta = 0 instead of reading T*B bias-filled gate rows back.
   const bs = at(hh, B * GH);
@@ -30,14 +30,14 @@ export function lstm_forward(
   rec_forward_prologue(T, B, I, H, 4, x, ldx, w_ih, 0, 0, GH, lengths, out, ldout, gates, hprev, work);
   for (let j = 0; j < GH; j++) store<f32>(at(bs, j), b_ih != 0 ? load<f32>(at(b_ih, j)) + load<f32>(at(b_hh, j)) : 0);
   memory.fill(tail + TAIL_BIAS, 0, 64); // the tail row's bias: already in its gates
-  rec_pack(H, GH, w_hh, H, 1, whhT, B);
+  gemm_pack_b(H, GH, w_hh, H, 1, whhT, B);
   const keep = hprev != 0;
   if (keep) rec_zero_padded(T, B, H, lengths, cprev, H);
   memory.copy(hN, h0, <usize>(B * H) << 2);
   memory.copy(cN, c0, <usize>(B * H) << 2);
   const maxLen = max_seq_len(lengths, B, T);
   for (let s = 0; s < maxLen; s++) {
-    rec_matmul_packed(B, GH, H, hN, H, whhT, hh, GH, 0, scratch);
+    gemm_packed_b(B, GH, H, hN, H, whhT, hh, GH, 0, scratch);
     for (let b = 0; b < B; b++) {
       const t = step_time(lengths, b, T, s, reverse);
       if (t < 0) continue;
@@ -71,7 +71,7 @@ export function lstm_forward_work_floats(B: i32, H: i32, I: i32): i32 {
 }
 
 function lstm_step_floats(B: i32, H: i32): i32 {
-  return packed_floats(B, H, 4 * H) + 4 * B * H + 4 * H + TAIL_FLOATS + matmul_scratch_floats(B, H, 4 * H);
+  return gemm_pack_b_floats(B, H, 4 * H) + 4 * B * H + 4 * H + TAIL_FLOATS + gemm_packed_b_work_floats(B, H, 4 * H);
 }
 
 // The 4-lane scratch row of the last 1-3 units (byte offsets from its start): the four
@@ -177,13 +177,13 @@ export function lstm_backward(
   dx: usize, lddx: i32, dxAccumulate: i32, dh0: usize, dc0: usize,
   dw_ih: usize, dw_hh: usize, db_ih: usize, db_hh: usize, dgates: usize, work: usize,
 ): void {
-  const scratch = at(work, lstm_backward_work_floats(B, H) - matmul_scratch_floats(B, 4 * H, H)); // the step product's: the tail of work
+  const scratch = at(work, lstm_backward_work_floats(B, H) - gemm_packed_b_work_floats(B, 4 * H, H)); // the step product's: the tail of work
   const GH = 4 * H;
   const rows = T * B;
   const whhP = work; // W_hh [4H, H], packed
-  const step = at(work, packed_floats(B, GH, H));
+  const step = at(work, gemm_pack_b_floats(B, GH, H));
   const dhNext = at(step, B * GH);
-  rec_pack(GH, H, w_hh, H, 0, whhP, B);
+  gemm_pack_b(GH, H, w_hh, H, 0, whhP, B);
   rec_zero_padded(T, B, GH, lengths, dgates, GH);
   seed_state_grad(dh0, dhN, B, H);
   seed_state_grad(dc0, dcN, B, H);
@@ -205,24 +205,25 @@ export function lstm_backward(
     }
     // dh_{t-1} = dgates_t · W_hh; finished sequences keep their carried gradient.
     if (lengths == 0) {
-      rec_matmul_packed(B, H, GH, step, GH, whhP, dh0, H, 0, scratch);
+      gemm_packed_b(B, H, GH, step, GH, whhP, dh0, H, 0, scratch);
     } else {
-      rec_matmul_packed(B, H, GH, step, GH, whhP, dhNext, H, 0, scratch);
+      gemm_packed_b(B, H, GH, step, GH, whhP, dhNext, H, 0, scratch);
       for (let b = 0; b < B; b++) {
         if (s < seq_len(lengths, b, T)) memory.copy(at(dh0, b * H), at(dhNext, b * H), <usize>H << 2);
       }
     }
   }
-  rec_acc_weight_grad(rows, GH, I, dgates, GH, x, ldx, dw_ih, I);
-  rec_acc_weight_grad(rows, GH, H, dgates, GH, hprev, H, dw_hh, H);
+  rec_acc_weight_grad(rows, GH, I, dgates, GH, x, ldx, dw_ih, I, work);
+  rec_acc_weight_grad(rows, GH, H, dgates, GH, hprev, H, dw_hh, H, work);
   if (db_ih != 0) {
     rec_acc_bias_grad(rows, GH, dgates, GH, db_ih, db_hh);
   }
-  if (dx != 0) rec_input_grad(rows, GH, I, dgates, w_ih, dx, lddx, dxAccumulate);
+  if (dx != 0) rec_input_grad(rows, GH, I, dgates, w_ih, dx, lddx, dxAccumulate, work);
 }
 
+// The gradient products after BPTT reuse the steps' work.
 export function lstm_backward_work_floats(B: i32, H: i32): i32 {
-  return packed_floats(B, 4 * H, H) + 4 * B * H + B * H + matmul_scratch_floats(B, 4 * H, H);
+  return max(gemm_pack_b_floats(B, 4 * H, H) + 4 * B * H + B * H + gemm_packed_b_work_floats(B, 4 * H, H), rec_grad_gemm_floats());
 }
 
 // ---- One step over a batch (torch.nn.LSTMCell) ---------------------------------------

@@ -18,9 +18,9 @@
 // diagonal: the bench's reference for what the wavefront batching buys.
 import { sigmoid_f32x4, tanh_f32x4, madd } from "./math";
 import {
-  at, ld, st, rec_pack, rec_matmul_packed, rec_step_strassen, packed_floats, matmul_scratch_floats,
-  rec_forward_prologue, rec_projection_floats, rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
+  at, ld, st, rec_forward_prologue, rec_projection_floats, rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad, rec_grad_gemm_floats,
 } from "./recurrent_common";
+import { gemm_pack_b, gemm_packed_b, gemm_packed_b_uses_strassen, gemm_pack_b_floats, gemm_packed_b_work_floats } from "./gemm";
 
 // First scan row of diagonal s.
 // @ts-ignore: decorator
@@ -95,16 +95,16 @@ function chunk_rows(M: i32, B: i32, cellByCell: i32): i32 {
   return cellByCell != 0 ? B : M;
 }
 
-// rec_pack's layout depends on the product's row count M (grouped panels below 4 rows,
-// Strassen's combinations where rec_step_strassen says, plain panels otherwise), and the
+// gemm_pack_b's layout depends on the product's row count M (grouped panels below 4 rows,
+// Strassen's combinations where gemm_packed_b_uses_strassen says, plain panels otherwise), and the
 // diagonals' M vary, so the weights are packed once per layout that occurs.
 // @ts-ignore: decorator
 @inline
 function pack_class(M: i32, K: i32, N: i32): i32 {
-  return M < 4 ? 0 : rec_step_strassen(M, K, N) ? 2 : 1;
+  return M < 4 ? 0 : gemm_packed_b_uses_strassen(M, K, N) ? 2 : 1;
 }
 
-// A representative row count of each layout class (for rec_pack).
+// A representative row count of each layout class (for gemm_pack_b).
 // @ts-ignore: decorator
 @inline
 function class_rows(cls: i32): i32 {
@@ -112,7 +112,7 @@ function class_rows(cls: i32): i32 {
 }
 
 function pack_slot_floats(K: i32, N: i32): i32 {
-  return max(packed_floats(1, K, N), packed_floats(8, K, N));
+  return max(gemm_pack_b_floats(1, K, N), gemm_pack_b_floats(8, K, N));
 }
 
 // Largest row count of one product over the grid, and the scratch its products need.
@@ -124,7 +124,7 @@ function max_product_scratch(B: i32, R: i32, C: i32, K: i32, N: i32, cellByCell:
   let worst = 0;
   for (let s = 1; s < R + C - 1; s++) {
     const M = diag_cells(s, R, C) * B;
-    worst = max(worst, matmul_scratch_floats(chunk_rows(M, B, cellByCell), K, N));
+    worst = max(worst, gemm_packed_b_work_floats(chunk_rows(M, B, cellByCell), K, N));
   }
   return worst;
 }
@@ -136,7 +136,7 @@ function pack_classes(B: i32, R: i32, C: i32, K: i32, N: i32, src: usize, lds: i
   for (let s = 1; s < R + C - 1; s++) {
     const cls = pack_class(chunk_rows(diag_cells(s, R, C) * B, B, cellByCell), K, N);
     if ((done & (1 << cls)) != 0) continue;
-    rec_pack(K, N, src, lds, trans, at(packs, cls * slotFloats), class_rows(cls));
+    gemm_pack_b(K, N, src, lds, trans, at(packs, cls * slotFloats), class_rows(cls));
     done |= 1 << cls;
   }
 }
@@ -147,7 +147,7 @@ function wave_product(M: i32, N: i32, K: i32, A: usize, P: usize, slotFloats: i3
   const step = chunk_rows(M, B, cellByCell);
   for (let m0 = 0; m0 < M; m0 += step) {
     const m = min(step, M - m0);
-    rec_matmul_packed(m, N, K, at(A, m0 * K), K, at(P, pack_class(m, K, N) * slotFloats), at(Cm, m0 * N), N, accumulate, scratch);
+    gemm_packed_b(m, N, K, at(A, m0 * K), K, at(P, pack_class(m, K, N) * slotFloats), at(Cm, m0 * N), N, accumulate, scratch);
   }
 }
 
@@ -323,16 +323,18 @@ export function mdlstm_backward(
     }
   }
   // Weight gradients over all cells at once: rows of dgates line up with xw and hcat.
-  rec_acc_weight_grad(N, GH, I, dgates, GH, xw, I, dw_ih, I);
-  rec_acc_weight_grad(N, GH, H2, dgates, GH, hcat, H2, dw_hh, H2);
+  rec_acc_weight_grad(N, GH, I, dgates, GH, xw, I, dw_ih, I, work);
+  rec_acc_weight_grad(N, GH, H2, dgates, GH, hcat, H2, dw_hh, H2, work);
   if (db != 0) rec_acc_bias_grad(N, GH, dgates, GH, db, 0);
   if (dx != 0) {
-    rec_input_grad(N, GH, I, dgates, w_ih, dxw, I, 0);
+    rec_input_grad(N, GH, I, dgates, w_ih, dxw, I, 0, work);
     wave_permute(B, R, C, I, dir, dxw, dx, I, true, dxAccumulate != 0);
   }
 }
 
+// The gradient products after the sweep reuse its work.
 export function mdlstm_backward_work_floats(B: i32, R: i32, C: i32, H: i32, cellByCell: i32): i32 {
-  return 3 * pack_slot_floats(5 * H, 2 * H) + max_product_scratch(B, R, C, 5 * H, 2 * H, cellByCell)
+  const sweep = 3 * pack_slot_floats(5 * H, 2 * H) + max_product_scratch(B, R, C, 5 * H, 2 * H, cellByCell)
     + max_chunk_rows(B, R, C, 0) * 2 * H + 2 * ((H + 3) & ~3);
+  return max(sweep, rec_grad_gemm_floats());
 }

@@ -3,14 +3,12 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { tanh_f32x4 } from "./math";
 import {
-  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_pack, rec_matmul_packed, packed_floats, matmul_scratch_floats, rec_forward_prologue, rec_projection_floats, rec_zero_padded,
-  rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad,
+  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_forward_prologue, rec_projection_floats, rec_zero_padded, rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad, rec_grad_gemm_floats,
 } from "./recurrent_common";
+import { gemm_pack_b, gemm_packed_b, gemm_pack_b_floats, gemm_packed_b_work_floats } from "./gemm";
 
 // Layout helpers the TypeScript layer driver calls (batch-first transposes, dropout masks).
-export {
-  rec_swap01, rec_mul, rec_zero, rec_matmul_packed, rec_pack, rec_step_strassen, rec_pack_strassen, rec_matmul_strassen,
-} from "./recurrent_common";
+export { rec_swap01, rec_mul, rec_zero } from "./recurrent_common";
 
 // @ts-ignore: decorator
 @inline
@@ -36,16 +34,16 @@ export function rnn_forward(
   h0: usize, lengths: usize, reverse: i32, relu: i32, out: usize, ldout: i32, hN: usize,
   gates: usize, hprev: usize, work: usize,
 ): void {
-  const scratch = at(work, rnn_step_floats(B, H) - matmul_scratch_floats(B, H, H)); // the step product's: the tail of the steps' work
+  const scratch = at(work, rnn_step_floats(B, H) - gemm_packed_b_work_floats(B, H, H)); // the step product's: the tail of the steps' work
   const whhT = work; // W_hhᵀ, packed
-  const hh = at(work, packed_floats(B, H, H));
+  const hh = at(work, gemm_pack_b_floats(B, H, H));
   rec_forward_prologue(T, B, I, H, 1, x, ldx, w_ih, b_ih, b_hh, H, lengths, out, ldout, gates, hprev, work);
-  rec_pack(H, H, w_hh, H, 1, whhT, B);
+  gemm_pack_b(H, H, w_hh, H, 1, whhT, B);
   const keep = hprev != 0;
   memory.copy(hN, h0, <usize>(B * H) << 2);
   const maxLen = max_seq_len(lengths, B, T);
   for (let s = 0; s < maxLen; s++) {
-    rec_matmul_packed(B, H, H, hN, H, whhT, hh, H, 0, scratch);
+    gemm_packed_b(B, H, H, hN, H, whhT, hh, H, 0, scratch);
     for (let b = 0; b < B; b++) {
       const t = step_time(lengths, b, T, s, reverse);
       if (t < 0) continue;
@@ -63,7 +61,7 @@ export function rnn_forward_work_floats(B: i32, H: i32, I: i32): i32 {
 }
 
 function rnn_step_floats(B: i32, H: i32): i32 {
-  return packed_floats(B, H, H) + B * H + matmul_scratch_floats(B, H, H);
+  return gemm_pack_b_floats(B, H, H) + B * H + gemm_packed_b_work_floats(B, H, H);
 }
 
 // @ts-ignore: decorator
@@ -92,12 +90,12 @@ export function rnn_backward(
   dx: usize, lddx: i32, dxAccumulate: i32, dh0: usize,
   dw_ih: usize, dw_hh: usize, db_ih: usize, db_hh: usize, dgates: usize, work: usize,
 ): void {
-  const scratch = at(work, rnn_backward_work_floats(B, H) - matmul_scratch_floats(B, H, H)); // the step product's: the tail of work
+  const scratch = at(work, rnn_backward_work_floats(B, H) - gemm_packed_b_work_floats(B, H, H)); // the step product's: the tail of work
   const rows = T * B;
   const whhP = work; // W_hh, packed
-  const step = at(work, packed_floats(B, H, H));
+  const step = at(work, gemm_pack_b_floats(B, H, H));
   const dhNext = at(step, B * H);
-  rec_pack(H, H, w_hh, H, 0, whhP, B);
+  gemm_pack_b(H, H, w_hh, H, 0, whhP, B);
   rec_zero_padded(T, B, H, lengths, dgates, H);
   seed_state_grad(dh0, dhN, B, H);
   const maxLen = max_seq_len(lengths, B, T);
@@ -112,24 +110,25 @@ export function rnn_backward(
       for (let j = 0; j < H; j += 4) rnn_units_backward(g, dO, dh, dg, sb, relu, j, min(4, H - j));
     }
     if (lengths == 0) {
-      rec_matmul_packed(B, H, H, step, H, whhP, dh0, H, 0, scratch);
+      gemm_packed_b(B, H, H, step, H, whhP, dh0, H, 0, scratch);
     } else {
-      rec_matmul_packed(B, H, H, step, H, whhP, dhNext, H, 0, scratch);
+      gemm_packed_b(B, H, H, step, H, whhP, dhNext, H, 0, scratch);
       for (let b = 0; b < B; b++) {
         if (s < seq_len(lengths, b, T)) memory.copy(at(dh0, b * H), at(dhNext, b * H), <usize>H << 2);
       }
     }
   }
-  rec_acc_weight_grad(rows, H, I, dgates, H, x, ldx, dw_ih, I);
-  rec_acc_weight_grad(rows, H, H, dgates, H, hprev, H, dw_hh, H);
+  rec_acc_weight_grad(rows, H, I, dgates, H, x, ldx, dw_ih, I, work);
+  rec_acc_weight_grad(rows, H, H, dgates, H, hprev, H, dw_hh, H, work);
   if (db_ih != 0) {
     rec_acc_bias_grad(rows, H, dgates, H, db_ih, db_hh);
   }
-  if (dx != 0) rec_input_grad(rows, H, I, dgates, w_ih, dx, lddx, dxAccumulate);
+  if (dx != 0) rec_input_grad(rows, H, I, dgates, w_ih, dx, lddx, dxAccumulate, work);
 }
 
+// The gradient products after BPTT reuse the steps' work.
 export function rnn_backward_work_floats(B: i32, H: i32): i32 {
-  return packed_floats(B, H, H) + 2 * B * H + matmul_scratch_floats(B, H, H);
+  return max(gemm_pack_b_floats(B, H, H) + 2 * B * H + gemm_packed_b_work_floats(B, H, H), rec_grad_gemm_floats());
 }
 
 // ---- One step over a batch (torch.nn.RNNCell) ----------------------------------------

@@ -69,6 +69,19 @@ describe('input-module tape ops: gradients = central differences', () => {
     expect(maxRelError(analytic, numeric)).toBeLessThan(1e-4);
   };
   it('positionalEncoding', () => check([3, 2, 4, 5], (t, x) => positionalEncoding(t, x, Int32Array.of(4, 1, 3, 0, 2, 4))));
+  it('positionalEncoding values follow the formula l_jk = (1 - j/J) - (k/D)(1 - 2j/J)', () => {
+    const [N, L, D] = [3, 4, 5], lengths = Int32Array.of(4, 1, 0);
+    const w = randomArray(N * L * D, 7);
+    const tape = new Tape(rt);
+    const y = positionalEncoding(tape, tape.input(w, [N, L, D]), lengths).toArray();
+    const want = new Float64Array(N * D);
+    for (let n = 0; n < N; n++) {
+      const J = lengths[n];
+      for (let j = 1; j <= J; j++) for (let k = 1; k <= D; k++) want[n * D + k - 1] += ((1 - j / J) - (k / D) * (1 - (2 * j) / J)) * w[(n * L + j - 1) * D + k - 1];
+    }
+    expect(maxRelError(y, want)).toBeLessThan(1e-5);
+    expect(Array.from(y.subarray(2 * D))).toEqual([0, 0, 0, 0, 0]);
+  });
   it('gatherFacts', () => check([6, 2, 3], (t, x) => gatherFacts(t, x, Int32Array.of(1, 3, 5, 2, 0, 0), Int32Array.of(3, 1), 3)));
   it('timeFirstToFacts (sum and concat)', () => {
     check([3, 2, 8], (t, x) => timeFirstToFacts(t, x, 'sum', 4));

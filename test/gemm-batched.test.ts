@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BUILDS, maxRelError, randomArray, runtimeFor } from './helpers.js';
 import { expectRejected } from './kernel-helpers.js';
-import { gemmBatched } from '../src/kernels/gemm.js';
+import { gemm, gemmBatched } from '../src/kernels/gemm.js';
 import { gemmReference } from '../src/reference/gemm.js';
 import type { Runtime } from '../src/runtime/runtime.js';
 
@@ -23,6 +23,11 @@ describe.each(BUILDS)('gemmBatched (%s build)', (build) => {
   }
   cases.push({ transA: false, transB: true, m: 12, n: 20, k: 16, count: 5, alpha: 1, beta: 0, shareB: true }); // one key matrix for every query block
   cases.push({ transA: false, transB: false, m: 1, n: 64, k: 8, count: 6, alpha: 1, beta: 0 }); // one query row per sequence
+  // A shared B on the blocked path (M > 16): packed once for all products.
+  for (const transA of [false, true]) for (const transB of [false, true]) {
+    cases.push({ transA, transB, m: 37, n: 19, k: 45, count: 3, alpha: 0.5, beta: 1.5, shareB: true, gap: 2 });
+  }
+  cases.push({ transA: false, transB: false, m: 40, n: 300, k: 30, count: 2, alpha: 1, beta: 0, shareB: true }); // N over one block
 
   it.each(cases)('transA=$transA transB=$transB m=$m n=$n k=$k count=$count gap=$gap shareB=$shareB', (c) => {
     const aRows = c.transA ? c.k : c.m, aCols = c.transA ? c.m : c.k;
@@ -44,6 +49,14 @@ describe.each(BUILDS)('gemmBatched (%s build)', (build) => {
       gemmReference(c.transA, c.transB, c.m, c.n, c.k, c.alpha, a.subarray(i * strideA), aCols, b.subarray(i * strideB), bCols, c.beta, out, c.n);
     }
     expect(maxRelError(got, ref)).toBeLessThan(2e-6 * (c.k + 8));
+    // Bit for bit what count separate gemm calls give (one path choice, a shared B packed once).
+    const one = rt.mem.alloc(c.m * c.n * 4);
+    for (let i = 0; i < c.count; i++) {
+      rt.mem.f32(one, c.m * c.n).set(cInit.subarray(i * strideC, i * strideC + c.m * c.n));
+      gemm(rt, { ...c, a: pa + i * strideA * 4, lda: aCols, b: pb + i * strideB * 4, ldb: bCols, c: one });
+      expect(Array.from(rt.mem.f32(one, c.m * c.n)), `product ${i}`).toEqual(Array.from(got.subarray(i * strideC, i * strideC + c.m * c.n)));
+    }
+    rt.mem.free(one);
     // The gaps between the C_i are untouched.
     for (let i = 0; i + 1 < c.count; i++) for (let j = 0; j < gap; j++) expect(got[i * strideC + c.m * c.n + j]).toBe(cInit[i * strideC + c.m * c.n + j]);
     for (const p of [pa, pb, pc]) rt.mem.free(p);

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gemm } from '../src/kernels/gemm.js';
+import { gemm, gemmWorkFloats } from '../src/kernels/gemm.js';
 import { gemmReference } from '../src/reference/gemm.js';
 import type { Runtime } from '../src/runtime/runtime.js';
 import { BUILDS, maxRelError, randomArray, runtimeFor } from './helpers.js';
@@ -99,6 +99,56 @@ const label = (c: Case) =>
   `${c.m}x${c.n}x${c.k} ${c.transA ? 'At' : 'A'}*${c.transB ? 'Bt' : 'B'} alpha=${c.alpha} beta=${c.beta}` +
   (c.padA || c.padB || c.padC ? ` pad=${c.padA ?? 0}/${c.padB ?? 0}/${c.padC ?? 0}` : '') +
   (c.nanC ? ' C=NaN' : '');
+
+// The packing space is the caller's (assembly/gemm.ts keeps no scratch of its own):
+// gemm_work_floats must cover what every path writes. Each shape below takes one path; the
+// work given is exactly gemm_work_floats long between two guard zones, filled with NaN
+// (stale scratch must never leak into C), and C must equal the product through the
+// runtime's own scratch bit for bit.
+const WORK_CASES: [string, Case][] = [
+  ['dot (A*Bt, M <= 16)', { transA: false, transB: true, m: 5, n: 37, k: 70, alpha: 1, beta: 0 }],
+  ['dot over a copy of A^T', { transA: true, transB: true, m: 13, n: 9, k: 300, alpha: 0.5, beta: 1 }],
+  ['direct (B read in place)', { transA: false, transB: false, m: 5, n: 45, k: 300, alpha: 1, beta: 0.5 }],
+  ['blocked, K and N over their cache blocks', { transA: true, transB: false, m: 70, n: 300, k: 600, alpha: 1, beta: 0 }],
+  ['blocked, A^T B^T ragged', { transA: true, transB: true, m: 131, n: 29, k: 77, alpha: -1, beta: 1 }],
+  ['Strassen', { transA: false, transB: true, m: 401, n: 390, k: 400, alpha: 1, beta: 0 }],
+];
+
+describe.each(BUILDS)('gemm work (%s build)', (build) => {
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await runtimeFor(build);
+  });
+  it.each(WORK_CASES.map(([name, c]) => ({ name, c })))('$name: stays inside gemm_work_floats, ignores stale work', ({ c }) => {
+    const { transA, transB, m, n, k, alpha, beta } = c;
+    const a = randomArray(m * k, 11), b = randomArray(k * n, 12), cInit = randomArray(m * n, 13);
+    const floats = gemmWorkFloats(rt, m, n, k);
+    const guard = 64;
+    const pa = rt.mem.alloc(a.length * 4), pb = rt.mem.alloc(b.length * 4), pc = rt.mem.alloc(m * n * 4);
+    const pw = rt.mem.alloc((floats + 2 * guard) * 4);
+    try {
+      rt.mem.f32(pa, a.length).set(a);
+      rt.mem.f32(pb, b.length).set(b);
+      const run = (work?: number) => {
+        rt.mem.f32(pc, m * n).set(cInit);
+        gemm(rt, { transA, transB, m, n, k, alpha, a: pa, b: pb, beta, c: pc, work });
+        return rt.mem.f32(pc, m * n).slice();
+      };
+      const viaScratch = run();
+      rt.mem.f32(pw, floats + 2 * guard).fill(NaN);
+      const viaWork = run(pw + guard * 4);
+      expect(Array.from(viaWork)).toEqual(Array.from(viaScratch));
+      const w = rt.mem.f32(pw, floats + 2 * guard);
+      for (let i = 0; i < guard; i++) {
+        expect(w[i], `guard before work, float ${i}`).toBeNaN();
+        expect(w[guard + floats + i], `guard after work, float ${i}`).toBeNaN();
+      }
+      expect(() => gemm(rt, { transA, transB, m, n, k, a: pa, b: pb, c: pc, work: rt.mem.byteLength - 4 * floats + 4 })).toThrow(/gemm work: byte range/);
+    } finally {
+      for (const p of [pa, pb, pc, pw]) rt.mem.free(p);
+    }
+  });
+});
 
 describe.each(BUILDS)('gemm (%s build)', (build) => {
   let rt: Runtime;
@@ -259,6 +309,7 @@ describe.each(BUILDS)('gemm (%s build)', (build) => {
       ['unaligned C', () => ({ ...base(), c: pc + 2 }), /gemm C: pointer .* must be 4-byte aligned/],
       // Inside memory but below heap_base: the kernels' constants (Strassen's plan) and scratch.
       ['C over the kernels\' own data', () => ({ ...base(), c: 0 }), /gemm C: byte range \[0, 64\) lies outside wasm memory's heap/],
+      ['work outside memory', () => ({ ...base(), work: rt.mem.byteLength - 16 }), /gemm work: byte range .* lies outside wasm memory/],
     ];
     for (const [name, args, message] of bad) {
       it(name, () => {

@@ -142,7 +142,7 @@ describe.each(BUILDS)('recurrent layers vs float64 reference (%s build)', (build
     });
   });
 
-  // The input projection runs packed (rec_pack + rec_matmul_packed) below I = 256 and through
+  // The input projection runs packed (gemm_pack_b + gemm_packed_b) below I = 256 and through
   // gemm_f32 from there; T*B < 4 takes the grouped single-row panels. Layers after the first
   // take D*H inputs, so the work buffer must fit both projections (inputSize 300 with D*H 14).
   describe.each(CELLS)('%s input projection paths', (cell) => {

@@ -1,6 +1,6 @@
-// The recurrent step products (assembly/recurrent_common.ts): rec_pack + rec_matmul_packed
-// take one level of Strassen (rec_pack_strassen + rec_matmul_strassen) where
-// rec_step_strassen says, the 4x8-block or single-row kernels elsewhere; both against a
+// The pre-packed-B mode of assembly/gemm.ts (the recurrent step products): gemm_pack_b +
+// gemm_packed_b take one level of Strassen (gemm_pack_b_strassen + gemm_packed_b_strassen)
+// where gemm_packed_b_uses_strassen says, the 4x8 tiles or single-row kernels elsewhere; both against a
 // float64 reference at awkward sizes, both builds, with the path each shape takes pinned.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BUILDS, randomArray, runtimeFor } from './helpers.js';
@@ -55,11 +55,11 @@ function runProduct(rt: Runtime, c: Case, via: 'auto' | 'strassen', seed: number
     rt.mem.f32(pC, c0.length).set(c0);
     const t = trans ? 1 : 0, acc = accumulate ? 1 : 0;
     if (via === 'auto') {
-      ex.rec_pack(K, N, pW, ldw, t, pP, M);
-      ex.rec_matmul_packed(M, N, K, pA, lda, pP, pC, ldc, acc, pBuf);
+      ex.gemm_pack_b(K, N, pW, ldw, t, pP, M);
+      ex.gemm_packed_b(M, N, K, pA, lda, pP, pC, ldc, acc, pBuf);
     } else {
-      ex.rec_pack_strassen(K, N, pW, ldw, t, pP);
-      ex.rec_matmul_strassen(M, N, K, pA, lda, pP, pC, ldc, acc, pBuf);
+      ex.gemm_pack_b_strassen(K, N, pW, ldw, t, pP);
+      ex.gemm_packed_b_strassen(M, N, K, pA, lda, pP, pC, ldc, acc, pBuf);
     }
     const out = rt.mem.f32(pC, c0.length).slice();
     const ref = Float64Array.from(c0);
@@ -98,7 +98,7 @@ const label = (c: Case) => `${c.M}x${c.K}x${c.N}${c.trans ? ' Wt' : ''}${c.accum
 
 /** Shapes with the path each must take (Strassen: true). */
 const STEP_CASES: [Case, boolean][] = [
-  // Strassen: M even >= 8, K even and >= 256, N a multiple of 16 and >= 256 (see rec_step_strassen).
+  // Strassen: M even >= 8, K even and >= 256, N a multiple of 16 and >= 256 (see gemm_packed_b_uses_strassen).
   ...([
     [8, 256, 256], [16, 256, 1024], [16, 1024, 256], [18, 256, 512], [32, 512, 256], [16, 256, 768], [40, 300, 272],
   ] as const).flatMap(([M, K, N], i): [Case, boolean][] => [
@@ -130,7 +130,7 @@ describe.each(BUILDS)('recurrent step products (%s build)', (build) => {
 
   it.each(STEP_CASES.map(([c, strassen]) => ({ c, strassen, name: `${label(c)}: ${strassen ? 'Strassen' : 'plain'}` })))(
     '$name', ({ c, strassen }) => {
-      expect(rt.exports.rec_step_strassen(c.M, c.K, c.N), 'path').toBe(strassen ? 1 : 0);
+      expect(rt.exports.gemm_packed_b_uses_strassen(c.M, c.K, c.N), 'path').toBe(strassen ? 1 : 0);
       const seed = c.M * 7 + c.K * 3 + c.N;
       const r = runProduct(rt, c, 'auto', seed);
       expect(maxError(c, r), `tolerance ${r.tol}`).toBeLessThanOrEqual(r.tol);
@@ -146,8 +146,8 @@ describe.each(BUILDS)('recurrent step products (%s build)', (build) => {
     const [B, H] = [8, 256];
     // G*H gate columns: RNN 1, GRU reset-before 2 (then 1), GRU 3, LSTM 4; forward [H, G*H], BPTT [G*H, H].
     for (const G of [1, 2, 3, 4]) {
-      expect(rt.exports.rec_step_strassen(B, H, G * H), `forward G=${G}`).toBe(1);
-      expect(rt.exports.rec_step_strassen(B, G * H, H), `BPTT G=${G}`).toBe(1);
+      expect(rt.exports.gemm_packed_b_uses_strassen(B, H, G * H), `forward G=${G}`).toBe(1);
+      expect(rt.exports.gemm_packed_b_uses_strassen(B, G * H, H), `BPTT G=${G}`).toBe(1);
     }
   });
 

@@ -15,6 +15,7 @@ export const BABI_TRAIN_USAGE = `usage: rnn-wasm train babi --data FILE_OR_DIR [
   --input words|fusion  --merge sum|concat  --cell gated-gru|attention-gru  --gate softmax|sigmoid
   --answer softmax|gru  the answer module: a softmax over the vocabulary (default) or a GRU decoder of the
                        answer's words (list answers of tasks 8 and 19)
+  --init xavier|torch (weight matrices: Glorot normal, default, or each layer's U(±1/sqrt(fan_in)))
   --memory gru|relu  --passes N  --hidden N (80)  --embedding N (80)  --batch N (100)  --lr X (1e-3)
   --dropout X (0.1)  --l2 X  --max-facts N (40)  --supervise X (weight of gate supervision by supporting facts)
   --minutes M | --epochs N   how long to train (default 20 epochs)
@@ -109,6 +110,7 @@ export async function trainBabiCommand(args: ParsedArgs): Promise<number> {
     gate: str(args, 'gate', ['softmax', 'sigmoid'] as const),
     memoryUpdate: str(args, 'memory', ['gru', 'relu'] as const),
     answerModule: str(args, 'answer', ['softmax', 'gru'] as const),
+    init: str(args, 'init', ['xavier', 'torch'] as const),
     passes: args.flags.has('passes') ? flagInt(args, 'passes', 3) : undefined,
     hiddenSize: args.flags.has('hidden') ? flagInt(args, 'hidden', 80) : undefined,
     embeddingDim: args.flags.has('embedding') ? flagInt(args, 'embedding', 80) : undefined,

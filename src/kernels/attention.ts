@@ -15,6 +15,7 @@
  */
 import { checkSize } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { gemmScratch } from './gemm.js';
 
 export type ScoreKind = 'dot' | 'general' | 'concat' | 'additive';
 export const SCORE_CODES: Record<ScoreKind, number> = { dot: 0, general: 1, concat: 2, additive: 3 };
@@ -65,7 +66,7 @@ export function attentionKeysForward(rt: Runtime, args: AttentionKeysArgs & { ke
   region(rt, 'attentionKeys h', args.h, rows * dk);
   region(rt, 'attentionKeys wk', args.wk, (n - 1) * ldwk + dk);
   region(rt, 'attentionKeys keys', args.keys, rows * n);
-  rt.exports.attention_keys_forward(rows, dk, n, args.h, args.wk, ldwk, args.keys);
+  rt.exports.attention_keys_forward(rows, dk, n, args.h, args.wk, ldwk, args.keys, gemmScratch(rt));
 }
 
 /** dwk += dKeysᵀ h; dh += dKeys wk (dh optional). */
@@ -79,7 +80,7 @@ export function attentionKeysBackward(rt: Runtime, args: AttentionKeysArgs & { d
   region(rt, 'attentionKeysBackward dKeys', args.dKeys, rows * n);
   const dh = region(rt, 'attentionKeysBackward dh', args.dh, rows * dk, true);
   region(rt, 'attentionKeysBackward dwk', args.dwk, (n - 1) * ldwk + dk);
-  rt.exports.attention_keys_backward(rows, dk, n, args.h, args.wk, ldwk, args.dKeys, dh, args.dwk);
+  rt.exports.attention_keys_backward(rows, dk, n, args.h, args.wk, ldwk, args.dKeys, dh, args.dwk, gemmScratch(rt));
 }
 
 export interface AttentionScoresArgs {
@@ -143,7 +144,7 @@ export function attentionScoresForward(rt: Runtime, args: AttentionScoresArgs & 
   const z = scoreSizes(rt, 'attentionScoresForward', args);
   region(rt, 'attentionScoresForward e', args.e, z.B * z.Ty * z.Tx);
   rt.exports.attention_scores_forward(z.kind, z.B, z.Ty, z.Tx, z.dq, z.dk, z.da, args.s, args.h, args.keys ?? 0,
-    args.wq ?? 0, z.ldwq, args.bias ?? 0, args.v ?? 0, args.query ?? 0, args.e, z.additiveLike ? args.tanhKeep ?? 0 : 0);
+    args.wq ?? 0, z.ldwq, args.bias ?? 0, args.v ?? 0, args.query ?? 0, args.e, z.additiveLike ? args.tanhKeep ?? 0 : 0, gemmScratch(rt));
 }
 
 export interface AttentionScoresBackwardArgs extends AttentionScoresArgs {
@@ -178,7 +179,8 @@ export function attentionScoresBackward(rt: Runtime, args: AttentionScoresBackwa
     work = region(rt, `${fn} work`, args.work, z.B * z.Ty * z.da);
   }
   rt.exports.attention_scores_backward(z.kind, z.B, z.Ty, z.Tx, z.dq, z.dk, z.da, args.s, args.h, args.keys ?? 0,
-    args.wq ?? 0, z.ldwq, args.v ?? 0, args.query ?? 0, args.de, ds, dh, dKeys, dwq, dBias, dv, work, z.additiveLike ? args.tanhKeep ?? 0 : 0);
+    args.wq ?? 0, z.ldwq, args.v ?? 0, args.query ?? 0, args.de, ds, dh, dKeys, dwq, dBias, dv, work, z.additiveLike ? args.tanhKeep ?? 0 : 0,
+    gemmScratch(rt));
 }
 
 export interface AttentionRowsArgs {
@@ -232,7 +234,7 @@ export function attentionContextForward(rt: Runtime, args: AttentionRowsArgs & {
   region(rt, `${fn} a`, args.a, B * Ty * Tx);
   region(rt, `${fn} h`, args.h, B * Tx * dk);
   region(rt, `${fn} c`, args.c, B * Ty * dk);
-  rt.exports.attention_context_forward(B, Ty, Tx, dk, args.a, args.h, args.c);
+  rt.exports.attention_context_forward(B, Ty, Tx, dk, args.a, args.h, args.c, gemmScratch(rt));
 }
 
 /** da = dc hᵀ (+ da when accumulate); dh += aᵀ dc (dh optional). */
@@ -248,7 +250,7 @@ export function attentionContextBackward(
   region(rt, `${fn} dc`, args.dc, B * Ty * dk);
   region(rt, `${fn} da`, args.da, B * Ty * Tx);
   const dh = region(rt, `${fn} dh`, args.dh, B * Tx * dk, true);
-  rt.exports.attention_context_backward(B, Ty, Tx, dk, args.a, args.h, args.dc, args.da, args.accumulate ? 1 : 0, dh);
+  rt.exports.attention_context_backward(B, Ty, Tx, dk, args.a, args.h, args.dc, args.da, args.accumulate ? 1 : 0, dh, gemmScratch(rt));
 }
 
 export interface LocalPositionArgs {
@@ -287,7 +289,7 @@ function positionSizes(rt: Runtime, fn: string, args: LocalPositionArgs): { B: n
 /** u = tanh(s W_pᵀ), p = S sigmoid(u v_p). */
 export function localPositionForward(rt: Runtime, args: LocalPositionArgs): void {
   const { B, dq, dp } = positionSizes(rt, 'localPositionForward', args);
-  rt.exports.local_position_forward(B, dq, dp, args.s, args.wp, args.vp, args.lengths, args.u, args.p);
+  rt.exports.local_position_forward(B, dq, dp, args.s, args.wp, args.vp, args.lengths, args.u, args.p, gemmScratch(rt));
 }
 
 /** dpos: [B] -> ds += (optional), dwp +=, dvp +=; work: [B, dp]. */
@@ -299,7 +301,8 @@ export function localPositionBackward(rt: Runtime, args: LocalPositionArgs & { d
   region(rt, `${fn} dwp`, args.dwp, dp * dq);
   region(rt, `${fn} dvp`, args.dvp, dp);
   region(rt, `${fn} work`, args.work, B * dp);
-  rt.exports.local_position_backward(B, dq, dp, args.s, args.wp, args.vp, args.lengths, args.u, args.p, args.dpos, ds, args.dwp, args.dvp, args.work);
+  rt.exports.local_position_backward(B, dq, dp, args.s, args.wp, args.vp, args.lengths, args.u, args.p, args.dpos, ds, args.dwp, args.dvp, args.work,
+    gemmScratch(rt));
 }
 
 export interface LocalWindowArgs {

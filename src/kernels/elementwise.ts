@@ -157,6 +157,22 @@ export function fillBuffer(rt: Runtime, args: { value: number; x: number; n: num
 }
 
 /**
+ * Inverted-dropout mask out [n]: each value 0 with probability p, else 1 / (1 − p), drawn in
+ * wasm (xoshiro128**, one 32-bit draw per value) from four seed words (not all zero).
+ */
+export function dropoutMask(rt: Runtime, args: { n: number; p: number; seeds: [number, number, number, number]; out: number }): void {
+  const n = checkSize('dropoutMask n', args.n);
+  if (!(args.p >= 0 && args.p < 1)) throw new RangeError(`dropoutMask p must be in [0, 1), got ${args.p}`);
+  const seeds = args.seeds;
+  if (!Array.isArray(seeds) || seeds.length !== 4 || !seeds.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32) || seeds.every((w) => w === 0)) {
+    throw new RangeError(`dropoutMask seeds must be four unsigned 32-bit integers, not all zero, got ${JSON.stringify(seeds)}`);
+  }
+  checkVector(rt, 'dropoutMask out', args.out, n);
+  const threshold = Math.min(2 ** 32 - 1, Math.floor(args.p * 2 ** 32));
+  rt.exports.dropout_mask_f32(n, threshold | 0, 1 / (1 - args.p), seeds[0] | 0, seeds[1] | 0, seeds[2] | 0, seeds[3] | 0, args.out);
+}
+
+/**
  * Strided block copy: dst rows (stride ldDst floats) = (or, with accumulate, +=) src rows
  * (stride ldSrc), `cols` floats each, in one kernel call. dst must not overlap src.
  */

@@ -10,10 +10,17 @@
  *                        h_i = g_i·n_i + (1−g_i)·h_{i−1}                  (cell 'attention-gru')
  *   episodeGruBackward   dx, dg written; dh0 returned in place of dhN; weight gradients accumulated
  *
+ * Several passes over the same facts s and question q (the DMN's T passes) share the parts that
+ * do not depend on the memory m: episodeGatePrepare computes the q half of the gate network's
+ * first layer once and episodeGateForwardShared adds each pass's m half; the GRU's input
+ * projection s W_ihᵀ + b_ih is computed once by the caller (`projected`). Their backwards add
+ * into sums (dpreSum, dpxSum) whose products run once, after every pass (episodeGatePrepareBackward).
+ *
  * All pointers are byte offsets; every range is checked before the kernel runs.
  */
 import { checkSize } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { gemmScratch } from './gemm.js';
 
 export type EpisodeCell = 'gated-gru' | 'attention-gru';
 export type EpisodeGate = 'softmax' | 'sigmoid';
@@ -99,7 +106,7 @@ export function episodeGateForward(rt: Runtime, args: EpisodeGateForwardArgs): v
   range(rt, `${name} g`, args.g, rows);
   checkLengths(rt, name, args.lengths, B, M);
   rt.exports.episode_gate_forward(B, M, d, da, args.s, args.q, args.m, args.lengths, args.W1, args.b1, args.W2, args.b2, gate,
-    args.z, args.a, args.scores, args.g);
+    args.z, args.a, args.scores, args.g, gemmScratch(rt, rt.exports.episode_gate_forward_work_floats(B, M, d, da)));
 }
 
 export interface EpisodeGateBackwardArgs extends EpisodeGateSizes {
@@ -137,6 +144,89 @@ export function episodeGateBackward(rt: Runtime, args: EpisodeGateBackwardArgs):
     args.dW1, args.db1, args.dW2, args.db2, args.ds, args.dq, args.dm, args.work);
 }
 
+function checkRanges(rt: Runtime, name: string, entries: [string, number, number][]): void {
+  for (const [k, ptr, n] of entries) range(rt, `${name} ${k}`, ptr, n);
+}
+
+export interface EpisodeGatePrepareArgs extends EpisodeGateSizes {
+  /** [B*M, d] */ s: number;
+  /** [B, d] */ q: number;
+  /** [da, 4d], [da] */ W1: number; b1: number;
+  /** out [B*M, 2d]: s⊙q, |s−q| */ zq: number;
+  /** out [B*M, da]: zq W1[:, q columns]ᵀ + b1 */ aq: number;
+}
+
+/** The q half of the gate network's first layer, shared by every pass over the same s and q. */
+export function episodeGatePrepare(rt: Runtime, args: EpisodeGatePrepareArgs): void {
+  const name = 'episodeGatePrepare';
+  const { B, M, d, da } = gateSizes(name, args);
+  const rows = B * M;
+  checkRanges(rt, name, [['s', args.s, rows * d], ['q', args.q, B * d], ['W1', args.W1, da * 4 * d], ['b1', args.b1, da], ['zq', args.zq, rows * 2 * d], ['aq', args.aq, rows * da]]);
+  rt.exports.episode_gate_prepare(B, M, d, da, args.s, args.q, args.W1, args.b1, args.zq, args.aq, gemmScratch(rt, rt.exports.episode_gate_forward_work_floats(B, M, d, da)));
+}
+
+export interface EpisodeGateForwardSharedArgs extends EpisodeGateSizes {
+  gate: EpisodeGate;
+  s: number; m: number; lengths: number;
+  /** episodeGatePrepare's aq. */ aq: number;
+  W1: number; W2: number; b2: number;
+  /** out [B*M, 2d]: s⊙m, |s−m| (kept) */ zm: number;
+  /** out [B*M, da], [B*M], [B*M] */ a: number; scores: number; g: number;
+}
+
+/** One pass of the gate on a prepared q half: as episodeGateForward. */
+export function episodeGateForwardShared(rt: Runtime, args: EpisodeGateForwardSharedArgs): void {
+  const name = 'episodeGateForwardShared';
+  const { B, M, d, da } = gateSizes(name, args);
+  const gate = gateCode(name, args.gate);
+  const rows = B * M;
+  checkRanges(rt, name, [['s', args.s, rows * d], ['m', args.m, B * d], ['aq', args.aq, rows * da], ['W1', args.W1, da * 4 * d], ['W2', args.W2, da], ['b2', args.b2, 1],
+    ['zm', args.zm, rows * 2 * d], ['a', args.a, rows * da], ['scores', args.scores, rows], ['g', args.g, rows]]);
+  checkLengths(rt, name, args.lengths, B, M);
+  rt.exports.episode_gate_forward_shared(B, M, d, da, args.s, args.m, args.lengths, args.aq, args.W1, args.W2, args.b2, gate, args.zm, args.a, args.scores, args.g,
+    gemmScratch(rt, rt.exports.episode_gate_forward_work_floats(B, M, d, da)));
+}
+
+export interface EpisodeGateBackwardSharedArgs extends EpisodeGateSizes {
+  gate: EpisodeGate;
+  s: number; m: number; lengths: number; W1: number; W2: number;
+  /** The pass's kept zm, a and its g; dg [B*M] upstream. */
+  zm: number; a: number; g: number; dg: number;
+  /** Accumulated (dW1's m columns). */ dW1: number; db1: number; dW2: number; db2: number;
+  /** Added to: ds [B*M, d], dm [B, d], dpreSum [B*M, da]. */ ds: number; dm: number; dpreSum: number;
+  /** episodeGateBackwardWorkFloats floats. */ work: number;
+}
+
+export function episodeGateBackwardShared(rt: Runtime, args: EpisodeGateBackwardSharedArgs): void {
+  const name = 'episodeGateBackwardShared';
+  const { B, M, d, da } = gateSizes(name, args);
+  const gate = gateCode(name, args.gate);
+  const rows = B * M;
+  checkRanges(rt, name, [['s', args.s, rows * d], ['m', args.m, B * d], ['W1', args.W1, da * 4 * d], ['W2', args.W2, da], ['zm', args.zm, rows * 2 * d], ['a', args.a, rows * da],
+    ['g', args.g, rows], ['dg', args.dg, rows], ['dW1', args.dW1, da * 4 * d], ['db1', args.db1, da], ['dW2', args.dW2, da], ['db2', args.db2, 1], ['ds', args.ds, rows * d],
+    ['dm', args.dm, B * d], ['dpreSum', args.dpreSum, rows * da], ['work', args.work, rt.exports.episode_gate_backward_work_floats(B, M, d, da)]]);
+  checkLengths(rt, name, args.lengths, B, M);
+  rt.exports.episode_gate_backward_shared(B, M, d, da, args.s, args.m, args.lengths, args.W1, args.W2, gate, args.zm, args.a, args.g, args.dg,
+    args.dW1, args.db1, args.dW2, args.db2, args.ds, args.dm, args.dpreSum, args.work);
+}
+
+export interface EpisodeGatePrepareBackwardArgs extends EpisodeGateSizes {
+  s: number; q: number; W1: number;
+  /** episodeGatePrepare's zq; the passes' summed dpre. */ zq: number; dpreSum: number;
+  /** Accumulated (dW1's q columns); ds [B*M, d], dq [B, d] added to. */ dW1: number; ds: number; dq: number;
+  /** episodeGateBackwardWorkFloats floats. */ work: number;
+}
+
+/** After every pass's backward: the q half's products, once. */
+export function episodeGatePrepareBackward(rt: Runtime, args: EpisodeGatePrepareBackwardArgs): void {
+  const name = 'episodeGatePrepareBackward';
+  const { B, M, d, da } = gateSizes(name, args);
+  const rows = B * M;
+  checkRanges(rt, name, [['s', args.s, rows * d], ['q', args.q, B * d], ['W1', args.W1, da * 4 * d], ['zq', args.zq, rows * 2 * d], ['dpreSum', args.dpreSum, rows * da],
+    ['dW1', args.dW1, da * 4 * d], ['ds', args.ds, rows * d], ['dq', args.dq, B * d], ['work', args.work, rt.exports.episode_gate_backward_work_floats(B, M, d, da)]]);
+  rt.exports.episode_gate_prepare_backward(B, M, d, da, args.s, args.q, args.W1, args.zq, args.dpreSum, args.dW1, args.ds, args.dq, args.work);
+}
+
 export interface EpisodeGruSizes {
   batch: number;
   facts: number;
@@ -163,6 +253,8 @@ export interface EpisodeGruForwardArgs extends EpisodeGruSizes {
   /** out (kept): gates [B*M, G*H], hprev [B*M, H], hn [B*M, H] */
   gates: number; hprev: number; hn: number;
   /** episodeGruForwardWorkFloats floats */ work: number;
+  /** gates already hold x W_ihᵀ + b_ih (shared by several passes): skip the input product. */
+  projected?: boolean;
 }
 
 export function episodeGruForwardWorkFloats(rt: Runtime, sizes: EpisodeGruSizes): number {
@@ -183,7 +275,7 @@ export function episodeGruForward(rt: Runtime, args: EpisodeGruForwardArgs): voi
   range(rt, `${name} work`, args.work, rt.exports.episode_gru_forward_work_floats(B, H, cell));
   checkLengths(rt, name, args.lengths, B, M);
   rt.exports.episode_gru_forward(B, M, I, H, cell, args.x, args.g, args.h0, args.lengths, args.W_ih, args.W_hh, args.b_ih, args.b_hh,
-    args.hN, args.gates, args.hprev, args.hn, args.work);
+    args.hN, args.gates, args.hprev, args.hn, args.work, args.projected ? 1 : 0);
 }
 
 export interface EpisodeGruBackwardArgs extends EpisodeGruSizes {
@@ -197,6 +289,8 @@ export interface EpisodeGruBackwardArgs extends EpisodeGruSizes {
   /** Accumulated. */
   dW_ih: number; dW_hh: number; db_ih: number; db_hh: number;
   /** episodeGruBackwardWorkFloats floats */ work: number;
+  /** [B*M, G*H] or 0: add the input-side pre-activation gradients here and leave dx, dW_ih, db_ih to the caller (dx not written). */
+  dpxSum?: number;
 }
 
 export function episodeGruBackwardWorkFloats(rt: Runtime, sizes: EpisodeGruSizes): number {
@@ -214,40 +308,46 @@ export function episodeGruBackward(rt: Runtime, args: EpisodeGruBackwardArgs): v
     range(rt, `${name} ${k}`, args[k], n);
   }
   range(rt, `${name} work`, args.work, rt.exports.episode_gru_backward_work_floats(B, M, H, cell));
+  if (args.dpxSum) range(rt, `${name} dpxSum`, args.dpxSum, rows * GH);
   checkLengths(rt, name, args.lengths, B, M);
   rt.exports.episode_gru_backward(B, M, I, H, cell, args.x, args.g, args.lengths, args.W_ih, args.W_hh, args.gates, args.hprev, args.hn,
-    args.dh, args.dx, args.dg, args.dW_ih, args.dW_hh, args.db_ih, args.db_hh, args.work);
+    args.dh, args.dx, args.dg, args.dW_ih, args.dW_hh, args.db_ih, args.db_hh, args.work, args.dpxSum ?? 0);
 }
 
 export interface PositionEncodingArgs {
-  /** Sentences. */ sentences: number;
-  /** Word slots per sentence (padded). */ words: number;
+  /** Sentences N. */ sentences: number;
+  /** Word slots per sentence (padded) L. */ words: number;
   /** Embedding size D. */ dim: number;
+  /** Rows of the table V. */ vocabSize: number;
+  /** Int32 [N, L]: each word's row of the table, in 0..V (every slot, padded ones too). */ ids: number;
   /** Int32 [N]: words of each sentence, 0..L (0: an empty slot, read as zeros). */ lengths: number;
 }
 
 function positionSizes(rt: Runtime, name: string, a: PositionEncodingArgs) {
   const N = checkSize(`${name} sentences`, a.sentences, 1), L = checkSize(`${name} words`, a.words, 1), D = checkSize(`${name} dim`, a.dim, 1);
+  const V = checkSize(`${name} vocabSize`, a.vocabSize, 1);
   range(rt, `${name} lengths`, a.lengths, N);
-  const v = rt.mem.i32(a.lengths, N);
+  range(rt, `${name} ids`, a.ids, N * L);
+  const v = rt.mem.i32(a.lengths, N), ids = rt.mem.i32(a.ids, N * L);
   for (let n = 0; n < N; n++) if (!(v[n] >= 0 && v[n] <= L)) throw new RangeError(`${name} lengths[${n}] must be in 0..${L}, got ${v[n]}`);
-  return { N, L, D };
+  for (let i = 0; i < N * L; i++) if (!(ids[i] >= 0 && ids[i] < V)) throw new RangeError(`${name} ids[${i}] must be in 0..${V - 1}, got ${ids[i]}`);
+  return { N, L, D, V };
 }
 
-/** DMN+ sentence reader: out [N, D] = Σ_j l_j ⊙ words[n, j] (positional encoding). words [N, L, D]. */
-export function positionEncodingForward(rt: Runtime, args: PositionEncodingArgs & { wordVectors: number; out: number }): void {
+/** DMN+ sentence reader: out [N, D] = Σ_j l_j ⊙ table[ids[n, j]] (positional encoding). table [V, D]. */
+export function positionEncodingForward(rt: Runtime, args: PositionEncodingArgs & { table: number; out: number }): void {
   const name = 'positionEncodingForward';
-  const { N, L, D } = positionSizes(rt, name, args);
-  range(rt, `${name} wordVectors`, args.wordVectors, N * L * D);
+  const { N, L, D, V } = positionSizes(rt, name, args);
+  range(rt, `${name} table`, args.table, V * D);
   range(rt, `${name} out`, args.out, N * D);
-  rt.exports.position_encoding_forward(N, L, D, args.wordVectors, args.lengths, args.out);
+  rt.exports.position_encoding_forward(N, L, D, args.table, args.ids, args.lengths, args.out);
 }
 
-/** Backward of positionEncodingForward: dWordVectors [N, L, D] += l_j ⊙ dOut[n] (nothing past a length). */
-export function positionEncodingBackward(rt: Runtime, args: PositionEncodingArgs & { dOut: number; dWordVectors: number }): void {
+/** Backward of positionEncodingForward: dTable [V, D] += l_j ⊙ dOut[n] at each word's row (nothing past a length). */
+export function positionEncodingBackward(rt: Runtime, args: PositionEncodingArgs & { dOut: number; dTable: number }): void {
   const name = 'positionEncodingBackward';
-  const { N, L, D } = positionSizes(rt, name, args);
+  const { N, L, D, V } = positionSizes(rt, name, args);
   range(rt, `${name} dOut`, args.dOut, N * D);
-  range(rt, `${name} dWordVectors`, args.dWordVectors, N * L * D);
-  rt.exports.position_encoding_backward(N, L, D, args.dOut, args.lengths, args.dWordVectors);
+  range(rt, `${name} dTable`, args.dTable, V * D);
+  rt.exports.position_encoding_backward(N, L, D, args.dOut, args.ids, args.lengths, args.dTable);
 }

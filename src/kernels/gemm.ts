@@ -16,6 +16,41 @@ export interface GemmArgs {
   beta?: number;
   c: number;
   ldc?: number;
+  /**
+   * Packing space, gemmWorkFloats(rt, m, n, k) floats (e.g. from an arena). Default: the
+   * runtime's scratch (gemmScratch), free again when the call returns.
+   */
+  work?: number;
+}
+
+/**
+ * The runtime's GEMM packing space, for kernel calls from TypeScript that have no work
+ * buffer of their own: `floats` floats (at most gemm_work_max_floats, which the runtime
+ * reserved in rt.scratch when it was made, so this never grows memory). Valid until the
+ * next call; calls from TypeScript never nest, so one space serves them all.
+ */
+export function gemmScratch(rt: Runtime, floats?: number): number {
+  rt.scratch.reset();
+  return rt.scratch.alloc((floats ?? maxWorkFloats(rt)) * 4);
+}
+
+const maxWork = new WeakMap<Runtime, number>();
+function maxWorkFloats(rt: Runtime): number {
+  let floats = maxWork.get(rt);
+  if (floats === undefined) maxWork.set(rt, (floats = rt.exports.gemm_work_max_floats()));
+  return floats;
+}
+
+/** Floats of packing space one product needs (assembly/gemm.ts gemm_work_floats). */
+export function gemmWorkFloats(rt: Runtime, m: number, n: number, k: number): number {
+  return rt.exports.gemm_work_floats(m, n, k);
+}
+
+/** The work pointer of a product: args.work, checked, or the runtime's scratch. */
+function gemmWork(rt: Runtime, fn: string, work: number | undefined, m: number, n: number, k: number): number {
+  if (work === undefined) return gemmScratch(rt);
+  rt.mem.checkRange(`${fn} work`, work, rt.exports.gemm_work_floats(m, n, k) * 4);
+  return work;
 }
 
 /** Validated sizes, strides and byte spans of one product (shared by gemm and gemmBatched). */
@@ -56,7 +91,8 @@ export function gemm(rt: Runtime, args: GemmArgs): void {
   rt.mem.checkRange('gemm A', args.a, g.aBytes);
   rt.mem.checkRange('gemm B', args.b, g.bBytes);
   rt.mem.checkRange('gemm C', args.c, g.cBytes);
-  rt.exports.gemm_f32(g.transA, g.transB, g.m, g.n, g.k, g.alpha, args.a, g.lda, args.b, g.ldb, g.beta, args.c, g.ldc);
+  const work = gemmWork(rt, 'gemm', args.work, g.m, g.n, g.k);
+  rt.exports.gemm_f32(g.transA, g.transB, g.m, g.n, g.k, g.alpha, args.a, g.lda, args.b, g.ldb, g.beta, args.c, g.ldc, work);
 }
 
 export interface GemmBatchedArgs extends GemmArgs {
@@ -71,7 +107,8 @@ export interface GemmBatchedArgs extends GemmArgs {
 /**
  * count products C_i = alpha * op(A_i) * op(B_i) + beta * C_i with A_i = a + i*strideA
  * (elements), likewise B_i and C_i: per-sequence products such as attention's QKᵀ and ·V.
- * The C_i must not overlap one another.
+ * The C_i must not overlap one another. One wasm call: the kernel chooses its path once for
+ * all products, and packs a shared B (strideB 0) once.
  */
 export function gemmBatched(rt: Runtime, args: GemmBatchedArgs): void {
   const fn = 'gemmBatched';
@@ -88,6 +125,7 @@ export function gemmBatched(rt: Runtime, args: GemmBatchedArgs): void {
   rt.mem.checkRange(`${fn} A`, args.a, all(g.aBytes, strideA));
   rt.mem.checkRange(`${fn} B`, args.b, all(g.bBytes, strideB));
   rt.mem.checkRange(`${fn} C`, args.c, all(g.cBytes, strideC));
+  const work = gemmWork(rt, fn, args.work, g.m, g.n, g.k);
   rt.exports.gemm_batched_f32(g.transA, g.transB, g.m, g.n, g.k, count, g.alpha, args.a, g.lda, strideA, args.b, g.ldb, strideB,
-    g.beta, args.c, g.ldc, strideC);
+    g.beta, args.c, g.ldc, strideC, work);
 }

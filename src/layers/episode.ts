@@ -12,15 +12,23 @@
 // and forwardDevice/backwardDevice on arena tensors returning an explicit context, so that a
 // model calls the same layer once per pass and backpropagates through every pass.
 // The DMN's tied memory update m^t = GRU(c^t, m^{t−1}) is a GRUCell (src/layers/cells.ts).
+//
+// The T passes of a DMN read the same facts s and question q: prepareDevice (tape op
+// episodePrepare) computes what does not depend on m once — the q half of the gate network's
+// first layer and the GRU's input projection s W_ihᵀ + b_ih — and each pass given it
+// ({ prepared }) computes only its m half; the passes' backwards add into two sums whose
+// products run once, in prepareBackwardDevice (the prepare's tape entry runs after every pass's).
 import { checkAllFinite, checkShape, checkSize, describe, ShapeError, shapeSize } from '../runtime/check.js';
 import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
 import {
-  episodeGateBackward, episodeGateBackwardWorkFloats, episodeGateForward, episodeGateRows, episodeGruBackward,
-  episodeGruBackwardWorkFloats, episodeGruForward, episodeGruForwardWorkFloats, type EpisodeCell, type EpisodeGate,
+  episodeGateBackward, episodeGateBackwardShared, episodeGateBackwardWorkFloats, episodeGateForward, episodeGateForwardShared, episodeGatePrepare,
+  episodeGatePrepareBackward, episodeGateRows, episodeGruBackward, episodeGruBackwardWorkFloats, episodeGruForward, episodeGruForwardWorkFloats,
+  type EpisodeCell, type EpisodeGate,
 } from '../kernels/episode.js';
-import { axpy, fillBuffer } from '../kernels/elementwise.js';
+import { axpy, biasAddRows, biasAddRowsBackward, copyBuffer, fillBuffer } from '../kernels/elementwise.js';
+import { gemm } from '../kernels/gemm.js';
 import { NamedParameters } from './parameters.js';
 import { initUniform, type InitRandom, type ParameterBinding } from './linear.js';
 import { Rng } from '../train/rng.js';
@@ -84,6 +92,30 @@ export interface EpisodeContext {
   gates: number;
   hprev: number;
   hn: number;
+  arena: Arena;
+  /** Set when the pass ran on a prepared s and q. */
+  prepared: EpisodePrepared | null;
+}
+
+/** What the passes over one s and q share (prepareDevice); valid until its arena is reset. */
+export interface EpisodePrepared {
+  B: number;
+  M: number;
+  s: Tensor;
+  q: Tensor;
+  /** Int32 [B] valid facts per row (pointer). */
+  lengths: number;
+  lengthsHost: Int32Array;
+  /** [B*M, 2d] s⊙q, |s−q|;  [B*M, da] their W1 product + b1;  [B*M, G*H] s W_ihᵀ + b_ih. */
+  zq: number;
+  aq: number;
+  projection: number;
+  training: boolean;
+  /** Sums of the passes' gate pre-activation and GRU input-side gradients (training only). */
+  dpreSum: number;
+  dpxSum: number;
+  /** A pass's backward added into the sums. */
+  accumulated: boolean;
   arena: Arena;
 }
 
@@ -228,7 +260,7 @@ export class EpisodeAttention extends EpisodeParameters {
       x.set(t.data);
       return x;
     };
-    const r = this.forwardRun(up(s), up(q), up(m), lengths, options.training ?? this.training, arena);
+    const r = this.forwardRun(up(s), up(q), up(m), lengths, options.training ?? this.training, arena, null);
     this.hostContext = r.context;
     return { scores: r.scores.toHost(), g: r.g.toHost(), episode: r.episode.toHost() };
   }
@@ -259,42 +291,105 @@ export class EpisodeAttention extends EpisodeParameters {
 
   // ---- device API --------------------------------------------------------------------
 
-  /** One pass over arena tensors s [B, M, d], q, m [B, d]; lengths: valid facts per row (1..M). */
-  forwardDevice(args: { s: Tensor; q: Tensor; m: Tensor; lengths: Int32Array; training: boolean; arena: Arena }): EpisodeDeviceResult {
+  /**
+   * One pass over arena tensors s [B, M, d], q, m [B, d]; lengths: valid facts per row (1..M).
+   * With `prepared` (prepareDevice of the same s, q and lengths) only m's half is computed.
+   */
+  forwardDevice(args: { s: Tensor; q: Tensor; m: Tensor; lengths: Int32Array; training: boolean; arena: Arena; prepared?: EpisodePrepared }): EpisodeDeviceResult {
     const d = this.factSize;
     if (args.s?.shape?.length !== 3 || args.s.shape[2] !== d) throw new ShapeError(`s must have shape [B, M, ${d}], got ${describe(args.s?.shape)}`);
     const [B, M] = args.s.shape;
     checkShape('q', args.q.shape, [B, d]);
     checkShape('m', args.m.shape, [B, d]);
     checkLengthsArray(args.lengths, B, M);
-    return this.forwardRun(args.s, args.q, args.m, args.lengths, args.training, args.arena);
+    const p = args.prepared;
+    if (p && (p.s !== args.s || p.q !== args.q || p.arena !== args.arena || p.lengthsHost.some((n, b) => n !== args.lengths[b]))) {
+      throw new Error('forwardDevice: prepared was made for other facts, question, lengths or arena (call prepareDevice with this s, q and lengths)');
+    }
+    if (p && args.training && !p.training) throw new Error('forwardDevice: a training pass needs a prepareDevice made with training: true');
+    return this.forwardRun(args.s, args.q, args.m, args.lengths, args.training, args.arena, p ?? null);
   }
 
-  private forwardRun(s: Tensor, q: Tensor, m: Tensor, lengthsArr: Int32Array, training: boolean, arena: Arena): EpisodeDeviceResult {
+  /** What every pass over s [B, M, d] and q [B, d] shares: see EpisodePrepared. */
+  prepareDevice(args: { s: Tensor; q: Tensor; lengths: Int32Array; training: boolean; arena: Arena }): EpisodePrepared {
+    const d = this.factSize, da = this.gateSize, H = this.hiddenSize;
+    if (args.s?.shape?.length !== 3 || args.s.shape[2] !== d) throw new ShapeError(`s must have shape [B, M, ${d}], got ${describe(args.s?.shape)}`);
+    const [B, M] = args.s.shape;
+    checkShape('q', args.q.shape, [B, d]);
+    checkLengthsArray(args.lengths, B, M);
+    const rt = this.rt, arena = args.arena, rows = B * M;
+    const GH = episodeGateRows(this.cell) * H;
+    const lengths = arena.alloc(B * 4);
+    rt.mem.i32(lengths, B).set(args.lengths);
+    const zq = arena.alloc(rows * 2 * d * 4), aq = arena.alloc(rows * da * 4), projection = arena.alloc(rows * GH * 4);
+    episodeGatePrepare(rt, { batch: B, facts: M, factSize: d, gateSize: da, s: args.s.ptr, q: args.q.ptr, W1: this.value('W1'), b1: this.value('b1'), zq, aq });
+    fillBuffer(rt, { x: projection, n: rows * GH, value: 0 });
+    biasAddRows(rt, { y: projection, b: this.value('gru.bias_ih'), rows, cols: GH });
+    gemm(rt, { transB: true, m: rows, n: GH, k: d, a: args.s.ptr, b: this.value('gru.weight_ih'), beta: 1, c: projection });
+    const dpreSum = args.training ? arena.allocZeroed(rows * da * 4) : 0;
+    const dpxSum = args.training ? arena.allocZeroed(rows * GH * 4) : 0;
+    return {
+      B, M, s: args.s, q: args.q, lengths, lengthsHost: Int32Array.from(args.lengths), zq, aq, projection, training: args.training,
+      dpreSum, dpxSum, accumulated: false, arena,
+    };
+  }
+
+  /** After every pass's backwardDevice: the shared products' gradients, once. Accumulates the parameter gradients; returns ds [B, M, d], dq [B, d]. */
+  prepareBackwardDevice(p: EpisodePrepared): { ds: Tensor; dq: Tensor } {
+    if (!p?.training) throw new Error('prepareBackwardDevice() needs a prepareDevice made with training: true');
+    const rt = this.rt, mem = rt.mem, arena = p.arena;
+    const { B, M } = p;
+    const d = this.factSize, da = this.gateSize, rows = B * M;
+    const GH = episodeGateRows(this.cell) * this.hiddenSize;
+    const ds = new Tensor(mem, arena.alloc(rows * d * 4), [B, M, d]);
+    const dq = new Tensor(mem, arena.allocZeroed(B * d * 4), [B, d]);
+    // ds = dpxSum W_ih; dW_ih += dpxSumᵀ s; db_ih += Σ dpxSum.
+    gemm(rt, { m: rows, n: d, k: GH, a: p.dpxSum, b: this.value('gru.weight_ih'), c: ds.ptr });
+    gemm(rt, { transA: true, m: GH, n: d, k: rows, a: p.dpxSum, b: p.s.ptr, beta: 1, c: this.grad('gru.weight_ih') });
+    biasAddRowsBackward(rt, { dy: p.dpxSum, db: this.grad('gru.bias_ih'), rows, cols: GH });
+    episodeGatePrepareBackward(rt, {
+      batch: B, facts: M, factSize: d, gateSize: da, s: p.s.ptr, q: p.q.ptr, W1: this.value('W1'), zq: p.zq, dpreSum: p.dpreSum,
+      dW1: this.grad('W1'), ds: ds.ptr, dq: dq.ptr, work: arena.alloc(episodeGateBackwardWorkFloats(rt, { batch: B, facts: M, factSize: d, gateSize: da }) * 4),
+    });
+    return { ds, dq };
+  }
+
+  private forwardRun(s: Tensor, q: Tensor, m: Tensor, lengthsArr: Int32Array, training: boolean, arena: Arena, prepared: EpisodePrepared | null): EpisodeDeviceResult {
     const rt = this.rt, mem = rt.mem;
     const [B, M] = s.shape;
     const d = this.factSize, H = this.hiddenSize, da = this.gateSize, cell = this.cell;
     const rows = B * M;
     const GH = episodeGateRows(cell) * H;
-    const lengths = arena.alloc(B * 4);
-    mem.i32(lengths, B).set(lengthsArr);
-    const z = arena.alloc(rows * 4 * d * 4);
+    let lengths: number;
+    if (prepared) lengths = prepared.lengths;
+    else {
+      lengths = arena.alloc(B * 4);
+      mem.i32(lengths, B).set(lengthsArr);
+    }
+    const z = arena.alloc(rows * (prepared ? 2 : 4) * d * 4);
     const a = arena.alloc(rows * da * 4);
     const scores = new Tensor(mem, arena.alloc(rows * 4), [B, M]);
     const g = new Tensor(mem, arena.alloc(rows * 4), [B, M]);
-    episodeGateForward(rt, {
-      batch: B, facts: M, factSize: d, gateSize: da, gate: this.gate, s: s.ptr, q: q.ptr, m: m.ptr, lengths,
-      W1: this.value('W1'), b1: this.value('b1'), W2: this.value('W2'), b2: this.value('b2'), z, a, scores: scores.ptr, g: g.ptr,
-    });
+    const gateSizes = { batch: B, facts: M, factSize: d, gateSize: da, gate: this.gate };
+    if (prepared) {
+      episodeGateForwardShared(rt, {
+        ...gateSizes, s: s.ptr, m: m.ptr, lengths, aq: prepared.aq, W1: this.value('W1'), W2: this.value('W2'), b2: this.value('b2'), zm: z, a, scores: scores.ptr, g: g.ptr,
+      });
+    } else {
+      episodeGateForward(rt, {
+        ...gateSizes, s: s.ptr, q: q.ptr, m: m.ptr, lengths, W1: this.value('W1'), b1: this.value('b1'), W2: this.value('W2'), b2: this.value('b2'), z, a, scores: scores.ptr, g: g.ptr,
+      });
+    }
     const episode = new Tensor(mem, arena.alloc(B * H * 4), [B, H]);
     const gates = arena.alloc(rows * GH * 4), hprev = arena.alloc(rows * H * 4), hn = arena.alloc(rows * H * 4);
+    if (prepared) copyBuffer(rt, { x: prepared.projection, y: gates, n: rows * GH });
     const sizes = { batch: B, facts: M, inputSize: d, hiddenSize: H, cell };
     const work = arena.alloc(episodeGruForwardWorkFloats(rt, sizes) * 4);
     episodeGruForward(rt, {
       ...sizes, x: s.ptr, g: g.ptr, h0: 0, lengths, W_ih: this.value('gru.weight_ih'), W_hh: this.value('gru.weight_hh'),
-      b_ih: this.value('gru.bias_ih'), b_hh: this.value('gru.bias_hh'), hN: episode.ptr, gates, hprev, hn, work,
+      b_ih: this.value('gru.bias_ih'), b_hh: this.value('gru.bias_hh'), hN: episode.ptr, gates, hprev, hn, work, projected: prepared !== null,
     });
-    const context = training ? { B, M, s, q, m, lengths, z, a, g, gates, hprev, hn, arena } : null;
+    const context = training ? { B, M, s, q, m, lengths, z, a, g, gates, hprev, hn, arena, prepared } : null;
     return { scores, g, episode, context };
   }
 
@@ -313,7 +408,9 @@ export class EpisodeAttention extends EpisodeParameters {
     const dh = arena.alloc(B * H * 4);
     if (args.dEpisode) mem.f32(dh, B * H).set(args.dEpisode.view());
     else fillBuffer(rt, { x: dh, n: B * H, value: 0 });
-    const ds = new Tensor(mem, arena.alloc(rows * d * 4), [B, M, d]);
+    const p = ctx.prepared;
+    // With a prepared s, the GRU leaves ds to prepareBackwardDevice: start from zeros.
+    const ds = new Tensor(mem, p ? arena.allocZeroed(rows * d * 4) : arena.alloc(rows * d * 4), [B, M, d]);
     const dg = arena.alloc(rows * 4);
     const sizes = { batch: B, facts: M, inputSize: d, hiddenSize: H, cell };
     const work = arena.alloc(Math.max(episodeGruBackwardWorkFloats(rt, sizes), episodeGateBackwardWorkFloats(rt, { batch: B, facts: M, factSize: d, gateSize: da })) * 4);
@@ -321,15 +418,25 @@ export class EpisodeAttention extends EpisodeParameters {
       ...sizes, x: ctx.s.ptr, g: ctx.g.ptr, lengths: ctx.lengths, W_ih: this.value('gru.weight_ih'), W_hh: this.value('gru.weight_hh'),
       gates: ctx.gates, hprev: ctx.hprev, hn: ctx.hn, dh, dx: ds.ptr, dg,
       dW_ih: this.grad('gru.weight_ih'), dW_hh: this.grad('gru.weight_hh'), db_ih: this.grad('gru.bias_ih'), db_hh: this.grad('gru.bias_hh'), work,
+      dpxSum: p ? p.dpxSum : 0,
     });
     if (args.dG) axpy(rt, { alpha: 1, x: args.dG.ptr, y: dg, n: rows });
     const dq = new Tensor(mem, arena.allocZeroed(B * d * 4), [B, d]);
     const dm = new Tensor(mem, arena.allocZeroed(B * d * 4), [B, d]);
-    episodeGateBackward(rt, {
-      batch: B, facts: M, factSize: d, gateSize: da, gate: this.gate, s: ctx.s.ptr, q: ctx.q.ptr, m: ctx.m.ptr, lengths: ctx.lengths,
-      W1: this.value('W1'), W2: this.value('W2'), z: ctx.z, a: ctx.a, g: ctx.g.ptr, dg,
-      dW1: this.grad('W1'), db1: this.grad('b1'), dW2: this.grad('W2'), db2: this.grad('b2'), ds: ds.ptr, dq: dq.ptr, dm: dm.ptr, work,
-    });
+    const gateSizes = { batch: B, facts: M, factSize: d, gateSize: da, gate: this.gate };
+    const weightGrads = { dW1: this.grad('W1'), db1: this.grad('b1'), dW2: this.grad('W2'), db2: this.grad('b2') };
+    if (p) {
+      episodeGateBackwardShared(rt, {
+        ...gateSizes, ...weightGrads, s: ctx.s.ptr, m: ctx.m.ptr, lengths: ctx.lengths, W1: this.value('W1'), W2: this.value('W2'),
+        zm: ctx.z, a: ctx.a, g: ctx.g.ptr, dg, ds: ds.ptr, dm: dm.ptr, dpreSum: p.dpreSum, work,
+      });
+      p.accumulated = true;
+    } else {
+      episodeGateBackward(rt, {
+        ...gateSizes, ...weightGrads, s: ctx.s.ptr, q: ctx.q.ptr, m: ctx.m.ptr, lengths: ctx.lengths, W1: this.value('W1'), W2: this.value('W2'),
+        z: ctx.z, a: ctx.a, g: ctx.g.ptr, dg, ds: ds.ptr, dq: dq.ptr, dm: dm.ptr, work,
+      });
+    }
     return { ds, dq, dm };
   }
 }
@@ -339,9 +446,13 @@ export class EpisodeAttention extends EpisodeParameters {
  * row. Returns scores, g [B, M] and episode [B, H]; backward adds into s, q and m's gradients
  * from whatever reached episode and g (strong supervision of the gates writes g's gradient).
  */
-export function episodeAttention(tape: Tape, layer: EpisodeAttention, s: Variable, q: Variable, m: Variable, lengths: Int32Array): { scores: Variable; g: Variable; episode: Variable } {
+export function episodeAttention(
+  tape: Tape, layer: EpisodeAttention, s: Variable, q: Variable, m: Variable, lengths: Int32Array, options: { prepared?: EpisodePreparedVariables } = {},
+): { scores: Variable; g: Variable; episode: Variable } {
   tape.checkOp('episodeAttention', { layer: layer?.rt, s, q, m });
-  const r = layer.forwardDevice({ s: s.value, q: q.value, m: m.value, lengths, training: tape.training, arena: tape.arena });
+  const shared = options.prepared;
+  if (shared && (shared.s !== s || shared.q !== q || shared.layer !== layer)) throw new Error('episodeAttention: prepared was made by episodePrepare for other s, q or layer');
+  const r = layer.forwardDevice({ s: s.value, q: q.value, m: m.value, lengths, training: tape.training, arena: tape.arena, prepared: shared?.prepared });
   const wrap = (t: Tensor) => new Variable(tape, t, true);
   const scores = new Variable(tape, r.scores, false);
   const g = wrap(r.g);
@@ -358,4 +469,29 @@ export function episodeAttention(tape: Tape, layer: EpisodeAttention, s: Variabl
     add(m, grads.dm);
   });
   return { scores, g, episode };
+}
+
+/** episodePrepare's result: pass it to every episodeAttention over the same s and q. */
+export interface EpisodePreparedVariables {
+  layer: EpisodeAttention;
+  s: Variable;
+  q: Variable;
+  prepared: EpisodePrepared;
+}
+
+/**
+ * What the passes over facts s [B, M, d] and question q [B, d] share, computed once on the tape
+ * (see EpisodePrepared). Call before the passes: its backward, which runs after theirs, adds the
+ * shared products' gradients into s and q.
+ */
+export function episodePrepare(tape: Tape, layer: EpisodeAttention, s: Variable, q: Variable, lengths: Int32Array): EpisodePreparedVariables {
+  tape.checkOp('episodePrepare', { layer: layer?.rt, s, q });
+  const prepared = layer.prepareDevice({ s: s.value, q: q.value, lengths, training: tape.training, arena: tape.arena });
+  tape.record('EpisodePrepare', () => {
+    if (!prepared.training || !prepared.accumulated) return;
+    const { ds, dq } = layer.prepareBackwardDevice(prepared);
+    if (s.requiresGrad) axpy(tape.rt, { alpha: 1, x: ds.ptr, y: s.grad().ptr, n: s.size });
+    if (q.requiresGrad) axpy(tape.rt, { alpha: 1, x: dq.ptr, y: q.grad().ptr, n: q.size });
+  });
+  return { layer, s, q, prepared };
 }

@@ -12,7 +12,6 @@ import { recurrent, tanh } from '../layers/ops.js';
 import type { RecurrentLayer } from '../layers/recurrent.js';
 import type { Variable, Tape } from '../train/tape.js';
 import type { DMNBatch } from './dmn.js';
-import { timeFirstToFacts } from './dmn.js';
 
 /** A batch's feature grids, time-first in snake order: values [M = R*C, B, F]. */
 export interface VisualGrid {
@@ -104,8 +103,8 @@ export interface VisualLayers {
   dropout: Dropout;
 }
 
-/** Facts s [B, M, d] from a batch's grids: tanh projection, dropout, bidirectional GRU, directions merged. */
-export function visualFacts(tape: Tape, layers: VisualLayers, batch: DMNBatch, merge: 'sum' | 'concat', d: number): Variable {
+/** The bidirectional GRU's states [M, B, 2H] over a batch's grids (tanh projection, dropout first); the DMN merges them into facts. */
+export function visualSequence(tape: Tape, layers: VisualLayers, batch: DMNBatch): Variable {
   const grid = batch.grid;
   if (!grid) throw new ShapeError("DMN input 'visual' needs a batch with a feature grid (makeVisualBatch builds one)");
   const F = layers.projection.inFeatures;
@@ -115,6 +114,5 @@ export function visualFacts(tape: Tape, layers: VisualLayers, batch: DMNBatch, m
   }
   const regions = tape.input(grid.values, [batch.M, batch.B, F]);
   const projected = layers.dropout.forward(tape, tanh(tape, layers.projection.forward(tape, regions)));
-  const { output } = recurrent(tape, layers.rnn, projected);
-  return timeFirstToFacts(tape, output, merge, d);
+  return recurrent(tape, layers.rnn, projected).output;
 }

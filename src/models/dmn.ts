@@ -6,7 +6,9 @@
 //   question       a GRU over the question's words (the embedding is shared): q = its last state
 //   memory         T passes (default 3) of EpisodeAttention from m⁰ = q; gates softmax or sigmoid;
 //                  cell 'gated-gru' or 'attention-gru'; update 'gru' (tied: m = GRUCell(c, m)) or
-//                  'relu' (untied per pass: m = ReLU(W_t [m; c; q] + b_t))
+//                  'relu' (untied per pass: m = ReLU(W_t [m; c; q] + b_t)); the passes share
+//                  what depends on s and q only (episodePrepare: the gate's q half, the GRU's
+//                  input product), computed once per batch
 //                  'visual': a feature grid [R, C, F] read in snake order by the same bidirectional
 //                            GRU (src/models/dmn-visual.ts)
 //   answer         'softmax' over the vocabulary from [m; q] (list answers are one class "a,b"), or
@@ -15,12 +17,13 @@
 //                  supporting facts' cross-entropy of each pass's gates (the original DMN's
 //                  strong supervision: pass t looks at supporting fact t)
 // Shapes: d = fact size (H, or 2H with fusion 'concat'); B questions per batch, M facts.
+// Every module is a few kernel calls per batch (no per-fact or per-row loop in JavaScript).
 import { checkSize, ShapeError } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Dropout } from '../layers/dropout.js';
 import { Embedding } from '../layers/embedding.js';
 import { GRUCell, cellParameterSpecs } from '../layers/cells.js';
-import { EpisodeAttention, episodeAttention, episodeParameterSpecs, type EpisodeCell, type EpisodeGate } from '../layers/episode.js';
+import { EpisodeAttention, episodeAttention, episodePrepare, episodeParameterSpecs, type EpisodeCell, type EpisodeGate } from '../layers/episode.js';
 import { GRU } from '../layers/gru.js';
 import { Linear } from '../layers/linear.js';
 import { crossEntropyLoss } from '../layers/losses.js';
@@ -33,7 +36,7 @@ import { Variable, type Tape } from '../train/tape.js';
 import { makeRecurrent } from './common.js';
 import type { EncodedBabi } from '../data/babi.js';
 import { UNK_ID } from '../data/vocab.js';
-import { makeVisualBatch, visualFacts, type VisualGrid } from './dmn-visual.js';
+import { makeVisualBatch, visualSequence, type VisualGrid } from './dmn-visual.js';
 import { AnswerDecoder, packAnswerWords, type AnswerWords, type DMNAnswerModule } from './dmn-answer.js';
 
 export { makeVisualBatch };
@@ -69,6 +72,12 @@ export interface DMNOptions {
   answerModule?: DMNAnswerModule;
   /** 'gru' answers: greedy decoding stops after this many words (default 5). */
   maxAnswerLength?: number;
+  /**
+   * Initialisation of the weight matrices (not the embedding, not the biases): 'xavier' (default;
+   * Glorot normal, std sqrt(2 / (fan_in + fan_out)), as PyTorch DMN+ implementations do: on 10k qa1
+   * it reaches 99% in about 80 steps instead of 130) or 'torch' (each layer's own default, U(±1/sqrt(fan_in))).
+   */
+  init?: 'xavier' | 'torch';
   seed?: number;
 }
 
@@ -145,7 +154,7 @@ export function makeDMNBatch(examples: EncodedBabi[], passes = 3): DMNBatch {
 interface Resolved {
   vocabSize: number; input: DMNInput; fusionMerge: 'sum' | 'concat'; cell: EpisodeCell; gate: EpisodeGate; memoryUpdate: DMNMemoryUpdate;
   passes: number; embeddingDim: number; hiddenSize: number; gateSize: number; dropout: number; gateSupervision: number; seed: number;
-  variant: 'dmn+' | 'dmn'; visualFeatures: number; answerModule: DMNAnswerModule; maxAnswerLength: number;
+  variant: 'dmn+' | 'dmn'; init: 'xavier' | 'torch'; visualFeatures: number; answerModule: DMNAnswerModule; maxAnswerLength: number;
 }
 
 export function resolveDMNOptions(o: DMNOptions): Resolved {
@@ -167,11 +176,13 @@ export function resolveDMNOptions(o: DMNOptions): Resolved {
     gateSize: checkSize('gateSize', o.gateSize ?? o.hiddenSize ?? 80, 1),
     dropout: o.dropout ?? 0.1,
     gateSupervision: o.gateSupervision ?? 0,
+    init: o.init ?? 'xavier',
     seed: o.seed ?? 0,
     visualFeatures: o.input === 'visual' ? checkSize('visualFeatures', o.visualFeatures, 1) : 0,
     answerModule: o.answerModule ?? 'softmax',
     maxAnswerLength: checkSize('maxAnswerLength', o.maxAnswerLength ?? 5, 1),
   };
+  if (r.init !== 'xavier' && r.init !== 'torch') throw new RangeError(`init must be 'xavier' or 'torch', got ${String(r.init)}`);
   if (r.input !== 'words' && r.input !== 'fusion' && r.input !== 'visual') throw new RangeError(`input must be 'words', 'fusion' or 'visual', got ${String(r.input)}`);
   if (r.answerModule !== 'softmax' && r.answerModule !== 'gru') throw new RangeError(`answerModule must be 'softmax' or 'gru', got ${String(r.answerModule)}`);
   if (r.fusionMerge !== 'sum' && r.fusionMerge !== 'concat') throw new RangeError(`fusionMerge must be 'sum' or 'concat', got ${String(r.fusionMerge)}`);
@@ -258,14 +269,23 @@ export class DMN extends Model {
       const rnn = makeRecurrent(rt, 'gru', { inputSize: E + d, hiddenSize: d }, this.params, 'answer.decoder.', this.rng);
       this.decoder = new AnswerDecoder(this.embedding, rnn, this.answer, o.maxAnswerLength);
     }
-    this.drop = new Dropout(rt, { p: o.dropout }, this.rng);
+    this.drop = new Dropout(rt, { p: o.dropout, masks: 'wasm' }, this.rng);
+    if (o.init === 'xavier') {
+      for (const name of this.params.names) {
+        const t = this.params.value(name);
+        if (t.shape.length !== 2 || name.startsWith('embedding.')) continue;
+        const std = Math.sqrt(2 / (t.shape[0] + t.shape[1]));
+        const v = t.view();
+        for (let i = 0; i < v.length; i++) v[i] = std * this.rng.normal();
+      }
+    }
   }
 
   /** The options to rebuild this model (saved with its weights). */
   get config(): DMNOptions {
-    const { vocabSize, variant, input, fusionMerge, cell, gate, memoryUpdate, passes, embeddingDim, hiddenSize, gateSize, dropout, gateSupervision, answerModule, maxAnswerLength } = this.options;
+    const { vocabSize, variant, input, fusionMerge, cell, gate, memoryUpdate, passes, embeddingDim, hiddenSize, gateSize, dropout, gateSupervision, init, answerModule, maxAnswerLength } = this.options;
     const visual = input === 'visual' ? { visualFeatures: this.options.visualFeatures } : {};
-    return { vocabSize, variant, input, fusionMerge, cell, gate, memoryUpdate, passes, embeddingDim, hiddenSize, gateSize, dropout, gateSupervision, answerModule, maxAnswerLength, ...visual };
+    return { vocabSize, variant, input, fusionMerge, cell, gate, memoryUpdate, passes, embeddingDim, hiddenSize, gateSize, dropout, gateSupervision, init, answerModule, maxAnswerLength, ...visual };
   }
 
   private checkBatch(batch: DMNBatch): void {
@@ -284,7 +304,10 @@ export class DMN extends Model {
   private facts(tape: Tape, batch: DMNBatch): Variable {
     const { B, M } = batch;
     const d = this.factSize;
-    if (this.visualProjection) return visualFacts(tape, { projection: this.visualProjection, rnn: this.inputRnn, dropout: this.drop }, batch, this.options.fusionMerge, d);
+    if (this.visualProjection) {
+      const states = visualSequence(tape, { projection: this.visualProjection, rnn: this.inputRnn, dropout: this.drop }, batch);
+      return timeFirstToFacts(tape, states, this.options.fusionMerge, d);
+    }
     if (this.options.input === 'words') {
       const Tw = batch.storyIds.length / B;
       const x = this.drop.forward(tape, this.embedding.forward(tape, batch.storyIds, [Tw, B]));
@@ -292,8 +315,7 @@ export class DMN extends Model {
       return gatherFacts(tape, output, batch.factEnds, batch.factCounts, M);
     }
     const L = batch.L;
-    const words = this.embedding.forward(tape, batch.sentenceIds, [M, B, L]);
-    const sentences = this.drop.forward(tape, positionalEncoding(tape, words, batch.sentenceLengths));
+    const sentences = this.drop.forward(tape, embedSentences(tape, this.embedding, batch.sentenceIds, [M, B, L], batch.sentenceLengths));
     // Padded facts (length 0) read as zero vectors; the GRU's lengths stop before them.
     const { output } = recurrent(tape, this.inputRnn, sentences, { lengths: batch.factCounts });
     return timeFirstToFacts(tape, output, this.options.fusionMerge, d);
@@ -311,8 +333,10 @@ export class DMN extends Model {
     const q = selectFirstAxis(tape, hN, 0);
     let m = q;
     const gates: Variable[] = [];
+    // The passes share what depends on s and q only (the gate's q half, the GRU's input product).
+    const prepared = episodePrepare(tape, this.episode, s, q, batch.factCounts);
     for (let t = 0; t < this.options.passes; t++) {
-      const { g, episode } = episodeAttention(tape, this.episode, s, q, m, batch.factCounts);
+      const { g, episode } = episodeAttention(tape, this.episode, s, q, m, batch.factCounts, { prepared });
       gates.push(g);
       m = this.memoryCell ? cell(tape, this.memoryCell, episode, { h: m }).h : relu(tape, this.memoryLinears[t].forward(tape, concatFeatures(tape, [m, episode, q])));
     }
@@ -425,14 +449,32 @@ export function positionalEncoding(tape: Tape, words: Variable, lengths: Int32Ar
   const shape = words.shape;
   const D = shape[shape.length - 1], L = shape[shape.length - 2];
   const N = words.size / (L * D);
-  if (!(lengths instanceof Int32Array) || lengths.length !== N) throw new ShapeError(`positionalEncoding: lengths must be an Int32Array of ${N} values, got ${lengths?.length}`);
-  const sizes = { sentences: N, words: L, dim: D, lengths: tape.int32(lengths) };
+  const ids = tape.int32(Int32Array.from({ length: N * L }, (_, i) => i)); // the words are the table, in order
   const y = tape.variable([...shape.slice(0, -2), D], words.requiresGrad);
-  positionEncodingForward(tape.rt, { ...sizes, wordVectors: words.ptr, out: y.ptr });
-  tape.record('positionalEncoding', () => {
-    if (y.hasGrad && words.requiresGrad) positionEncodingBackward(tape.rt, { ...sizes, dOut: y.grad().ptr, dWordVectors: words.grad().ptr });
-  });
+  readSentences(tape, y, { table: words.ptr, vocabSize: N * L, ids, shape: [N, L, D], lengths }, () => (words.requiresGrad ? words.grad().ptr : 0));
   return y;
+}
+
+/** Sentence vectors [M, B, E] straight from the embedding's table for words ids [M, B, L] (no word tensor). */
+function embedSentences(tape: Tape, embedding: Embedding, ids: Int32Array, shape: [number, number, number], lengths: Int32Array): Variable {
+  tape.checkOp('embedSentences', { layer: embedding.rt });
+  const [M, B, L] = shape;
+  const E = embedding.embeddingDim, V = embedding.numEmbeddings;
+  const y = tape.variable([M, B, E]);
+  const dTable = embedding.block.grad(embedding.prefix + 'weight').ptr;
+  readSentences(tape, y, { table: embedding.weight.ptr, vocabSize: V, ids: tape.int32(ids), shape: [M * B, L, E], lengths }, () => dTable);
+  return y;
+}
+
+function readSentences(tape: Tape, y: Variable, a: { table: number; vocabSize: number; ids: number; shape: number[]; lengths: Int32Array }, dTable: () => number): void {
+  const [N, L, D] = a.shape;
+  if (!(a.lengths instanceof Int32Array) || a.lengths.length !== N) throw new ShapeError(`positionalEncoding: lengths must be an Int32Array of ${N} values, got ${a.lengths?.length}`);
+  const sizes = { sentences: N, words: L, dim: D, vocabSize: a.vocabSize, ids: a.ids, lengths: tape.int32(a.lengths) };
+  positionEncodingForward(tape.rt, { ...sizes, table: a.table, out: y.ptr });
+  tape.record('positionalEncoding', () => {
+    const dt = y.hasGrad ? dTable() : 0;
+    if (dt) positionEncodingBackward(tape.rt, { ...sizes, dOut: y.grad().ptr, dTable: dt });
+  });
 }
 
 /** Bidirectional outputs [M, B, 2H] -> facts [B, M, d]: the two directions summed (d = H) or concatenated (d = 2H). */

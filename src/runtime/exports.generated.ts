@@ -11,16 +11,16 @@ export interface KernelExports {
   tanh_backward(y: number, dy: number, dx: number, n: number): void;
   tanh_forward(x: number, y: number, n: number): void;
   // assembly/attention.ts
-  attention_context_backward(B: number, Ty: number, Tx: number, dk: number, a: number, h: number, dc: number, da: number, beta: number, dh: number): void;
-  attention_context_forward(B: number, Ty: number, Tx: number, dk: number, a: number, h: number, c: number): void;
-  attention_keys_backward(rows: number, dk: number, n: number, h: number, wk: number, ldwk: number, dkeys: number, dh: number, dwk: number): void;
-  attention_keys_forward(rows: number, dk: number, n: number, h: number, wk: number, ldwk: number, keys: number): void;
-  attention_scores_backward(kind: number, B: number, Ty: number, Tx: number, dq: number, dk: number, da: number, s: number, h: number, keys: number, wq: number, ldwq: number, v: number, query: number, de: number, ds: number, dh: number, dkeys: number, dwq: number, dbias: number, dv: number, dquery: number, tanhKeep: number): void;
-  attention_scores_forward(kind: number, B: number, Ty: number, Tx: number, dq: number, dk: number, da: number, s: number, h: number, keys: number, wq: number, ldwq: number, bias: number, v: number, query: number, e: number, tanhKeep: number): void;
+  attention_context_backward(B: number, Ty: number, Tx: number, dk: number, a: number, h: number, dc: number, da: number, beta: number, dh: number, work: number): void;
+  attention_context_forward(B: number, Ty: number, Tx: number, dk: number, a: number, h: number, c: number, work: number): void;
+  attention_keys_backward(rows: number, dk: number, n: number, h: number, wk: number, ldwk: number, dkeys: number, dh: number, dwk: number, work: number): void;
+  attention_keys_forward(rows: number, dk: number, n: number, h: number, wk: number, ldwk: number, keys: number, work: number): void;
+  attention_scores_backward(kind: number, B: number, Ty: number, Tx: number, dq: number, dk: number, da: number, s: number, h: number, keys: number, wq: number, ldwq: number, v: number, query: number, de: number, ds: number, dh: number, dkeys: number, dwq: number, dbias: number, dv: number, dquery: number, tanhKeep: number, work: number): void;
+  attention_scores_forward(kind: number, B: number, Ty: number, Tx: number, dq: number, dk: number, da: number, s: number, h: number, keys: number, wq: number, ldwq: number, bias: number, v: number, query: number, e: number, tanhKeep: number, work: number): void;
   attention_softmax_backward(B: number, Ty: number, Tx: number, a: number, da: number, de: number): void;
   attention_softmax_forward(B: number, Ty: number, Tx: number, e: number, mask: number, a: number): void;
-  local_position_backward(B: number, dq: number, dp: number, s: number, wp: number, vp: number, lengths: number, u: number, p: number, dpos: number, ds: number, dwp: number, dvp: number, work: number): void;
-  local_position_forward(B: number, dq: number, dp: number, s: number, wp: number, vp: number, lengths: number, u: number, p: number): void;
+  local_position_backward(B: number, dq: number, dp: number, s: number, wp: number, vp: number, lengths: number, u: number, p: number, dpos: number, ds: number, dwp: number, dvp: number, work: number, gemmWork: number): void;
+  local_position_forward(B: number, dq: number, dp: number, s: number, wp: number, vp: number, lengths: number, u: number, p: number, work: number): void;
   local_window_backward(B: number, Tx: number, D: number, gaussian: number, p: number, lengths: number, align: number, a: number, da: number, de: number, dpos: number): void;
   local_window_forward(B: number, Tx: number, D: number, gaussian: number, p: number, lengths: number, e: number, align: number, a: number): void;
   // assembly/attention_gru.ts
@@ -35,6 +35,7 @@ export interface KernelExports {
   bias_add_rows_forward(y: number, ldy: number, b: number, rows: number, cols: number): void;
   copy_f32(n: number, x: number, y: number): void;
   copy_rows_f32(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: number): void;
+  dropout_mask_f32(n: number, threshold: number, keep: number, s0: number, s1: number, s2: number, s3: number, out: number): void;
   fill_f32(n: number, value: number, x: number): void;
   mul_backward(a: number, b: number, dy: number, da: number, db: number, n: number): void;
   mul_forward(a: number, b: number, y: number, n: number): void;
@@ -44,17 +45,31 @@ export interface KernelExports {
   embedding_forward(table: number, ids: number, out: number, n: number, D: number): void;
   // assembly/episode.ts
   episode_gate_backward(B: number, M: number, d: number, da: number, s: number, q: number, m: number, lengths: number, W1: number, W2: number, sigmoidGate: number, z: number, a: number, g: number, dg: number, dW1: number, db1: number, dW2: number, db2: number, ds: number, dq: number, dm: number, work: number): void;
+  episode_gate_backward_shared(B: number, M: number, d: number, da: number, s: number, m: number, lengths: number, W1: number, W2: number, sigmoidGate: number, zm: number, a: number, g: number, dg: number, dW1: number, db1: number, dW2: number, db2: number, ds: number, dm: number, dpreSum: number, work: number): void;
   episode_gate_backward_work_floats(B: number, M: number, d: number, da: number): number;
-  episode_gate_forward(B: number, M: number, d: number, da: number, s: number, q: number, m: number, lengths: number, W1: number, b1: number, W2: number, b2: number, sigmoidGate: number, z: number, a: number, scores: number, g: number): void;
-  episode_gru_backward(B: number, M: number, I: number, H: number, cell: number, x: number, g: number, lengths: number, W_ih: number, W_hh: number, gates: number, hprev: number, hn: number, dh: number, dx: number, dg: number, dW_ih: number, dW_hh: number, db_ih: number, db_hh: number, work: number): void;
+  episode_gate_forward(B: number, M: number, d: number, da: number, s: number, q: number, m: number, lengths: number, W1: number, b1: number, W2: number, b2: number, sigmoidGate: number, z: number, a: number, scores: number, g: number, work: number): void;
+  episode_gate_forward_shared(B: number, M: number, d: number, da: number, s: number, m: number, lengths: number, aq: number, W1: number, W2: number, b2: number, sigmoidGate: number, zm: number, a: number, scores: number, g: number, work: number): void;
+  episode_gate_forward_work_floats(B: number, M: number, d: number, da: number): number;
+  episode_gate_prepare(B: number, M: number, d: number, da: number, s: number, q: number, W1: number, b1: number, zq: number, aq: number, work: number): void;
+  episode_gate_prepare_backward(B: number, M: number, d: number, da: number, s: number, q: number, W1: number, zq: number, dpreSum: number, dW1: number, ds: number, dq: number, work: number): void;
+  episode_gru_backward(B: number, M: number, I: number, H: number, cell: number, x: number, g: number, lengths: number, W_ih: number, W_hh: number, gates: number, hprev: number, hn: number, dh: number, dx: number, dg: number, dW_ih: number, dW_hh: number, db_ih: number, db_hh: number, work: number, dpxSum: number): void;
   episode_gru_backward_work_floats(B: number, M: number, H: number, cell: number): number;
-  episode_gru_forward(B: number, M: number, I: number, H: number, cell: number, x: number, g: number, h0: number, lengths: number, W_ih: number, W_hh: number, b_ih: number, b_hh: number, hN: number, gates: number, hprev: number, hn: number, work: number): void;
+  episode_gru_forward(B: number, M: number, I: number, H: number, cell: number, x: number, g: number, h0: number, lengths: number, W_ih: number, W_hh: number, b_ih: number, b_hh: number, hN: number, gates: number, hprev: number, hn: number, work: number, projected: number): void;
   episode_gru_forward_work_floats(B: number, H: number, cell: number): number;
-  position_encoding_backward(N: number, L: number, D: number, dout: number, lengths: number, dwords: number): void;
-  position_encoding_forward(N: number, L: number, D: number, words: number, lengths: number, out: number): void;
+  position_encoding_backward(N: number, L: number, D: number, dout: number, ids: number, lengths: number, dtable: number): void;
+  position_encoding_forward(N: number, L: number, D: number, table: number, ids: number, lengths: number, out: number): void;
   // assembly/gemm.ts
-  gemm_batched_f32(transA: number, transB: number, M: number, N: number, K: number, count: number, alpha: number, A: number, lda: number, strideA: number, B: number, ldb: number, strideB: number, beta: number, C: number, ldc: number, strideC: number): void;
-  gemm_f32(transA: number, transB: number, M: number, N: number, K: number, alpha: number, A: number, lda: number, B: number, ldb: number, beta: number, C: number, ldc: number): void;
+  gemm_batched_f32(transA: number, transB: number, M: number, N: number, K: number, count: number, alpha: number, A: number, lda: number, strideA: number, B: number, ldb: number, strideB: number, beta: number, C: number, ldc: number, strideC: number, work: number): void;
+  gemm_f32(transA: number, transB: number, M: number, N: number, K: number, alpha: number, A: number, lda: number, B: number, ldb: number, beta: number, C: number, ldc: number, work: number): void;
+  gemm_pack_b(K: number, N: number, B: number, ldb: number, transB: number, P: number, M: number): void;
+  gemm_pack_b_floats(M: number, K: number, N: number): number;
+  gemm_pack_b_strassen(K: number, N: number, B: number, ldb: number, transB: number, P: number): void;
+  gemm_packed_b(M: number, N: number, K: number, A: number, lda: number, P: number, C: number, ldc: number, accumulate: number, work: number): void;
+  gemm_packed_b_strassen(M: number, N: number, K: number, A: number, lda: number, P: number, C: number, ldc: number, accumulate: number, work: number): void;
+  gemm_packed_b_uses_strassen(M: number, K: number, N: number): number;
+  gemm_packed_b_work_floats(M: number, K: number, N: number): number;
+  gemm_work_floats(M: number, N: number, K: number): number;
+  gemm_work_max_floats(): number;
   // assembly/gru.ts
   gru_backward(T: number, B: number, I: number, H: number, x: number, ldx: number, w_ih: number, w_hh: number, lengths: number, reverse: number, resetAfter: number, dout: number, lddout: number, dhN: number, gates: number, hprev: number, extra: number, dx: number, lddx: number, dxAccumulate: number, dh0: number, dw_ih: number, dw_hh: number, db_ih: number, db_hh: number, dgates: number, dgn: number, work: number): void;
   gru_backward_work_floats(B: number, H: number): number;
@@ -95,12 +110,7 @@ export interface KernelExports {
   grad_sumsq(g: number, n: number): number;
   sgd_step(p: number, g: number, buf: number, n: number, lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: number, first: number): void;
   // assembly/recurrent_common.ts
-  rec_matmul_packed(M: number, N: number, K: number, A: number, lda: number, P: number, C: number, ldc: number, accumulate: number, scratch: number): void;
-  rec_matmul_strassen(M: number, N: number, K: number, A: number, lda: number, P: number, C: number, ldc: number, accumulate: number, scratch: number): void;
   rec_mul(n: number, a: number, b: number, out: number): void;
-  rec_pack(K: number, N: number, src: number, lds: number, trans: number, dst: number, M: number): void;
-  rec_pack_strassen(K: number, N: number, src: number, lds: number, trans: number, dst: number): void;
-  rec_step_strassen(M: number, K: number, N: number): number;
   rec_swap01(d0: number, d1: number, F: number, src: number, dst: number): void;
   rec_zero(p: number, n: number): void;
   // assembly/rnn.ts

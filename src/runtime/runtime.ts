@@ -37,7 +37,10 @@ export class Runtime {
     const ex = instance.exports as unknown as { memory: WebAssembly.Memory; heap_base(): number };
     this.mem = new LinearMemory(ex.memory, ex.heap_base(), maxMemory);
     this.arena = new Arena(this.mem, 0, 'the runtime arena');
-    this.scratch = new Arena(this.mem, 0, 'the runtime scratch');
+    // Reserved up front for the GEMM packing space of kernel calls without a work buffer
+    // (src/kernels/gemm.ts gemmScratch), so that such a call never grows memory.
+    const gemmWorkFloats = (instance.exports as unknown as KernelExports).gemm_work_max_floats();
+    this.scratch = new Arena(this.mem, gemmWorkFloats * 4, 'the runtime scratch');
   }
 
   get instance(): WebAssembly.Instance {

@@ -1,0 +1,29 @@
+// Markdown tables from the JSON lines in this directory: node results/babi/table.mjs
+// tta.jsonl (time-to-accuracy rows), tasks20.jsonl (the 20-task table), ab.jsonl (questions/s A/B).
+import fs from 'node:fs';
+const dir = new URL('.', import.meta.url).pathname;
+const read = (f) => (fs.existsSync(dir + f) ? fs.readFileSync(dir + f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+const pct = (x) => `${(100 * x).toFixed(1)}%`;
+const at = (h, s) => { const p = h.filter((x) => x.seconds <= s).pop(); return p ? pct(p.accuracy) : '-'; };
+
+console.log('| task | seed | reached | at (CPU s, training only) | steps | questions/s | accuracy at 1 / 2 / 5 min | commit |\n|---|---|---|---|---|---|---|---|');
+for (const r of read('tta.jsonl')) {
+  console.log(`| qa${r.task} | ${r.seed} | ${pct(r.bestAccuracy)} | ${r.secondsToTarget !== null ? r.secondsToTarget.toFixed(1) : `not reached in ${r.seconds.toFixed(0)}`} | ${r.steps} | ${Math.round(r.questionsPerSecond)} | ${[60, 120, 300].map((s) => (r.seconds >= s ? at(r.history, s) : "-")).join(" / ")} | ${r.commit} |`);
+}
+console.log('');
+const rows = read('tasks20.jsonl');
+const byVariant = (v) => rows.filter((r) => r.variant === v).sort((a, b) => a.task - b.task);
+const dmn = new Map(byVariant('dmn').map((r) => [r.task, r]));
+console.log('| task | file | DMN+ validation acc. (best) | stopped at (CPU s) | questions/s | DMN (lecture) acc. | commit |\n|---|---|---|---|---|---|---|');
+const plus = byVariant('dmn+');
+for (const r of plus) {
+  const d = dmn.get(r.task);
+  console.log(`| qa${r.task} | ${r.source.split('/').slice(-2).join('/')} | ${pct(r.bestAccuracy)} | ${r.seconds.toFixed(0)}${r.secondsToTarget !== null ? ' (target)' : ''} | ${Math.round(r.questionsPerSecond)} | ${d ? pct(d.bestAccuracy) : '-'} | ${r.commit} |`);
+}
+for (const [t, d] of dmn) if (!plus.some((r) => r.task === t)) console.log(`| qa${t} | ${d.source.split('/').slice(-2).join('/')} | - | - | - | ${pct(d.bestAccuracy)} | ${d.commit} |`);
+if (plus.length) {
+  const err = plus.map((r) => 1 - r.bestAccuracy);
+  console.log(`\nDMN+ over ${plus.length} task(s): mean error ${pct(err.reduce((a, b) => a + b, 0) / err.length)}, failed (error > 5%): ${plus.filter((r) => r.bestAccuracy < 0.95).map((r) => 'qa' + r.task).join(', ') || 'none'}`);
+}
+console.log('\n| file | A q/s | B q/s | B/A (median of paired steps) |\n|---|---|---|---|');
+for (const r of read('ab.jsonl')) console.log(`| ${r.file} | ${r.qpsA} (${r.A}) | ${r.qpsB} (${r.B}) | ${r.speedupBoverA} |`);
