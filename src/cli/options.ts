@@ -173,6 +173,8 @@ export const COMMAND_OPTIONS: Record<'train babi' | 'babi' | 'train translate' |
     { name: 'gate', value: 'softmax|sigmoid', help: 'attention gate' },
     { name: 'memory', value: 'gru|relu', help: 'memory update' },
     { name: 'answer', value: 'softmax|gru', help: 'answer module: one word (softmax) or a GRU decoder for list answers' },
+    { name: 'init', value: 'xavier|torch', help: "weight initialisation (default xavier; torch: PyTorch's layer defaults)" },
+    { name: 'clock', value: 'wall|cpu', help: 'what --minutes and the reported times count (cpu: this process, for a shared machine)' },
     ...['passes', 'hidden', 'embedding', 'batch', 'max-facts', 'validate-every', 'epochs'].map((name) => ({ name, value: 'N', help: `see rnn-wasm train babi --help` })),
     ...['lr', 'dropout', 'l2', 'supervise', 'minutes', 'target'].map((name) => ({ name, value: 'X', help: `see rnn-wasm train babi --help` })),
     { name: 'save', value: 'FILE', help: 'write the weights, vocabulary and options (safetensors)' },
