@@ -52,3 +52,20 @@ export function flagIntList(args: ParsedArgs, name: string, fallback: number[]):
 export function flagBool(args: ParsedArgs, name: string): boolean {
   return args.flags.get(name) === true || args.flags.get(name) === 'true';
 }
+
+/** An optional number: absent gives undefined; >= 0, or > 0 unless `allowZero`. */
+export function flagNumber(args: ParsedArgs, name: string, allowZero = true): number | undefined {
+  const v = args.flags.get(name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v === true || !Number.isFinite(n) || n < 0 || (n === 0 && !allowZero)) throw new UsageError(`--${name} must be a number ${allowZero ? '>= 0' : '> 0'}, got '${v}'`);
+  return n;
+}
+
+/** An optional value out of `allowed`: absent gives undefined. */
+export function flagChoice<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[]): T | undefined {
+  const v = args.flags.get(name);
+  if (v === undefined) return undefined;
+  if (v === true || !allowed.includes(v as T)) throw new UsageError(`--${name} must be ${allowed.join(' or ')}, got '${v}'`);
+  return v as T;
+}

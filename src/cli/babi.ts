@@ -2,7 +2,7 @@
 // `rnn-wasm babi --model FILE --test FILE` (accuracy of a saved model, and the gates of a few
 // stories as a chart).
 import { createRuntime } from '../runtime/runtime.js';
-import { flagBool, flagInt, flagString, type ParsedArgs } from './args.js';
+import { flagBool, flagChoice, flagInt, flagNumber, flagString, type ParsedArgs } from './args.js';
 import type { BabiExample } from '../data/babi.js';
 import { COMMAND_OPTIONS, checkOptions } from './options.js';
 
@@ -33,21 +33,6 @@ export const BABI_USAGE = `usage: rnn-wasm babi --model FILE --test FILE [--json
   --test FILE    a bAbI file (e.g. the official qa1_single-supporting-fact_test.txt)
   --show K       print K stories with the answer and every fact's gate in each pass
 `;
-
-function num(args: ParsedArgs, name: string): number | undefined {
-  const v = args.flags.get(name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v === true || !Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number >= 0, got '${v}'`);
-  return n;
-}
-
-function str<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[]): T | undefined {
-  const v = args.flags.get(name);
-  if (v === undefined) return undefined;
-  if (v === true || !allowed.includes(v as T)) throw new Error(`--${name} must be ${allowed.join(' or ')}, got '${v}'`);
-  return v as T;
-}
 
 /** The training file for --data (file or directory), --task and --tenk. */
 export async function resolveBabiFile(data: string, task: number | undefined, tenk: boolean): Promise<string> {
@@ -91,7 +76,7 @@ export async function trainBabiCommand(args: ParsedArgs): Promise<number> {
     source = `built-in generator, task ${t} (${GENERATED_TASKS[t]})`;
     examples = parseBabi(generateBabi({ task: t, stories: 1000, seed }), { maxFacts });
   }
-  const minutes = num(args, 'minutes');
+  const minutes = flagNumber(args, 'minutes');
   const clockName = flagString(args, 'clock', 'wall');
   if (clockName !== 'wall' && clockName !== 'cpu') throw new Error(`--clock must be wall or cpu, got '${clockName}'`);
   const cpuMs = () => {
@@ -105,22 +90,22 @@ export async function trainBabiCommand(args: ParsedArgs): Promise<number> {
   log?.(`rnn-wasm train babi: ${source}, ${examples.length} questions (${rt.features.build} build)`);
   const result = trainBabi(rt, {
     examples, seed,
-    variant: str(args, 'variant', ['dmn+', 'dmn'] as const),
-    input: str(args, 'input', ['words', 'fusion'] as const),
-    fusionMerge: str(args, 'merge', ['sum', 'concat'] as const),
-    cell: str(args, 'cell', ['gated-gru', 'attention-gru'] as const),
-    gate: str(args, 'gate', ['softmax', 'sigmoid'] as const),
-    memoryUpdate: str(args, 'memory', ['gru', 'relu'] as const),
-    answerModule: str(args, 'answer', ['softmax', 'gru'] as const),
-    init: str(args, 'init', ['xavier', 'torch'] as const),
+    variant: flagChoice(args, 'variant', ['dmn+', 'dmn'] as const),
+    input: flagChoice(args, 'input', ['words', 'fusion'] as const),
+    fusionMerge: flagChoice(args, 'merge', ['sum', 'concat'] as const),
+    cell: flagChoice(args, 'cell', ['gated-gru', 'attention-gru'] as const),
+    gate: flagChoice(args, 'gate', ['softmax', 'sigmoid'] as const),
+    memoryUpdate: flagChoice(args, 'memory', ['gru', 'relu'] as const),
+    answerModule: flagChoice(args, 'answer', ['softmax', 'gru'] as const),
+    init: flagChoice(args, 'init', ['xavier', 'torch'] as const),
     passes: args.flags.has('passes') ? flagInt(args, 'passes', 3) : undefined,
     hiddenSize: args.flags.has('hidden') ? flagInt(args, 'hidden', 80) : undefined,
     embeddingDim: args.flags.has('embedding') ? flagInt(args, 'embedding', 80) : undefined,
     batchSize: args.flags.has('batch') ? flagInt(args, 'batch', 100) : undefined,
-    lr: num(args, 'lr'), dropout: num(args, 'dropout'), l2: num(args, 'l2'), gateSupervision: num(args, 'supervise'),
+    lr: flagNumber(args, 'lr'), dropout: flagNumber(args, 'dropout'), l2: flagNumber(args, 'l2'), gateSupervision: flagNumber(args, 'supervise'),
     epochs: args.flags.has('epochs') ? flagInt(args, 'epochs', 20) : undefined,
     seconds: minutes === undefined ? undefined : minutes * 60,
-    targetAccuracy: num(args, 'target'),
+    targetAccuracy: flagNumber(args, 'target'),
     validateEvery: args.flags.has('validate-every') ? flagInt(args, 'validate-every', 50) : undefined,
     log, progress: !quiet && !!process.stderr.isTTY, clock,
   });

@@ -2,7 +2,7 @@
 // shapes (src/data/vqa.ts), validation accuracy on questions of another seed as it trains,
 // and with --svg DIR the gates of each pass over the grid of a few validation questions.
 import { createRuntime } from '../runtime/runtime.js';
-import { flagBool, flagInt, flagString, type ParsedArgs } from './args.js';
+import { flagBool, flagChoice, flagInt, flagNumber, flagString, type ParsedArgs } from './args.js';
 import { TRAIN_COMMON, TRAIN_TASK_OPTIONS, UsageError, checkOptions, formatOptions } from './options.js';
 import type { VqaKind } from '../data/vqa.js';
 import type { AnsweredVqa } from '../models/vqa-task.js';
@@ -18,21 +18,6 @@ ${formatOptions(SPECS)}
 
 /** The drawing colour of each colour word. */
 const INK: Record<string, string> = { red: '#d62728', green: '#2ca02c', blue: '#1f77b4', yellow: '#f2c80f' };
-
-function positive(args: ParsedArgs, name: string, allowZero = false): number | undefined {
-  const v = args.flags.get(name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v === true || !Number.isFinite(n) || n < 0 || (n === 0 && !allowZero)) throw new UsageError(`--${name} must be a number ${allowZero ? '>= 0' : '> 0'}, got '${v}'`);
-  return n;
-}
-
-function choice<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[]): T | undefined {
-  const v = args.flags.get(name);
-  if (v === undefined) return undefined;
-  if (v === true || !allowed.includes(v as T)) throw new UsageError(`--${name} must be ${allowed.join(' or ')}, got '${v}'`);
-  return v as T;
-}
 
 const intOr = (args: ParsedArgs, name: string) => (args.flags.has(name) ? flagInt(args, name, 1) : undefined);
 
@@ -76,7 +61,7 @@ export async function trainVqaCommand(args: ParsedArgs): Promise<number> {
   const seedText = args.flags.get('seed');
   const seed = seedText === undefined ? 0 : Number(seedText);
   if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--seed must be an integer >= 0, got '${seedText}'`);
-  const clockName = choice(args, 'clock', ['wall', 'cpu'] as const) ?? 'wall';
+  const clockName = flagChoice(args, 'clock', ['wall', 'cpu'] as const) ?? 'wall';
   const cpuMs = () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
@@ -84,8 +69,8 @@ export async function trainVqaCommand(args: ParsedArgs): Promise<number> {
   const kindsText = args.flags.has('kinds') ? flagString(args, 'kinds', '') : undefined;
   const kinds = kindsText?.split(',') as VqaKind[] | undefined;
   if (kinds && kinds.some((k) => !['colour-of', 'shape-of', 'relation'].includes(k))) throw new UsageError(`--kinds must be a comma list of colour-of, shape-of, relation, got '${kindsText}'`);
-  const minutes = positive(args, 'minutes');
-  const target = positive(args, 'target');
+  const minutes = flagNumber(args, 'minutes', false);
+  const target = flagNumber(args, 'target', false);
   const svgDir = args.flags.has('svg') ? flagString(args, 'svg', '') : undefined;
   const show = args.flags.has('show') ? flagInt(args, 'show', 4) : 4;
   const rt = await createRuntime();
@@ -94,22 +79,22 @@ export async function trainVqaCommand(args: ParsedArgs): Promise<number> {
   log?.(`rnn-wasm train vqa: built-in grid task (${rt.features.build} build, ${clockName} clock)`);
   const result = trainVqa(rt, {
     seed,
-    task: { rows: intOr(args, 'rows'), cols: intOr(args, 'cols'), objects: intOr(args, 'objects'), noise: positive(args, 'noise', true), kinds },
+    task: { rows: intOr(args, 'rows'), cols: intOr(args, 'cols'), objects: intOr(args, 'objects'), noise: flagNumber(args, 'noise'), kinds },
     trainQuestions: intOr(args, 'train') ?? 20000,
     validationQuestions: intOr(args, 'validation') ?? 1000,
     epochs: intOr(args, 'epochs'),
     seconds: minutes === undefined ? undefined : minutes * 60,
     targetAccuracy: target,
     batchSize: intOr(args, 'batch'),
-    lr: positive(args, 'lr'),
+    lr: flagNumber(args, 'lr', false),
     hiddenSize: intOr(args, 'hidden'),
     embeddingDim: intOr(args, 'embedding'),
     passes: intOr(args, 'passes'),
-    fusionMerge: choice(args, 'merge', ['sum', 'concat'] as const),
-    cell: choice(args, 'episode-cell', ['attention-gru', 'gated-gru'] as const),
-    gate: choice(args, 'gate', ['softmax', 'sigmoid'] as const),
-    memoryUpdate: choice(args, 'memory', ['relu', 'gru'] as const),
-    gateSupervision: positive(args, 'supervise', true),
+    fusionMerge: flagChoice(args, 'merge', ['sum', 'concat'] as const),
+    cell: flagChoice(args, 'episode-cell', ['attention-gru', 'gated-gru'] as const),
+    gate: flagChoice(args, 'gate', ['softmax', 'sigmoid'] as const),
+    memoryUpdate: flagChoice(args, 'memory', ['relu', 'gru'] as const),
+    gateSupervision: flagNumber(args, 'supervise'),
     clock: clockName === 'cpu' ? cpuMs : undefined,
     log,
     progress: !quiet && !!process.stderr.isTTY,
