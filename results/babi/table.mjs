@@ -12,7 +12,8 @@ for (const r of read('tta.jsonl')) {
 }
 console.log('');
 const rows = read('tasks20.jsonl');
-const byVariant = (v) => rows.filter((r) => r.variant === v).sort((a, b) => a.task - b.task);
+// One row per task and variant: the latest run.
+const byVariant = (v) => [...new Map(rows.filter((r) => r.variant === v).map((r) => [r.task, r])).values()].sort((a, b) => a.task - b.task);
 const dmn = new Map(byVariant('dmn').map((r) => [r.task, r]));
 console.log('| task | file | DMN+ validation acc. (best) | stopped at (CPU s) | questions/s | DMN (lecture) acc. | commit |\n|---|---|---|---|---|---|---|');
 const plus = byVariant('dmn+');
