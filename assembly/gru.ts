@@ -7,7 +7,7 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { sigmoid_gate_rows, tanh_f32x4, madd } from "./math";
 import {
-  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_forward_prologue, rec_projection_floats, rec_zero_padded, rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad, rec_grad_gemm_floats,
+  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_forward_prologue, rec_projection_floats, rec_zero_padded, rec_carry_state_grad, rec_backward_products, rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad, rec_grad_gemm_floats,
 } from "./recurrent_common";
 import { gemm_pack_b, gemm_packed_b, gemm_pack_b_floats, gemm_packed_b_work_floats } from "./gemm";
 
@@ -243,18 +243,7 @@ export function gru_backward(
       K = 2 * H;
     }
     // dh_{t-1} += step · W_hh (rows r, z and, reset-after, n); finished sequences are untouched.
-    if (lengths == 0) {
-      gemm_packed_b(B, H, K, step, GH, whhP, dh0, H, 1, scratch);
-    } else {
-      gemm_packed_b(B, H, K, step, GH, whhP, dhNext, H, 0, scratch);
-      for (let b = 0; b < B; b++) {
-        if (s >= seq_len(lengths, b, T)) continue;
-        const dh = at(dh0, b * H), dn = at(dhNext, b * H);
-        let j = 0;
-        for (; j + 4 <= H; j += 4) v128.store(at(dh, j), f32x4.add(v128.load(at(dh, j)), v128.load(at(dn, j))));
-        for (; j < H; j++) store<f32>(at(dh, j), load<f32>(at(dh, j)) + load<f32>(at(dn, j)));
-      }
-    }
+    rec_carry_state_grad(B, H, K, step, GH, whhP, dh0, dhNext, lengths, s, T, 1, scratch);
   }
   rec_acc_weight_grad(rows, GH, I, dgates, GH, x, ldx, dw_ih, I, work);
   rec_acc_weight_grad(rows, 2 * H, H, dgates, GH, hprev, H, dw_hh, H, work);

@@ -5,7 +5,7 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { sigmoid_gate_rows, tanh_f32x4, madd } from "./math";
 import {
-  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_forward_prologue, rec_projection_floats, rec_zero_padded, rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad, rec_grad_gemm_floats,
+  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_forward_prologue, rec_projection_floats, rec_zero_padded, rec_carry_state_grad, rec_backward_products, rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad, rec_grad_gemm_floats,
 } from "./recurrent_common";
 import { gemm_pack_b, gemm_packed_b, gemm_pack_b_floats, gemm_packed_b_work_floats } from "./gemm";
 
@@ -204,21 +204,9 @@ export function lstm_backward(
       if (j < H) lstm_units_backward(g, cp, dO, dh, dc, dg, st_b, H, j, H - j);
     }
     // dh_{t-1} = dgates_t · W_hh; finished sequences keep their carried gradient.
-    if (lengths == 0) {
-      gemm_packed_b(B, H, GH, step, GH, whhP, dh0, H, 0, scratch);
-    } else {
-      gemm_packed_b(B, H, GH, step, GH, whhP, dhNext, H, 0, scratch);
-      for (let b = 0; b < B; b++) {
-        if (s < seq_len(lengths, b, T)) memory.copy(at(dh0, b * H), at(dhNext, b * H), <usize>H << 2);
-      }
-    }
+    rec_carry_state_grad(B, H, GH, step, GH, whhP, dh0, dhNext, lengths, s, T, 0, scratch);
   }
-  rec_acc_weight_grad(rows, GH, I, dgates, GH, x, ldx, dw_ih, I, work);
-  rec_acc_weight_grad(rows, GH, H, dgates, GH, hprev, H, dw_hh, H, work);
-  if (db_ih != 0) {
-    rec_acc_bias_grad(rows, GH, dgates, GH, db_ih, db_hh);
-  }
-  if (dx != 0) rec_input_grad(rows, GH, I, dgates, w_ih, dx, lddx, dxAccumulate, work);
+  rec_backward_products(rows, GH, I, H, dgates, x, ldx, hprev, w_ih, dw_ih, dw_hh, db_ih, db_hh, dx, lddx, dxAccumulate, work);
 }
 
 // The gradient products after BPTT reuse the steps' work.

@@ -213,3 +213,42 @@ export function rec_acc_bias_grad(rows: i32, N: i32, dg: usize, ldg: i32, db: us
 export function rec_input_grad(rows: i32, GH: i32, I: i32, dg: usize, w_ih: usize, dx: usize, lddx: i32, accumulate: i32, work: usize): void {
   gemm_f32(0, 0, rows, I, GH, 1, dg, GH, w_ih, I, accumulate ? 1 : 0, dx, lddx, work);
 }
+
+// ---- The BPTT skeleton's shared steps (lstm, gru, rnn backward) -------------------------
+
+// One reverse step's carry: dh_{t-1} = step · W_hh (K of step's columns, packed whhP) into
+// dh0 [B, H] (or added to it, `accumulate`). With lengths, a sequence that has not started
+// yet at reverse step s (s >= its length) keeps its carried gradient: the product goes to
+// dhNext [B, H] first and only the running rows take it.
+export function rec_carry_state_grad(
+  B: i32, H: i32, K: i32, step: usize, ldstep: i32, whhP: usize, dh0: usize, dhNext: usize,
+  lengths: usize, s: i32, T: i32, accumulate: i32, scratch: usize,
+): void {
+  if (lengths == 0) {
+    gemm_packed_b(B, H, K, step, ldstep, whhP, dh0, H, accumulate, scratch);
+    return;
+  }
+  gemm_packed_b(B, H, K, step, ldstep, whhP, dhNext, H, 0, scratch);
+  for (let b = 0; b < B; b++) {
+    if (s >= seq_len(lengths, b, T)) continue;
+    const dh = at(dh0, b * H), dn = at(dhNext, b * H);
+    if (!accumulate) { memory.copy(dh, dn, <usize>H << 2); continue; }
+    let j = 0;
+    for (; j + 4 <= H; j += 4) v128.store(at(dh, j), f32x4.add(v128.load(at(dh, j)), v128.load(at(dn, j))));
+    for (; j < H; j++) store<f32>(at(dh, j), load<f32>(at(dh, j)) + load<f32>(at(dn, j)));
+  }
+}
+
+// After the reverse loop of a cell whose gates all read x and h alike (lstm, rnn): the
+// weight gradients dW_ih += dgatesᵀ x, dW_hh += dgatesᵀ hprev, the biases, and dx.
+// dgates: [rows, GH]  x: [rows, I] (row stride ldx)  hprev: [rows, H]
+export function rec_backward_products(
+  rows: i32, GH: i32, I: i32, H: i32, dgates: usize, x: usize, ldx: i32, hprev: usize,
+  w_ih: usize, dw_ih: usize, dw_hh: usize, db_ih: usize, db_hh: usize,
+  dx: usize, lddx: i32, dxAccumulate: i32, work: usize,
+): void {
+  rec_acc_weight_grad(rows, GH, I, dgates, GH, x, ldx, dw_ih, I, work);
+  rec_acc_weight_grad(rows, GH, H, dgates, GH, hprev, H, dw_hh, H, work);
+  if (db_ih != 0) rec_acc_bias_grad(rows, GH, dgates, GH, db_ih, db_hh);
+  if (dx != 0) rec_input_grad(rows, GH, I, dgates, w_ih, dx, lddx, dxAccumulate, work);
+}

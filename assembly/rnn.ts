@@ -3,7 +3,7 @@
 // Row/length/direction conventions: see recurrent_common.ts.
 import { tanh_f32x4 } from "./math";
 import {
-  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_forward_prologue, rec_projection_floats, rec_zero_padded, rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad, rec_grad_gemm_floats,
+  at, ld, st, seq_len, step_time, max_seq_len, seed_state_grad, rec_forward_prologue, rec_projection_floats, rec_zero_padded, rec_carry_state_grad, rec_backward_products, rec_acc_weight_grad, rec_acc_bias_grad, rec_input_grad, rec_grad_gemm_floats,
 } from "./recurrent_common";
 import { gemm_pack_b, gemm_packed_b, gemm_pack_b_floats, gemm_packed_b_work_floats } from "./gemm";
 
@@ -109,21 +109,9 @@ export function rnn_backward(
       const dO = dout != 0 ? at(dout, row * lddout) : 0;
       for (let j = 0; j < H; j += 4) rnn_units_backward(g, dO, dh, dg, sb, relu, j, min(4, H - j));
     }
-    if (lengths == 0) {
-      gemm_packed_b(B, H, H, step, H, whhP, dh0, H, 0, scratch);
-    } else {
-      gemm_packed_b(B, H, H, step, H, whhP, dhNext, H, 0, scratch);
-      for (let b = 0; b < B; b++) {
-        if (s < seq_len(lengths, b, T)) memory.copy(at(dh0, b * H), at(dhNext, b * H), <usize>H << 2);
-      }
-    }
+    rec_carry_state_grad(B, H, H, step, H, whhP, dh0, dhNext, lengths, s, T, 0, scratch);
   }
-  rec_acc_weight_grad(rows, H, I, dgates, H, x, ldx, dw_ih, I, work);
-  rec_acc_weight_grad(rows, H, H, dgates, H, hprev, H, dw_hh, H, work);
-  if (db_ih != 0) {
-    rec_acc_bias_grad(rows, H, dgates, H, db_ih, db_hh);
-  }
-  if (dx != 0) rec_input_grad(rows, H, I, dgates, w_ih, dx, lddx, dxAccumulate, work);
+  rec_backward_products(rows, H, I, H, dgates, x, ldx, hprev, w_ih, dw_ih, dw_hh, db_ih, db_hh, dx, lddx, dxAccumulate, work);
 }
 
 // The gradient products after BPTT reuse the steps' work.
