@@ -1,8 +1,8 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { createRuntime, type Runtime } from '../src/runtime/runtime.js';
 import { Seq2Seq, type Seq2SeqOptions } from '../src/models/seq2seq.js';
-import { Rng } from '../src/train/rng.js';
 import { HardAttention } from '../src/layers/hard-attention.js';
+import { checkModelGradient } from './model-grad.js';
 
 let rt: Runtime;
 beforeAll(async () => {
@@ -15,42 +15,20 @@ const batch = {
 };
 
 /**
- * Directional finite difference per parameter tensor: (L(p + eps d) - L(p - eps d)) / 2 eps
- * against grad . d, d a seeded random direction inside that tensor.
+ * Directional finite difference per parameter tensor (test/model-grad.ts), N(0, 1) directions,
+ * eps 1e-2; passes when |numeric - analytic| / max(1e-2, |numeric| + |analytic|) < tolerance.
  */
 function checkGradients(options: Partial<Seq2SeqOptions>, tolerance = 2e-2, prepare?: (model: Seq2Seq) => void): { worst: number; name: string } {
   const model = new Seq2Seq(rt, { sourceVocabSize: 12, targetVocabSize: 12, hiddenSize: 6, embeddingDim: 5, attentionSize: 4, seed: 3, ...options });
   prepare?.(model);
-  model.train();
-  const loss = () => {
-    model.tape.reset();
-    return model.loss(batch);
-  };
-  model.zeroGrad();
-  loss();
-  model.tape.backward();
-  const grads = Object.fromEntries(model.params.names.map((n) => [n, model.params.grad(n).view().slice()]));
-  const rng = new Rng(7);
-  let worst = 0, worstName = '';
-  for (const name of model.params.names) {
-    const value = model.params.value(name);
-    const base = value.view().slice();
-    const d = Float32Array.from(base, () => rng.normal());
-    const eps = 1e-2;
-    let analytic = 0;
-    for (let i = 0; i < d.length; i++) analytic += grads[name][i] * d[i];
-    value.set(base.map((x, i) => x + eps * d[i]));
-    const plus = loss();
-    value.set(base.map((x, i) => x - eps * d[i]));
-    const minus = loss();
-    value.set(base);
-    const numeric = (plus - minus) / (2 * eps);
-    const err = Math.abs(numeric - analytic) / Math.max(1e-2, Math.abs(numeric) + Math.abs(analytic));
-    if (err > worst) { worst = err; worstName = `${name}: numeric ${numeric}, analytic ${analytic}`; }
-  }
+  const worst = checkModelGradient(model, () => model.loss(batch), {
+    eps: 1e-2,
+    seed: 7,
+    unitDirection: false,
+    tolerance: (numeric, analytic) => tolerance * Math.max(1e-2, Math.abs(numeric) + Math.abs(analytic)),
+  });
   model.dispose();
-  expect(worst, worstName).toBeLessThan(tolerance);
-  return { worst, name: worstName };
+  return { worst: worst.ratio * tolerance, name: `${worst.name}: numeric ${worst.numeric}, analytic ${worst.analytic}` };
 }
 
 describe('Seq2Seq gradients (directional finite differences per parameter tensor)', () => {
