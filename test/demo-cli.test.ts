@@ -9,7 +9,8 @@ const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'demo', ...
 
 describe.skipIf(!existsSync(CLI))('rnn-wasm demo', () => {
   it('--json: answers fresh stories with gates for every pass and fact, and translates dates with attention rows that sum to 1', () => {
-    const r = run('--seconds', '4', '--json');
+    // A step budget, not seconds: a loaded machine must not train less than an idle one.
+    const r = run('--steps', '40', '--json');
     expect(r.status, r.stderr).toBe(0);
     const { dmn, translate } = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(dmn.stories.length).toBe(3);
@@ -18,6 +19,7 @@ describe.skipIf(!existsSync(CLI))('rnn-wasm demo', () => {
       for (const pass of story.gates) expect(pass.length).toBe(story.facts.length);
     }
     expect(dmn.freshAccuracy).toBeGreaterThanOrEqual(0);
+    expect(translate.steps).toBe(40);
     expect(translate.examples.length).toBeGreaterThan(0);
     for (const ex of translate.examples) {
       expect(ex.attention.length).toBe(ex.target.length);
@@ -35,5 +37,13 @@ describe.skipIf(!existsSync(CLI))('rnn-wasm demo', () => {
     const bad = run('--secnds', '3');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--secnds/);
+    for (const steps of ['0', '2.5', 'many']) {
+      const badSteps = run('--steps', steps);
+      expect(badSteps.status).toBe(2);
+      expect(badSteps.stderr).toMatch(/--steps must be a whole number/);
+    }
+    const both = run('--steps', '3', '--seconds', '3');
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/--seconds or --steps/);
   });
 });

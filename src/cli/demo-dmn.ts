@@ -2,7 +2,7 @@
 // few seconds, then answers fresh stories (generated with another seed, never trained on) and
 // draws every fact's gate in every pass: the lecture's picture of episodic memory.
 import { createRuntime, type Runtime } from '../runtime/runtime.js';
-import { GENERATED_TASKS, generateBabi, parseBabi, type GeneratedTask } from '../data/babi.js';
+import { GENERATED_TASKS, generateBabi, parseBabi, splitBabi, type GeneratedTask } from '../data/babi.js';
 import { answerStories, evaluateBabi, gateChart, trainBabi, type AnsweredStory } from '../models/dmn-task.js';
 
 export interface DmnDemoOptions {
@@ -10,6 +10,11 @@ export interface DmnDemoOptions {
   json?: boolean;
   /** Training budget in seconds (default 20). */
   seconds?: number;
+  /**
+   * Or a budget of training steps instead (one that does not depend on the machine's load),
+   * rounded up to whole passes over the stories: trainBabi's budget is epochs.
+   */
+  steps?: number;
   /** Where text goes (default console.log). */
   write?: (line: string) => void;
   /** Generator task: 2 (default: two supporting facts, where the passes hop from fact to fact), 1, 6 or 8. */
@@ -41,13 +46,17 @@ export async function runDmnDemo(options: DmnDemoOptions = {}): Promise<DmnDemoR
   const task = options.task ?? 2;
   if (!(task in GENERATED_TASKS)) throw new RangeError(`demo task must be one of ${Object.keys(GENERATED_TASKS).join(', ')}, got ${task}`);
   const seed = options.seed ?? 0;
-  const seconds = options.seconds ?? 20;
+  const { steps } = options;
+  if (steps !== undefined && !(Number.isInteger(steps) && steps >= 1)) throw new RangeError(`demo steps must be a whole number >= 1, got ${steps}`);
   const rt = options.rt ?? (await createRuntime());
   const examples = parseBabi(generateBabi({ task, stories: 800, seed }));
-  if (!options.json) write(`DMN+ on generated bAbI task ${task} (${GENERATED_TASKS[task]}): training for up to ${seconds} s on ${Math.round(examples.length * 0.9)} questions...`);
+  const batchSize = 32;
+  const trainQuestions = splitBabi(examples).train.length;
+  const budget: { seconds?: number; epochs?: number } = steps === undefined ? { seconds: options.seconds ?? 20 } : { epochs: Math.ceil(steps / Math.ceil(trainQuestions / batchSize)) };
+  if (!options.json) write(`DMN+ on generated bAbI task ${task} (${GENERATED_TASKS[task]}): training for up to ${budget.seconds === undefined ? `${budget.epochs} epochs` : `${budget.seconds} s`} on ${trainQuestions} questions...`);
   const result = trainBabi(rt, {
-    examples, variant: 'dmn+', embeddingDim: 32, hiddenSize: 32, batchSize: 32, lr: 3e-3, dropout: 0, seed,
-    seconds, targetAccuracy: 0.995, validateEvery: 25,
+    examples, variant: 'dmn+', embeddingDim: 32, hiddenSize: 32, batchSize, lr: 3e-3, dropout: 0, seed,
+    ...budget, targetAccuracy: 0.995, validateEvery: 25,
     // Task 2 needs two hops: supervising the gates by the supporting facts gets it there in seconds.
     gateSupervision: task === 2 ? 1 : 0,
     log: options.json ? undefined : (line) => write(`  ${line}`),

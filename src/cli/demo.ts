@@ -10,7 +10,7 @@ import { createRuntime } from '../runtime/runtime.js';
 import { runDmnDemo } from './demo-dmn.js';
 import { runTranslateDemo } from './demo-translate.js';
 
-export const DEMO_USAGE = `usage: rnn-wasm demo [--seconds N] [--json]
+export const DEMO_USAGE = `usage: rnn-wasm demo [--seconds N | --steps N] [--json]
 
 Trains two of the lecture's models on built-in generated data and shows what they learned:
   1. a DMN+ (episodic memory with attention gates) on bAbI-style stories: it answers fresh
@@ -21,6 +21,8 @@ Nothing is downloaded. A progress bar runs on stderr (on a terminal).
 
 options:
   --seconds N   training time per model in seconds (default 25)
+  --steps N     train each model for N steps instead, whatever the machine's load (the DMN+
+                rounds up to whole passes over its stories)
   --json        one JSON object { dmn, translate } on stdout instead of text
   --help        print this help and exit`;
 
@@ -38,6 +40,15 @@ export async function demoCommand(args: ParsedArgs): Promise<number> {
   if (secondsFlag === true || !Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) {
     throw new UsageError(`demo: --seconds must be a number of seconds in (0, 3600], got '${String(secondsFlag)}'`);
   }
+  const stepsFlag = args.flags.get('steps');
+  const steps = stepsFlag === undefined ? undefined : Number(stepsFlag);
+  if (steps !== undefined && (stepsFlag === true || !Number.isInteger(steps) || steps < 1 || steps > 1e6)) {
+    throw new UsageError(`demo: --steps must be a whole number of steps in [1, 1000000], got '${String(stepsFlag)}'`);
+  }
+  if (steps !== undefined && secondsFlag !== undefined) throw new UsageError('demo: give --seconds or --steps, not both');
+  // The training budget and the progress bar's unit: seconds by default, steps with --steps.
+  const budget = steps === undefined ? { seconds } : { steps };
+  const progress = (info: { step: number; seconds: number }) => Math.min(steps === undefined ? info.seconds : info.step, steps ?? seconds);
 
   const rt = await createRuntime();
   const out = (text: string) => process.stdout.write(text);
@@ -47,13 +58,13 @@ export async function demoCommand(args: ParsedArgs): Promise<number> {
     if (tty) process.stderr.write('\r\x1b[K');
     out(text.endsWith('\n') ? text : `${text}\n`);
   };
-  const bar = (label: string) => new ProgressBar({ total: seconds, label, unit: 's', mode: json ? 'quiet' : 'auto' });
+  const bar = (label: string) => new ProgressBar({ total: steps ?? seconds, label, unit: steps === undefined ? 's' : 'steps', mode: json ? 'quiet' : 'auto' });
 
-  if (!json) line(`rnn-wasm demo: two models from the lecture, trained now on built-in data (${seconds} s each, ${rt.features.build} build)\n`);
+  if (!json) line(`rnn-wasm demo: two models from the lecture, trained now on built-in data (${steps === undefined ? `${seconds} s` : `${steps} steps`} each, ${rt.features.build} build)\n`);
   const dmnBar = bar('DMN+ training');
   const dmn = await runDmnDemo({
-    rt, json: true, seconds, write: () => {},
-    onStep: ({ seconds: s, loss }) => dmnBar.update(Math.min(s, seconds), loss),
+    rt, json: true, ...budget, write: () => {},
+    onStep: (info) => dmnBar.update(progress(info), info.loss),
   });
   dmnBar.finish();
   if (!json) {
@@ -65,8 +76,8 @@ export async function demoCommand(args: ParsedArgs): Promise<number> {
 
   const trBar = bar('seq2seq training');
   const translate = await runTranslateDemo({
-    rt, json: true, seconds, write: () => {},
-    onStep: ({ seconds: s, loss }) => trBar.update(Math.min(s, seconds), loss),
+    rt, json: true, ...budget, write: () => {},
+    onStep: (info) => trBar.update(progress(info), info.loss),
   });
   trBar.finish();
   if (!json) {

@@ -209,6 +209,7 @@ export const COMMAND_OPTIONS: Record<'train babi' | 'babi' | 'train translate' |
   ],
   demo: [
     { name: 'seconds', value: 'N', help: 'training time per model in seconds (default 25)' },
+    { name: 'steps', value: 'N', help: 'training steps per model instead of --seconds' },
     JSON_FLAG, HELP,
   ],
 };
