@@ -18,13 +18,15 @@ import { Rng } from '../train/rng.js';
 import { flagBool, flagInt, flagString, type ParsedArgs } from './args.js';
 import { COMMAND_OPTIONS, checkOptions } from './options.js';
 import { loadTranslationTask, normalizeSentence, tokenizeNormalized, translationVocabularies, type TranslationPair } from '../data/translation.js';
-import { ATTENTION_KINDS, type AttentionKind, type Seq2Seq, type Seq2SeqOptions } from '../models/seq2seq.js';
+import { ATTENTION_KINDS, DECODER_CELLS, type AttentionKind, type DecoderCellName, type Seq2Seq, type Seq2SeqOptions } from '../models/seq2seq.js';
+import type { CellName } from '../models/common.js';
+import { RECURRENT_NAMES, recurrentNameList } from '../kernels/cell-kinds.js';
 import type { Vocabulary } from '../data/vocab.js';
 import { attentionHeatmapSvg } from '../viz/attention-heatmap.js';
 
 export const TRANSLATE_TRAIN_USAGE = `usage: rnn-wasm train translate --data eng-fra.txt --split split-train.json [options]
   --attention ${ATTENTION_KINDS.join('|')}   (default bahdanau)
-  --cell gru|lstm          decoder cell (default gru); --encoder-cell gru|lstm|rnn (default: as --cell)
+  --cell ${DECODER_CELLS.join('|')}          decoder cell (default gru); --encoder-cell ${RECURRENT_NAMES.join('|')} (default: as --cell)
   --hidden N               hidden size (default 256)   --embedding N (default hidden)
   --layers N --bidirectional --reverse --input-feeding --window D --dropout P --tie --teacher-forcing R
   --batch N                (default 32)   --lr X (default 1e-3)   --seed N
@@ -63,10 +65,10 @@ export async function trainTranslate(args: ParsedArgs): Promise<number> {
   const log = quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
   const attention = flagString(args, 'attention', 'bahdanau') as AttentionKind;
   if (!ATTENTION_KINDS.includes(attention)) throw new Error(`--attention must be one of ${ATTENTION_KINDS.join(', ')}, got '${attention}'`);
-  const cell = flagString(args, 'cell', 'gru');
-  if (cell !== 'gru' && cell !== 'lstm') throw new Error(`--cell must be gru or lstm, got '${cell}'`);
-  const encoderCell = flagString(args, 'encoder-cell', cell);
-  if (encoderCell !== 'gru' && encoderCell !== 'lstm' && encoderCell !== 'rnn') throw new Error(`--encoder-cell must be gru, lstm or rnn, got '${encoderCell}'`);
+  const cell = flagString(args, 'cell', 'gru') as DecoderCellName;
+  if (!DECODER_CELLS.includes(cell)) throw new Error(`--cell must be ${DECODER_CELLS.join(' or ')}, got '${cell}'`);
+  const encoderCell = flagString(args, 'encoder-cell', cell) as CellName;
+  if (!RECURRENT_NAMES.includes(encoderCell)) throw new Error(`--encoder-cell must be ${recurrentNameList()}, got '${encoderCell}'`);
   const minutes = positive(args, 'minutes');
   const epochs = args.flags.has('epochs') ? flagInt(args, 'epochs', 1) : undefined;
   if (minutes === undefined && epochs === undefined) throw new Error('give --minutes M or --epochs N');

@@ -40,7 +40,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { ParameterSpec } from '../runtime/tensor.js';
 import { Attention, attentionParameterSpecs } from '../layers/attention.js';
 import { attention, attentionMemory, hardAttention, localAttention, type AttentionTapeMemory, type HardAttentionTapeOutputs } from '../layers/attention-tape.js';
-import { cellParameterSpecs, GRUCell, LSTMCell } from '../layers/cells.js';
+import { cellParameterSpecs, RecurrentCell } from '../layers/cells.js';
 import { Dropout } from '../layers/dropout.js';
 import { Embedding } from '../layers/embedding.js';
 import { HardAttention } from '../layers/hard-attention.js';
@@ -54,10 +54,17 @@ import { Model, type LayerPlan } from '../train/model.js';
 import { Rng } from '../train/rng.js';
 import type { Tape, Variable } from '../train/tape.js';
 import { checkCell, makeRecurrent, recurrentSpecs, type CellName } from './common.js';
+import { recurrentKind, type RecurrentName } from '../kernels/cell-kinds.js';
 
 export const ATTENTION_KINDS = ['none', 'bahdanau', 'luong-dot', 'luong-general', 'luong-concat', 'local-m', 'local-p', 'hard'] as const;
 export type AttentionKind = (typeof ATTENTION_KINDS)[number];
-export type DecoderCellName = 'gru' | 'lstm';
+/** The decoder's cells (CELL_KINDS names): torch's GRUCell and LSTMCell, what the translation results were measured with. */
+export const DECODER_CELLS = ['gru', 'lstm'] as const satisfies readonly RecurrentName[];
+export type DecoderCellName = (typeof DECODER_CELLS)[number];
+
+function checkDecoderCell(name: unknown): void {
+  if (!(DECODER_CELLS as readonly unknown[]).includes(name)) throw new RangeError(`cell (the decoder's) must be ${DECODER_CELLS.map((n) => `'${n}'`).join(' or ')}, got ${String(name)}`);
+}
 
 /** Special ids shared with src/data/translation.ts and src/data/dates.ts vocabularies. */
 export const SEQ_PAD = 0;
@@ -165,7 +172,7 @@ function resolveOptions(options: Seq2SeqOptions): Resolved {
   checkSize('attentionSize', o.attentionSize, 1);
   checkSize('window', o.window, 1);
   checkCell(o.encoderCell);
-  if (o.cell !== 'gru' && o.cell !== 'lstm') throw new RangeError(`cell (the decoder's) must be 'gru' or 'lstm', got ${String(o.cell)}`);
+  checkDecoderCell(o.cell);
   if (!ATTENTION_KINDS.includes(o.attention)) throw new RangeError(`attention must be one of ${ATTENTION_KINDS.join(', ')}, got ${String(o.attention)}`);
   if (!(o.dropout >= 0 && o.dropout < 1)) throw new RangeError(`dropout must be in [0, 1), got ${o.dropout}`);
   if (!(o.teacherForcing >= 0 && o.teacherForcing <= 1)) throw new RangeError(`teacherForcing must be in [0, 1], got ${o.teacherForcing}`);
@@ -192,7 +199,7 @@ function decoderSizes(o: Resolved) {
   const H = o.hiddenSize, E = o.embeddingDim, A = o.attentionSize;
   const K = (o.bidirectional ? 2 : 1) * H;
   const In = E + (o.attention === 'bahdanau' ? K : 0) + (o.inputFeeding ? H : 0);
-  return { H, E, A, K, In, G: o.cell === 'gru' ? 3 : 4, V: o.targetVocabSize };
+  return { H, E, A, K, In, G: recurrentKind(o.cell).gates, V: o.targetVocabSize };
 }
 
 /** decoder.attention.* of each kind: the shared layers' own names and shapes. */
@@ -248,7 +255,7 @@ export class Seq2Seq extends Model {
   readonly decoderEmbedding: Embedding;
   readonly encoder: RecurrentLayer;
   /** The decoder cell (torch.nn.GRUCell / LSTMCell under decoder.cell.*). */
-  readonly decoderCell: GRUCell | LSTMCell;
+  readonly decoderCell: RecurrentCell;
   /** The attention layer under decoder.attention.* (null for 'none'). */
   readonly attentionLayer: AttentionLayer | null;
   /** Luong's W_c (decoder.combine.weight), null otherwise. */
@@ -295,7 +302,7 @@ export class Seq2Seq extends Model {
     this.decoderEmbedding.resetParameters(this.rng);
     const seed = o.seed;
     const cellOptions = { inputSize: In, hiddenSize: H, seed, ...at('decoder.cell.') };
-    this.decoderCell = o.cell === 'gru' ? new GRUCell(rt, cellOptions) : new LSTMCell(rt, cellOptions);
+    this.decoderCell = new RecurrentCell(rt, recurrentKind(o.cell).kind, cellOptions);
     const attOptions = { querySize: H, keySize: K, seed, ...at('decoder.attention.') };
     switch (o.attention) {
       case 'none': this.attentionLayer = null; break;
@@ -362,7 +369,7 @@ export class Seq2Seq extends Model {
     const expand = (v: Variable) => (rows ? gatherRows(tape, v, rows) : v);
     const lens = rows ? Int32Array.from(rows, (b) => srcLens[b]) : srcLens;
     const s0 = expand(this.bridge(tape, hN));
-    const c0 = this.options.cell === 'lstm' && cN ? expand(this.bridge(tape, cN)) : undefined;
+    const c0 = this.decoderCell.shape.hasCellState && cN ? expand(this.bridge(tape, cN)) : undefined;
     const layer = this.attentionLayer;
     if (!layer) return { N, S, lens, s0, c0, memory: null };
     let mask: Uint8Array | undefined;
