@@ -31,6 +31,23 @@ describe('attention heatmaps', () => {
     expect(fills[1 * 5 + 0]).toBe(255 * 3); // weight 0: white
   });
 
+  it('SVG: a white background over the whole picture; a title wider than the map widens the viewBox', () => {
+    const viewBox = (svg: string) => svg.match(/viewBox="0 0 ([\d.]+) ([\d.]+)"/)!.slice(1).map(Number);
+    const short = attentionHeatmapSvg([[1, 0], [0, 1]], ['x', 'y'], ['p', 'q'], { fontSize: 12 });
+    const [w, h] = viewBox(short);
+    expect(short).toContain(`<rect class="background" x="0" y="0" width="${w}" height="${h}" fill="#fff"></rect>`);
+    // The background comes first, under everything else.
+    expect(short.indexOf('class="background"')).toBeLessThan(short.indexOf('<text'));
+    const title = "attention of a bahdanau GRU seq2seq on 'Elle est plus grande que son frère.'";
+    const long = attentionHeatmapSvg([[1, 0], [0, 1]], ['x', 'y'], ['p', 'q'], { fontSize: 12, title });
+    const titleX = Number(long.match(/<text class="title" x="([\d.]+)"/)![1]);
+    const [wide] = viewBox(long);
+    expect(wide).toBeGreaterThan(w);
+    // The title's estimated width: about 0.6 em per character of Latin text in bold sans-serif.
+    expect(wide).toBeGreaterThanOrEqual(titleX + title.length * 12 * 0.6);
+    expect(long).toContain(`<rect class="background" x="0" y="0" width="${wide}"`);
+  });
+
   it('accepts rows of numbers and [1, Ty, Tx]; rejects a shape that does not match the tokens', () => {
     const rows = [[0.5, 0.5], [1, 0]];
     expect(attentionHeatmapSvg(rows, ['x', 'y'], ['p', 'q']).match(/class="cell"/g)?.length).toBe(4);

@@ -55,6 +55,9 @@ export function shade(v: number, top: number): string {
   return `rgb(${mix(255, 8)},${mix(255, 48)},${mix(255, 107)})`;
 }
 
+/** Estimated average advance of a bold sans-serif character, in em (the title's width). */
+const TITLE_CHAR_EM = 0.68;
+
 /**
  * An SVG heatmap of attention weights: one cell per (target i, source j), darker = more weight,
  * source words on top (rotated), target words on the left, each cell with a <title> tooltip.
@@ -71,12 +74,18 @@ export function attentionHeatmapSvg(weights: HeatmapWeights, sourceTokens: reado
   const left = Math.ceil(Math.max(...targetTokens.map((t) => t.length)) * charW) + 10;
   const titleH = options.title ? font * 2 : 0;
   const top = Math.ceil(Math.max(...sourceTokens.map((t) => t.length)) * charW * Math.SQRT1_2) + font + 10 + titleH;
-  const width = left + cell * sourceTokens.length + 10;
+  // Wide enough for the map, the last rotated source words (they lean right) and the title
+  // (bold: wider glyphs), so a long title is not cut off at the map's edge.
+  const sourceRight = Math.max(...sourceTokens.map((t, j) => left + j * cell + cell / 2 + t.length * charW * Math.SQRT1_2));
+  const titleRight = options.title ? left + options.title.length * font * TITLE_CHAR_EM : 0;
+  const width = Math.ceil(Math.max(left + cell * sourceTokens.length, sourceRight, titleRight)) + 10;
   const height = top + cell * targetTokens.length + 10;
   let max = 0;
   for (const r of rows) for (const v of r) max = Math.max(max, v);
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="${font}">`);
+  // Opaque, so the map reads the same on a dark page or viewer.
+  parts.push(`<rect class="background" x="0" y="0" width="${width}" height="${height}" fill="#fff"></rect>`);
   if (options.title) parts.push(`<text class="title" x="${left}" y="${font * 1.4}" font-weight="bold">${escapeXml(options.title)}</text>`);
   sourceTokens.forEach((tok, j) => {
     const x = left + j * cell + cell / 2, y = top - 6;
