@@ -85,7 +85,7 @@ export function attention_scores_forward(
       const q = at(query, (b * Ty + i) * da);
       const er = at(e, (b * Ty + i) * Tx);
       for (let j = 0; j < Tx; j++) {
-        const keep = tanhKeep == 0 ? 0 : at(tanhKeep, ((b * Ty + i) * Tx + j) * da);
+        const keep = tanhKeep == 0 ? <usize>0 : at(tanhKeep, ((b * Ty + i) * Tx + j) * da);
         store<f32>(at(er, j), tanh_score(q, at(keys, (b * Tx + j) * da), v, da, keep));
       }
     }
@@ -152,7 +152,7 @@ export function attention_scores_backward(
       for (let j = 0; j < Tx; j++) {
         const g = load<f32>(at(der, j));
         if (g == 0) continue;
-        const kept = tanhKeep == 0 ? 0 : at(tanhKeep, ((b * Ty + i) * Tx + j) * da);
+        const kept = tanhKeep == 0 ? <usize>0 : at(tanhKeep, ((b * Ty + i) * Tx + j) * da);
         tanh_score_backward(q, at(keys, (b * Tx + j) * da), v, g, dqr, at(dkeys, (b * Tx + j) * da), dv, da, kept);
       }
     }
