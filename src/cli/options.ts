@@ -154,6 +154,13 @@ export const TRAIN_TASK_OPTIONS: Record<string, { summary: string; options: Opti
 };
 
 const JSON_FLAG: OptionSpec = { name: 'json', help: 'the result as JSON on stdout' };
+
+/** Rows that the command's own usage text explains: counts (N), numbers (X) and switches. */
+function usageRows(command: string, names: { counts?: string[]; numbers?: string[]; switches?: string[] }): OptionSpec[] {
+  const help = `see rnn-wasm ${command} --help`;
+  const rows = (list: string[] = [], value?: string) => list.map((name) => (value ? { name, value, help } : { name, help }));
+  return [...rows(names.counts, 'N'), ...rows(names.numbers, 'X'), ...rows(names.switches)];
+}
 const QUIET: OptionSpec = { name: 'quiet', help: 'no progress bar or progress lines' };
 const SEED: OptionSpec = { name: 'seed', value: 'N', help: 'seed of initialisation, shuffling and dropout' };
 
@@ -175,8 +182,10 @@ export const COMMAND_OPTIONS: Record<'train babi' | 'babi' | 'train translate' |
     { name: 'answer', value: 'softmax|gru', help: 'answer module: one word (softmax) or a GRU decoder for list answers' },
     { name: 'init', value: 'xavier|torch', help: "weight initialisation (default xavier; torch: PyTorch's layer defaults)" },
     { name: 'clock', value: 'wall|cpu', help: 'what --minutes and the reported times count (cpu: this process, for a shared machine)' },
-    ...['passes', 'hidden', 'embedding', 'batch', 'max-facts', 'validate-every', 'epochs'].map((name) => ({ name, value: 'N', help: `see rnn-wasm train babi --help` })),
-    ...['lr', 'dropout', 'l2', 'supervise', 'minutes', 'target'].map((name) => ({ name, value: 'X', help: `see rnn-wasm train babi --help` })),
+    ...usageRows('train babi', {
+      counts: ['passes', 'hidden', 'embedding', 'batch', 'max-facts', 'validate-every', 'epochs'],
+      numbers: ['lr', 'dropout', 'l2', 'supervise', 'minutes', 'target'],
+    }),
     { name: 'save', value: 'FILE', help: 'write the weights, vocabulary and options (safetensors)' },
     SEED, JSON_FLAG, QUIET, HELP,
   ],
@@ -192,9 +201,11 @@ export const COMMAND_OPTIONS: Record<'train babi' | 'babi' | 'train translate' |
     { name: 'attention', value: 'KIND', help: 'attention kind (default bahdanau)' },
     { name: 'cell', value: 'gru|lstm', help: 'decoder cell' },
     { name: 'encoder-cell', value: 'gru|lstm|rnn', help: 'encoder cell' },
-    ...['hidden', 'embedding', 'layers', 'window', 'batch', 'epochs', 'validation'].map((name) => ({ name, value: 'N', help: 'see rnn-wasm train translate --help' })),
-    ...['dropout', 'teacher-forcing', 'lr', 'minutes', 'validate-every'].map((name) => ({ name, value: 'X', help: 'see rnn-wasm train translate --help' })),
-    ...['bidirectional', 'reverse', 'input-feeding', 'tie'].map((name) => ({ name, help: 'see rnn-wasm train translate --help' })),
+    ...usageRows('train translate', {
+      counts: ['hidden', 'embedding', 'layers', 'window', 'batch', 'epochs', 'validation'],
+      numbers: ['dropout', 'teacher-forcing', 'lr', 'minutes', 'validate-every'],
+      switches: ['bidirectional', 'reverse', 'input-feeding', 'tie'],
+    }),
     { name: 'clock', value: 'wall|cpu', help: 'what --minutes counts' },
     { name: 'build', value: 'auto|simd|relaxed', help: 'which wasm build' },
     { name: 'save', value: 'PATH', help: 'safetensors file with weights, vocabularies and options' },
