@@ -132,10 +132,10 @@ export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResu
   };
 }
 
-/** The weights, the vocabulary and the options in one safetensors file. */
-export function saveBabiModel(model: DMN, vocab: Vocabulary): Uint8Array {
+/** The weights, the vocabulary and the options in one safetensors file (`extra`: more metadata, e.g. the visual task). */
+export function saveBabiModel(model: DMN, vocab: Vocabulary, extra: Record<string, string> = {}): Uint8Array {
   return writeSafetensors(model.stateDict(), {
-    format: 'rnn-wasm-dmn', vocabulary: JSON.stringify(vocab.toJSON()), options: JSON.stringify(model.config),
+    ...extra, format: 'rnn-wasm-dmn', vocabulary: JSON.stringify(vocab.toJSON()), options: JSON.stringify(model.config),
   });
 }
 
