@@ -221,7 +221,13 @@ function vqaRecord(meta: Record<string, string>): VqaTaskRecord {
 
 /** Loads a model saved by saveVqaModel (`rnn-wasm train vqa --save`), with its task record. */
 export function loadVqaModel(rt: Runtime, bytes: Uint8Array): { model: DMN; vocab: Vocabulary; task: VqaTaskRecord } {
-  const task = vqaRecord(safetensorsMetadata(readSafetensors(bytes)));
+  let file: ReturnType<typeof readSafetensors>;
+  try {
+    file = readSafetensors(bytes);
+  } catch (e) {
+    throw new Error(`not a ${FILE}: ${(e as Error).message}`);
+  }
+  const task = vqaRecord(safetensorsMetadata(file));
   const { model, vocab } = loadBabiModel(rt, bytes);
   const expected = vqaVocabulary().toJSON().tokens, got = vocab.toJSON().tokens;
   if (got.length !== expected.length || got.some((t, i) => t !== expected[i])) {
