@@ -1,7 +1,8 @@
 // The visual QA recipe behind `rnn-wasm train vqa`: the built-in grid task (src/data/vqa.ts), a
 // DMN+ with the visual input module, Adam, validation accuracy on questions of another seed as it
 // trains (time- or epoch-limited), and each question's gates over the grid per pass. A trained
-// model saves and loads as any DMN (saveBabiModel / loadBabiModel of dmn-task.ts).
+// model saves as a DMN file (loadBabiModel reads it) plus its task record (saveVqaModel /
+// loadVqaModel), from which `rnn-wasm vqa` regenerates the grids and avoids the training questions.
 import type { Runtime } from '../runtime/runtime.js';
 import { miniBatches } from '../data/batch.js';
 import { VQA_FEATURE_LAYOUT, vqaFeatureCount, vqaSplit, vqaVocabulary, type VqaExample, type VqaGenerateOptions, type VqaKind } from '../data/vqa.js';
