@@ -177,6 +177,7 @@ export const COMMAND_OPTIONS: Record<'train babi' | 'babi' | 'train translate' |
     { name: 'clock', value: 'wall|cpu', help: 'what --minutes and the reported times count (cpu: this process, for a shared machine)' },
     ...['passes', 'hidden', 'embedding', 'batch', 'max-facts', 'validate-every', 'epochs'].map((name) => ({ name, value: 'N', help: `see rnn-wasm train babi --help` })),
     ...['lr', 'dropout', 'l2', 'supervise', 'minutes', 'target'].map((name) => ({ name, value: 'X', help: `see rnn-wasm train babi --help` })),
+    { name: 'keep', value: 'best|last', help: "end with the best validation point's weights (default) or the last step's" },
     { name: 'save', value: 'FILE', help: 'write the weights, vocabulary and options (safetensors)' },
     SEED, JSON_FLAG, QUIET, HELP,
   ],
