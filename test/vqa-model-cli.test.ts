@@ -32,8 +32,9 @@ describe('rnn-wasm vqa --model (built CLI)', () => {
   const model = join(dir, 'vqa.safetensors');
 
   it('tests a model saved by train vqa --save: accuracy near its validation accuracy, above chance, per kind', () => {
-    // A step budget, not a time budget: 6 epochs of 2000 questions in batches of 32 = 378 steps (~2 s).
-    const trained = cli('train', 'vqa', '--epochs', '6', '--train', '2000', '--validation', '400', '--save', model, '--json', '--quiet');
+    // A step budget, not a time budget: 6 epochs of 2000 questions in batches of 32 = 378 steps (~2 s);
+    // gate supervision makes it robust (seeds 0-3: 92-95% validation; without, 65-83%).
+    const trained = cli('train', 'vqa', '--epochs', '6', '--train', '2000', '--validation', '400', '--supervise', '0.5', '--save', model, '--json', '--quiet');
     expect(trained.status, trained.stderr).toBe(0);
     const t = JSON.parse(trained.stdout.trim().split('\n').at(-1)!);
     expect(t.steps).toBe(378);
@@ -44,8 +45,8 @@ describe('rnn-wasm vqa --model (built CLI)', () => {
     expect(m.trained).toMatchObject({ seed: 0, trainQuestions: 2000, validationQuestions: 400, features: 14, validationAccuracy: t.accuracy });
     expect(typeof m.accuracy).toBe('number');
     // Chance is 1/4 (the question says colour or shape, four of each); 400 fresh questions vs 400 validation ones.
-    expect(m.accuracy).toBeGreaterThan(0.4);
-    expect(Math.abs(m.accuracy - t.accuracy)).toBeLessThan(0.12);
+    expect(m.accuracy).toBeGreaterThan(0.6);
+    expect(Math.abs(m.accuracy - t.accuracy)).toBeLessThan(0.1);
     expect(Object.keys(m.byKind).sort()).toEqual(['colour-of', 'relation', 'shape-of']);
     for (const a of Object.values(m.byKind)) expect(a).toBeGreaterThanOrEqual(0);
     // Another test seed is another set, and the same seed the same numbers.
