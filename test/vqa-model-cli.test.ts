@@ -64,7 +64,7 @@ describe('rnn-wasm vqa --model (built CLI)', () => {
     const lines = r.stdout.split('\n');
     expect(lines[0]).toMatch(/^accuracy \d+\.\d% on 20 fresh questions \(/);
     expect(lines[1]).toMatch(/test seed -1, no grid-and-question of its 2000 training or 400 validation questions/);
-    expect(r.stdout).toMatch(/pass 1 +pass 2 +pass 3/);
+    expect(r.stdout).toMatch(/region +pass 1 +pass 2 +pass 3/);
     const regions = lines.filter((l) => /row \d col \d/.test(l));
     expect(regions).toHaveLength(9);
     // Each region: a bar and a gate per pass; softmax gates of a pass sum to 1.

@@ -54,7 +54,7 @@ export function vqaShowText(a: AnsweredVqa): string {
   const grid = Array.from({ length: e.rows }, (_, r) => `    ${Array.from({ length: e.cols }, (_, c) => label(r * e.cols + c).padEnd(17)).join('').trimEnd()}`);
   const facts = Array.from({ length: e.rows * e.cols }, (_, cell) => `row ${Math.floor(cell / e.cols) + 1} col ${(cell % e.cols) + 1}  ${label(cell)}`);
   const story = { facts, question: e.question.join(' '), answer: e.answer, predicted: a.predicted, correct: a.correct, supporting: e.supporting, gates: a.gates };
-  return [...grid, ...gateChart(story)].join('\n');
+  return [...grid, ...gateChart(story, 10, 'region')].join('\n');
 }
 
 /** --kinds as a list of question kinds (undefined when not given). */

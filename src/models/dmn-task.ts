@@ -219,14 +219,14 @@ export function answerStories(model: DMN, vocab: Vocabulary, examples: BabiExamp
 }
 
 /** The lecture's picture: each fact with a bar per pass for its gate (supporting facts starred). */
-export function gateChart(story: AnsweredStory, width = 10): string[] {
+export function gateChart(story: AnsweredStory, width = 10, label = 'fact'): string[] {
   const bar = (g: number) => {
     const n = Math.round(Math.max(0, Math.min(1, g)) * width);
     return '█'.repeat(n) + '·'.repeat(width - n);
   };
   const passes = story.gates.length;
   const factWidth = Math.min(44, Math.max(...story.facts.map((f) => f.length)));
-  const lines = [`${''.padEnd(4)}${'fact'.padEnd(factWidth)}  ${Array.from({ length: passes }, (_, t) => `pass ${t + 1}`.padEnd(width + 6)).join('')}`];
+  const lines = [`${''.padEnd(4)}${label.padEnd(factWidth)}  ${Array.from({ length: passes }, (_, t) => `pass ${t + 1}`.padEnd(width + 6)).join('')}`];
   story.facts.forEach((f, i) => {
     const mark = story.supporting.includes(i) ? '*' : ' ';
     const text = f.length > factWidth ? f.slice(0, factWidth - 1) + '…' : f.padEnd(factWidth);
