@@ -25,6 +25,7 @@ import { UsageError } from '../src/cli/options.js';
 import { train as trainCommand } from '../src/cli/train.js';
 import { trainTranslate, translateCommand } from '../src/cli/translate.js';
 import { babiCommand, trainBabiCommand } from '../src/cli/babi.js';
+import { vqaCommand } from '../src/cli/vqa.js';
 import { demoCommand } from '../src/cli/demo.js';
 import type { HostTensor } from '../src/runtime/tensor.js';
 import { badInputSuite, host, withNaN, type Bad, type Subject } from './bad-input-harness.js';
@@ -556,6 +557,18 @@ const commands: Subject<null> = {
     ['train babi --data of no file', run(trainCommand, ['train', 'babi', '--data', NO_FILE]), /^exit 1: --data: .*rnn-wasm-bad-input\.txt does not exist/],
     ['babi without --test', run(babiCommand, ['babi', '--model', NO_FILE]), /^exit 2: usage: rnn-wasm babi --model FILE --test FILE/],
     ['babi --tset', run(babiCommand, ['babi', '--model', NO_FILE, '--test', NO_FILE, '--tset', 'x']), /^exit 2: babi: unknown option --tset; did you mean --test\?/],
+    ['vqa without --model', run(vqaCommand, ['vqa', '--questions', '5']), /^exit 2: usage: rnn-wasm vqa --model FILE/],
+    ['vqa --qestions', run(vqaCommand, ['vqa', '--model', NO_FILE, '--qestions', '5']), /^exit 2: vqa: unknown option --qestions; did you mean --questions\?/],
+    ['vqa --model of no file', run(vqaCommand, ['vqa', '--model', NO_FILE]), /^exit 1: --model: cannot read \/nonexistent\/rnn-wasm-bad-input\.txt/],
+    ['vqa --questions 0', run(vqaCommand, ['vqa', '--model', NO_FILE, '--questions', '0']), /^exit 2: --questions must be a positive integer, got '0'/],
+    ['vqa --questions 1e6 (huge)', run(vqaCommand, ['vqa', '--model', NO_FILE, '--questions', '1000000']), /^exit 2: --questions must be at most 100000, got 1000000/],
+    ['vqa --seed -1', run(vqaCommand, ['vqa', '--model', NO_FILE, '--seed', '-1']), /^exit 2: --seed must be an integer >= 0, got '-1'/],
+    ['vqa --seed 0.5', run(vqaCommand, ['vqa', '--model', NO_FILE, '--seed', '0.5']), /^exit 2: --seed must be an integer >= 0, got '0\.5'/],
+    ['vqa --show 5 of 2 questions', run(vqaCommand, ['vqa', '--model', NO_FILE, '--questions', '2', '--show', '5']), /^exit 2: --show 5 is more than --questions 2/],
+    ['vqa --kinds size', run(vqaCommand, ['vqa', '--model', NO_FILE, '--kinds', 'colour-of,size']), /^exit 2: --kinds must be a comma list of colour-of, shape-of, relation, got 'colour-of,size'/],
+    ['vqa --noise -1', run(vqaCommand, ['vqa', '--model', NO_FILE, '--noise', '-1']), /^exit 2: --noise must be a number >= 0, got '-1'/],
+    ['vqa --rows x', run(vqaCommand, ['vqa', '--model', NO_FILE, '--rows', 'x']), /^exit 2: --rows must be a positive integer, got 'x'/],
+    ['vqa extra', run(vqaCommand, ['vqa', '--model', NO_FILE, 'extra']), /^exit 2: vqa: unexpected argument 'extra'/],
     ['train segment --epohcs', run(trainCommand, ['train', 'segment', '--epohcs', '2']), /^exit 2: train segment: unknown option --epohcs; did you mean --epochs\?/],
     ['train segment --cell lstm (not read by segment)', run(trainCommand, ['train', 'segment', '--cell', 'lstm']), /^exit 2: train segment: unknown option --cell/],
     ['train segment --hidden x', run(trainCommand, ['train', 'segment', '--hidden', 'x']), /^exit 2: --hidden must be a positive integer, got 'x'/],

@@ -158,3 +158,30 @@ describe('saved DMN files', () => {
     back.model.dispose();
   });
 });
+
+describe('trainBabi keep', () => {
+  it("'best' ends with the best validation point's weights, 'last' with the last step's", async () => {
+    const { trainBabi, babiBatches } = await import('../src/models/dmn-task.js');
+    const { splitBabi } = await import('../src/data/babi.js');
+    const examples = smallData(1, 60, 7);
+    const validationAccuracy = (r: { model: DMN; vocab: ReturnType<typeof babiVocabulary> }) => {
+      const { validation } = splitBabi(examples, 0.1);
+      return r.model.evaluate(babiBatches(validation.map((e) => encodeBabi(e, r.vocab)), 250, 3)).accuracy;
+    };
+    // A high learning rate and a validation every step make the accuracy go up and down.
+    const common = { examples, embeddingDim: 8, hiddenSize: 8, epochs: 2, batchSize: 8, lr: 0.05, validateEvery: 1, seed: 3 };
+    const best = trainBabi(rt, { ...common, keep: 'best' });
+    const accuracies = best.history.map((p) => p.accuracy);
+    const top = Math.max(...accuracies);
+    expect(top).toBeGreaterThan(accuracies[accuracies.length - 1]); // else this case tests nothing
+    expect(best.metrics.keptStep).toBe(best.history[accuracies.indexOf(top)].step);
+    expect(best.metrics.accuracy).toBe(top);
+    expect(validationAccuracy(best)).toBe(top);
+    const last = trainBabi(rt, { ...common, keep: 'last' });
+    expect(last.metrics.keptStep).toBe(last.metrics.steps);
+    expect(validationAccuracy(last)).toBe(accuracies[accuracies.length - 1]);
+    expect(() => trainBabi(rt, { ...common, keep: 'first' as 'best' })).toThrow(/keep must be 'best' or 'last', got first/);
+    best.model.dispose();
+    last.model.dispose();
+  });
+});

@@ -4,9 +4,10 @@
 # training (CPU clock, validation excluded) each, stopping at >= 99.5% validation accuracy.
 # Then the lecture's DMN variant on the first 6 tasks. Validation = the last 10% of each
 # training file's questions. Usage: sh results/babi/run-20.sh [DIST_DIR] (default ./dist);
-# the build's commit is read from DIST_DIR/COMMIT when present. Run under nice -n 10.
+# the build's commit is read from DIST_DIR/COMMIT when present; OUT=file (default tasks20.jsonl).
+# An empty list needs a space: TASKS=" " runs no DMN+ task. Run under nice.
 DIST=${1:-dist}
-OUT=results/babi/tasks20.jsonl
+OUT=${OUT:-results/babi/tasks20.jsonl}
 DATA=/work/shared/data/babi
 mkdir -p results/babi/logs
 run() {

@@ -24,6 +24,7 @@ export const BABI_TRAIN_USAGE = `usage: rnn-wasm train babi --data FILE_OR_DIR [
                        (default wall; cpu = this process's CPU time, for a shared machine)
   --target X           stop when validation accuracy reaches X (e.g. 0.99)
   --validate-every N   validate every N steps (default: each epoch)
+  --keep best|last     end with the best validation point's weights (default; early stopping) or the last step's
   --save FILE          write the weights, vocabulary and options (safetensors)
   --seed N  --json  --quiet
 `;
@@ -107,6 +108,7 @@ export async function trainBabiCommand(args: ParsedArgs): Promise<number> {
     seconds: minutes === undefined ? undefined : minutes * 60,
     targetAccuracy: flagNumber(args, 'target'),
     validateEvery: args.flags.has('validate-every') ? flagInt(args, 'validate-every', 50) : undefined,
+    keep: flagChoice(args, 'keep', ['best', 'last'] as const),
     log, progress: !quiet && !!process.stderr.isTTY, clock,
   });
   const wallSeconds = (performance.now() - wall0) / 1000, cpuSeconds = (cpuMs() - cpu0) / 1000;
@@ -117,7 +119,7 @@ export async function trainBabiCommand(args: ParsedArgs): Promise<number> {
     log?.(`saved ${path}`);
   }
   const m = result.metrics;
-  log?.(`validation accuracy ${(m.accuracy * 100).toFixed(1)}% (best ${(m.bestAccuracy * 100).toFixed(1)}%) on ${m.validationQuestions} questions after ${m.seconds.toFixed(1)} s of training (${clockName} clock), ${Math.round(m.questionsPerSecond)} questions/s; whole run ${wallSeconds.toFixed(0)} s wall, ${cpuSeconds.toFixed(0)} s CPU`);
+  log?.(`validation accuracy ${(m.accuracy * 100).toFixed(1)}% (best ${(m.bestAccuracy * 100).toFixed(1)}%, kept step ${m.keptStep}'s weights) on ${m.validationQuestions} questions after ${m.seconds.toFixed(1)} s of training (${clockName} clock), ${Math.round(m.questionsPerSecond)} questions/s; whole run ${wallSeconds.toFixed(0)} s wall, ${cpuSeconds.toFixed(0)} s CPU`);
   if (json) console.log(JSON.stringify({ source, ...m, clock: clockName, wallSeconds, cpuSeconds, build: rt.features.build, seed, history: result.history }));
   return 0;
 }

@@ -26,6 +26,7 @@ const USAGE = `usage:
   rnn-wasm info                         which wasm build this runtime picks
   rnn-wasm train <task> [--data PATH] [--epochs N] [--seed N] [--json]   task: sentiment, tagger, caption, charlm, babi, translate, vqa (train --help)
   rnn-wasm babi --model FILE --test FILE [--json] [--show K]   a saved DMN's accuracy and gates on a bAbI file
+  rnn-wasm vqa --model FILE [--questions N] [--seed N] [--json] [--show K] [--svg DIR]   a saved visual DMN's accuracy and gates on fresh grids
   rnn-wasm translate --model M [--beam K] [--json] [--svg DIR] < french.txt   (train one: rnn-wasm train translate --help)
   rnn-wasm bench <what> [--json] [--build simd|relaxed|all] [--repeat N] [shape options]
       what: ${Object.keys(BENCHES).join(', ') || '(none yet)'}
@@ -102,13 +103,14 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'train') return (await import('./train.js')).train(args);
   if (command === 'demo') return (await import('./demo.js')).demoCommand(args);
   if (command === 'babi') return (await import('./babi.js')).babiCommand(args);
+  if (command === 'vqa') return (await import('./vqa.js')).vqaCommand(args);
   if (command === 'translate') return (await import('./translate.js')).translateCommand(args);
   if (command === undefined || command === 'help') {
     checkOptions(args, GLOBAL_OPTIONS, '');
     console.log(USAGE);
     return 0;
   }
-  const guess = closestName(command, ['info', 'train', 'bench', 'babi', 'translate', 'demo', 'help']);
+  const guess = closestName(command, ['info', 'train', 'bench', 'babi', 'translate', 'demo', 'help', 'vqa']);
   throw new UsageError(`unknown command '${command}'${guess ? `; did you mean '${guess}'?` : ''}\n${USAGE}`);
 }
 

@@ -145,7 +145,7 @@ export const TRAIN_TASK_OPTIONS: Record<string, { summary: string; options: Opti
       { name: 'gate', value: 'softmax|sigmoid', help: 'attention gates (default softmax)' },
       { name: 'memory', value: 'relu|gru', help: 'memory update (default relu)' },
       { name: 'supervise', value: 'X', help: 'weight of gate supervision by the supporting regions (default 0)' },
-      { name: 'save', value: 'FILE', help: 'write the weights, vocabulary and options (safetensors; loadBabiModel reads it)' },
+      { name: 'save', value: 'FILE', help: 'write the weights, vocabulary, options and task (safetensors; rnn-wasm vqa --model FILE tests it)' },
       { name: 'svg', value: 'DIR', help: 'write the gates over the grid per pass of --show validation questions as SVG files' },
       { name: 'show', value: 'K', help: 'how many questions --svg draws and the terminal shows (default 4)' },
     ],
@@ -168,7 +168,7 @@ const SEED: OptionSpec = { name: 'seed', value: 'N', help: 'seed of initialisati
  * The commands with their own usage text (src/cli/babi.ts, translate.ts, demo.ts): every
  * option each reads, so a typo fails with "did you mean" (checkOptions at the top of each).
  */
-export const COMMAND_OPTIONS: Record<'train babi' | 'babi' | 'train translate' | 'translate' | 'demo', OptionSpec[]> = {
+export const COMMAND_OPTIONS: Record<'train babi' | 'babi' | 'train translate' | 'translate' | 'demo' | 'vqa', OptionSpec[]> = {
   'train babi': [
     { name: 'data', value: 'PATH', help: 'a bAbI v1.2 training file, or a directory holding qa<N>_*_train.txt' },
     { name: 'task', value: 'N', help: "which task's file to take from a directory (without --data: the generator's 1, 2, 6 or 8)" },
@@ -186,6 +186,7 @@ export const COMMAND_OPTIONS: Record<'train babi' | 'babi' | 'train translate' |
       counts: ['passes', 'hidden', 'embedding', 'batch', 'max-facts', 'validate-every', 'epochs'],
       numbers: ['lr', 'dropout', 'l2', 'supervise', 'minutes', 'target'],
     }),
+    { name: 'keep', value: 'best|last', help: "end with the best validation point's weights (default) or the last step's" },
     { name: 'save', value: 'FILE', help: 'write the weights, vocabulary and options (safetensors)' },
     SEED, JSON_FLAG, QUIET, HELP,
   ],
@@ -221,6 +222,19 @@ export const COMMAND_OPTIONS: Record<'train babi' | 'babi' | 'train translate' |
   demo: [
     { name: 'seconds', value: 'N', help: 'training time per model in seconds (default 25)' },
     { name: 'steps', value: 'N', help: 'training steps per model instead of --seconds' },
+    JSON_FLAG, HELP,
+  ],
+  vqa: [
+    { name: 'model', value: 'FILE', help: 'a model saved by rnn-wasm train vqa --save FILE' },
+    { name: 'questions', value: 'N', help: 'fresh test questions (default 1000)' },
+    { name: 'seed', value: 'N', help: 'test set N >= 0 (default 0): grids from seed -1 - N, below every training and validation seed' },
+    { name: 'rows', value: 'N', help: "grid rows (default: the model file's; rows + cols must stay the trained sum)" },
+    { name: 'cols', value: 'N', help: "grid columns (default: the model file's)" },
+    { name: 'objects', value: 'N', help: "shapes per grid, 2 to 4 (default: the model file's)" },
+    { name: 'noise', value: 'X', help: "Gaussian noise on the region features (default: the model file's)" },
+    { name: 'kinds', value: 'LIST', help: "questions: colour-of,shape-of,relation (default: the model file's)" },
+    { name: 'show', value: 'K', help: "print K questions: the grid, the answer and each region's gate per pass" },
+    { name: 'svg', value: 'DIR', help: 'write the gates over the grid per pass of those K questions as SVG files' },
     JSON_FLAG, HELP,
   ],
 };

@@ -10,3 +10,4 @@ export { parseLabelledSentences, loadLabelledSentences, type LabelledSentence, t
 export { parseBabi, loadBabi, babiWords, babiVocabulary, encodeBabi, splitBabi, answerToken, generateBabi, GENERATED_TASKS, type BabiExample, type BabiParseOptions, type EncodedBabi, type GeneratedTask, type GenerateOptions as BabiGenerateOptions } from './babi.js';
 export { generateDateExamples, dateVocabularies, writeFrenchDate, randomDateExample, DATE_FORMS, type DateExample, type DateForm } from './dates.js';
 export { generateVqa, vqaSplit, vqaVocabulary, vqaKey, vqaFeatureCount, VQA_SHAPES, VQA_COLOURS, type VqaExample, type VqaObject, type VqaKind, type VqaGenerateOptions } from './vqa.js';
+export { vqaTestSet, vqaTestSeed, VQA_FEATURE_LAYOUT } from './vqa.js';

@@ -142,16 +142,50 @@ export function vqaKey(e: VqaExample): string {
 }
 
 /**
+ * `count` questions of `seed` none of which shares its grid and question with `seen` (vqaKey)
+ * (repeats among themselves are kept, as in any draw). generateVqa's output for a seed is prefix-stable (count n gives the first n of
+ * count m > n), so drawing more when the filter dropped some keeps every earlier pick.
+ */
+function unseenQuestions(options: Omit<VqaGenerateOptions, 'count'>, count: number, seen: Set<string>): VqaExample[] {
+  for (let drawn = Math.ceil(count * 1.2) + 10; ; drawn *= 2) {
+    const fresh = generateVqa({ ...options, count: drawn }).filter((e) => !seen.has(vqaKey(e)));
+    if (fresh.length >= count) return fresh.slice(0, count);
+    if (drawn > 20 * count + 1000) throw new RangeError(`only ${fresh.length} of ${count} questions are unseen in training (of ${drawn} drawn): the task has too few different grids and questions; ask fewer`);
+  }
+}
+
+/**
  * Training and validation questions from two seeds (validation uses seed + 1), the validation
  * set without any grid-and-question that also occurs in training: disjoint, not only by seed.
  */
 export function vqaSplit(options: Omit<VqaGenerateOptions, 'count'> & { train: number; validation: number }): { train: VqaExample[]; validation: VqaExample[] } {
   const { train: nTrain, validation: nValid, ...rest } = options;
   const train = generateVqa({ ...rest, count: nTrain });
-  const seen = new Set(train.map(vqaKey));
-  const validation = generateVqa({ ...rest, seed: options.seed + 1, count: Math.ceil(nValid * 1.2) + 10 }).filter((e) => !seen.has(vqaKey(e))).slice(0, nValid);
+  const validation = unseenQuestions({ ...rest, seed: options.seed + 1 }, checkSize('vqaSplit validation', nValid, 0), new Set(train.map(vqaKey)));
   return { train, validation };
 }
+
+/**
+ * The seed of test set n: negative (-1 - n), while trainVqa's training and validation seeds are
+ * 2s and 2s + 1 for its seed s >= 0, so no test seed is ever a training or validation seed.
+ */
+export const vqaTestSeed = (n: number): number => -1 - checkSize('vqaTestSeed n', n, 0);
+
+/**
+ * `test` fresh questions for a model trained on vqaSplit(options): from test seed `testSeed`
+ * (vqaTestSeed), of `testTask` (default the training task), and, like the validation set,
+ * without any grid-and-question of the training or validation set: disjoint by seed and by content.
+ */
+export function vqaTestSet(options: Omit<VqaGenerateOptions, 'count'> & { train: number; validation: number; test: number; testSeed: number; testTask?: Omit<VqaGenerateOptions, 'count' | 'seed'> }): VqaExample[] {
+  const { test, testSeed, testTask, ...split } = options;
+  const { train, validation } = vqaSplit(split);
+  const { train: _t, validation: _v, seed: _s, ...task } = split;
+  const seen = new Set([...train, ...validation].map(vqaKey));
+  return unseenQuestions({ ...task, ...testTask, seed: vqaTestSeed(testSeed) }, checkSize('vqaTestSet test', test, 1), seen);
+}
+
+/** The region features' layout, named so that a saved model of another layout is refused. */
+export const VQA_FEATURE_LAYOUT = `shape one-hot (${VQA_SHAPES.join(',')}) | colour one-hot (${VQA_COLOURS.join(',')}) | row one-hot | column one-hot | + N(0, noise^2)`;
 
 /** The question words and answers of every shape, colour and relation (the same for every seed). */
 export function vqaVocabulary(): Vocabulary {

@@ -35,6 +35,12 @@ export interface BabiTrainOptions extends Partial<DMNOptions> {
   log?: (line: string) => void;
   /** Progress bar on stderr (default false). */
   progress?: boolean;
+  /**
+   * Which weights the model ends with: 'best' (default) restores the weights of the best
+   * validation point (early stopping: what `--save` writes and what `babi --model` then scores),
+   * 'last' keeps the final step's.
+   */
+  keep?: 'best' | 'last';
   /** Milliseconds clock that times the training steps (default performance.now; the CLI's --clock cpu passes process CPU time). */
   clock?: () => number;
   /** Called after every step with the training seconds so far and the step's loss. */
@@ -57,6 +63,8 @@ export interface BabiTrainResult {
     accuracy: number; bestAccuracy: number; trainQuestions: number; validationQuestions: number; steps: number; epochs: number;
     seconds: number; questionsPerSecond: number; parameters: number; vocabSize: number; variant: string;
     secondsToTarget: number | null;
+    /** The step whose weights the model holds (the best validation point's with keep 'best'). */
+    keptStep: number;
   };
 }
 
@@ -72,7 +80,9 @@ export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResu
   const enc = train.map((e) => encodeBabi(e, vocab));
   const venc = validation.map((e) => encodeBabi(e, vocab));
   const passes = options.passes ?? 3;
-  const { examples: _e, validationFraction: _v, epochs: _ep, seconds: _s, targetAccuracy: _t, validateEvery: _ve, batchSize: _b, lr: _lr, l2: _l2,
+  const keep = options.keep ?? 'best';
+  if (keep !== 'best' && keep !== 'last') throw new RangeError(`keep must be 'best' or 'last', got ${String(keep)}`);
+  const { examples: _e, validationFraction: _v, keep: _kp, epochs: _ep, seconds: _s, targetAccuracy: _t, validateEvery: _ve, batchSize: _b, lr: _lr, l2: _l2,
     clipNorm: _c, bucket: _bk, log: _lg, progress: _p, onStep: _os, clock: _ck, ...dmnOptions } = options;
   const model = new DMN(rt, { ...dmnOptions, vocabSize: vocab.size });
   const trainer = new Trainer(model, { lr: options.lr ?? 1e-3, clipNorm: options.clipNorm ?? 10, weightDecay: options.l2 ?? 0, seed: options.seed ?? 0 });
@@ -86,9 +96,15 @@ export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResu
   let trainMs = 0, questions = 0, lossSum = 0, lossCount = 0, best = 0;
   let secondsToTarget: number | null = null;
   let epoch = 0;
+  // The best validation point's weights (copied at each improvement: one block copy, about 1 MB).
+  let bestWeights: Float32Array | null = null, bestStep = -1;
   const validate = () => {
     const { accuracy } = model.evaluate(validBatches);
-    best = Math.max(best, accuracy);
+    if (accuracy > best || bestStep < 0) {
+      best = accuracy;
+      bestStep = trainer.step;
+      if (keep === 'best') bestWeights = model.params.valuesView().slice();
+    }
     const point = { step: trainer.step, epoch, seconds: trainMs / 1000, accuracy, loss: lossSum / Math.max(1, lossCount) };
     history.push(point);
     lossSum = 0;
@@ -122,20 +138,26 @@ export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResu
   }
   const last = history[history.length - 1];
   const seconds = trainMs / 1000;
+  let keptStep = trainer.step, accuracy = last.accuracy;
+  if (keep === 'best' && bestWeights && bestStep !== trainer.step) {
+    model.params.valuesView().set(bestWeights);
+    keptStep = bestStep;
+    accuracy = best;
+  }
   return {
     model, vocab, history,
     metrics: {
-      accuracy: last.accuracy, bestAccuracy: best, trainQuestions: train.length, validationQuestions: validation.length, steps: trainer.step,
+      accuracy, bestAccuracy: best, trainQuestions: train.length, validationQuestions: validation.length, steps: trainer.step,
       epochs: Math.min(epoch, epochs), seconds, questionsPerSecond: questions / Math.max(1e-9, seconds), parameters: model.parameterCount,
-      vocabSize: vocab.size, variant: model.options.variant, secondsToTarget,
+      vocabSize: vocab.size, variant: model.options.variant, secondsToTarget, keptStep,
     },
   };
 }
 
-/** The weights, the vocabulary and the options in one safetensors file. */
-export function saveBabiModel(model: DMN, vocab: Vocabulary): Uint8Array {
+/** The weights, the vocabulary and the options in one safetensors file (`extra`: more metadata, e.g. the visual task). */
+export function saveBabiModel(model: DMN, vocab: Vocabulary, extra: Record<string, string> = {}): Uint8Array {
   return writeSafetensors(model.stateDict(), {
-    format: 'rnn-wasm-dmn', vocabulary: JSON.stringify(vocab.toJSON()), options: JSON.stringify(model.config),
+    ...extra, format: 'rnn-wasm-dmn', vocabulary: JSON.stringify(vocab.toJSON()), options: JSON.stringify(model.config),
   });
 }
 
@@ -197,14 +219,14 @@ export function answerStories(model: DMN, vocab: Vocabulary, examples: BabiExamp
 }
 
 /** The lecture's picture: each fact with a bar per pass for its gate (supporting facts starred). */
-export function gateChart(story: AnsweredStory, width = 10): string[] {
+export function gateChart(story: AnsweredStory, width = 10, label = 'fact'): string[] {
   const bar = (g: number) => {
     const n = Math.round(Math.max(0, Math.min(1, g)) * width);
     return '█'.repeat(n) + '·'.repeat(width - n);
   };
   const passes = story.gates.length;
   const factWidth = Math.min(44, Math.max(...story.facts.map((f) => f.length)));
-  const lines = [`${''.padEnd(4)}${'fact'.padEnd(factWidth)}  ${Array.from({ length: passes }, (_, t) => `pass ${t + 1}`.padEnd(width + 6)).join('')}`];
+  const lines = [`${''.padEnd(4)}${label.padEnd(factWidth)}  ${Array.from({ length: passes }, (_, t) => `pass ${t + 1}`.padEnd(width + 6)).join('')}`];
   story.facts.forEach((f, i) => {
     const mark = story.supporting.includes(i) ? '*' : ' ';
     const text = f.length > factWidth ? f.slice(0, factWidth - 1) + '…' : f.padEnd(factWidth);

@@ -13,3 +13,4 @@ export { Seq2Seq, ATTENTION_KINDS, type Seq2SeqOptions, type Seq2SeqBatch, type 
 export { makeVisualBatch, snakeOrder, snakePositions, type VisualExample, type VisualGrid } from './dmn-visual.js';
 export { AnswerDecoder, packAnswerWords, type AnswerWords, type DMNAnswerModule } from './dmn-answer.js';
 export { trainVqa, answerVqa, encodeVqa, type VqaTrainOptions, type VqaTrainResult, type AnsweredVqa } from './vqa-task.js';
+export { saveVqaModel, loadVqaModel, scoreVqa, type VqaTaskRecord } from './vqa-task.js';
