@@ -120,7 +120,7 @@ export async function trainBabiCommand(args: ParsedArgs): Promise<number> {
   }
   const m = result.metrics;
   log?.(`validation accuracy ${(m.accuracy * 100).toFixed(1)}% (best ${(m.bestAccuracy * 100).toFixed(1)}%, kept step ${m.keptStep}'s weights) on ${m.validationQuestions} questions after ${m.seconds.toFixed(1)} s of training (${clockName} clock), ${Math.round(m.questionsPerSecond)} questions/s; whole run ${wallSeconds.toFixed(0)} s wall, ${cpuSeconds.toFixed(0)} s CPU`);
-  if (json) console.log(JSON.stringify({ source, ...m, clock: clockName, wallSeconds, cpuSeconds, build: rt.features.build, seed, history: result.history }));
+  if (json) console.log(JSON.stringify({ source, ...m, clock: clockName, wallSeconds, cpuSeconds, build: rt.features.build, seed, model: result.model.config, training: { ...result.training, maxFacts }, history: result.history }));
   return 0;
 }
 

@@ -59,6 +59,8 @@ export interface BabiTrainResult {
   model: DMN;
   vocab: Vocabulary;
   history: BabiValidationPoint[];
+  /** The training recipe as run, defaults resolved (the model's own options are `model.config`). */
+  training: { batchSize: number; lr: number; l2: number; clipNorm: number; bucket: boolean; keep: 'best' | 'last'; validateEvery: number | null; validationFraction: number };
   metrics: {
     accuracy: number; bestAccuracy: number; trainQuestions: number; validationQuestions: number; steps: number; epochs: number;
     seconds: number; questionsPerSecond: number; parameters: number; vocabSize: number; variant: string;
@@ -74,19 +76,23 @@ export function babiBatches(encoded: EncodedBabi[], batchSize: number, passes: n
 
 /** Trains a DMN on bAbI questions; validation is the last 10% (by default) of them. */
 export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResult {
-  const { train, validation } = splitBabi(options.examples, options.validationFraction ?? 0.1);
+  const keep = options.keep ?? 'best';
+  if (keep !== 'best' && keep !== 'last') throw new RangeError(`keep must be 'best' or 'last', got ${String(keep)}`);
+  const training: BabiTrainResult['training'] = {
+    batchSize: options.batchSize ?? 100, lr: options.lr ?? 1e-3, l2: options.l2 ?? 0, clipNorm: options.clipNorm ?? 10,
+    bucket: options.bucket !== false, keep, validateEvery: options.validateEvery ?? null, validationFraction: options.validationFraction ?? 0.1,
+  };
+  const { train, validation } = splitBabi(options.examples, training.validationFraction);
   // The vocabulary sees the training part only: validation words it never saw map to <unk>.
   const vocab = babiVocabulary(train, { answerWords: options.answerModule === 'gru' });
   const enc = train.map((e) => encodeBabi(e, vocab));
   const venc = validation.map((e) => encodeBabi(e, vocab));
   const passes = options.passes ?? 3;
-  const keep = options.keep ?? 'best';
-  if (keep !== 'best' && keep !== 'last') throw new RangeError(`keep must be 'best' or 'last', got ${String(keep)}`);
   const { examples: _e, validationFraction: _v, keep: _kp, epochs: _ep, seconds: _s, targetAccuracy: _t, validateEvery: _ve, batchSize: _b, lr: _lr, l2: _l2,
     clipNorm: _c, bucket: _bk, log: _lg, progress: _p, onStep: _os, clock: _ck, ...dmnOptions } = options;
   const model = new DMN(rt, { ...dmnOptions, vocabSize: vocab.size });
-  const trainer = new Trainer(model, { lr: options.lr ?? 1e-3, clipNorm: options.clipNorm ?? 10, weightDecay: options.l2 ?? 0, seed: options.seed ?? 0 });
-  const batchSize = options.batchSize ?? 100;
+  const trainer = new Trainer(model, { lr: training.lr, clipNorm: training.clipNorm, weightDecay: training.l2, seed: options.seed ?? 0 });
+  const batchSize = training.batchSize;
   const validBatches = babiBatches(venc, 250, passes);
   const maxSeconds = options.seconds ?? Infinity;
   const epochs = options.epochs ?? (options.seconds !== undefined ? 1000 : 20);
@@ -116,7 +122,7 @@ export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResu
   const clock = options.clock ?? (() => performance.now());
   let done = false;
   for (; epoch < epochs && !done; epoch++) {
-    const batches = miniBatches(enc.length, batchSize, { rng: trainer.rng, lengths: options.bucket === false ? undefined : factCounts });
+    const batches = miniBatches(enc.length, batchSize, { rng: trainer.rng, lengths: training.bucket ? factCounts : undefined });
     const bar = options.progress ? new ProgressBar({ total: batches.length, label: `epoch ${epoch + 1}`, unit: 'q' }) : null;
     for (let k = 0; k < batches.length; k++) {
       const t0 = clock();
@@ -146,6 +152,7 @@ export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResu
   }
   return {
     model, vocab, history,
+    training,
     metrics: {
       accuracy, bestAccuracy: best, trainQuestions: train.length, validationQuestions: validation.length, steps: trainer.step,
       epochs: Math.min(epoch, epochs), seconds, questionsPerSecond: questions / Math.max(1e-9, seconds), parameters: model.parameterCount,
