@@ -2,22 +2,17 @@
 // the built-in generator: the --json line records the model's options and the training recipe as
 // run (defaults resolved), so a results file says how each row was trained; the saved model scores
 // stories of another generator seed about as well as its validation said.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateBabi } from '../src/data/babi.js';
+import { runCli } from './helpers.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'rnn-wasm-babi-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, RNN_WASM_DEBUG: '' } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]) => runCli(args, 120_000);
 
 describe('rnn-wasm train babi --json, babi --model (built CLI)', () => {
   it('records the options and recipe it ran, and the saved model answers fresh stories', () => {

@@ -2,23 +2,19 @@
 // as a user would: typos fail with exit 2 naming the option and the closest valid one,
 // every command, bench and task has --help (exit 0), --version prints the version, and a
 // failure prints its message in one short line, not the bundle's source.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CLI_PATH as CLI, runCli } from './helpers.js';
 import { BENCH_OPTIONS, COMMAND_OPTIONS, TRAIN_TASK_OPTIONS, closestName } from '../src/cli/options.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'dist', 'cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'rnn-wasm-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, RNN_WASM_DEBUG: '' } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]) => runCli(args);
 
 describe('rnn-wasm refuses what it would ignore', () => {
   it.each([

@@ -2,6 +2,17 @@ import { createRuntime, type Runtime } from '../src/runtime/runtime.js';
 import { supportsRelaxedSimd } from '../src/runtime/load.js';
 import type { BuildName } from '../src/runtime/load.js';
 import { randomFill } from '../src/cli/bench/harness.js';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The built CLI (npm run build), run as a user runs it. */
+export const CLI_PATH = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+/** Runs `node dist/cli.js ...args` in a child process (RNN_WASM_DEBUG cleared: errors in their short form). */
+export function runCli(args: string[], timeoutMs = 60_000): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI_PATH, ...args], { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, RNN_WASM_DEBUG: '' } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
 
 /** The builds this process can run: relaxed joins when the runtime accepts it. */
 export const BUILDS: BuildName[] = supportsRelaxedSimd() ? ['simd', 'relaxed'] : ['simd'];

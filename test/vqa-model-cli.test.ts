@@ -2,11 +2,9 @@
 // as a user runs it) answers fresh questions about as well as its validation said, above chance;
 // --show prints the grid and the gates; save + load predicts bit for bit the same; the test
 // questions share no grid-and-question with training or validation; wrong files fail clearly.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { parseArgs } from '../src/cli/args.js';
 import { vqaCommand } from '../src/cli/vqa.js';
@@ -17,16 +15,12 @@ import { saveBabiModel, trainBabi } from '../src/models/dmn-task.js';
 import { makeVisualBatch } from '../src/models/dmn-visual.js';
 import { encodeVqa, loadVqaModel, saveVqaModel, trainVqa } from '../src/models/vqa-task.js';
 import { generateBabi, parseBabi } from '../src/data/babi.js';
-import { runtimeFor } from './helpers.js';
+import { runCli, runtimeFor } from './helpers.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'rnn-wasm-vqa-model-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, RNN_WASM_DEBUG: '' } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]) => runCli(args);
 
 describe('rnn-wasm vqa --model (built CLI)', () => {
   const model = join(dir, 'vqa.safetensors');
