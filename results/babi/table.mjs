@@ -1,6 +1,7 @@
 // Markdown tables from the JSON lines in this directory: node results/babi/table.mjs
 // tta.jsonl (time-to-accuracy rows), the 20-task table (TABLE=file, default tasks20-s7.jsonl: session 7,
-// 5-minute limits; tasks20.jsonl holds session 6's 3-minute rows), ab.jsonl (questions/s A/B).
+// 5-minute limits; tasks20.jsonl holds session 6's 3-minute rows), the same beside strong supervision
+// (STRONG=file, default supervised-s8.jsonl), ab.jsonl (questions/s A/B).
 import fs from 'node:fs';
 const dir = new URL('.', import.meta.url).pathname;
 const read = (f) => (fs.existsSync(dir + f) ? fs.readFileSync(dir + f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
@@ -26,6 +27,25 @@ for (const [t, d] of dmn) if (!plus.some((r) => r.task === t)) console.log(`| qa
 if (plus.length) {
   const err = plus.map((r) => 1 - r.bestAccuracy);
   console.log(`\nDMN+ over ${plus.length} task(s): mean error ${pct(err.reduce((a, b) => a + b, 0) / err.length)}, failed (error > 5%): ${plus.filter((r) => r.bestAccuracy < 0.95).map((r) => 'qa' + r.task).join(', ') || 'none'}`);
+}
+
+// Weak (the DMN+ recipe: the answer only) beside strong supervision (--supervise 1: the gates are
+// also trained on the supporting facts, the original DMN's), for both variants, one row per task.
+const strongRows = read(process.env.STRONG ?? 'supervised-s8.jsonl');
+if (strongRows.length) {
+  const latest = (rs, v) => new Map(rs.filter((r) => r.variant === v).map((r) => [r.task, r]));
+  const cols = [latest(rows, 'dmn+'), latest(strongRows, 'dmn+'), latest(rows, 'dmn'), latest(strongRows, 'dmn')];
+  const cell = (r) => (r ? `${pct(r.bestAccuracy)} (${r.seconds.toFixed(0)} s${r.secondsToTarget !== null ? ', target' : ''}, ${Math.round(r.questionsPerSecond)} q/s)` : '-');
+  const tasks = [...new Set(cols.flatMap((c) => [...c.keys()]))].sort((a, b) => a - b);
+  console.log('\n| task | DMN+ weak | DMN+ strong (--supervise 1) | DMN weak | DMN strong (--supervise 1) |\n|---|---|---|---|---|');
+  for (const t of tasks) console.log(`| qa${t} | ${cols.map((c) => cell(c.get(t))).join(' | ')} |`);
+  const names = ['DMN+ weak', 'DMN+ strong', 'DMN weak', 'DMN strong'];
+  cols.forEach((c, i) => {
+    const rs = [...c.values()];
+    if (!rs.length) return;
+    const err = rs.map((r) => 1 - r.bestAccuracy);
+    console.log(`${names[i]} over ${rs.length} task(s): mean error ${pct(err.reduce((a, b) => a + b, 0) / err.length)}, failed (error > 5%): ${rs.filter((r) => r.bestAccuracy < 0.95).map((r) => 'qa' + r.task).join(', ') || 'none'}`);
+  });
 }
 console.log('\n| file | A q/s | B q/s | B/A (median of paired steps) |\n|---|---|---|---|');
 for (const r of read('ab.jsonl')) console.log(`| ${r.file} | ${r.qpsA} (${r.A}) | ${r.qpsB} (${r.B}) | ${r.speedupBoverA} |`);
