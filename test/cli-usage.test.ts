@@ -42,6 +42,14 @@ describe('rnn-wasm refuses what it would ignore', () => {
     [['train', 'segment', '--data', 'x.txt'], /train segment: unknown option --data/],
     [['demo', '--second', '5'], /demo: unknown option --second; did you mean --seconds\?/],
     [['demo', '--json=3'], /demo: --json takes no value, got '3'/],
+    // Values are checked before any file is read or model trained (the missing --data would fail later).
+    [['train', 'babi', '--data', join(tmpdir(), 'rnn-wasm-no-such-dir'), '--variant', 'foo'], /--variant must be dmn\+ or dmn, got 'foo'/],
+    [['train', 'babi', '--task', '99'], /without --data, --task must be one the generator writes \(1, 2, 6, 8\), got 99/],
+    [['train', 'babi', '--save', tmpdir()], /--save .*: is a directory, expected a file name/],
+    [['train', 'babi', '--save', join(tmpdir(), 'rnn-wasm-no-such-dir', 'm.safetensors')], /--save .*: directory .*rnn-wasm-no-such-dir does not exist/],
+    [['train', 'translate', '--data', 'x', '--split', 'y', '--cell', 'foo'], /--cell must be gru or lstm, got 'foo'/],
+    [['train', 'translate', '--data', 'x', '--split', 'y', '--minutes', '1', '--save', tmpdir()], /--save .*: is a directory/],
+    [['train', 'vqa', '--save', join(tmpdir(), 'rnn-wasm-no-such-dir', 'v.safetensors')], /--save .*: directory .* does not exist/],
   ])('%j exits 2 with a clear message', (args, message) => {
     const r = cli(...args);
     expect(r.status).toBe(2);

@@ -1,4 +1,6 @@
 // Tiny flag parser for the CLI: --name value, --name=value, --flag (boolean).
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { BOOLEAN_FLAGS, UsageError } from './options.js';
 
 export interface ParsedArgs {
@@ -20,6 +22,25 @@ export function parseArgs(argv: string[], booleans: ReadonlySet<string> = BOOLEA
     } else positional.push(a);
   }
   return { positional, flags };
+}
+
+/**
+ * A file the command writes at its end (--save FILE): checked before any work, so that minutes of
+ * training are not lost to a missing directory or a path that is a directory.
+ */
+export function flagOutputFile(args: ParsedArgs, name: string): string | undefined {
+  if (!args.flags.has(name)) return undefined;
+  const path = flagString(args, name, '');
+  if (path === '') throw new UsageError(`--${name} needs a file name`);
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--${name} ${path}: is a directory, expected a file name`);
+  const dir = dirname(resolve(path));
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--${name} ${path}: directory ${dir} does not exist`);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new UsageError(`--${name} ${path}: directory ${dir} is not writable`);
+  }
+  return path;
 }
 
 export function flagString(args: ParsedArgs, name: string, fallback: string): string {

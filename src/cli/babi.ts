@@ -2,9 +2,9 @@
 // `rnn-wasm babi --model FILE --test FILE` (accuracy of a saved model, and the gates of a few
 // stories as a chart).
 import { createRuntime } from '../runtime/runtime.js';
-import { flagBool, flagChoice, flagInt, flagNumber, flagString, type ParsedArgs } from './args.js';
+import { flagBool, flagChoice, flagInt, flagNumber, flagOutputFile, flagString, type ParsedArgs } from './args.js';
 import type { BabiExample } from '../data/babi.js';
-import { COMMAND_OPTIONS, checkOptions } from './options.js';
+import { COMMAND_OPTIONS, UsageError, checkOptions } from './options.js';
 
 export const BABI_TRAIN_USAGE = `usage: rnn-wasm train babi --data FILE_OR_DIR [--task N] [--tenk] [options]
   --data PATH          a bAbI v1.2 training file, or a directory holding qa<N>_*_train.txt (or en/, en-10k/)
@@ -64,33 +64,13 @@ export async function trainBabiCommand(args: ParsedArgs): Promise<number> {
   const task = args.flags.has('task') ? flagInt(args, 'task', 1) : undefined;
   const maxFacts = flagInt(args, 'max-facts', 40);
   const seed = args.flags.has('seed') ? Number(args.flags.get('seed')) : 0;
-  if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got '${args.flags.get('seed')}'`);
-  const { loadBabi, parseBabi, generateBabi, GENERATED_TASKS } = await import('../data/babi.js');
-  let examples: BabiExample[];
-  let source: string;
-  if (args.flags.has('data')) {
-    source = await resolveBabiFile(flagString(args, 'data', ''), task, flagBool(args, 'tenk'));
-    examples = await loadBabi(source, { maxFacts });
-  } else {
-    const t = (task ?? 1) as keyof typeof GENERATED_TASKS;
-    if (!(t in GENERATED_TASKS)) throw new Error(`without --data, --task must be one the generator writes (${Object.keys(GENERATED_TASKS).join(', ')}), got ${t}`);
-    source = `built-in generator, task ${t} (${GENERATED_TASKS[t]})`;
-    examples = parseBabi(generateBabi({ task: t, stories: 1000, seed }), { maxFacts });
-  }
+  if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer, got '${args.flags.get('seed')}'`);
+  // Every flag is read and checked before any file is read or kernel compiled: a bad value fails at once.
   const minutes = flagNumber(args, 'minutes');
   const clockName = flagString(args, 'clock', 'wall');
-  if (clockName !== 'wall' && clockName !== 'cpu') throw new Error(`--clock must be wall or cpu, got '${clockName}'`);
-  const cpuMs = () => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
-  };
-  const clock = clockName === 'cpu' ? cpuMs : () => performance.now();
-  const wall0 = performance.now(), cpu0 = cpuMs();
-  const rt = await createRuntime();
-  const { trainBabi, saveBabiModel } = await import('../models/dmn-task.js');
-  log?.(`rnn-wasm train babi: ${source}, ${examples.length} questions (${rt.features.build} build)`);
-  const result = trainBabi(rt, {
-    examples, seed,
+  if (clockName !== 'wall' && clockName !== 'cpu') throw new UsageError(`--clock must be wall or cpu, got '${clockName}'`);
+  const training = {
+    seed,
     variant: flagChoice(args, 'variant', ['dmn+', 'dmn'] as const),
     input: flagChoice(args, 'input', ['words', 'fusion'] as const),
     fusionMerge: flagChoice(args, 'merge', ['sum', 'concat'] as const),
@@ -109,14 +89,35 @@ export async function trainBabiCommand(args: ParsedArgs): Promise<number> {
     targetAccuracy: flagNumber(args, 'target'),
     validateEvery: args.flags.has('validate-every') ? flagInt(args, 'validate-every', 50) : undefined,
     keep: flagChoice(args, 'keep', ['best', 'last'] as const),
-    log, progress: !quiet && !!process.stderr.isTTY, clock,
-  });
+  };
+  const savePath = flagOutputFile(args, 'save');
+  const { loadBabi, parseBabi, generateBabi, GENERATED_TASKS } = await import('../data/babi.js');
+  let examples: BabiExample[];
+  let source: string;
+  if (args.flags.has('data')) {
+    source = await resolveBabiFile(flagString(args, 'data', ''), task, flagBool(args, 'tenk'));
+    examples = await loadBabi(source, { maxFacts });
+  } else {
+    const t = (task ?? 1) as keyof typeof GENERATED_TASKS;
+    if (!(t in GENERATED_TASKS)) throw new UsageError(`without --data, --task must be one the generator writes (${Object.keys(GENERATED_TASKS).join(', ')}), got ${t}`);
+    source = `built-in generator, task ${t} (${GENERATED_TASKS[t]})`;
+    examples = parseBabi(generateBabi({ task: t, stories: 1000, seed }), { maxFacts });
+  }
+  const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const clock = clockName === 'cpu' ? cpuMs : () => performance.now();
+  const wall0 = performance.now(), cpu0 = cpuMs();
+  const rt = await createRuntime();
+  const { trainBabi, saveBabiModel } = await import('../models/dmn-task.js');
+  log?.(`rnn-wasm train babi: ${source}, ${examples.length} questions (${rt.features.build} build)`);
+  const result = trainBabi(rt, { examples, ...training, log, progress: !quiet && !!process.stderr.isTTY, clock });
   const wallSeconds = (performance.now() - wall0) / 1000, cpuSeconds = (cpuMs() - cpu0) / 1000;
-  if (args.flags.has('save')) {
-    const path = flagString(args, 'save', '');
+  if (savePath !== undefined) {
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(path, saveBabiModel(result.model, result.vocab));
-    log?.(`saved ${path}`);
+    await writeFile(savePath, saveBabiModel(result.model, result.vocab));
+    log?.(`saved ${savePath}`);
   }
   const m = result.metrics;
   log?.(`validation accuracy ${(m.accuracy * 100).toFixed(1)}% (best ${(m.bestAccuracy * 100).toFixed(1)}%, kept step ${m.keptStep}'s weights) on ${m.validationQuestions} questions after ${m.seconds.toFixed(1)} s of training (${clockName} clock), ${Math.round(m.questionsPerSecond)} questions/s; whole run ${wallSeconds.toFixed(0)} s wall, ${cpuSeconds.toFixed(0)} s CPU`);

@@ -15,8 +15,8 @@
 import { createRuntime } from '../runtime/runtime.js';
 import { ProgressBar } from '../train/progress.js';
 import { Rng } from '../train/rng.js';
-import { flagBool, flagInt, flagString, type ParsedArgs } from './args.js';
-import { COMMAND_OPTIONS, checkOptions } from './options.js';
+import { flagBool, flagInt, flagOutputFile, flagString, type ParsedArgs } from './args.js';
+import { COMMAND_OPTIONS, UsageError, checkOptions } from './options.js';
 import { loadTranslationTask, normalizeSentence, tokenizeNormalized, translationVocabularies, type TranslationPair } from '../data/translation.js';
 import { ATTENTION_KINDS, DECODER_CELLS, type AttentionKind, type DecoderCellName, type Seq2Seq, type Seq2SeqOptions } from '../models/seq2seq.js';
 import type { CellName } from '../models/common.js';
@@ -64,25 +64,25 @@ export async function trainTranslate(args: ParsedArgs): Promise<number> {
   const quiet = flagBool(args, 'quiet');
   const log = quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
   const attention = flagString(args, 'attention', 'bahdanau') as AttentionKind;
-  if (!ATTENTION_KINDS.includes(attention)) throw new Error(`--attention must be one of ${ATTENTION_KINDS.join(', ')}, got '${attention}'`);
+  if (!ATTENTION_KINDS.includes(attention)) throw new UsageError(`--attention must be one of ${ATTENTION_KINDS.join(', ')}, got '${attention}'`);
   const cell = flagString(args, 'cell', 'gru') as DecoderCellName;
-  if (!DECODER_CELLS.includes(cell)) throw new Error(`--cell must be ${DECODER_CELLS.join(' or ')}, got '${cell}'`);
+  if (!DECODER_CELLS.includes(cell)) throw new UsageError(`--cell must be ${DECODER_CELLS.join(' or ')}, got '${cell}'`);
   const encoderCell = flagString(args, 'encoder-cell', cell) as CellName;
-  if (!RECURRENT_NAMES.includes(encoderCell)) throw new Error(`--encoder-cell must be ${recurrentNameList()}, got '${encoderCell}'`);
+  if (!RECURRENT_NAMES.includes(encoderCell)) throw new UsageError(`--encoder-cell must be ${recurrentNameList()}, got '${encoderCell}'`);
   const minutes = positive(args, 'minutes');
   const epochs = args.flags.has('epochs') ? flagInt(args, 'epochs', 1) : undefined;
-  if (minutes === undefined && epochs === undefined) throw new Error('give --minutes M or --epochs N');
+  if (minutes === undefined && epochs === undefined) throw new UsageError('give --minutes M or --epochs N');
   const seedText = args.flags.get('seed');
   const seed = seedText === undefined ? 0 : Number(seedText);
-  if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got '${seedText}'`);
+  if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer, got '${seedText}'`);
   const validationCount = args.flags.has('validation') ? Number(args.flags.get('validation')) : 500;
-  if (!Number.isInteger(validationCount) || validationCount < 0) throw new Error(`--validation must be an integer >= 0, got '${args.flags.get('validation')}'`);
+  if (!Number.isInteger(validationCount) || validationCount < 0) throw new UsageError(`--validation must be an integer >= 0, got '${args.flags.get('validation')}'`);
   const teacherText = args.flags.get('teacher-forcing');
   const teacherForcing = teacherText === undefined ? 1 : Number(teacherText);
-  if (!(teacherForcing >= 0 && teacherForcing <= 1)) throw new Error(`--teacher-forcing must be in [0, 1], got '${teacherText}'`);
+  if (!(teacherForcing >= 0 && teacherForcing <= 1)) throw new UsageError(`--teacher-forcing must be in [0, 1], got '${teacherText}'`);
   const dropoutText = args.flags.get('dropout');
   const dropout = dropoutText === undefined ? 0 : Number(dropoutText);
-  if (!(dropout >= 0 && dropout < 1)) throw new Error(`--dropout must be in [0, 1), got '${dropoutText}'`);
+  if (!(dropout >= 0 && dropout < 1)) throw new UsageError(`--dropout must be in [0, 1), got '${dropoutText}'`);
 
   // Every flag is checked before the files are read and a model is built.
   const hidden = args.flags.has('hidden') ? flagInt(args, 'hidden', 256) : 256;
@@ -93,9 +93,10 @@ export async function trainTranslate(args: ParsedArgs): Promise<number> {
   const lr = positive(args, 'lr') ?? 1e-3;
   const validateEvery = positive(args, 'validate-every') ?? 30;
   const clockName = flagString(args, 'clock', 'wall');
-  if (clockName !== 'wall' && clockName !== 'cpu') throw new Error(`--clock must be wall or cpu, got '${clockName}'`);
+  if (clockName !== 'wall' && clockName !== 'cpu') throw new UsageError(`--clock must be wall or cpu, got '${clockName}'`);
+  const savePath = flagOutputFile(args, 'save');
   const buildName = flagString(args, 'build', 'auto');
-  if (buildName !== 'auto' && buildName !== 'simd' && buildName !== 'relaxed') throw new Error(`--build must be auto, simd or relaxed, got '${buildName}'`);
+  if (buildName !== 'auto' && buildName !== 'simd' && buildName !== 'relaxed') throw new UsageError(`--build must be auto, simd or relaxed, got '${buildName}'`);
   const { stat } = await import('node:fs/promises');
   for (const [flag, path] of [['data', dataPath], ['split', splitPath]]) {
     if (!(await stat(path).catch(() => undefined))?.isFile()) throw new Error(`--${flag}: ${path} is not a file`);
@@ -170,8 +171,7 @@ export async function trainTranslate(args: ParsedArgs): Promise<number> {
   const final = result.history.length > 0 ? result.history[result.history.length - 1].metrics : {};
   const wallSeconds = (performance.now() - wall0) / 1000, cpuSeconds = (cpuMs() - cpu0) / 1000;
   log(`trained ${result.steps} steps (${result.epochs} epochs) in ${result.trainSeconds.toFixed(1)} s (${clockName} clock): ${result.pairsPerSecond.toFixed(0)} pairs/s, loss ${result.finalLoss.toFixed(4)}; whole run ${wallSeconds.toFixed(0)} s wall, ${cpuSeconds.toFixed(0)} s CPU`);
-  const savePath = args.flags.has('save') ? flagString(args, 'save', '') : '';
-  if (savePath) {
+  if (savePath !== undefined) {
     const { writeFile } = await import('node:fs/promises');
     await writeFile(savePath, saveSeq2Seq(model, source, target, {
       trained: JSON.stringify({ steps: result.steps, trainSeconds: result.trainSeconds, validationBleu: final.bleu ?? null, validationPairs: validationIds.length }),

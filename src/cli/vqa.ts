@@ -4,7 +4,7 @@
 // `rnn-wasm vqa --model FILE`: a saved visual model's accuracy on fresh questions (a test seed no
 // training or validation set uses, and none of their grid-and-questions), and the gates of a few.
 import { createRuntime } from '../runtime/runtime.js';
-import { flagBool, flagChoice, flagInt, flagNumber, flagString, type ParsedArgs } from './args.js';
+import { flagBool, flagChoice, flagInt, flagNumber, flagOutputFile, flagString, type ParsedArgs } from './args.js';
 import { COMMAND_OPTIONS, TRAIN_COMMON, TRAIN_TASK_OPTIONS, UsageError, checkOptions, formatOptions } from './options.js';
 import type { VqaKind } from '../data/vqa.js';
 import type { AnsweredVqa } from '../models/vqa-task.js';
@@ -159,6 +159,7 @@ export async function trainVqaCommand(args: ParsedArgs): Promise<number> {
   const target = flagNumber(args, 'target', false);
   const svgDir = args.flags.has('svg') ? flagString(args, 'svg', '') : undefined;
   const show = args.flags.has('show') ? flagInt(args, 'show', 4) : 4;
+  const savePath = flagOutputFile(args, 'save');
   const rt = await createRuntime();
   const { trainVqa, answerVqa } = await import('../models/vqa-task.js');
   const wall0 = performance.now(), cpu0 = cpuMs();
@@ -192,8 +193,8 @@ export async function trainVqaCommand(args: ParsedArgs): Promise<number> {
   if (!quiet && !json) for (const a of shown) console.log(`\n${vqaShowText(a)}`);
   const files = svgDir ? await writeSvgs(svgDir, shown) : [];
   if (files.length > 0) log?.(`wrote ${files.join(', ')}`);
-  if (args.flags.has('save')) {
-    const path = flagString(args, 'save', '');
+  if (savePath !== undefined) {
+    const path = savePath;
     const { saveVqaModel } = await import('../models/vqa-task.js');
     const { writeFile } = await import('node:fs/promises');
     await writeFile(path, saveVqaModel(result));
