@@ -43,6 +43,12 @@ export function flagOutputFile(args: ParsedArgs, name: string): string | undefin
   return path;
 }
 
+/** This process's CPU time in milliseconds (user + system): the clock of `--clock cpu`. */
+export function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 export function flagString(args: ParsedArgs, name: string, fallback: string): string {
   const v = args.flags.get(name);
   if (v === undefined) return fallback;

@@ -2,7 +2,7 @@
 // `rnn-wasm babi --model FILE --test FILE` (accuracy of a saved model, and the gates of a few
 // stories as a chart).
 import { createRuntime } from '../runtime/runtime.js';
-import { flagBool, flagChoice, flagInt, flagNumber, flagOutputFile, flagString, type ParsedArgs } from './args.js';
+import { cpuMs, flagBool, flagChoice, flagInt, flagNumber, flagOutputFile, flagString, type ParsedArgs } from './args.js';
 import type { BabiExample } from '../data/babi.js';
 import { COMMAND_OPTIONS, UsageError, checkOptions } from './options.js';
 
@@ -103,10 +103,6 @@ export async function trainBabiCommand(args: ParsedArgs): Promise<number> {
     source = `built-in generator, task ${t} (${GENERATED_TASKS[t]})`;
     examples = parseBabi(generateBabi({ task: t, stories: 1000, seed }), { maxFacts });
   }
-  const cpuMs = () => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
-  };
   const clock = clockName === 'cpu' ? cpuMs : () => performance.now();
   const wall0 = performance.now(), cpu0 = cpuMs();
   const rt = await createRuntime();

@@ -15,7 +15,7 @@
 import { createRuntime } from '../runtime/runtime.js';
 import { ProgressBar } from '../train/progress.js';
 import { Rng } from '../train/rng.js';
-import { flagBool, flagInt, flagOutputFile, flagString, type ParsedArgs } from './args.js';
+import { cpuMs, flagBool, flagInt, flagOutputFile, flagString, type ParsedArgs } from './args.js';
 import { COMMAND_OPTIONS, UsageError, checkOptions } from './options.js';
 import { loadTranslationTask, normalizeSentence, tokenizeNormalized, translationVocabularies, type TranslationPair } from '../data/translation.js';
 import { ATTENTION_KINDS, DECODER_CELLS, type AttentionKind, type DecoderCellName, type Seq2Seq, type Seq2SeqOptions } from '../models/seq2seq.js';
@@ -138,10 +138,6 @@ export async function trainTranslate(args: ParsedArgs): Promise<number> {
   log(`rnn-wasm train translate (${rt.features.build} build): ${trainIds.length} training pairs, ${validationIds.length} validation pairs (taken from the training pairs), ${task.heldOutCount} held out and not read`);
   log(`  ${attention} attention, ${encoderCell} encoder / ${cell} decoder, hidden ${hidden}, batch ${batchSize}, Adam ${lr}, ${model.parameterCount} parameters, vocab fr ${source.size} / en ${target.size}`);
   const limitSeconds = minutes !== undefined ? minutes * 60 : undefined;
-  const cpuMs = () => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
-  };
   const clock = clockName === 'cpu' ? cpuMs : () => performance.now();
   const wall0 = performance.now(), cpu0 = cpuMs();
   const bar = quiet ? null : new ProgressBar({ total: limitSeconds, label: 'train', unit: 'pairs', mode: 'auto' });

@@ -4,7 +4,7 @@
 // `rnn-wasm vqa --model FILE`: a saved visual model's accuracy on fresh questions (a test seed no
 // training or validation set uses, and none of their grid-and-questions), and the gates of a few.
 import { createRuntime } from '../runtime/runtime.js';
-import { flagBool, flagChoice, flagInt, flagNumber, flagOutputFile, flagString, type ParsedArgs } from './args.js';
+import { cpuMs, flagBool, flagChoice, flagInt, flagNumber, flagOutputFile, flagString, type ParsedArgs } from './args.js';
 import { COMMAND_OPTIONS, TRAIN_COMMON, TRAIN_TASK_OPTIONS, UsageError, checkOptions, formatOptions } from './options.js';
 import type { VqaKind } from '../data/vqa.js';
 import type { AnsweredVqa } from '../models/vqa-task.js';
@@ -150,10 +150,6 @@ export async function trainVqaCommand(args: ParsedArgs): Promise<number> {
   const seed = seedText === undefined ? 0 : Number(seedText);
   if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--seed must be an integer >= 0, got '${seedText}'`);
   const clockName = flagChoice(args, 'clock', ['wall', 'cpu'] as const) ?? 'wall';
-  const cpuMs = () => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
-  };
   const kinds = kindsFlag(args);
   const minutes = flagNumber(args, 'minutes', false);
   const target = flagNumber(args, 'target', false);
@@ -194,11 +190,10 @@ export async function trainVqaCommand(args: ParsedArgs): Promise<number> {
   const files = svgDir ? await writeSvgs(svgDir, shown) : [];
   if (files.length > 0) log?.(`wrote ${files.join(', ')}`);
   if (savePath !== undefined) {
-    const path = savePath;
     const { saveVqaModel } = await import('../models/vqa-task.js');
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(path, saveVqaModel(result));
-    log?.(`saved ${path}`);
+    await writeFile(savePath, saveVqaModel(result));
+    log?.(`saved ${savePath}`);
   }
   if (json) console.log(JSON.stringify({ task: 'vqa', ...m, clock: clockName, wallSeconds, cpuSeconds, build: rt.features.build, seed, svg: files, history: result.history }));
   return 0;

@@ -92,7 +92,6 @@ export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResu
     clipNorm: _c, bucket: _bk, log: _lg, progress: _p, onStep: _os, clock: _ck, ...dmnOptions } = options;
   const model = new DMN(rt, { ...dmnOptions, vocabSize: vocab.size });
   const trainer = new Trainer(model, { lr: training.lr, clipNorm: training.clipNorm, weightDecay: training.l2, seed: options.seed ?? 0 });
-  const batchSize = training.batchSize;
   const validBatches = babiBatches(venc, 250, passes);
   const maxSeconds = options.seconds ?? Infinity;
   const epochs = options.epochs ?? (options.seconds !== undefined ? 1000 : 20);
@@ -122,7 +121,7 @@ export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResu
   const clock = options.clock ?? (() => performance.now());
   let done = false;
   for (; epoch < epochs && !done; epoch++) {
-    const batches = miniBatches(enc.length, batchSize, { rng: trainer.rng, lengths: training.bucket ? factCounts : undefined });
+    const batches = miniBatches(enc.length, training.batchSize, { rng: trainer.rng, lengths: training.bucket ? factCounts : undefined });
     const bar = options.progress ? new ProgressBar({ total: batches.length, label: `epoch ${epoch + 1}`, unit: 'q' }) : null;
     for (let k = 0; k < batches.length; k++) {
       const t0 = clock();
