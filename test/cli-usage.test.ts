@@ -30,8 +30,10 @@ describe('rnn-wasm refuses what it would ignore', () => {
     [['train', 'charlm', '--epochs'], /--epochs needs a value \(--epochs N: passes over the training data\)/],
     [['train', 'charlm', '--quiet=3'], /--quiet takes no value, got '3'/],
     [['train', 'charlm', 'extra'], /train charlm: unexpected argument 'extra'/],
-    [['train', 'charlm', '--data', join(tmpdir(), 'rnn-wasm-no-such-file.txt')], /--data: .*rnn-wasm-no-such-file\.txt does not exist/],
-    [['train', 'charlm', '--data', tmpdir()], /--data: .* is not a file/],
+    [['train', 'charlm', '--data', join(tmpdir(), 'rnn-wasm-no-such-file.txt')], /--data .*rnn-wasm-no-such-file\.txt: no such file or directory \(expected one text file \(train charlm\)\)/],
+    [['train', 'charlm', '--data', tmpdir()], /--data .*: is a directory, expected one text file/],
+    [['train', 'sentiment', '--data', `${tmpdir()},${join(tmpdir(), 'rnn-wasm-no-such-file.txt')}`], /--data .*rnn-wasm-no-such-file\.txt: no such file or directory \(expected 'sentence<TAB>label' files/],
+    [['train', 'babi', '--data', join(tmpdir(), 'rnn-wasm-no-such-dir')], /--data .*rnn-wasm-no-such-dir: no such file or directory/],
     [['bench', 'gemm', '--sizes', 'x'], /--sizes: 'x' is not a positive integer/],
     // The commands of the last wave (their tables: COMMAND_OPTIONS, TRAIN_TASK_OPTIONS.segment).
     [['train', 'translate', '--atention', 'luong-dot'], /train translate: unknown option --atention; did you mean --attention\?/],

@@ -43,6 +43,43 @@ export function flagOutputFile(args: ParsedArgs, name: string): string | undefin
   return path;
 }
 
+/**
+ * An input the command reads, named by --name: checked before any work, so a typo fails at once
+ * with the flag's name (a usage error, exit 2) instead of a raw ENOENT after compiling kernels.
+ * `directory`: a directory is accepted too (`--data DIR`). `expected` says what the flag takes.
+ */
+export function flagInputPath(args: ParsedArgs, name: string, expected: string, { directory = false } = {}): string {
+  const path = flagString(args, name, '');
+  if (path === '') throw new UsageError(`--${name} needs a path: ${expected}`);
+  checkInputPath(name, path, expected, directory);
+  return path;
+}
+
+/** flagInputPath's check of one path (also each part of a comma-separated --data list). */
+export function checkInputPath(name: string, path: string, expected: string, directory = false): void {
+  const info = statSync(path, { throwIfNoEntry: false });
+  if (!info) throw new UsageError(`--${name} ${path}: no such file or directory (expected ${expected})`);
+  if (info.isDirectory() && !directory) throw new UsageError(`--${name} ${path}: is a directory, expected ${expected}`);
+  try {
+    accessSync(path, constants.R_OK);
+  } catch {
+    throw new UsageError(`--${name} ${path}: not readable`);
+  }
+}
+
+/**
+ * Runs `load` on the file --name named; a malformed file's error keeps its class but names the
+ * flag and the path, so "header length ... is absurdly large" says which file was wrong.
+ */
+export function loadNamedFile<T>(name: string, path: string, load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (err instanceof Error && !(err instanceof UsageError)) err.message = `--${name} ${path}: ${err.message}`;
+    throw err;
+  }
+}
+
 /** This process's CPU time in milliseconds (user + system): the clock of `--clock cpu`. */
 export function cpuMs(): number {
   const u = process.cpuUsage();

@@ -2,7 +2,7 @@
 // `rnn-wasm babi --model FILE --test FILE` (accuracy of a saved model, and the gates of a few
 // stories as a chart).
 import { createRuntime } from '../runtime/runtime.js';
-import { cpuMs, flagBool, flagChoice, flagInt, flagNumber, flagOutputFile, flagString, type ParsedArgs } from './args.js';
+import { cpuMs, flagBool, flagChoice, flagInputPath, flagInt, flagNumber, flagOutputFile, flagString, loadNamedFile, type ParsedArgs } from './args.js';
 import type { BabiExample } from '../data/babi.js';
 import { COMMAND_OPTIONS, UsageError, checkOptions } from './options.js';
 
@@ -95,7 +95,7 @@ export async function trainBabiCommand(args: ParsedArgs): Promise<number> {
   let examples: BabiExample[];
   let source: string;
   if (args.flags.has('data')) {
-    source = await resolveBabiFile(flagString(args, 'data', ''), task, flagBool(args, 'tenk'));
+    source = await resolveBabiFile(flagInputPath(args, 'data', 'a bAbI v1.2 training file or a directory of them', { directory: true }), task, flagBool(args, 'tenk'));
     examples = await loadBabi(source, { maxFacts });
   } else {
     const t = (task ?? 1) as keyof typeof GENERATED_TASKS;
@@ -127,17 +127,20 @@ export async function babiCommand(args: ParsedArgs): Promise<number> {
     return args.flags.has('help') ? 0 : 2;
   }
   checkOptions(args, COMMAND_OPTIONS.babi, 'babi');
+  const show = args.flags.has('show') ? flagInt(args, 'show', 3) : 0;
+  const json = flagBool(args, 'json');
+  const modelPath = flagInputPath(args, 'model', 'a model saved by rnn-wasm train babi --save');
+  const testPath = flagInputPath(args, 'test', 'a bAbI v1.2 file such as qa1_single-supporting-fact_test.txt');
   const { readFile } = await import('node:fs/promises');
+  const bytes = await readFile(modelPath);
   const rt = await createRuntime();
   const { loadBabiModel, evaluateBabi, answerStories, gateChart } = await import('../models/dmn-task.js');
   const { loadBabi } = await import('../data/babi.js');
-  const { model, vocab } = loadBabiModel(rt, await readFile(flagString(args, 'model', '')));
-  const testPath = flagString(args, 'test', '');
+  const { model, vocab } = loadNamedFile('model', modelPath, () => loadBabiModel(rt, bytes));
   const examples = await loadBabi(testPath);
   const { accuracy, questions } = evaluateBabi(model, vocab, examples);
-  const show = args.flags.has('show') ? flagInt(args, 'show', 3) : 0;
   const stories = answerStories(model, vocab, examples.slice(0, show));
-  if (flagBool(args, 'json')) console.log(JSON.stringify({ accuracy, questions, test: testPath, variant: model.options.variant, stories }));
+  if (json) console.log(JSON.stringify({ accuracy, questions, test: testPath, variant: model.options.variant, stories }));
   else {
     console.log(`accuracy ${(accuracy * 100).toFixed(1)}% on ${questions} questions of ${testPath}`);
     for (const s of stories) console.log(['', ...gateChart(s)].join('\n'));

@@ -4,16 +4,15 @@
 import { RECURRENT_NAMES, recurrentNameList } from '../kernels/cell-kinds.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { TaskOptions, TaskResult } from '../models/tasks.js';
-import { flagBool, flagInt, flagString, type ParsedArgs } from './args.js';
+import { checkInputPath, flagBool, flagInt, flagString, type ParsedArgs } from './args.js';
 import { TRAIN_COMMON, TRAIN_TASK_OPTIONS, UsageError, checkOptions, closestName, formatOptions, type OptionSpec } from './options.js';
 
-/** A clear message for a --data path that is not there, before any model is built (sentiment checks its own list). */
-async function checkDataPath(task: string, path: string): Promise<void> {
-  if (task === 'sentiment') return;
-  const { stat } = await import('node:fs/promises');
-  const info = await stat(path).catch(() => undefined);
-  if (!info) throw new UsageError(`--data: ${path} does not exist (train ${task} reads one text file)`);
-  if (!info.isFile()) throw new UsageError(`--data: ${path} is not a file (train ${task} reads one text file)`);
+/** A clear message for a --data path that is not there, before any model is built: sentiment takes a comma list of files or directories, the others one text file. */
+function checkDataPath(task: string, spec: string): void {
+  if (task !== 'sentiment') return checkInputPath('data', spec, `one text file (train ${task})`);
+  const parts = spec.split(',').filter((p) => p !== '');
+  if (parts.length === 0) throw new UsageError(`--data needs a path: 'sentence<TAB>label' files or directories, comma-separated`);
+  for (const part of parts) checkInputPath('data', part, `'sentence<TAB>label' files or a directory of them`, true);
 }
 
 const TASKS = ['sentiment', 'tagger', 'caption', 'charlm', 'segment'] as const;
@@ -82,7 +81,7 @@ export async function train(args: ParsedArgs): Promise<number> {
   }
   if (TRAIN_TASK_OPTIONS[task]) checkOptions(args, taskOptions(task), `train ${task}`);
   if (args.positional.length > 2) throw new UsageError(`train ${task}: unexpected argument '${args.positional[2]}' (options start with --; see rnn-wasm train ${task} --help)`);
-  if (args.flags.has('data')) await checkDataPath(task, flagString(args, 'data', ''));
+  if (args.flags.has('data')) checkDataPath(task, flagString(args, 'data', ''));
   const json = flagBool(args, 'json');
   const quiet = flagBool(args, 'quiet');
   const log = quiet ? undefined : (line: string) => console.error(line);

@@ -15,7 +15,7 @@
 import { createRuntime } from '../runtime/runtime.js';
 import { ProgressBar } from '../train/progress.js';
 import { Rng } from '../train/rng.js';
-import { cpuMs, flagBool, flagInt, flagOutputFile, flagString, type ParsedArgs } from './args.js';
+import { checkInputPath, cpuMs, flagBool, flagInputPath, flagInt, flagOutputFile, flagString, loadNamedFile, type ParsedArgs } from './args.js';
 import { COMMAND_OPTIONS, UsageError, checkOptions } from './options.js';
 import { loadTranslationTask, normalizeSentence, tokenizeNormalized, translationVocabularies, type TranslationPair } from '../data/translation.js';
 import { ATTENTION_KINDS, DECODER_CELLS, type AttentionKind, type DecoderCellName, type Seq2Seq, type Seq2SeqOptions } from '../models/seq2seq.js';
@@ -97,10 +97,8 @@ export async function trainTranslate(args: ParsedArgs): Promise<number> {
   const savePath = flagOutputFile(args, 'save');
   const buildName = flagString(args, 'build', 'auto');
   if (buildName !== 'auto' && buildName !== 'simd' && buildName !== 'relaxed') throw new UsageError(`--build must be auto, simd or relaxed, got '${buildName}'`);
-  const { stat } = await import('node:fs/promises');
-  for (const [flag, path] of [['data', dataPath], ['split', splitPath]]) {
-    if (!(await stat(path).catch(() => undefined))?.isFile()) throw new Error(`--${flag}: ${path} is not a file`);
-  }
+  checkInputPath('data', dataPath, 'eng-fra.txt, the tab-separated sentence pairs');
+  checkInputPath('split', splitPath, 'split-train.json, the training split');
   const task = await loadTranslationTask(dataPath, splitPath);
   // Validation comes out of the training pairs (a seeded draw); the model trains on the rest.
   const order = new Rng(`validation-${seed}`).permutation(task.train.length);
@@ -244,8 +242,7 @@ export async function translateCommand(args: ParsedArgs): Promise<number> {
     return 0;
   }
   checkOptions(args, COMMAND_OPTIONS.translate, 'translate');
-  const modelPath = flagString(args, 'model', '');
-  if (!modelPath) {
+  if (!args.flags.has('model')) {
     console.error(`translate needs --model\n${TRANSLATE_USAGE}`);
     return 2;
   }
@@ -253,13 +250,12 @@ export async function translateCommand(args: ParsedArgs): Promise<number> {
   const maxLength = args.flags.has('max-length') ? flagInt(args, 'max-length', 10) : 10;
   const json = flagBool(args, 'json');
   const svgDir = args.flags.has('svg') ? flagString(args, 'svg', '') : '';
+  const modelPath = flagInputPath(args, 'model', 'a model saved by rnn-wasm train translate --save');
   const { readFile, writeFile, mkdir } = await import('node:fs/promises');
   const rt = await createRuntime();
   const { loadSeq2Seq } = await import('../models/seq2seq-tasks.js');
-  const bytes = await readFile(modelPath).catch(() => {
-    throw new Error(`--model: cannot read ${modelPath} (no such file, or not readable)`);
-  });
-  const { model, source, target } = loadSeq2Seq(rt, new Uint8Array(bytes));
+  const bytes = await readFile(modelPath);
+  const { model, source, target } = loadNamedFile('model', modelPath, () => loadSeq2Seq(rt, new Uint8Array(bytes)));
   const text = await readStdin();
   if (svgDir) await mkdir(svgDir, { recursive: true });
   const { out, svgs } = translateText(model, source, target, text, { beam, maxLength, json, svg: svgDir !== '' });

@@ -4,7 +4,7 @@
 // `rnn-wasm vqa --model FILE`: a saved visual model's accuracy on fresh questions (a test seed no
 // training or validation set uses, and none of their grid-and-questions), and the gates of a few.
 import { createRuntime } from '../runtime/runtime.js';
-import { cpuMs, flagBool, flagChoice, flagInt, flagNumber, flagOutputFile, flagString, type ParsedArgs } from './args.js';
+import { cpuMs, flagBool, flagChoice, flagInputPath, flagInt, flagNumber, flagOutputFile, flagString, loadNamedFile, type ParsedArgs } from './args.js';
 import { COMMAND_OPTIONS, TRAIN_COMMON, TRAIN_TASK_OPTIONS, UsageError, checkOptions, formatOptions } from './options.js';
 import type { VqaKind } from '../data/vqa.js';
 import type { AnsweredVqa } from '../models/vqa-task.js';
@@ -98,15 +98,13 @@ export async function vqaCommand(args: ParsedArgs): Promise<number> {
   if (show > questions) throw new UsageError(`--show ${show} is more than --questions ${questions}`);
   const svgDir = args.flags.has('svg') ? flagString(args, 'svg', '') : undefined;
   const overrides = { rows: intOr(args, 'rows'), cols: intOr(args, 'cols'), objects: intOr(args, 'objects'), noise: flagNumber(args, 'noise'), kinds: kindsFlag(args) };
-  const modelPath = flagString(args, 'model', '');
+  const modelPath = flagInputPath(args, 'model', 'a model saved by rnn-wasm train vqa --save');
   const { readFile } = await import('node:fs/promises');
-  const bytes = await readFile(modelPath).catch(() => {
-    throw new Error(`--model: cannot read ${modelPath} (no such file, or not readable)`);
-  });
+  const bytes = await readFile(modelPath);
   const rt = await createRuntime();
   const { loadVqaModel, answerVqa, scoreVqa } = await import('../models/vqa-task.js');
   const { vqaFeatureCount, vqaTestSet, vqaTestSeed } = await import('../data/vqa.js');
-  const { model, vocab, task: trained } = loadVqaModel(rt, bytes);
+  const { model, vocab, task: trained } = loadNamedFile('model', modelPath, () => loadVqaModel(rt, bytes));
   try {
     const test = { rows: overrides.rows ?? trained.rows, cols: overrides.cols ?? trained.cols, objects: overrides.objects ?? trained.objects, noise: overrides.noise ?? trained.noise, kinds: overrides.kinds ?? trained.kinds };
     if (vqaFeatureCount(test.rows, test.cols) !== trained.features) {
