@@ -154,11 +154,8 @@ export async function trainVqaCommand(args: ParsedArgs): Promise<number> {
   const svgDir = args.flags.has('svg') ? flagString(args, 'svg', '') : undefined;
   const show = args.flags.has('show') ? flagInt(args, 'show', 4) : 4;
   const savePath = flagOutputFile(args, 'save');
-  const rt = await createRuntime();
-  const { trainVqa, answerVqa } = await import('../models/vqa-task.js');
-  const wall0 = performance.now(), cpu0 = cpuMs();
-  log?.(`rnn-wasm train vqa: built-in grid task (${rt.features.build} build, ${clockName} clock)`);
-  const result = trainVqa(rt, {
+  // Every flag is read and checked before the kernels compile: a bad value fails at once.
+  const options = {
     seed,
     task: { rows: intOr(args, 'rows'), cols: intOr(args, 'cols'), objects: intOr(args, 'objects'), noise: flagNumber(args, 'noise'), kinds },
     trainQuestions: intOr(args, 'train') ?? 20000,
@@ -179,7 +176,12 @@ export async function trainVqaCommand(args: ParsedArgs): Promise<number> {
     clock: clockName === 'cpu' ? cpuMs : undefined,
     log,
     progress: !quiet && !!process.stderr.isTTY,
-  });
+  };
+  const rt = await createRuntime();
+  const { trainVqa, answerVqa } = await import('../models/vqa-task.js');
+  const wall0 = performance.now(), cpu0 = cpuMs();
+  log?.(`rnn-wasm train vqa: built-in grid task (${rt.features.build} build, ${clockName} clock)`);
+  const result = trainVqa(rt, options);
   const m = result.metrics;
   const wallSeconds = (performance.now() - wall0) / 1000, cpuSeconds = (cpuMs() - cpu0) / 1000;
   log?.(`validation accuracy ${(m.accuracy * 100).toFixed(1)}% (${kindText(m.accuracyByKind)}) on ${m.validationQuestions} questions after ${m.steps} steps, ${m.seconds.toFixed(1)} s training (${clockName}); whole run ${wallSeconds.toFixed(0)} s wall, ${cpuSeconds.toFixed(0)} s CPU`);
