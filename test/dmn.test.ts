@@ -102,7 +102,32 @@ describe('DMN batches', () => {
     expect(() => makeDMNBatch([{ ...enc[0], question: new Int32Array(0) }])).toThrow(/empty question/);
     expect(() => new DMN(rt, { vocabSize: 10, cell: 'lstm' as never })).toThrow(/cell must be/);
     expect(() => new DMN(rt, { vocabSize: 10, input: 'chars' as never })).toThrow(/input must be/);
+    expect(() => new DMN(rt, { vocabSize: 10, initGain: 0 })).toThrow(/initGain must be a finite number > 0, got 0/);
+    expect(() => new DMN(rt, { vocabSize: 10, initGain: NaN })).toThrow(/initGain must be a finite number > 0, got NaN/);
     model.dispose();
+  });
+});
+
+describe('DMN initialisation', () => {
+  it("initGain scales every weight matrix of 'xavier' (not the embedding, not the biases); the config keeps it", () => {
+    const make = (initGain?: number) => new DMN(rt, { vocabSize: 12, embeddingDim: 6, hiddenSize: 6, seed: 3, initGain });
+    const one = make(1);
+    const two = make(2);
+    const standard = make();
+    expect(standard.config.initGain).toBe(1.5);
+    expect(two.config.initGain).toBe(2);
+    const a = one.stateDict();
+    const b = two.stateDict();
+    let matrices = 0;
+    for (const [name, t] of Object.entries(a)) {
+      const scale = t.shape.length === 2 && !name.startsWith('embedding.') ? 2 : 1;
+      if (scale === 2) matrices++;
+      const u = t.data;
+      const v = b[name].data;
+      for (let i = 0; i < u.length; i++) expect(v[i]).toBeCloseTo(scale * u[i], 6);
+    }
+    expect(matrices).toBeGreaterThan(8);
+    for (const m of [one, two, standard]) m.dispose();
   });
 });
 
