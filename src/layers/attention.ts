@@ -23,7 +23,7 @@ import {
   attentionContextBackward, attentionContextForward, attentionKeysBackward, attentionKeysForward, attentionScoresBackward,
   attentionScoresForward, attentionSoftmaxBackward, attentionSoftmaxForward, type ScoreKind,
 } from '../kernels/attention.js';
-import { NamedParameters } from './parameters.js';
+import { ParameterLayer } from './parameters.js';
 import { checkLayerUsable, markDisposed, secondBackwardError } from '../runtime/lifecycle.js';
 
 export type { ScoreKind };
@@ -136,32 +136,26 @@ export function resolveAttentionSizes(o: AttentionOptions, scores: readonly Scor
   return { score: o.score, dq, dk, da, additiveLike };
 }
 
-export class Attention {
+export class Attention extends ParameterLayer {
   readonly score: ScoreKind;
   readonly querySize: number;
   readonly keySize: number;
   readonly attentionSize: number;
-  readonly block: ParameterBlock;
-  readonly prefix: string;
   private readonly specs: ParameterSpec[];
-  private readonly named: NamedParameters;
   private hostArena: Arena | null = null;
   private hostStep: AttentionStep | null = null;
   private paramsCache: Params | null = null;
-  /** backward() ran since the last forward() and zeroGrad(). */
-  private backwardDone = false;
 
   constructor(readonly rt: Runtime, options: AttentionOptions) {
     const c = resolveAttentionSizes(options);
+    const specs = attentionParameterSpecs(c.score, c.dq, c.dk, c.da);
+    super(rt, specs, { block: options.block, prefix: options.prefix });
     this.score = c.score;
     this.querySize = c.dq;
     this.keySize = c.dk;
     this.attentionSize = c.da;
-    this.specs = attentionParameterSpecs(c.score, c.dq, c.dk, c.da);
+    this.specs = specs;
     const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
-    this.named = new NamedParameters(rt, this.specs, { block: options.block, prefix: options.prefix });
-    this.block = this.named.block;
-    this.prefix = this.named.prefix;
     this.resetParameters(new Rng(seed));
   }
 
@@ -177,29 +171,6 @@ export class Attention {
       const v = this.block.value(this.prefix + s.name).view();
       for (let i = 0; i < v.length; i++) v[i] = (rng.uniform() * 2 - 1) * bound;
     }
-  }
-
-  parameterNames(): string[] {
-    return this.named.names();
-  }
-
-  /** Copies of every parameter by name (torch's state_dict). */
-  stateDict(): Record<string, HostTensor> {
-    return this.named.stateDict();
-  }
-
-  /** Exactly the expected names with their shapes (a `__metadata__` entry is ignored); nothing is written unless all validate. */
-  loadStateDict(dict: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>): void {
-    this.named.loadStateDict(dict);
-  }
-
-  gradients(): Record<string, HostTensor> {
-    return this.named.gradients();
-  }
-
-  zeroGrad(): void {
-    this.named.zeroGrad();
-    this.backwardDone = false;
   }
 
   dispose(): void {

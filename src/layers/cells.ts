@@ -16,7 +16,7 @@ import { Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.j
 import { cellBackward, cellForward, cellWorkFloats } from '../kernels/cells.js';
 import { cellDescriptor, kindFor, type CellDescriptor, type CellKind } from '../kernels/cell-kinds.js';
 import { Rng } from '../train/rng.js';
-import { NamedParameters } from './parameters.js';
+import { ParameterLayer } from './parameters.js';
 import { checkLayerUsable, checkSameRuntime, markDisposed, secondBackwardError } from '../runtime/lifecycle.js';
 
 export interface CellOptions {
@@ -130,59 +130,31 @@ function resolveCellSizes(o: CellOptions) {
   return { I, H, bias: o.bias ?? true };
 }
 
-export class RecurrentCell {
+export class RecurrentCell extends ParameterLayer {
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly bias: boolean;
   /** The cell kind's descriptor (gates, state, kept buffers, kernels). */
   readonly shape: CellDescriptor;
-  readonly block: import('../runtime/tensor.js').ParameterBlock;
-  readonly prefix: string;
-  private readonly params: NamedParameters;
   private hostArena: Arena | null = null;
   private lastStep: CellStep | null = null;
-  /** The host backward() ran since the last forward() and zeroGrad() (the device API may run any number of times). */
-  private backwardDone = false;
   private pointers: { wIh: number; wHh: number; bIh: number; bHh: number; gWIh: number; gWHh: number; gBIh: number; gBHh: number } | null = null;
 
   constructor(readonly rt: Runtime, readonly cell: CellKind, options: CellOptions) {
     const { I, H, bias } = resolveCellSizes(options);
+    const shape = cellDescriptor(cell);
+    super(rt, cellParameterSpecs(shape.gates, options), { block: options.block, prefix: options.prefix });
     this.inputSize = I;
     this.hiddenSize = H;
     this.bias = bias;
-    this.shape = cellDescriptor(cell);
+    this.shape = shape;
     const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
-    this.params = new NamedParameters(rt, cellParameterSpecs(this.shape.gates, options), { block: options.block, prefix: options.prefix });
-    this.block = this.params.block;
-    this.prefix = this.params.prefix;
     this.resetParameters(new Rng(seed));
   }
 
   /** torch's initialisation: every parameter U(-1/sqrt(H), 1/sqrt(H)), in state_dict order. */
   resetParameters(rng: { uniform(): number }): void {
-    this.params.initUniform(1 / Math.sqrt(this.hiddenSize), rng);
-  }
-
-  parameterNames(): string[] {
-    return this.params.names();
-  }
-
-  stateDict(): Record<string, HostTensor> {
-    return this.params.stateDict();
-  }
-
-  loadStateDict(dict: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>): void {
-    this.params.loadStateDict(dict);
-  }
-
-  /** Copies of the gradients accumulated over every backward since zeroGrad(). */
-  gradients(): Record<string, HostTensor> {
-    return this.params.gradients();
-  }
-
-  zeroGrad(): void {
-    this.params.zeroGrad();
-    this.backwardDone = false;
+    this.named.initUniform(1 / Math.sqrt(this.hiddenSize), rng);
   }
 
   /** The host API's arena (for memory reports). */
@@ -196,7 +168,7 @@ export class RecurrentCell {
     this.hostArena?.dispose();
     this.hostArena = null;
     this.lastStep = null;
-    this.params.dispose();
+    this.named.dispose();
   }
 
   // ---- host API ----------------------------------------------------------------------
@@ -326,7 +298,7 @@ export class RecurrentCell {
 
   private parameterPointers() {
     if (this.pointers) return this.pointers;
-    const n = this.params;
+    const n = this.named;
     const b = this.bias;
     return (this.pointers = {
       wIh: n.valuePtr('weight_ih'), wHh: n.valuePtr('weight_hh'),

@@ -11,7 +11,7 @@
 import { checkFinite, checkSize, describe, ShapeError } from '../runtime/check.js';
 import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { NamedParameters } from './parameters.js';
+import { ParameterLayer } from './parameters.js';
 import { checkLayerUsable, markDisposed, secondBackwardError } from '../runtime/lifecycle.js';
 import { ParameterBlock, Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
 import { Rng } from '../train/rng.js';
@@ -75,7 +75,7 @@ export interface LocalStep {
   position: Tensor;
 }
 
-export class LocalAttention {
+export class LocalAttention extends ParameterLayer {
   readonly mode: LocalMode;
   readonly score: 'dot' | 'general' | 'concat';
   readonly querySize: number;
@@ -83,16 +83,11 @@ export class LocalAttention {
   readonly attentionSize: number;
   readonly window: number;
   readonly predictSize: number;
-  readonly block: ParameterBlock;
-  readonly prefix: string;
   /** The global score (shares this layer's block); its memoryDevice / memoryBackwardDevice serve this layer's sources. */
   readonly scorer: Attention;
   private readonly specs: ParameterSpec[];
-  private readonly named: NamedParameters;
   private arena: Arena | null = null;
   private last: LocalStep | null = null;
-  /** backward() ran since the last forward() and zeroGrad(). */
-  private backwardDone = false;
 
   constructor(readonly rt: Runtime, options: LocalAttentionOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object { mode, score, querySize, keySize, window, ... }');
@@ -100,6 +95,9 @@ export class LocalAttention {
     const c = resolveAttentionSizes(options, ['dot', 'general', 'concat']);
     const D = checkSize('window', options.window, 1);
     const dp = options.mode === 'predictive' ? checkSize('predictSize', options.predictSize, 1) : 0;
+    const specs = attentionParameterSpecs(c.score, c.dq, c.dk, c.da);
+    if (dp > 0) specs.push({ name: 'W_p', shape: [dp, c.dq] }, { name: 'v_p', shape: [dp] });
+    super(rt, specs, { block: options.block, prefix: options.prefix });
     this.mode = options.mode;
     this.score = options.score;
     this.querySize = c.dq;
@@ -107,11 +105,7 @@ export class LocalAttention {
     this.attentionSize = c.da;
     this.window = D;
     this.predictSize = dp;
-    this.specs = attentionParameterSpecs(c.score, c.dq, c.dk, c.da);
-    if (dp > 0) this.specs.push({ name: 'W_p', shape: [dp, c.dq] }, { name: 'v_p', shape: [dp] });
-    this.named = new NamedParameters(rt, this.specs, { block: options.block, prefix: options.prefix });
-    this.block = this.named.block;
-    this.prefix = this.named.prefix;
+    this.specs = specs;
     const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
     this.scorer = new Attention(rt, { score: c.score, querySize: c.dq, keySize: c.dk, attentionSize: c.da, block: this.block, prefix: this.prefix, seed });
     if (dp > 0) {
@@ -122,27 +116,6 @@ export class LocalAttention {
         for (let i = 0; i < v.length; i++) v[i] = (rng.uniform() * 2 - 1) * bound;
       }
     }
-  }
-
-  parameterNames(): string[] {
-    return this.named.names();
-  }
-
-  stateDict(): Record<string, HostTensor> {
-    return this.named.stateDict();
-  }
-
-  loadStateDict(dict: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>): void {
-    this.named.loadStateDict(dict);
-  }
-
-  gradients(): Record<string, HostTensor> {
-    return this.named.gradients();
-  }
-
-  zeroGrad(): void {
-    this.named.zeroGrad();
-    this.backwardDone = false;
   }
 
   dispose(): void {

@@ -21,7 +21,7 @@ import { axpy } from '../kernels/elementwise.js';
 import { mdlstmBackward, mdlstmBufferFloats, mdlstmForward, type MdlstmKept } from '../kernels/mdlstm.js';
 import { Rng } from '../train/rng.js';
 import { Variable, type Tape } from '../train/tape.js';
-import { NamedParameters } from './parameters.js';
+import { ParameterLayer } from './parameters.js';
 
 export type MdlstmMerge = 'concat' | 'sum';
 export type MdlstmDirection = 0 | 1 | 2 | 3;
@@ -114,39 +114,33 @@ export function mdlstmParameterSpecs(options: MDLSTMOptions): ParameterSpec[] {
   return specs;
 }
 
-export class MDLSTM {
+export class MDLSTM extends ParameterLayer {
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly bias: boolean;
   readonly directions: readonly MdlstmDirection[];
   readonly merge: MdlstmMerge;
   readonly cellByCell: boolean;
-  readonly block: ParameterBlock;
-  readonly prefix: string;
   /** train() / eval(); forward's `training` option overrides it per call. */
   training = true;
 
-  private readonly named: NamedParameters;
   private readonly specs: ParameterSpec[];
   private hostArena: Arena | null = null;
   private ctx: ForwardContext | null = null;
   private params: DirectionParams[] | null = null;
-  /** backward() ran since the last forward() and zeroGrad(). */
-  private backwardDone = false;
 
   constructor(readonly rt: Runtime, options: MDLSTMOptions) {
     const c = resolveOptions(options);
+    const specs = mdlstmParameterSpecs(options);
+    super(rt, specs, { block: options.block, prefix: options.prefix });
     this.inputSize = c.I;
     this.hiddenSize = c.H;
     this.bias = c.bias;
     this.directions = c.directions;
     this.merge = c.merge;
     this.cellByCell = c.cellByCell;
-    this.specs = mdlstmParameterSpecs(options);
+    this.specs = specs;
     const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
-    this.named = new NamedParameters(rt, this.specs, { block: options.block, prefix: options.prefix });
-    this.block = this.named.block;
-    this.prefix = this.named.prefix;
     this.resetParameters(new Rng(seed));
   }
 
@@ -172,29 +166,6 @@ export class MDLSTM {
   eval(): this {
     this.training = false;
     return this;
-  }
-
-  parameterNames(): string[] {
-    return this.named.names();
-  }
-
-  /** Copies of every parameter by name (torch's state_dict). */
-  stateDict(): Record<string, HostTensor> {
-    return this.named.stateDict();
-  }
-
-  /** Exactly the expected names with their shapes (a `__metadata__` entry is ignored); nothing is written unless all validate. */
-  loadStateDict(dict: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>): void {
-    this.named.loadStateDict(dict);
-  }
-
-  gradients(): Record<string, HostTensor> {
-    return this.named.gradients();
-  }
-
-  zeroGrad(): void {
-    this.named.zeroGrad();
-    this.backwardDone = false;
   }
 
   get arena(): Arena {

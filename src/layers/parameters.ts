@@ -1,6 +1,6 @@
-// The torch-style parameter bookkeeping the recurrent layers and cells share: a layer's
-// specs (torch state_dict names and shapes) bound to a ParameterBlock under a prefix, with
-// stateDict / loadStateDict / gradients / zeroGrad by those names.
+// The torch-style parameter bookkeeping the layers share: a layer's specs (torch state_dict
+// names and shapes) bound to a ParameterBlock under a prefix, with stateDict / loadStateDict /
+// gradients / zeroGrad by those names; ParameterLayer is that surface for a layer class.
 import { checkAllFinite, checkShape, ShapeError, shapeSize } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { HostTensor, ParameterBlock, ParameterSpec } from '../runtime/tensor.js';
@@ -95,5 +95,48 @@ export class NamedParameters {
 
   dispose(): void {
     if (this.owned) this.block.dispose();
+  }
+}
+
+/**
+ * The torch.nn.Module surface of a layer whose parameters are one NamedParameters: names,
+ * state dicts and gradients by torch name. zeroGrad() also forgets that the host backward ran.
+ */
+export abstract class ParameterLayer {
+  readonly block: ParameterBlock;
+  readonly prefix: string;
+  protected readonly named: NamedParameters;
+  /** The host backward() ran since the last forward() and zeroGrad(). */
+  protected backwardDone = false;
+
+  protected constructor(rt: Runtime, specs: readonly ParameterSpec[], binding: ParameterBinding) {
+    this.named = new NamedParameters(rt, specs, binding);
+    this.block = this.named.block;
+    this.prefix = this.named.prefix;
+  }
+
+  /** torch state_dict names (without the block prefix), in order. */
+  parameterNames(): string[] {
+    return this.named.names();
+  }
+
+  /** Copies of every parameter by torch name (torch's state_dict). */
+  stateDict(): Record<string, HostTensor> {
+    return this.named.stateDict();
+  }
+
+  /** Exactly the expected names with their shapes (a `__metadata__` entry is ignored); nothing is written unless all validate. */
+  loadStateDict(dict: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>): void {
+    this.named.loadStateDict(dict);
+  }
+
+  /** Copies of the gradients accumulated over every backward since zeroGrad(). */
+  gradients(): Record<string, HostTensor> {
+    return this.named.gradients();
+  }
+
+  zeroGrad(): void {
+    this.named.zeroGrad();
+    this.backwardDone = false;
   }
 }
