@@ -149,13 +149,13 @@ export class Attention extends ParameterLayer {
   constructor(readonly rt: Runtime, options: AttentionOptions) {
     const c = resolveAttentionSizes(options);
     const specs = attentionParameterSpecs(c.score, c.dq, c.dk, c.da);
+    const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
     super(rt, specs, { block: options.block, prefix: options.prefix });
     this.score = c.score;
     this.querySize = c.dq;
     this.keySize = c.dk;
     this.attentionSize = c.da;
     this.specs = specs;
-    const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
     this.resetParameters(new Rng(seed));
   }
 

@@ -143,12 +143,12 @@ export class RecurrentCell extends ParameterLayer {
   constructor(readonly rt: Runtime, readonly cell: CellKind, options: CellOptions) {
     const { I, H, bias } = resolveCellSizes(options);
     const shape = cellDescriptor(cell);
+    const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
     super(rt, cellParameterSpecs(shape.gates, options), { block: options.block, prefix: options.prefix });
     this.inputSize = I;
     this.hiddenSize = H;
     this.bias = bias;
     this.shape = shape;
-    const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
     this.resetParameters(new Rng(seed));
   }
 

@@ -97,6 +97,7 @@ export class LocalAttention extends ParameterLayer {
     const dp = options.mode === 'predictive' ? checkSize('predictSize', options.predictSize, 1) : 0;
     const specs = attentionParameterSpecs(c.score, c.dq, c.dk, c.da);
     if (dp > 0) specs.push({ name: 'W_p', shape: [dp, c.dq] }, { name: 'v_p', shape: [dp] });
+    const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
     super(rt, specs, { block: options.block, prefix: options.prefix });
     this.mode = options.mode;
     this.score = options.score;
@@ -106,7 +107,6 @@ export class LocalAttention extends ParameterLayer {
     this.window = D;
     this.predictSize = dp;
     this.specs = specs;
-    const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
     this.scorer = new Attention(rt, { score: c.score, querySize: c.dq, keySize: c.dk, attentionSize: c.da, block: this.block, prefix: this.prefix, seed });
     if (dp > 0) {
       const rng = new Rng(seed + 1);

@@ -132,6 +132,7 @@ export class MDLSTM extends ParameterLayer {
   constructor(readonly rt: Runtime, options: MDLSTMOptions) {
     const c = resolveOptions(options);
     const specs = mdlstmParameterSpecs(options);
+    const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
     super(rt, specs, { block: options.block, prefix: options.prefix });
     this.inputSize = c.I;
     this.hiddenSize = c.H;
@@ -140,7 +141,6 @@ export class MDLSTM extends ParameterLayer {
     this.merge = c.merge;
     this.cellByCell = c.cellByCell;
     this.specs = specs;
-    const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
     this.resetParameters(new Rng(seed));
   }
 
