@@ -555,6 +555,7 @@ const commands: Subject<null> = {
     ['train babi --memmory', run(trainCommand, ['train', 'babi', '--memmory', 'gru']), /^exit 2: train babi: unknown option --memmory; did you mean --memory\?/],
     ['train babi --max-facts 0', run(trainCommand, ['train', 'babi', '--max-facts', '0']), /^exit 2: --max-facts must be a positive integer, got '0'/],
     ['train babi --init-gain 0', run(trainCommand, ['train', 'babi', '--init-gain', '0']), /^exit 2: --init-gain must be a number > 0, got '0'/],
+    ['train babi --embedding-std -1', run(trainCommand, ['train', 'babi', '--embedding-std', '-1']), /^exit 2: --embedding-std must be a number > 0, got '-1'/],
     ['train babi --data of no file', run(trainCommand, ['train', 'babi', '--data', NO_FILE]), /^exit 2: --data .*rnn-wasm-bad-input\.txt: no such file or directory \(expected a bAbI v1\.2 training file or a directory of them\)/],
     ['babi without --test', run(babiCommand, ['babi', '--model', NO_FILE]), /^exit 2: usage: rnn-wasm babi --model FILE --test FILE/],
     ['babi --model of no file', run(babiCommand, ['babi', '--model', NO_FILE, '--test', NO_FILE]), /^exit 2: --model \/nonexistent\/rnn-wasm-bad-input\.txt: no such file or directory \(expected a model saved by rnn-wasm train babi --save\)/],

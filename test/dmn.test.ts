@@ -109,25 +109,26 @@ describe('DMN batches', () => {
 });
 
 describe('DMN initialisation', () => {
-  it("initGain scales every weight matrix of 'xavier' (not the embedding, not the biases); the config keeps it", () => {
-    const make = (initGain?: number) => new DMN(rt, { vocabSize: 12, embeddingDim: 6, hiddenSize: 6, seed: 3, initGain });
-    const one = make(1);
-    const two = make(2);
+  it("initGain scales every weight matrix of 'xavier', embeddingInitStd the embedding (biases neither); the config keeps both", () => {
+    const make = (initGain?: number, embeddingInitStd?: number) => new DMN(rt, { vocabSize: 12, embeddingDim: 6, hiddenSize: 6, seed: 3, initGain, embeddingInitStd });
+    const one = make(1, 1);
+    const scaled = make(2, 3);
     const standard = make();
-    expect(standard.config.initGain).toBe(1.5);
-    expect(two.config.initGain).toBe(2);
+    expect([standard.config.initGain, standard.config.embeddingInitStd]).toEqual([1.5, 1.5]);
+    expect([scaled.config.initGain, scaled.config.embeddingInitStd]).toEqual([2, 3]);
     const a = one.stateDict();
-    const b = two.stateDict();
+    const b = scaled.stateDict();
     let matrices = 0;
     for (const [name, t] of Object.entries(a)) {
-      const scale = t.shape.length === 2 && !name.startsWith('embedding.') ? 2 : 1;
+      const scale = name.startsWith('embedding.') ? 3 : t.shape.length === 2 ? 2 : 1;
       if (scale === 2) matrices++;
       const u = t.data;
       const v = b[name].data;
-      for (let i = 0; i < u.length; i++) expect(v[i]).toBeCloseTo(scale * u[i], 6);
+      for (let i = 0; i < u.length; i++) expect(v[i]).toBeCloseTo(scale * u[i], 5);
     }
     expect(matrices).toBeGreaterThan(8);
-    for (const m of [one, two, standard]) m.dispose();
+    expect(() => make(1, -1)).toThrow(/embeddingInitStd must be a finite number > 0, got -1/);
+    for (const m of [one, scaled, standard]) m.dispose();
   });
 });
 

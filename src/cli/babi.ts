@@ -18,6 +18,7 @@ export const BABI_TRAIN_USAGE = `usage: rnn-wasm train babi --data FILE_OR_DIR [
                        answer's words (list answers of tasks 8 and 19)
   --init xavier|torch (weight matrices: Glorot normal, default, or each layer's U(±1/sqrt(fan_in)))
   --init-gain X        xavier's gain (default 1.5: std = X·sqrt(2 / (fan_in + fan_out)))
+  --embedding-std X    xavier's std of the embedding (default 1.5; torch's N(0, 1) has 1)
   --memory gru|relu  --passes N  --hidden N (80)  --embedding N (80)  --batch N (100)  --lr X (1e-3)
   --dropout X (0.1)  --l2 X  --max-facts N (40)  --supervise X (weight of gate supervision by supporting facts)
   --minutes M | --epochs N   how long to train (default 20 epochs)
@@ -81,6 +82,7 @@ export async function trainBabiCommand(args: ParsedArgs): Promise<number> {
     answerModule: flagChoice(args, 'answer', ['softmax', 'gru'] as const),
     init: flagChoice(args, 'init', ['xavier', 'torch'] as const),
     initGain: flagNumber(args, 'init-gain', false),
+    embeddingInitStd: flagNumber(args, 'embedding-std', false),
     passes: args.flags.has('passes') ? flagInt(args, 'passes', 3) : undefined,
     hiddenSize: args.flags.has('hidden') ? flagInt(args, 'hidden', 80) : undefined,
     embeddingDim: args.flags.has('embedding') ? flagInt(args, 'embedding', 80) : undefined,

@@ -184,7 +184,7 @@ export const COMMAND_OPTIONS: Record<'train babi' | 'babi' | 'train translate' |
     { name: 'clock', value: 'wall|cpu', help: 'what --minutes and the reported times count (cpu: this process, for a shared machine)' },
     ...usageRows('train babi', {
       counts: ['passes', 'hidden', 'embedding', 'batch', 'max-facts', 'validate-every', 'epochs'],
-      numbers: ['lr', 'dropout', 'l2', 'supervise', 'minutes', 'target', 'init-gain'],
+      numbers: ['lr', 'dropout', 'l2', 'supervise', 'minutes', 'target', 'init-gain', 'embedding-std'],
     }),
     { name: 'keep', value: 'best|last', help: "end with the best validation point's weights (default) or the last step's" },
     { name: 'save', value: 'FILE', help: 'write the weights, vocabulary and options (safetensors)' },

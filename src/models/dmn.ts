@@ -80,10 +80,13 @@ export interface DMNOptions {
    */
   init?: 'xavier' | 'torch';
   /**
-   * 'xavier' only: the Glorot gain (default 1.5). Over seeds 0-4 of 10k qa15, DMN+ reached 99%
-   * validation in a median 530 steps with 1.5 against 750 with 1 (results/babi/README.md, session 9).
+   * 'xavier' only: the Glorot gain (default 1.5) and the embedding's std (default 1.5; torch's
+   * nn.Embedding draws N(0, 1)). Chosen on validation over seeds 0-4 of 10k qa1, qa6 and qa15: with
+   * gain 1 and std 1, DMN+ needed a median 750 steps to 99% on qa15; with 1.5 and 1.5, 360
+   * (results/babi/README.md, session 9).
    */
   initGain?: number;
+  embeddingInitStd?: number;
   seed?: number;
 }
 
@@ -160,7 +163,7 @@ export function makeDMNBatch(examples: EncodedBabi[], passes = 3): DMNBatch {
 interface Resolved {
   vocabSize: number; input: DMNInput; fusionMerge: 'sum' | 'concat'; cell: EpisodeCell; gate: EpisodeGate; memoryUpdate: DMNMemoryUpdate;
   passes: number; embeddingDim: number; hiddenSize: number; gateSize: number; dropout: number; gateSupervision: number; seed: number;
-  variant: 'dmn+' | 'dmn'; init: 'xavier' | 'torch'; initGain: number; visualFeatures: number; answerModule: DMNAnswerModule; maxAnswerLength: number;
+  variant: 'dmn+' | 'dmn'; init: 'xavier' | 'torch'; initGain: number; embeddingInitStd: number; visualFeatures: number; answerModule: DMNAnswerModule; maxAnswerLength: number;
 }
 
 export function resolveDMNOptions(o: DMNOptions): Resolved {
@@ -184,13 +187,17 @@ export function resolveDMNOptions(o: DMNOptions): Resolved {
     gateSupervision: o.gateSupervision ?? 0,
     init: o.init ?? 'xavier',
     initGain: o.initGain ?? 1.5,
+    embeddingInitStd: o.embeddingInitStd ?? 1.5,
     seed: o.seed ?? 0,
     visualFeatures: o.input === 'visual' ? checkSize('visualFeatures', o.visualFeatures, 1) : 0,
     answerModule: o.answerModule ?? 'softmax',
     maxAnswerLength: checkSize('maxAnswerLength', o.maxAnswerLength ?? 5, 1),
   };
   if (r.init !== 'xavier' && r.init !== 'torch') throw new RangeError(`init must be 'xavier' or 'torch', got ${String(r.init)}`);
-  if (!(typeof r.initGain === 'number' && r.initGain > 0 && Number.isFinite(r.initGain))) throw new RangeError(`initGain must be a finite number > 0, got ${String(r.initGain)}`);
+  for (const name of ['initGain', 'embeddingInitStd'] as const) {
+    const v = r[name];
+    if (!(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new RangeError(`${name} must be a finite number > 0, got ${String(v)}`);
+  }
   if (r.input !== 'words' && r.input !== 'fusion' && r.input !== 'visual') throw new RangeError(`input must be 'words', 'fusion' or 'visual', got ${String(r.input)}`);
   if (r.answerModule !== 'softmax' && r.answerModule !== 'gru') throw new RangeError(`answerModule must be 'softmax' or 'gru', got ${String(r.answerModule)}`);
   if (r.fusionMerge !== 'sum' && r.fusionMerge !== 'concat') throw new RangeError(`fusionMerge must be 'sum' or 'concat', got ${String(r.fusionMerge)}`);
@@ -288,6 +295,8 @@ export class DMN extends Model {
     }
     this.drop = new Dropout(rt, { p: o.dropout, masks: 'wasm' }, this.rng);
     if (o.init === 'xavier') {
+      const embedding = this.embedding.weight.view();
+      for (let i = 0; i < embedding.length; i++) embedding[i] *= o.embeddingInitStd;
       for (const name of this.params.names) {
         const t = this.params.value(name);
         if (t.shape.length !== 2 || name.startsWith('embedding.')) continue;
@@ -300,9 +309,9 @@ export class DMN extends Model {
 
   /** The options to rebuild this model (saved with its weights). */
   get config(): DMNOptions {
-    const { vocabSize, variant, input, fusionMerge, cell, gate, memoryUpdate, passes, embeddingDim, hiddenSize, gateSize, dropout, gateSupervision, init, initGain, answerModule, maxAnswerLength } = this.options;
+    const { vocabSize, variant, input, fusionMerge, cell, gate, memoryUpdate, passes, embeddingDim, hiddenSize, gateSize, dropout, gateSupervision, init, initGain, embeddingInitStd, answerModule, maxAnswerLength } = this.options;
     const visual = input === 'visual' ? { visualFeatures: this.options.visualFeatures } : {};
-    return { vocabSize, variant, input, fusionMerge, cell, gate, memoryUpdate, passes, embeddingDim, hiddenSize, gateSize, dropout, gateSupervision, init, initGain, answerModule, maxAnswerLength, ...visual };
+    return { vocabSize, variant, input, fusionMerge, cell, gate, memoryUpdate, passes, embeddingDim, hiddenSize, gateSize, dropout, gateSupervision, init, initGain, embeddingInitStd, answerModule, maxAnswerLength, ...visual };
   }
 
   private checkBatch(batch: DMNBatch): void {
