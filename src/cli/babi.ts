@@ -16,7 +16,7 @@ export const BABI_TRAIN_USAGE = `usage: rnn-wasm train babi --data FILE_OR_DIR [
   --input words|fusion  --merge sum|concat  --cell gated-gru|attention-gru  --gate softmax|sigmoid
   --answer softmax|gru  the answer module: a softmax over the vocabulary (default) or a GRU decoder of the
                        answer's words (list answers of tasks 8 and 19)
-  --init xavier|torch (weight matrices: Glorot normal, default, or each layer's U(±1/sqrt(fan_in)))
+  --init xavier|torch  Glorot normal matrices (default) or each layer's torch default (U(±1/sqrt(fan_in)), N(0, 1))
   --init-gain X        xavier's gain (default 1.5: std = X·sqrt(2 / (fan_in + fan_out)))
   --embedding-std X    xavier's std of the embedding (default 1.5; torch's N(0, 1) has 1)
   --memory gru|relu  --passes N  --hidden N (80)  --embedding N (80)  --batch N (100)  --lr X (1e-3)

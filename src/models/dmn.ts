@@ -74,9 +74,10 @@ export interface DMNOptions {
   /** 'gru' answers: greedy decoding stops after this many words (default 5). */
   maxAnswerLength?: number;
   /**
-   * Initialisation of the weight matrices (not the embedding, not the biases): 'xavier' (default;
-   * Glorot normal, std initGain·sqrt(2 / (fan_in + fan_out)), as PyTorch DMN+ implementations do: on 10k qa1
-   * it reaches 99% in about 80 steps instead of 130) or 'torch' (each layer's own default, U(±1/sqrt(fan_in))).
+   * Initialisation: 'xavier' (default; the weight matrices Glorot normal, std initGain·sqrt(2 / (fan_in +
+   * fan_out)), as PyTorch DMN+ implementations do: on 10k qa1 it reaches 99% in about 80 steps instead of
+   * 130; the embedding N(0, embeddingInitStd²); biases as torch) or 'torch' (each layer's own default:
+   * U(±1/sqrt(fan_in)), the embedding N(0, 1)).
    */
   init?: 'xavier' | 'torch';
   /**
