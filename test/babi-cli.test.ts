@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateBabi } from '../src/data/babi.js';
-import { runCli } from './helpers.js';
+import { spawnSync } from 'node:child_process';
+import { CLI_PATH, runCli } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rnn-wasm-babi-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,4 +40,19 @@ describe('rnn-wasm train babi --json, babi --model (built CLI)', () => {
     expect(m.variant).toBe('dmn+');
     expect(Math.abs(m.accuracy - t.accuracy)).toBeLessThan(0.08);
   }, 120_000);
+});
+
+describe('a --json line longer than a pipe holds', () => {
+  it('reaches a reader that starts late, whole (process.exit would cut it at 65,536 bytes)', () => {
+    // 900 validation points of history: ~86 KB of JSON. The reader starts once the run's last stderr
+    // line ("... whole run ...", printed just before the JSON) is out, so the pipe is full when the CLI ends.
+    const log = join(dir, 'late-reader.log');
+    const command = `"${process.execPath}" "${CLI_PATH}" train babi --task 1 --epochs 1 --batch 5 --validate-every 1 --hidden 4 --embedding 4 --json 2>"${log}" `
+      + `| (until grep -q "whole run" "${log}" 2>/dev/null; do sleep 0.1; done; sleep 0.5; cat)`;
+    const r = spawnSync('sh', ['-c', command], { encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 24 });
+    expect(r.status).toBe(0);
+    expect(r.stdout.length).toBeGreaterThan(70_000);
+    const result = JSON.parse(r.stdout);
+    expect(result.history).toHaveLength(900);
+  });
 });

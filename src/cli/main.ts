@@ -146,13 +146,28 @@ async function reexecWithRelaxedSimd(): Promise<number | undefined> {
   return r.status ?? 1;
 }
 
+/**
+ * Exits once stdout and stderr have handed everything to the OS. process.exit() alone drops what a
+ * full pipe has not taken yet: a `--json` line over 64 KiB piped into a busy reader came out cut
+ * at 65,536 bytes.
+ */
+function exitAfterOutput(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  const flushed = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', flushed);
+  process.stderr.write('', flushed);
+}
+
 // RNN_WASM_DEBUG=1: stack traces resolved through dist/cli.js.map to the compiled sources.
 if (process.env.RNN_WASM_DEBUG) process.setSourceMapsEnabled?.(true);
 // Errors thrown outside the promise chain (callbacks, events) get the same short report.
-process.on('uncaughtException', (err) => process.exit(reportFailure(err)));
-process.on('unhandledRejection', (err) => process.exit(reportFailure(err)));
+process.on('uncaughtException', (err) => exitAfterOutput(reportFailure(err)));
+process.on('unhandledRejection', (err) => exitAfterOutput(reportFailure(err)));
 
 reexecWithRelaxedSimd().then((code) => (code === undefined ? main(process.argv.slice(2)) : code)).then(
-  (code) => process.exit(code),
-  (err) => process.exit(reportFailure(err)),
+  (code) => exitAfterOutput(code),
+  (err) => exitAfterOutput(reportFailure(err)),
 );
