@@ -1,6 +1,7 @@
 // Markdown tables from the JSON lines in this directory: node results/babi/table.mjs
-// tta.jsonl (time-to-accuracy rows), the 20-task table (TABLE=file, default tasks20-s7.jsonl: session 7,
-// 5-minute limits; tasks20.jsonl holds session 6's 3-minute rows), the same beside strong supervision
+// tta.jsonl (time-to-accuracy rows), the 20-task table (TABLE=file, default tasks20-s9e.jsonl: session 9,
+// build 50ded77; tasks20-s9.jsonl build 5386c85, tasks20-s7.jsonl session 7, all 5-minute limits;
+// tasks20.jsonl holds session 6's 3-minute rows), the same beside strong supervision
 // (STRONG=file, default supervised-s8.jsonl), ab.jsonl (questions/s A/B).
 import fs from 'node:fs';
 const dir = new URL('.', import.meta.url).pathname;
@@ -13,7 +14,7 @@ for (const r of read('tta.jsonl')) {
   console.log(`| qa${r.task} | ${r.seed} | ${pct(r.bestAccuracy)} | ${r.secondsToTarget !== null ? r.secondsToTarget.toFixed(1) : `not reached in ${r.seconds.toFixed(0)}`} | ${r.steps} | ${Math.round(r.questionsPerSecond)} | ${[60, 120, 300].map((s) => (r.seconds >= s ? at(r.history, s) : "-")).join(" / ")} | ${r.commit} |`);
 }
 console.log('');
-const rows = read(process.env.TABLE ?? 'tasks20-s7.jsonl');
+const rows = read(process.env.TABLE ?? 'tasks20-s9e.jsonl');
 // One row per task and variant: the latest run.
 const byVariant = (v) => [...new Map(rows.filter((r) => r.variant === v).map((r) => [r.task, r])).values()].sort((a, b) => a.task - b.task);
 const dmn = new Map(byVariant('dmn').map((r) => [r.task, r]));
