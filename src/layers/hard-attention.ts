@@ -29,7 +29,8 @@ import type { Runtime } from '../runtime/runtime.js';
 import { Tensor, type HostTensor } from '../runtime/tensor.js';
 import { Rng } from '../train/rng.js';
 import { attentionSoftmaxForward } from '../kernels/attention.js';
-import { Attention, checkHost, checkMask, upload, uploadFloats, type AttentionMask, type AttentionMemory, type AttentionOptions } from './attention.js';
+import { Attention, attentionParameterSpecs, checkHost, checkMask, resolveAttentionSizes, upload, uploadFloats, type AttentionMask, type AttentionMemory, type AttentionOptions } from './attention.js';
+import { ParameterLayer } from './parameters.js';
 
 export interface HardAttentionOptions extends AttentionOptions {
   /** 'moving-average' (default), 'leave-one-out' (the other sequences' mean reward for the same query) or 'none'. */
@@ -80,7 +81,7 @@ export interface HardStep {
   baseline: number;
 }
 
-export class HardAttention {
+export class HardAttention extends ParameterLayer {
   readonly scorer: Attention;
   readonly baselineKind: HardBaseline;
   readonly baselineDecay: number;
@@ -93,8 +94,6 @@ export class HardAttention {
   private readonly rng: Rng;
   private arena: Arena | null = null;
   private last: HardStep | null = null;
-  /** backward() ran since the last forward() and zeroGrad(). */
-  private backwardDone = false;
 
   constructor(readonly rt: Runtime, options: HardAttentionOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object { score, querySize, keySize, attentionSize?, baseline?, baselineDecay?, entropyBonus? }');
@@ -105,7 +104,10 @@ export class HardAttention {
     const beta = checkFinite('entropyBonus', options.entropyBonus ?? 0);
     if (beta < 0) throw new RangeError(`entropyBonus must be >= 0, got ${beta}`);
     const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
-    this.scorer = new Attention(rt, { ...options, seed });
+    const c = resolveAttentionSizes(options);
+    super(rt, attentionParameterSpecs(c.score, c.dq, c.dk, c.da), { block: options.block, prefix: options.prefix });
+    // The scorer reads and initialises this layer's parameters (its block, its prefix).
+    this.scorer = new Attention(rt, { ...options, block: this.block, prefix: this.prefix, seed });
     this.baselineKind = kind;
     this.baselineDecay = decay;
     this.entropyBonus = beta;
@@ -122,33 +124,13 @@ export class HardAttention {
     return this;
   }
 
-  parameterNames(): string[] {
-    return this.scorer.parameterNames();
-  }
-
-  stateDict(): Record<string, HostTensor> {
-    return this.scorer.stateDict();
-  }
-
-  loadStateDict(dict: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>): void {
-    this.scorer.loadStateDict(dict);
-  }
-
-  gradients(): Record<string, HostTensor> {
-    return this.scorer.gradients();
-  }
-
-  zeroGrad(): void {
-    this.scorer.zeroGrad();
-    this.backwardDone = false;
-  }
-
   dispose(): void {
     if (!markDisposed(this)) return;
     this.arena?.dispose();
     this.arena = null;
     this.last = null;
     this.scorer.dispose();
+    this.named.dispose();
   }
 
   forward(s: HostTensor, h: HostTensor, options: HardAttentionForwardOptions = {}): HardAttentionResult {

@@ -18,7 +18,7 @@
 //                  strong supervision: pass t looks at supporting fact t)
 // Shapes: d = fact size (H, or 2H with fusion 'concat'); B questions per batch, M facts.
 // Every module is a few kernel calls per batch (no per-fact or per-row loop in JavaScript).
-import { checkSize, ShapeError } from '../runtime/check.js';
+import { checkPositive, checkSize, ShapeError } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Dropout } from '../layers/dropout.js';
 import { Embedding } from '../layers/embedding.js';
@@ -187,18 +187,14 @@ export function resolveDMNOptions(o: DMNOptions): Resolved {
     dropout: o.dropout ?? 0.1,
     gateSupervision: o.gateSupervision ?? 0,
     init: o.init ?? 'xavier',
-    initGain: o.initGain ?? 1.5,
-    embeddingInitStd: o.embeddingInitStd ?? 1.5,
+    initGain: checkPositive('initGain', o.initGain ?? 1.5),
+    embeddingInitStd: checkPositive('embeddingInitStd', o.embeddingInitStd ?? 1.5),
     seed: o.seed ?? 0,
     visualFeatures: o.input === 'visual' ? checkSize('visualFeatures', o.visualFeatures, 1) : 0,
     answerModule: o.answerModule ?? 'softmax',
     maxAnswerLength: checkSize('maxAnswerLength', o.maxAnswerLength ?? 5, 1),
   };
   if (r.init !== 'xavier' && r.init !== 'torch') throw new RangeError(`init must be 'xavier' or 'torch', got ${String(r.init)}`);
-  for (const name of ['initGain', 'embeddingInitStd'] as const) {
-    const v = r[name];
-    if (!(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new RangeError(`${name} must be a finite number > 0, got ${String(v)}`);
-  }
   if (r.input !== 'words' && r.input !== 'fusion' && r.input !== 'visual') throw new RangeError(`input must be 'words', 'fusion' or 'visual', got ${String(r.input)}`);
   if (r.answerModule !== 'softmax' && r.answerModule !== 'gru') throw new RangeError(`answerModule must be 'softmax' or 'gru', got ${String(r.answerModule)}`);
   if (r.fusionMerge !== 'sum' && r.fusionMerge !== 'concat') throw new RangeError(`fusionMerge must be 'sum' or 'concat', got ${String(r.fusionMerge)}`);
