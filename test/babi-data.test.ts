@@ -2,7 +2,7 @@
 // generator; malformed files give errors naming the file and line.
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { babiVocabulary, encodeBabi, generateBabi, parseBabi, splitBabi, answerToken } from '../src/data/babi.js';
+import { babiVocabulary, encodeBabi, generateBabi, parseBabi, renameAnswers, renameableAnswerIds, splitBabi, answerToken } from '../src/data/babi.js';
 
 const SAMPLE = `1 Mary moved to the bathroom.
 2 John went to the hallway.
@@ -70,6 +70,32 @@ describe('vocabulary and encoding', () => {
     const unseen = encodeBabi(ex[2], vocab);
     expect(unseen.answer).toBe(1);
     expect(Array.from(unseen.facts[0])).toContain(1);
+  });
+});
+
+describe('renaming the answer words (augmentation)', () => {
+  const YESNO = `1 Mary moved to the bathroom.
+2 John went to the hallway.
+3 Is Mary in the bathroom? \tyes\t1
+`;
+  it('renames only answers that are story words, consistently in facts, question and answer', () => {
+    const ex = [...parseBabi(SAMPLE), ...parseBabi(YESNO)];
+    const vocab = babiVocabulary(ex);
+    const enc = ex.map((e) => encodeBabi(e, vocab));
+    const ids = renameableAnswerIds(enc);
+    // bathroom and hallway are answers the stories say; "milk,apple" and "yes" are not story words.
+    expect(Array.from(ids, (i) => vocab.token(i)).sort()).toEqual(['bathroom', 'hallway']);
+    const map = Int32Array.from({ length: vocab.size }, (_, i) => i);
+    const swapped = renameAnswers(enc[0], ids, Int32Array.from([1, 0]), map);
+    expect(swapped.facts.map((f) => vocab.decode(f).join(' '))).toEqual(['mary moved to the hallway', 'john went to the bathroom']);
+    expect(vocab.token(swapped.answer)).toBe('hallway');
+    expect(vocab.decode(swapped.question)).toEqual(['where', 'is', 'mary']);
+    // The source example is untouched and the scratch map is back to the identity.
+    expect(vocab.token(enc[0].answer)).toBe('bathroom');
+    expect(Array.from(map)).toEqual(Array.from({ length: vocab.size }, (_, i) => i));
+    const yes = renameAnswers(enc[3], ids, Int32Array.from([1, 0]), map);
+    expect(vocab.token(yes.answer)).toBe('yes');
+    expect(vocab.decode(yes.question)).toEqual(['is', 'mary', 'in', 'the', 'hallway']);
   });
 });
 

@@ -27,6 +27,9 @@ export const BABI_TRAIN_USAGE = `usage: rnn-wasm train babi --data FILE_OR_DIR [
   --target X           stop when validation accuracy reaches X (e.g. 0.99)
   --validate-every N   validate every N steps (default: each epoch)
   --keep best|last     end with the best validation point's weights (default; early stopping) or the last step's
+  --rename-answers     give each training story its own random renaming of the answer words the stories use
+                       (places, colours): augmentation for small files such as qa3's 1k; only where those
+                       names are interchangeable (not qa15's wolf/wolves, nor qa20's fixed motives)
   --save FILE          write the weights, vocabulary and options (safetensors)
   --seed N  --json  --quiet
 `;
@@ -93,6 +96,7 @@ export async function trainBabiCommand(args: ParsedArgs): Promise<number> {
     targetAccuracy: flagNumber(args, 'target'),
     validateEvery: args.flags.has('validate-every') ? flagInt(args, 'validate-every', 50) : undefined,
     keep: flagChoice(args, 'keep', ['best', 'last'] as const),
+    renameAnswers: flagBool(args, 'rename-answers'),
   };
   const savePath = flagOutputFile(args, 'save');
   const { loadBabi, parseBabi, generateBabi, GENERATED_TASKS } = await import('../data/babi.js');

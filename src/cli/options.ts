@@ -187,6 +187,7 @@ export const COMMAND_OPTIONS: Record<'train babi' | 'babi' | 'train translate' |
       numbers: ['lr', 'dropout', 'l2', 'supervise', 'minutes', 'target', 'init-gain', 'embedding-std'],
     }),
     { name: 'keep', value: 'best|last', help: "end with the best validation point's weights (default) or the last step's" },
+    { name: 'rename-answers', help: 'rename the answer words in each training story at random (augmentation for small files)' },
     { name: 'save', value: 'FILE', help: 'write the weights, vocabulary and options (safetensors)' },
     SEED, JSON_FLAG, QUIET, HELP,
   ],

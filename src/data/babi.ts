@@ -132,6 +132,36 @@ export function encodeBabi(e: BabiExample, vocab: Vocabulary): EncodedBabi {
   };
 }
 
+/**
+ * The answer classes that are also story words: the names a story uses alike (the places of
+ * tasks 1-3 and 14, the colours of task 16). Answers no story says (yes/no, counts, list tokens)
+ * are left out, so renaming them can never contradict a story.
+ */
+export function renameableAnswerIds(encoded: EncodedBabi[]): Int32Array {
+  const inStories = new Set<number>();
+  for (const e of encoded) for (const f of e.facts) for (const w of f) inStories.add(w);
+  const ids = new Set<number>();
+  for (const e of encoded) if (e.answer > 1 && inStories.has(e.answer)) ids.add(e.answer);
+  return Int32Array.from([...ids].sort((a, b) => a - b));
+}
+
+/**
+ * The example with `ids[i]` renamed to `ids[perm[i]]` in every fact, the question and the answer:
+ * one random renaming per question (the entity anonymisation of Hermann et al. 2015), so the
+ * answer can only come from the story, not from which name it is. `map` is scratch of vocabulary
+ * size, returned to the identity.
+ */
+export function renameAnswers(e: EncodedBabi, ids: Int32Array, perm: Int32Array, map: Int32Array): EncodedBabi {
+  for (let i = 0; i < ids.length; i++) map[ids[i]] = ids[perm[i]];
+  const rename = (s: Int32Array) => s.map((w) => map[w]);
+  const out: EncodedBabi = {
+    facts: e.facts.map(rename), question: rename(e.question), answer: map[e.answer],
+    answerWords: e.answerWords && rename(e.answerWords), supporting: e.supporting,
+  };
+  for (let i = 0; i < ids.length; i++) map[ids[i]] = ids[i];
+  return out;
+}
+
 /** Splits off the last `fraction` of the questions as validation (the issue's rule: the last 10%). */
 export function splitBabi<T>(examples: T[], fraction = 0.1): { train: T[]; validation: T[] } {
   if (!(fraction > 0 && fraction < 1)) throw new RangeError(`validation fraction must be in (0, 1), got ${fraction}`);

@@ -4,10 +4,11 @@
 // vocabulary and options in one safetensors file, and the lecture's picture of the gates.
 import type { Runtime } from '../runtime/runtime.js';
 import { miniBatches } from '../data/batch.js';
-import { answerToken, babiVocabulary, encodeBabi, splitBabi, type BabiExample, type EncodedBabi } from '../data/babi.js';
+import { answerToken, babiVocabulary, encodeBabi, renameAnswers, renameableAnswerIds, splitBabi, type BabiExample, type EncodedBabi } from '../data/babi.js';
 import { Vocabulary } from '../data/vocab.js';
 import { metadataObject, readSafetensors, safetensorsMetadata, writeSafetensors } from '../io/safetensors.js';
 import { ProgressBar } from '../train/progress.js';
+import { Rng } from '../train/rng.js';
 import { Trainer } from '../train/trainer.js';
 import { DMN, makeDMNBatch, type DMNBatch, type DMNOptions } from './dmn.js';
 
@@ -31,6 +32,13 @@ export interface BabiTrainOptions extends Partial<DMNOptions> {
   clipNorm?: number;
   /** Sort within windows of batches by fact count, to cut padding (default true). */
   bucket?: boolean;
+  /**
+   * Give every training question its own random renaming of the answer words that are story
+   * words (places, colours): augmentation for small files such as qa3's 1k, where the model
+   * otherwise memorises. Only for tasks whose answers are interchangeable names (not qa15's
+   * singular/plural animals, nor qa20's fixed motives). Default false.
+   */
+  renameAnswers?: boolean;
   /** One line per validation. */
   log?: (line: string) => void;
   /** Progress bar on stderr (default false). */
@@ -60,7 +68,7 @@ export interface BabiTrainResult {
   vocab: Vocabulary;
   history: BabiValidationPoint[];
   /** The training recipe as run, defaults resolved (the model's own options are `model.config`). */
-  training: { batchSize: number; lr: number; l2: number; clipNorm: number; bucket: boolean; keep: 'best' | 'last'; validateEvery: number | null; validationFraction: number };
+  training: { batchSize: number; lr: number; l2: number; clipNorm: number; bucket: boolean; renameAnswers: boolean; keep: 'best' | 'last'; validateEvery: number | null; validationFraction: number };
   metrics: {
     accuracy: number; bestAccuracy: number; trainQuestions: number; validationQuestions: number; steps: number; epochs: number;
     seconds: number; questionsPerSecond: number; parameters: number; vocabSize: number; variant: string;
@@ -78,9 +86,12 @@ export function babiBatches(encoded: EncodedBabi[], batchSize: number, passes: n
 export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResult {
   const keep = options.keep ?? 'best';
   if (keep !== 'best' && keep !== 'last') throw new RangeError(`keep must be 'best' or 'last', got ${String(keep)}`);
+  if (options.renameAnswers !== undefined && typeof options.renameAnswers !== 'boolean') {
+    throw new TypeError(`renameAnswers must be true or false, got ${JSON.stringify(options.renameAnswers)}`);
+  }
   const training: BabiTrainResult['training'] = {
     batchSize: options.batchSize ?? 100, lr: options.lr ?? 1e-3, l2: options.l2 ?? 0, clipNorm: options.clipNorm ?? 10,
-    bucket: options.bucket !== false, keep, validateEvery: options.validateEvery ?? null, validationFraction: options.validationFraction ?? 0.1,
+    bucket: options.bucket !== false, renameAnswers: options.renameAnswers === true, keep, validateEvery: options.validateEvery ?? null, validationFraction: options.validationFraction ?? 0.1,
   };
   const { train, validation } = splitBabi(options.examples, training.validationFraction);
   // The vocabulary sees the training part only: validation words it never saw map to <unk>.
@@ -89,7 +100,7 @@ export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResu
   const venc = validation.map((e) => encodeBabi(e, vocab));
   const passes = options.passes ?? 3;
   const { examples: _e, validationFraction: _v, keep: _kp, epochs: _ep, seconds: _s, targetAccuracy: _t, validateEvery: _ve, batchSize: _b, lr: _lr, l2: _l2,
-    clipNorm: _c, bucket: _bk, log: _lg, progress: _p, onStep: _os, clock: _ck, ...dmnOptions } = options;
+    clipNorm: _c, bucket: _bk, renameAnswers: _ra, log: _lg, progress: _p, onStep: _os, clock: _ck, ...dmnOptions } = options;
   const model = new DMN(rt, { ...dmnOptions, vocabSize: vocab.size });
   const trainer = new Trainer(model, { lr: training.lr, clipNorm: training.clipNorm, weightDecay: training.l2, seed: options.seed ?? 0 });
   const validBatches = babiBatches(venc, 250, passes);
@@ -97,6 +108,11 @@ export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResu
   const epochs = options.epochs ?? (options.seconds !== undefined ? 1000 : 20);
   const target = options.targetAccuracy ?? 1.01;
   const factCounts = enc.map((e) => e.facts.length);
+  const renameIds = training.renameAnswers ? renameableAnswerIds(enc) : new Int32Array(0);
+  // Its own generator, so renaming leaves the batch order of a seed unchanged.
+  const renameRng = new Rng(`${options.seed ?? 0}:rename-answers`);
+  const renameMap = Int32Array.from({ length: vocab.size }, (_, i) => i);
+  const trainExample = (i: number) => (renameIds.length > 1 ? renameAnswers(enc[i], renameIds, renameRng.permutation(renameIds.length), renameMap) : enc[i]);
   const history: BabiValidationPoint[] = [];
   let trainMs = 0, questions = 0, lossSum = 0, lossCount = 0, best = 0;
   let secondsToTarget: number | null = null;
@@ -125,7 +141,7 @@ export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResu
     const bar = options.progress ? new ProgressBar({ total: batches.length, label: `epoch ${epoch + 1}`, unit: 'q' }) : null;
     for (let k = 0; k < batches.length; k++) {
       const t0 = clock();
-      const batch = makeDMNBatch(Array.from(batches[k], (i) => enc[i]), passes);
+      const batch = makeDMNBatch(Array.from(batches[k], trainExample), passes);
       const { loss } = trainer.trainStep(batch);
       trainMs += clock() - t0;
       questions += batch.B;
