@@ -2,7 +2,7 @@
 // generator; malformed files give errors naming the file and line.
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { babiVocabulary, encodeBabi, generateBabi, parseBabi, renameAnswers, renameableAnswerIds, splitBabi, answerToken } from '../src/data/babi.js';
+import { babiVocabulary, encodeBabi, generateBabi, parseBabi, babiProperNames, renameWords, renameableAnswerIds, splitBabi, answerToken } from '../src/data/babi.js';
 
 const SAMPLE = `1 Mary moved to the bathroom.
 2 John went to the hallway.
@@ -86,16 +86,26 @@ describe('renaming the answer words (augmentation)', () => {
     // bathroom and hallway are answers the stories say; "milk,apple" and "yes" are not story words.
     expect(Array.from(ids, (i) => vocab.token(i)).sort()).toEqual(['bathroom', 'hallway']);
     const map = Int32Array.from({ length: vocab.size }, (_, i) => i);
-    const swapped = renameAnswers(enc[0], ids, Int32Array.from([1, 0]), map);
+    const swapped = renameWords(enc[0], [ids], [Int32Array.from([1, 0])], map);
     expect(swapped.facts.map((f) => vocab.decode(f).join(' '))).toEqual(['mary moved to the hallway', 'john went to the bathroom']);
     expect(vocab.token(swapped.answer)).toBe('hallway');
     expect(vocab.decode(swapped.question)).toEqual(['where', 'is', 'mary']);
     // The source example is untouched and the scratch map is back to the identity.
     expect(vocab.token(enc[0].answer)).toBe('bathroom');
     expect(Array.from(map)).toEqual(Array.from({ length: vocab.size }, (_, i) => i));
-    const yes = renameAnswers(enc[3], ids, Int32Array.from([1, 0]), map);
+    const yes = renameWords(enc[3], [ids], [Int32Array.from([1, 0])], map);
     expect(vocab.token(yes.answer)).toBe('yes');
     expect(vocab.decode(yes.question)).toEqual(['is', 'mary', 'in', 'the', 'hallway']);
+    // Two groups at once: people and places.
+    const people = Int32Array.from(['mary', 'john'], (w) => vocab.id(w));
+    const both = renameWords(enc[0], [ids, people], [Int32Array.from([1, 0]), Int32Array.from([1, 0])], map);
+    expect(both.facts.map((f) => vocab.decode(f).join(' '))).toEqual(['john moved to the hallway', 'mary went to the bathroom']);
+    expect(vocab.decode(both.question)).toEqual(['where', 'is', 'john']);
+    expect(vocab.token(both.answer)).toBe('hallway');
+  });
+  it('finds the proper names: statement words never in lower case', () => {
+    expect(babiProperNames(SAMPLE)).toEqual(['daniel', 'john', 'mary']);
+    expect(babiProperNames('1 Mice are afraid of wolves.\n2 The mouse is Jessica.\n3 Where is the mouse?\tkitchen\t1\n')).toEqual(['jessica', 'mice']);
   });
 });
 

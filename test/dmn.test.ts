@@ -229,5 +229,11 @@ describe('trainBabi renameAnswers', () => {
     expect(plain.model.params.valuesView()).not.toEqual(renamed.model.params.valuesView());
     for (const r of [renamed, again, plain]) r.model.dispose();
     expect(() => trainBabi(rt, { ...common, renameAnswers: 'yes' as unknown as boolean })).toThrow(/renameAnswers must be true or false, got "yes"/);
+    const live = rt.liveBytes;
+    expect(() => trainBabi(rt, { ...common, renameWords: [['mary']] })).toThrow(/renameWords\[0\] must be at least 2 words, got \["mary"\]/);
+    expect(() => trainBabi(rt, { ...common, renameWords: [['mary', 'john'], ['john', 'sandra']] })).toThrow(/'john' is in two groups/);
+    expect(() => trainBabi(rt, { ...common, renameWords: [['mary', 'zebra']] })).toThrow(/'zebra' is not a word of the training questions/);
+    expect(() => trainBabi(rt, { ...common, renameAnswers: true, renameWords: [['kitchen', 'garden']] })).toThrow(/'kitchen' is an answer word, which renameAnswers already renames/);
+    expect(rt.liveBytes).toBe(live); // no model left behind by the errors
   });
 });

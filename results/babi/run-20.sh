@@ -7,7 +7,8 @@
 # the build's commit is read from DIST_DIR/COMMIT when present; OUT=file (default tasks20.jsonl).
 # An empty list needs a space: TASKS=" " runs no DMN+ task. EXTRA="--supervise 1" adds flags to every
 # run and TAG=supervise1 marks the run names (the strong-supervision table of session 8:
-# OUT=results/babi/supervised-s8.jsonl TAG=supervise1 EXTRA="--supervise 1"). Run under nice.
+# OUT=results/babi/supervised-s8.jsonl TAG=supervise1 EXTRA="--supervise 1"). RENAME_TASKS="2 3 14 16"
+# adds --rename-answers to those DMN+ tasks (names end in -rename; session 10's table). Run under nice.
 DIST=${1:-dist}
 OUT=${OUT:-results/babi/tasks20.jsonl}
 DATA=/work/shared/data/babi
@@ -15,11 +16,13 @@ mkdir -p results/babi/logs
 run() {
   variant=$1; task=$2; shift 2
   if [ "$task" = 3 ]; then set="en"; tk=""; else set="en10k"; tk="--tenk"; fi
-  name="$set-qa$task-$variant${TAG:+-$TAG}"
+  rename=""
+  if [ "$variant" = dmn+ ]; then for r in $RENAME_TASKS; do [ "$r" = "$task" ] && rename="--rename-answers"; done; fi
+  name="$set-qa$task-$variant${rename:+-rename}${TAG:+-$TAG}"
   commit=$(cat "$DIST/COMMIT" 2>/dev/null || git rev-parse --short HEAD)
   echo "=== $(date -u +%H:%M:%S) $name ($commit)" >> results/babi/logs/$name.log
   node "$DIST/cli.js" train babi --data $DATA --task $task $tk --variant $variant --clock cpu --target 0.995 \
-    --validate-every 30 --json "$@" $EXTRA 2>>results/babi/logs/$name.log | sed "s/^{/{\"run\":\"$name\",\"task\":$task,\"commit\":\"$commit\",/" >> $OUT
+    --validate-every 30 --json "$@" $rename $EXTRA 2>>results/babi/logs/$name.log | sed "s/^{/{\"run\":\"$name\",\"task\":$task,\"commit\":\"$commit\",/" >> $OUT
 }
 # TASKS / DMN_TASKS / MINUTES override the lists and the limit (the machine is shared: the easy
 # tasks first, so that a partial run still fills most rows).

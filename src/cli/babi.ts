@@ -30,6 +30,8 @@ export const BABI_TRAIN_USAGE = `usage: rnn-wasm train babi --data FILE_OR_DIR [
   --rename-answers     give each training story its own random renaming of the answer words the stories use
                        (places, colours): augmentation for small files such as qa3's 1k; only where those
                        names are interchangeable (not qa15's wolf/wolves, nor qa20's fixed motives)
+  --rename-names       the same for the file's proper names (words never in lower case: Mary, John)
+  --rename WORDS       the same for groups of words you name: "football,apple,milk;red,blue"
   --save FILE          write the weights, vocabulary and options (safetensors)
   --seed N  --json  --quiet
 `;
@@ -55,6 +57,16 @@ export async function resolveBabiFile(data: string, task: number | undefined, te
     if (hit) return join(dir, hit);
   }
   throw new Error(`--data ${data}: no qa${task}_*_train.txt${tenk ? ' in en-10k/' : ''}`);
+}
+
+/** --rename "a,b,c;x,y": groups of interchangeable words (lower-cased). */
+function renameFlagGroups(args: ParsedArgs): string[][] {
+  if (!args.flags.has('rename')) return [];
+  const value = flagString(args, 'rename', '');
+  const groups = value.split(';').map((g) => g.split(',').map((w) => w.trim().toLowerCase()).filter((w) => w !== ''));
+  const bad = groups.findIndex((g) => g.length < 2);
+  if (bad >= 0) throw new UsageError(`--rename takes groups of at least 2 comma-separated words, separated by ';' (e.g. "football,apple,milk"), got '${value}'`);
+  return groups;
 }
 
 export async function trainBabiCommand(args: ParsedArgs): Promise<number> {
@@ -97,19 +109,29 @@ export async function trainBabiCommand(args: ParsedArgs): Promise<number> {
     validateEvery: args.flags.has('validate-every') ? flagInt(args, 'validate-every', 50) : undefined,
     keep: flagChoice(args, 'keep', ['best', 'last'] as const),
     renameAnswers: flagBool(args, 'rename-answers'),
+    renameWords: renameFlagGroups(args),
   };
+  const renameNames = flagBool(args, 'rename-names');
   const savePath = flagOutputFile(args, 'save');
-  const { loadBabi, parseBabi, generateBabi, GENERATED_TASKS } = await import('../data/babi.js');
-  let examples: BabiExample[];
+  const { babiProperNames, parseBabi, generateBabi, GENERATED_TASKS } = await import('../data/babi.js');
+  let text: string;
   let source: string;
   if (args.flags.has('data')) {
     source = await resolveBabiFile(flagInputPath(args, 'data', 'a bAbI v1.2 training file or a directory of them', { directory: true }), task, flagBool(args, 'tenk'));
-    examples = await loadBabi(source, { maxFacts });
+    text = await (await import('node:fs/promises')).readFile(source, 'utf8');
   } else {
     const t = (task ?? 1) as keyof typeof GENERATED_TASKS;
     if (!(t in GENERATED_TASKS)) throw new UsageError(`without --data, --task must be one the generator writes (${Object.keys(GENERATED_TASKS).join(', ')}), got ${t}`);
     source = `built-in generator, task ${t} (${GENERATED_TASKS[t]})`;
-    examples = parseBabi(generateBabi({ task: t, stories: 1000, seed }), { maxFacts });
+    text = generateBabi({ task: t, stories: 1000, seed });
+  }
+  const examples: BabiExample[] = parseBabi(text, { maxFacts, source });
+  if (renameNames) {
+    const names = babiProperNames(text);
+    if (names.length < 2) throw new UsageError(`--rename-names: ${source} has ${names.length} proper name(s) (${names.join(', ') || 'none'}); renaming needs at least 2`);
+    if (training.renameWords.some((g) => g.some((w) => names.includes(w)))) throw new UsageError('--rename-names: --rename already names some of the proper names; use one of the two');
+    training.renameWords.push(names);
+    log?.(`renaming the proper names: ${names.join(', ')}`);
   }
   const clock = clockName === 'cpu' ? cpuMs : () => performance.now();
   const wall0 = performance.now(), cpu0 = cpuMs();

@@ -188,6 +188,8 @@ export const COMMAND_OPTIONS: Record<'train babi' | 'babi' | 'train translate' |
     }),
     { name: 'keep', value: 'best|last', help: "end with the best validation point's weights (default) or the last step's" },
     { name: 'rename-answers', help: 'rename the answer words in each training story at random (augmentation for small files)' },
+    { name: 'rename-names', help: "rename the file's proper names in each training story at random" },
+    { name: 'rename', value: 'WORDS', help: 'rename these groups of words at random ("a,b,c;x,y")' },
     { name: 'save', value: 'FILE', help: 'write the weights, vocabulary and options (safetensors)' },
     SEED, JSON_FLAG, QUIET, HELP,
   ],

@@ -146,20 +146,42 @@ export function renameableAnswerIds(encoded: EncodedBabi[]): Int32Array {
 }
 
 /**
- * The example with `ids[i]` renamed to `ids[perm[i]]` in every fact, the question and the answer:
- * one random renaming per question (the entity anonymisation of Hermann et al. 2015), so the
- * answer can only come from the story, not from which name it is. `map` is scratch of vocabulary
- * size, returned to the identity.
+ * The example with every group's word `group[i]` renamed to `group[perm[i]]` in every fact, the
+ * question and the answer: one random renaming per question (the entity anonymisation of
+ * Hermann et al. 2015), so the answer has to come from the story, not from which name it is.
+ * `map` is scratch of vocabulary size holding the identity; it is left so.
  */
-export function renameAnswers(e: EncodedBabi, ids: Int32Array, perm: Int32Array, map: Int32Array): EncodedBabi {
-  for (let i = 0; i < ids.length; i++) map[ids[i]] = ids[perm[i]];
+export function renameWords(e: EncodedBabi, groups: Int32Array[], perms: Int32Array[], map: Int32Array): EncodedBabi {
+  groups.forEach((ids, k) => {
+    for (let i = 0; i < ids.length; i++) map[ids[i]] = ids[perms[k][i]];
+  });
   const rename = (s: Int32Array) => s.map((w) => map[w]);
   const out: EncodedBabi = {
     facts: e.facts.map(rename), question: rename(e.question), answer: map[e.answer],
     answerWords: e.answerWords && rename(e.answerWords), supporting: e.supporting,
   };
-  for (let i = 0; i < ids.length; i++) map[ids[i]] = ids[i];
+  for (const ids of groups) for (let i = 0; i < ids.length; i++) map[ids[i]] = ids[i];
   return out;
+}
+
+/**
+ * The proper names of a bAbI file: statement words never written in lower case (Mary, Lily;
+ * not "The", which is also "the"). Lower-cased, sorted. Some tasks have capitalised plurals
+ * ("Mice are afraid of wolves") that this also returns: check the list before renaming.
+ */
+export function babiProperNames(text: string): string[] {
+  const capital = new Set<string>(), lower = new Set<string>();
+  for (const line of text.split('\n')) {
+    const body = line.replace(/^\d+ /, '').split('\t')[0];
+    const statement = !line.includes('\t');
+    for (const w of body.replace(/[.?!,]/g, ' ').split(/\s+/)) {
+      if (w === '') continue;
+      if (w[0] !== w[0].toLowerCase()) {
+        if (statement) capital.add(w.toLowerCase());
+      } else lower.add(w.toLowerCase());
+    }
+  }
+  return [...capital].filter((w) => !lower.has(w)).sort();
 }
 
 /** Splits off the last `fraction` of the questions as validation (the issue's rule: the last 10%). */

@@ -4,7 +4,7 @@
 // vocabulary and options in one safetensors file, and the lecture's picture of the gates.
 import type { Runtime } from '../runtime/runtime.js';
 import { miniBatches } from '../data/batch.js';
-import { answerToken, babiVocabulary, encodeBabi, renameAnswers, renameableAnswerIds, splitBabi, type BabiExample, type EncodedBabi } from '../data/babi.js';
+import { answerToken, babiVocabulary, encodeBabi, renameWords, renameableAnswerIds, splitBabi, type BabiExample, type EncodedBabi } from '../data/babi.js';
 import { Vocabulary } from '../data/vocab.js';
 import { metadataObject, readSafetensors, safetensorsMetadata, writeSafetensors } from '../io/safetensors.js';
 import { ProgressBar } from '../train/progress.js';
@@ -39,6 +39,12 @@ export interface BabiTrainOptions extends Partial<DMNOptions> {
    * singular/plural animals, nor qa20's fixed motives). Default false.
    */
   renameAnswers?: boolean;
+  /**
+   * More groups of interchangeable words, renamed the same way (e.g. the people of a task:
+   * `babiProperNames` of its file). Every word must be a word of the training questions and in
+   * one group only (the answer group included). Default none.
+   */
+  renameWords?: string[][];
   /** One line per validation. */
   log?: (line: string) => void;
   /** Progress bar on stderr (default false). */
@@ -68,7 +74,7 @@ export interface BabiTrainResult {
   vocab: Vocabulary;
   history: BabiValidationPoint[];
   /** The training recipe as run, defaults resolved (the model's own options are `model.config`). */
-  training: { batchSize: number; lr: number; l2: number; clipNorm: number; bucket: boolean; renameAnswers: boolean; keep: 'best' | 'last'; validateEvery: number | null; validationFraction: number };
+  training: { batchSize: number; lr: number; l2: number; clipNorm: number; bucket: boolean; renameAnswers: boolean; renameWords: string[][]; keep: 'best' | 'last'; validateEvery: number | null; validationFraction: number };
   metrics: {
     accuracy: number; bestAccuracy: number; trainQuestions: number; validationQuestions: number; steps: number; epochs: number;
     seconds: number; questionsPerSecond: number; parameters: number; vocabSize: number; variant: string;
@@ -82,6 +88,37 @@ export function babiBatches(encoded: EncodedBabi[], batchSize: number, passes: n
   return miniBatches(encoded.length, batchSize).map((idx) => makeDMNBatch(Array.from(idx, (i) => encoded[i]), passes));
 }
 
+function checkRenameWords(groups: unknown): void {
+  if (!Array.isArray(groups)) throw new TypeError(`renameWords must be an array of word groups (string arrays), got ${JSON.stringify(groups)}`);
+  const seen = new Set<string>();
+  groups.forEach((g, k) => {
+    if (!Array.isArray(g) || g.length < 2 || !g.every((w) => typeof w === 'string' && w !== '')) {
+      throw new TypeError(`renameWords[${k}] must be at least 2 words, got ${JSON.stringify(g)}`);
+    }
+    for (const w of g as string[]) {
+      if (seen.has(w)) throw new RangeError(`renameWords: '${w}' is in two groups; a word can be renamed within one group only`);
+      seen.add(w);
+    }
+  });
+}
+
+/** The id groups to rename: the answer group (renameAnswers), then renameWords's, checked against the vocabulary. */
+function renameGroupIds(training: BabiTrainResult['training'], enc: EncodedBabi[], vocab: Vocabulary): Int32Array[] {
+  const groups: Int32Array[] = [];
+  const answers = training.renameAnswers ? renameableAnswerIds(enc) : new Int32Array(0);
+  if (answers.length > 1) groups.push(answers);
+  for (const g of training.renameWords) {
+    const ids = Int32Array.from(g, (w) => {
+      const id = vocab.id(w.toLowerCase());
+      if (id <= 1) throw new RangeError(`renameWords: '${w}' is not a word of the training questions`);
+      if (answers.includes(id)) throw new RangeError(`renameWords: '${w}' is an answer word, which renameAnswers already renames`);
+      return id;
+    });
+    groups.push(ids);
+  }
+  return groups;
+}
+
 /** Trains a DMN on bAbI questions; validation is the last 10% (by default) of them. */
 export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResult {
   const keep = options.keep ?? 'best';
@@ -89,18 +126,20 @@ export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResu
   if (options.renameAnswers !== undefined && typeof options.renameAnswers !== 'boolean') {
     throw new TypeError(`renameAnswers must be true or false, got ${JSON.stringify(options.renameAnswers)}`);
   }
+  if (options.renameWords !== undefined) checkRenameWords(options.renameWords);
   const training: BabiTrainResult['training'] = {
     batchSize: options.batchSize ?? 100, lr: options.lr ?? 1e-3, l2: options.l2 ?? 0, clipNorm: options.clipNorm ?? 10,
-    bucket: options.bucket !== false, renameAnswers: options.renameAnswers === true, keep, validateEvery: options.validateEvery ?? null, validationFraction: options.validationFraction ?? 0.1,
+    bucket: options.bucket !== false, renameAnswers: options.renameAnswers === true, renameWords: options.renameWords ?? [], keep, validateEvery: options.validateEvery ?? null, validationFraction: options.validationFraction ?? 0.1,
   };
   const { train, validation } = splitBabi(options.examples, training.validationFraction);
   // The vocabulary sees the training part only: validation words it never saw map to <unk>.
   const vocab = babiVocabulary(train, { answerWords: options.answerModule === 'gru' });
   const enc = train.map((e) => encodeBabi(e, vocab));
   const venc = validation.map((e) => encodeBabi(e, vocab));
+  const renameGroups = renameGroupIds(training, enc, vocab); // before the model: a bad word leaks nothing
   const passes = options.passes ?? 3;
   const { examples: _e, validationFraction: _v, keep: _kp, epochs: _ep, seconds: _s, targetAccuracy: _t, validateEvery: _ve, batchSize: _b, lr: _lr, l2: _l2,
-    clipNorm: _c, bucket: _bk, renameAnswers: _ra, log: _lg, progress: _p, onStep: _os, clock: _ck, ...dmnOptions } = options;
+    clipNorm: _c, bucket: _bk, renameAnswers: _ra, renameWords: _rw, log: _lg, progress: _p, onStep: _os, clock: _ck, ...dmnOptions } = options;
   const model = new DMN(rt, { ...dmnOptions, vocabSize: vocab.size });
   const trainer = new Trainer(model, { lr: training.lr, clipNorm: training.clipNorm, weightDecay: training.l2, seed: options.seed ?? 0 });
   const validBatches = babiBatches(venc, 250, passes);
@@ -108,11 +147,11 @@ export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResu
   const epochs = options.epochs ?? (options.seconds !== undefined ? 1000 : 20);
   const target = options.targetAccuracy ?? 1.01;
   const factCounts = enc.map((e) => e.facts.length);
-  const renameIds = training.renameAnswers ? renameableAnswerIds(enc) : new Int32Array(0);
   // Its own generator, so renaming leaves the batch order of a seed unchanged.
   const renameRng = new Rng(`${options.seed ?? 0}:rename-answers`);
   const renameMap = Int32Array.from({ length: vocab.size }, (_, i) => i);
-  const trainExample = (i: number) => (renameIds.length > 1 ? renameAnswers(enc[i], renameIds, renameRng.permutation(renameIds.length), renameMap) : enc[i]);
+  const trainExample = (i: number) =>
+    renameGroups.length > 0 ? renameWords(enc[i], renameGroups, renameGroups.map((ids) => renameRng.permutation(ids.length)), renameMap) : enc[i];
   const history: BabiValidationPoint[] = [];
   let trainMs = 0, questions = 0, lossSum = 0, lossCount = 0, best = 0;
   let secondsToTarget: number | null = null;
