@@ -8,7 +8,8 @@
 # An empty list needs a space: TASKS=" " runs no DMN+ task. EXTRA="--supervise 1" adds flags to every
 # run and TAG=supervise1 marks the run names (the strong-supervision table of session 8:
 # OUT=results/babi/supervised-s8.jsonl TAG=supervise1 EXTRA="--supervise 1"). RENAME_TASKS="2 3 14 16"
-# adds --rename-answers to those DMN+ tasks (names end in -rename; session 10's table). Run under nice.
+# adds $RENAME_FLAGS (default --rename-answers) to those DMN+ tasks, and RENAME_TAG (default rename)
+# to their names (session 10's table). Run under nice.
 DIST=${1:-dist}
 OUT=${OUT:-results/babi/tasks20.jsonl}
 DATA=/work/shared/data/babi
@@ -17,8 +18,8 @@ run() {
   variant=$1; task=$2; shift 2
   if [ "$task" = 3 ]; then set="en"; tk=""; else set="en10k"; tk="--tenk"; fi
   rename=""
-  if [ "$variant" = dmn+ ]; then for r in $RENAME_TASKS; do [ "$r" = "$task" ] && rename="--rename-answers"; done; fi
-  name="$set-qa$task-$variant${rename:+-rename}${TAG:+-$TAG}"
+  if [ "$variant" = dmn+ ]; then for r in $RENAME_TASKS; do [ "$r" = "$task" ] && rename="${RENAME_FLAGS:---rename-answers}"; done; fi
+  name="$set-qa$task-$variant${rename:+-${RENAME_TAG:-rename}}${TAG:+-$TAG}"
   commit=$(cat "$DIST/COMMIT" 2>/dev/null || git rev-parse --short HEAD)
   echo "=== $(date -u +%H:%M:%S) $name ($commit)" >> results/babi/logs/$name.log
   node "$DIST/cli.js" train babi --data $DATA --task $task $tk --variant $variant --clock cpu --target 0.995 \

@@ -2,7 +2,8 @@
 // tta.jsonl (time-to-accuracy rows), the 20-task table (TABLE=file, default tasks20-s9e.jsonl: session 9,
 // build 50ded77; tasks20-s9.jsonl build 5386c85, tasks20-s7.jsonl session 7, all 5-minute limits;
 // tasks20.jsonl holds session 6's 3-minute rows), the same beside strong supervision
-// (STRONG=file, default supervised-s8.jsonl), ab.jsonl (questions/s A/B).
+// (STRONG=file, default supervised-s8.jsonl) and beside renaming (RENAMED=file, default
+// tasks20-s10-rename.jsonl: session 10's --rename-answers/--rename-names rows), ab.jsonl (questions/s A/B).
 import fs from 'node:fs';
 const dir = new URL('.', import.meta.url).pathname;
 const read = (f) => (fs.existsSync(dir + f) ? fs.readFileSync(dir + f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
@@ -35,12 +36,17 @@ if (plus.length) {
 const strongRows = read(process.env.STRONG ?? 'supervised-s8.jsonl');
 if (strongRows.length) {
   const latest = (rs, v) => new Map(rs.filter((r) => r.variant === v).map((r) => [r.task, r]));
-  const cols = [latest(rows, 'dmn+'), latest(strongRows, 'dmn+'), latest(rows, 'dmn'), latest(strongRows, 'dmn')];
-  const cell = (r) => (r ? `${pct(r.bestAccuracy)} (${r.seconds.toFixed(0)} s${r.secondsToTarget !== null ? ', target' : ''}, ${Math.round(r.questionsPerSecond)} q/s)` : '-');
+  // Weak with renaming: the renamed run where there is one, else the plain weak run.
+  const renamed = latest(read(process.env.RENAMED ?? 'tasks20-s10-rename.jsonl'), 'dmn+');
+  const weakPlus = latest(rows, 'dmn+');
+  const withRenaming = new Map([...weakPlus].map(([t, r]) => [t, renamed.get(t) ?? r]));
+  const cols = [weakPlus, withRenaming, latest(strongRows, 'dmn+'), latest(rows, 'dmn'), latest(strongRows, 'dmn')];
+  const renaming = (r) => [r.training?.renameAnswers ? 'answers' : '', r.training?.renameWords?.length ? 'names' : ''].filter(Boolean).join(' + ');
+  const cell = (r) => (r ? `${pct(r.bestAccuracy)} (${r.seconds.toFixed(0)} s${r.secondsToTarget !== null ? ', target' : ''}, ${Math.round(r.questionsPerSecond)} q/s${renaming(r) ? `, renamed: ${renaming(r)}` : ''})` : '-');
   const tasks = [...new Set(cols.flatMap((c) => [...c.keys()]))].sort((a, b) => a - b);
-  console.log('\n| task | DMN+ weak | DMN+ strong (--supervise 1) | DMN weak | DMN strong (--supervise 1) |\n|---|---|---|---|---|');
+  console.log('\n| task | DMN+ weak | DMN+ weak, renaming where valid | DMN+ strong (--supervise 1) | DMN weak | DMN strong (--supervise 1) |\n|---|---|---|---|---|---|');
   for (const t of tasks) console.log(`| qa${t} | ${cols.map((c) => cell(c.get(t))).join(' | ')} |`);
-  const names = ['DMN+ weak', 'DMN+ strong', 'DMN weak', 'DMN strong'];
+  const names = ['DMN+ weak', 'DMN+ weak, renaming', 'DMN+ strong', 'DMN weak', 'DMN strong'];
   cols.forEach((c, i) => {
     const rs = [...c.values()];
     if (!rs.length) return;
