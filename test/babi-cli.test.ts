@@ -27,7 +27,7 @@ describe('rnn-wasm train babi --json, babi --model (built CLI)', () => {
     expect(t.steps).toBe(3 * Math.ceil(4500 / 20));
     expect(t.model).toMatchObject({ variant: 'dmn+', input: 'fusion', cell: 'attention-gru', memoryUpdate: 'relu', passes: 3,
       embeddingDim: 16, hiddenSize: 16, dropout: 0.1, gateSupervision: 0.5, init: 'xavier', answerModule: 'softmax' });
-    expect(t.training).toEqual({ batchSize: 20, lr: 1e-3, l2: 0, clipNorm: 10, bucket: true, renameAnswers: false, keep: 'best', validateEvery: null,
+    expect(t.training).toEqual({ batchSize: 20, lr: 1e-3, l2: 0, clipNorm: 10, bucket: true, renameAnswers: false, renameWords: [], keep: 'best', validateEvery: null,
       validationFraction: 0.1, maxFacts: 40 });
     expect(t.accuracy).toBeGreaterThan(0.9);
 

@@ -202,7 +202,7 @@ describe('trainBabi keep', () => {
     expect(top).toBeGreaterThan(accuracies[accuracies.length - 1]); // else this case tests nothing
     expect(best.metrics.keptStep).toBe(best.history[accuracies.indexOf(top)].step);
     expect(best.metrics.accuracy).toBe(top);
-    expect(best.training).toEqual({ batchSize: 8, lr: 0.05, l2: 0, clipNorm: 10, bucket: true, renameAnswers: false, keep: 'best', validateEvery: 1, validationFraction: 0.1 });
+    expect(best.training).toEqual({ batchSize: 8, lr: 0.05, l2: 0, clipNorm: 10, bucket: true, renameAnswers: false, renameWords: [], keep: 'best', validateEvery: 1, validationFraction: 0.1 });
     expect(validationAccuracy(best)).toBe(top);
     const last = trainBabi(rt, { ...common, keep: 'last' });
     expect(last.metrics.keptStep).toBe(last.metrics.steps);
