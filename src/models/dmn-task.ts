@@ -129,7 +129,7 @@ export function trainBabi(rt: Runtime, options: BabiTrainOptions): BabiTrainResu
   if (options.renameWords !== undefined) checkRenameWords(options.renameWords);
   const training: BabiTrainResult['training'] = {
     batchSize: options.batchSize ?? 100, lr: options.lr ?? 1e-3, l2: options.l2 ?? 0, clipNorm: options.clipNorm ?? 10,
-    bucket: options.bucket !== false, renameAnswers: options.renameAnswers === true, renameWords: options.renameWords ?? [], keep, validateEvery: options.validateEvery ?? null, validationFraction: options.validationFraction ?? 0.1,
+    bucket: options.bucket !== false, renameAnswers: options.renameAnswers === true, renameWords: (options.renameWords ?? []).map((g) => [...g]), keep, validateEvery: options.validateEvery ?? null, validationFraction: options.validationFraction ?? 0.1,
   };
   const { train, validation } = splitBabi(options.examples, training.validationFraction);
   // The vocabulary sees the training part only: validation words it never saw map to <unk>.
