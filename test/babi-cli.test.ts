@@ -40,6 +40,20 @@ describe('rnn-wasm train babi --json, babi --model (built CLI)', () => {
     expect(m.variant).toBe('dmn+');
     expect(Math.abs(m.accuracy - t.accuracy)).toBeLessThan(0.08);
   }, 120_000);
+
+  it('--rename-answers --rename-names --rename: the groups it renamed are in the recipe it prints', () => {
+    const r = cli('train', 'babi', '--task', '1', '--epochs', '1', '--hidden', '8', '--embedding', '8', '--batch', '50',
+      '--rename-answers', '--rename-names', '--rename', 'moved,went', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const t = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    const names = t.training.renameWords[1];
+    expect(t.training.renameAnswers).toBe(true);
+    expect(t.training.renameWords[0]).toEqual(['moved', 'went']);
+    expect(names.length).toBeGreaterThan(1);
+    expect(names).toContain('mary');
+    expect(names).not.toContain('the');
+    expect(r.stderr).toContain(`renaming the proper names: ${names.join(', ')}`);
+  }, 120_000);
 });
 
 describe('a --json line longer than a pipe holds', () => {
