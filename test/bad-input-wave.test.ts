@@ -74,6 +74,7 @@ const attention: Subject<Attention> = {
     ['concat without attentionSize', (_a, rt) => new Attention(rt, { score: 'concat', querySize: 3, keySize: 4 }), /attentionSize must be an integer >= 1, got undefined/],
     ['options null', (_a, rt) => new Attention(rt, null as never), /options must be an object \{ score, querySize, keySize/],
     ['seed NaN', (_a, rt) => new Attention(rt, { score: 'general', querySize: 3, keySize: 4, seed: NaN }), /seed must be a finite number, got NaN/],
+    ['seed 1.5', (_a, rt) => new Attention(rt, { score: 'general', querySize: 3, keySize: 4, seed: 1.5 }), /seed must be a safe integer, got 1\.5/],
     ['general of 100000 x 100000 (out of memory)', (_a, rt) => new Attention(rt, { score: 'general', querySize: 100000, keySize: 100000 }), /needs .*GiB.*limited to/],
     ['h of rank 2', (a) => a.forward(S2, host([2, 4])), /h must have shape \[B, Tx, 4\] \(keySize 4\), got \[2, 4\]/],
     ['h with the wrong keySize', (a) => a.forward(S2, host([2, 5, 3])), /h must have shape \[B, Tx, 4\] \(keySize 4\), got \[2, 5, 3\]/],

@@ -232,6 +232,7 @@ describe('trainBabi renameAnswers', () => {
     const live = rt.liveBytes;
     expect(() => trainBabi(rt, { ...common, renameWords: [['mary']] })).toThrow(/renameWords\[0\] must be at least 2 words, got \["mary"\]/);
     expect(() => trainBabi(rt, { ...common, renameWords: [['mary', 'john'], ['john', 'sandra']] })).toThrow(/'john' is in two groups/);
+    expect(() => trainBabi(rt, { ...common, renameWords: [['Mary', 'mary', 'john']] })).toThrow(/'mary' is in two groups/);
     expect(() => trainBabi(rt, { ...common, renameWords: [['mary', 'zebra']] })).toThrow(/'zebra' is not a word of the training questions/);
     expect(() => trainBabi(rt, { ...common, renameAnswers: true, renameWords: [['kitchen', 'garden']] })).toThrow(/'kitchen' is an answer word, which renameAnswers already renames/);
     expect(rt.liveBytes).toBe(live); // no model left behind by the errors

@@ -14,7 +14,7 @@
 //            each with its own context object) and memoryBackwardDevice (the key-side
 //            gradient, accumulated over the calls, pushed back once). The tape ops in
 //            attention-tape.ts are built on it.
-import { checkAllFinite, checkHost, checkHostTensor, checkFinite, checkSize, describe, ShapeError } from '../runtime/check.js';
+import { checkAllFinite, checkHost, checkHostTensor, checkSize, describe, ShapeError } from '../runtime/check.js';
 import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ParameterBlock, Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
@@ -23,7 +23,7 @@ import {
   attentionContextBackward, attentionContextForward, attentionKeysBackward, attentionKeysForward, attentionScoresBackward,
   attentionScoresForward, attentionSoftmaxBackward, attentionSoftmaxForward, type ScoreKind,
 } from '../kernels/attention.js';
-import { ParameterLayer } from './parameters.js';
+import { layerSeed, ParameterLayer } from './parameters.js';
 import { checkLayerUsable, markDisposed, secondBackwardError } from '../runtime/lifecycle.js';
 
 export type { ScoreKind };
@@ -149,7 +149,7 @@ export class Attention extends ParameterLayer {
   constructor(readonly rt: Runtime, options: AttentionOptions) {
     const c = resolveAttentionSizes(options);
     const specs = attentionParameterSpecs(c.score, c.dq, c.dk, c.da);
-    const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
+    const seed = layerSeed(options.seed);
     super(rt, specs, { block: options.block, prefix: options.prefix });
     this.score = c.score;
     this.querySize = c.dq;

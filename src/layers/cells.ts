@@ -9,14 +9,14 @@
 // step (a decoder feeding its output back, the DMN's passes over the facts), each call's
 // backward adding into the same parameter gradients. The host API (forward / backward on
 // plain arrays) keeps the last forward's step, like the other layers.
-import { checkFinite, checkHost, checkShape, checkSize, describe, ShapeError } from '../runtime/check.js';
+import { checkHost, checkShape, checkSize, describe, ShapeError } from '../runtime/check.js';
 import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
 import { cellBackward, cellForward, cellWorkFloats } from '../kernels/cells.js';
 import { cellDescriptor, kindFor, type CellDescriptor, type CellKind } from '../kernels/cell-kinds.js';
 import { Rng } from '../train/rng.js';
-import { ParameterLayer } from './parameters.js';
+import { layerSeed, ParameterLayer } from './parameters.js';
 import { checkLayerUsable, checkSameRuntime, markDisposed, secondBackwardError } from '../runtime/lifecycle.js';
 
 export interface CellOptions {
@@ -143,7 +143,7 @@ export class RecurrentCell extends ParameterLayer {
   constructor(readonly rt: Runtime, readonly cell: CellKind, options: CellOptions) {
     const { I, H, bias } = resolveCellSizes(options);
     const shape = cellDescriptor(cell);
-    const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
+    const seed = layerSeed(options.seed);
     super(rt, cellParameterSpecs(shape.gates, options), { block: options.block, prefix: options.prefix });
     this.inputSize = I;
     this.hiddenSize = H;

@@ -30,7 +30,7 @@ import {
 } from '../kernels/episode.js';
 import { axpy, biasAddRows, biasAddRowsBackward, copyBuffer, fillBuffer } from '../kernels/elementwise.js';
 import { gemm } from '../kernels/gemm.js';
-import { NamedParameters } from './parameters.js';
+import { layerSeed, NamedParameters } from './parameters.js';
 import { initUniform, type InitRandom, type ParameterBinding } from './linear.js';
 import { Rng } from '../train/rng.js';
 import { Variable, type Tape } from '../train/tape.js';
@@ -203,13 +203,14 @@ export class EpisodeAttention extends EpisodeParameters {
     if (options === null || typeof options !== 'object') throw new TypeError('EpisodeAttention options must be an object { factSize, hiddenSize, gateSize, cell }');
     const gate = options.gate ?? 'softmax';
     if (gate !== 'softmax' && gate !== 'sigmoid') throw new RangeError(`EpisodeAttention gate must be 'softmax' or 'sigmoid', got ${String(gate)}`);
+    const seed = options.rng ? 0 : layerSeed(options.seed);
     super(rt, episodeParameterSpecs(options), options);
     this.factSize = options.factSize;
     this.hiddenSize = options.hiddenSize;
     this.gateSize = options.gateSize;
     this.cell = options.cell;
     this.gate = gate;
-    this.resetParameters(options.rng ?? new Rng(options.seed ?? Math.floor(Math.random() * 2 ** 31)));
+    this.resetParameters(options.rng ?? new Rng(seed));
   }
 
   /** torch-style defaults: Linear-like U(±1/sqrt(fan_in)) for the gate network, U(±1/sqrt(H)) for the GRU. */

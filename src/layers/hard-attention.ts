@@ -30,7 +30,7 @@ import { Tensor, type HostTensor } from '../runtime/tensor.js';
 import { Rng } from '../train/rng.js';
 import { attentionSoftmaxForward } from '../kernels/attention.js';
 import { Attention, attentionParameterSpecs, checkHost, checkMask, resolveAttentionSizes, upload, uploadFloats, type AttentionMask, type AttentionMemory, type AttentionOptions } from './attention.js';
-import { ParameterLayer } from './parameters.js';
+import { layerSeed, ParameterLayer } from './parameters.js';
 
 export interface HardAttentionOptions extends AttentionOptions {
   /** 'moving-average' (default), 'leave-one-out' (the other sequences' mean reward for the same query) or 'none'. */
@@ -103,7 +103,7 @@ export class HardAttention extends ParameterLayer {
     if (decay < 0 || decay >= 1) throw new RangeError(`baselineDecay must be in [0, 1), got ${decay}`);
     const beta = checkFinite('entropyBonus', options.entropyBonus ?? 0);
     if (beta < 0) throw new RangeError(`entropyBonus must be >= 0, got ${beta}`);
-    const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
+    const seed = layerSeed(options.seed);
     const c = resolveAttentionSizes(options);
     super(rt, attentionParameterSpecs(c.score, c.dq, c.dk, c.da), { block: options.block, prefix: options.prefix });
     // The scorer reads and initialises this layer's parameters (its block, its prefix).

@@ -8,10 +8,10 @@
 //   s: [B, dq]  h: [B, Tx, dk]  mask: a prefix per row  step: [B] (monotonic)
 //   -> scores, weights: [B, Tx]  context: [B, dk]  position: [B]
 // Names: the score's (W; W, b, v) plus W_p [dp, dq], v_p [dp] for predictive.
-import { checkFinite, checkSize, describe, ShapeError } from '../runtime/check.js';
+import { checkSize, describe, ShapeError } from '../runtime/check.js';
 import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { ParameterLayer } from './parameters.js';
+import { layerSeed, ParameterLayer } from './parameters.js';
 import { checkLayerUsable, markDisposed, secondBackwardError } from '../runtime/lifecycle.js';
 import { ParameterBlock, Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
 import { Rng } from '../train/rng.js';
@@ -97,7 +97,7 @@ export class LocalAttention extends ParameterLayer {
     const dp = options.mode === 'predictive' ? checkSize('predictSize', options.predictSize, 1) : 0;
     const specs = attentionParameterSpecs(c.score, c.dq, c.dk, c.da);
     if (dp > 0) specs.push({ name: 'W_p', shape: [dp, c.dq] }, { name: 'v_p', shape: [dp] });
-    const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
+    const seed = layerSeed(options.seed);
     super(rt, specs, { block: options.block, prefix: options.prefix });
     this.mode = options.mode;
     this.score = options.score;

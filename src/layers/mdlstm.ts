@@ -12,7 +12,7 @@
 // Host API: forward(x) / backward({ dOutput, dCell }) on plain arrays (copies out; the
 // activations live in the layer's own arena). Device API: forwardDevice / backwardDevice on
 // wasm tensors with an arena passed in, and `mdlstm(tape, layer, x)` for models on a Tape.
-import { checkAllFinite, checkHostTensor, checkFinite, checkShape, describe, checkSize, ShapeError, shapeSize } from '../runtime/check.js';
+import { checkAllFinite, checkHostTensor, checkShape, describe, checkSize, ShapeError, shapeSize } from '../runtime/check.js';
 import { checkLayerUsable, markDisposed, secondBackwardError } from '../runtime/lifecycle.js';
 import { Arena } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -21,7 +21,7 @@ import { axpy } from '../kernels/elementwise.js';
 import { mdlstmBackward, mdlstmBufferFloats, mdlstmForward, type MdlstmKept } from '../kernels/mdlstm.js';
 import { Rng } from '../train/rng.js';
 import { Variable, type Tape } from '../train/tape.js';
-import { ParameterLayer } from './parameters.js';
+import { layerSeed, ParameterLayer } from './parameters.js';
 
 export type MdlstmMerge = 'concat' | 'sum';
 export type MdlstmDirection = 0 | 1 | 2 | 3;
@@ -132,7 +132,7 @@ export class MDLSTM extends ParameterLayer {
   constructor(readonly rt: Runtime, options: MDLSTMOptions) {
     const c = resolveOptions(options);
     const specs = mdlstmParameterSpecs(options);
-    const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
+    const seed = layerSeed(options.seed);
     super(rt, specs, { block: options.block, prefix: options.prefix });
     this.inputSize = c.I;
     this.hiddenSize = c.H;

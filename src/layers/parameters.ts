@@ -1,10 +1,21 @@
 // The torch-style parameter bookkeeping the layers share: a layer's specs (torch state_dict
 // names and shapes) bound to a ParameterBlock under a prefix, with stateDict / loadStateDict /
 // gradients / zeroGrad by those names; ParameterLayer is that surface for a layer class.
-import { checkAllFinite, checkShape, ShapeError, shapeSize } from '../runtime/check.js';
+import { checkAllFinite, checkFinite, checkShape, ShapeError, shapeSize } from '../runtime/check.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { HostTensor, ParameterBlock, ParameterSpec } from '../runtime/tensor.js';
 import { bindParameters, type ParameterBinding } from './linear.js';
+
+/**
+ * A layer's initialisation seed: the given one, checked (call it before allocating anything, so a
+ * bad seed leaks nothing), or a random one.
+ */
+export function layerSeed(seed: number | undefined): number {
+  if (seed === undefined) return Math.floor(Math.random() * 2 ** 31);
+  checkFinite('seed', seed);
+  if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a safe integer, got ${seed}`);
+  return seed;
+}
 
 export class NamedParameters {
   readonly block: ParameterBlock;

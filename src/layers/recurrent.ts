@@ -18,7 +18,7 @@ import { checkLayerUsable, checkSameRuntime, markDisposed } from '../runtime/lif
 import type { Runtime } from '../runtime/runtime.js';
 import { ParameterBlock, Tensor, type HostTensor, type ParameterSpec } from '../runtime/tensor.js';
 import { Rng } from '../train/rng.js';
-import { NamedParameters } from './parameters.js';
+import { layerSeed, NamedParameters } from './parameters.js';
 
 import { sequenceDescriptor, type CellDescriptor, type CellKind, type SequenceCellKind } from '../kernels/cell-kinds.js';
 import { multiplyInto, sequenceBackward, sequenceForward, sequenceWorkFloats, swapAxes01 } from '../kernels/recurrent.js';
@@ -249,7 +249,7 @@ export class RecurrentLayer {
     this.params = new NamedParameters(rt, recurrentParameterSpecs(this.gateCount, options), { block: options.block, prefix: options.prefix, label: this.label });
     this.block = this.params.block;
     this.prefix = this.params.prefix;
-    const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : checkFinite('seed', options.seed);
+    const seed = layerSeed(options.seed);
     const rng = new Rng(seed);
     const own = rng.split(); // drawn either way, so that the initialisation does not depend on dropoutRng
     this.dropoutRng = options.dropoutRng ?? own;

@@ -95,9 +95,11 @@ function checkRenameWords(groups: unknown): void {
     if (!Array.isArray(g) || g.length < 2 || !g.every((w) => typeof w === 'string' && w !== '')) {
       throw new TypeError(`renameWords[${k}] must be at least 2 words, got ${JSON.stringify(g)}`);
     }
+    // Lower-cased as the vocabulary is: 'Mary' and 'mary' are one word (twice, it would break the renaming's one-to-one map).
     for (const w of g as string[]) {
-      if (seen.has(w)) throw new RangeError(`renameWords: '${w}' is in two groups; a word can be renamed within one group only`);
-      seen.add(w);
+      const word = w.toLowerCase();
+      if (seen.has(word)) throw new RangeError(`renameWords: '${word}' is in two groups; a word can be renamed within one group only`);
+      seen.add(word);
     }
   });
 }
