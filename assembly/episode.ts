@@ -525,3 +525,91 @@ export function position_encoding_backward(N: i32, L: i32, D: i32, dout: usize, 
     }
   }
 }
+
+// The sentence reader followed by a linear map W: [G, D] (the input GRU's products x · W_ihᵀ),
+// through two word tables. With f = Σ_j a_j w_j + c ⊙ Σ_j b_j w_j (position_encoding_forward),
+//   f · Wᵀ = Σ_j a_j P[w_j] + b_j Q[w_j],   P = table · Wᵀ,  Q = (table ⊙ c) · Wᵀ,
+// so a batch's products cost 2G multiply-adds per word instead of D·G per sentence, plus the
+// two [V, D] x [D, G] table products: the caller takes this way while 2V < N.
+// P, Q: [V, G] (row stride ldt)  ids: [N, L] i32 (in 0..V)  lengths: [N] i32  out: [N, G] (written)
+export function position_projection_forward(N: i32, L: i32, G: i32, P: usize, Q: usize, ldt: i32, ids: usize, lengths: usize, out: usize): void {
+  const G4 = G & ~3;
+  for (let n = 0; n < N; n++) {
+    const J = len_of(lengths, n);
+    const o = at(out, n * G);
+    if (J == 0) { memory.fill(o, 0, <usize>G << 2); continue; }
+    const invJ: f32 = 1 / <f32>J;
+    const row = ids + (<usize>(n * L) << 2);
+    // Word by word into the output row (in L1): the coefficients and both table rows are set
+    // up once per word, and the column loop is plain loads and stores.
+    for (let j = 0; j < J; j++) {
+      const t = <usize>(load<i32>(row + (<usize>j << 2)) * ldt) << 2;
+      const p = <f32>(j + 1) * invJ;
+      const a = f32x4.splat(1 - p), b = f32x4.splat(2 * p - 1);
+      const pp = P + t, qq = Q + t;
+      let g = 0;
+      if (j == 0) {
+        for (; g < G4; g += 4) {
+          const go = <usize>g << 2;
+          v128.store(o + go, madd(a, v128.load(pp + go), f32x4.mul(b, v128.load(qq + go))));
+        }
+      } else {
+        for (; g < G4; g += 4) {
+          const go = <usize>g << 2;
+          v128.store(o + go, madd(a, v128.load(pp + go), madd(b, v128.load(qq + go), v128.load(o + go))));
+        }
+      }
+      if (g < G) {
+        const go = <usize>g << 2, lanes = G - g;
+        const prev = j == 0 ? f32x4.splat(0) : ld(o + go, lanes);
+        st(o + go, madd(a, ld(pp + go, lanes), madd(b, ld(qq + go, lanes), prev)), lanes);
+      }
+    }
+  }
+}
+
+// Backward of position_projection_forward: dP[w_j] += a_j dout[n], dQ[w_j] += b_j dout[n]
+// for j < J (words past a length get nothing). dout: [N, G]  dP, dQ: [V, G] (row stride ldt), added to
+export function position_projection_backward(N: i32, L: i32, G: i32, dout: usize, ids: usize, lengths: usize, dP: usize, dQ: usize, ldt: i32): void {
+  const G4 = G & ~3;
+  for (let n = 0; n < N; n++) {
+    const J = len_of(lengths, n);
+    const invJ: f32 = J > 0 ? 1 / <f32>J : 0;
+    const dy = at(dout, n * G);
+    const row = ids + (<usize>(n * L) << 2);
+    for (let j = 0; j < J; j++) {
+      const t = <usize>(load<i32>(row + (<usize>j << 2)) * ldt) << 2;
+      const p = <f32>(j + 1) * invJ;
+      const a = f32x4.splat(1 - p), b = f32x4.splat(2 * p - 1);
+      const dp = dP + t, dq = dQ + t;
+      let g = 0;
+      for (; g < G4; g += 4) {
+        const go = <usize>g << 2;
+        const v = v128.load(dy + go);
+        v128.store(dp + go, madd(a, v, v128.load(dp + go)));
+        v128.store(dq + go, madd(b, v, v128.load(dq + go)));
+      }
+      if (g < G) {
+        const go = <usize>g << 2, lanes = G - g;
+        const v = ld(dy + go, lanes);
+        st(dp + go, madd(a, v, ld(dp + go, lanes)), lanes);
+        st(dq + go, madd(b, v, ld(dq + go, lanes)), lanes);
+      }
+    }
+  }
+}
+
+// dst[v, k] = c_k src[v, k] (+ dst[v, k] when accumulate), c_k = (k+1)/D: the reader's column
+// weights, for the Q table (table ⊙ c) and its gradient. src, dst: [V, D]
+export function position_scale_columns(V: i32, D: i32, src: usize, dst: usize, accumulate: i32): void {
+  const invD: f32 = 1 / <f32>D;
+  for (let v = 0; v < V; v++) {
+    const s = at(src, v * D), d = at(dst, v * D);
+    for (let k = 0; k < D; k += 4) {
+      const ko = <usize>k << 2, lanes = min(4, D - k);
+      const c = f32x4.mul(f32x4(<f32>(k + 1), <f32>(k + 2), <f32>(k + 3), <f32>(k + 4)), f32x4.splat(invD));
+      const x = f32x4.mul(c, ld(s + ko, lanes));
+      st(d + ko, accumulate ? f32x4.add(x, ld(d + ko, lanes)) : x, lanes);
+    }
+  }
+}

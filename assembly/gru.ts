@@ -186,7 +186,8 @@ function gru_before_backward_r(g: usize, hprev: usize, drh: usize, dh: usize, dg
 // BPTT for one gru_forward call made with hprev/extra kept (same T, B, lengths, reverse, resetAfter).
 // dout: [T*B, H] (row stride lddout) or 0  dhN: [B, H] or 0
 // dx: [T*B, I] (row stride lddx) or 0; written, or added to when dxAccumulate   dh0: [B, H] written
-// dw_ih, dw_hh, db_ih, db_hh: accumulated (db_* 0 without bias)
+// dw_ih, dw_hh, db_ih, db_hh: accumulated (db_* 0 without bias; w_ih = 0, a projected input
+// (see rec_forward_prologue): dw_ih untouched, dx = the input side's gate gradients [T*B, 3H])
 // dgates: [T*B, 3H]  dgn: [T*B, H] (reset-after only, else 0)  work: gru_backward_work_floats(B, H)
 export function gru_backward(
   T: i32, B: i32, I: i32, H: i32, x: usize, ldx: i32, w_ih: usize, w_hh: usize, lengths: usize, reverse: i32,
@@ -245,7 +246,7 @@ export function gru_backward(
     // dh_{t-1} += step · W_hh (rows r, z and, reset-after, n); finished sequences are untouched.
     rec_carry_state_grad(B, H, K, step, GH, whhP, dh0, dhNext, lengths, s, T, 1, scratch);
   }
-  rec_acc_weight_grad(rows, GH, I, dgates, GH, x, ldx, dw_ih, I, work);
+  if (w_ih != 0) rec_acc_weight_grad(rows, GH, I, dgates, GH, x, ldx, dw_ih, I, work);
   rec_acc_weight_grad(rows, 2 * H, H, dgates, GH, hprev, H, dw_hh, H, work);
   if (resetAfter) rec_acc_weight_grad(rows, H, H, dgn, H, hprev, H, at(dw_hh, 2 * H * H), H, work);
   else rec_acc_weight_grad(rows, H, H, at(dgates, 2 * H), GH, extra, H, at(dw_hh, 2 * H * H), H, work);

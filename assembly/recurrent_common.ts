@@ -96,7 +96,8 @@ export function rec_mul(n: i32, a: usize, b: usize, out: usize): void {
 // (columns >= mergeCols keep b_hh out: the GRU n gate with reset-after adds it inside r⊙(.)),
 // and outputs at padded positions (t >= len_b) are zeroed, as are the kept hprev rows there
 // (they meet zero gradients).
-// x: [T*B, I] (row stride ldx)  w_ih: [GH, I]  b_ih, b_hh: [GH] or 0
+// x: [T*B, I] (row stride ldx)  w_ih: [GH, I], or 0: x is the projection itself (I = GH)
+// b_ih, b_hh: [GH] or 0
 // gates: [T*B, GH]  out: [T*B, H] (row stride ldout)  hprev: [T*B, H] or 0
 // work: rec_projection_floats(I, GH) floats (free again when the prologue returns)
 export function rec_forward_prologue(
@@ -115,7 +116,16 @@ export function rec_forward_prologue(
     }
     for (let r = 1; r < rows; r++) memory.copy(at(gates, r * GH), gates, <usize>GH << 2);
   }
-  if (I < PROJECTION_PACKED_MAX_I) {
+  if (w_ih == 0) {
+    // x already holds x · w_ihᵀ (I = GH): the caller projected it (a DMN's word tables).
+    for (let r = 0; r < rows; r++) {
+      const g = at(gates, r * GH), xr = at(x, r * ldx);
+      if (b_ih == 0) { memory.copy(g, xr, <usize>GH << 2); continue; }
+      let j = 0;
+      for (; j + 4 <= GH; j += 4) v128.store(at(g, j), f32x4.add(v128.load(at(g, j)), v128.load(at(xr, j))));
+      for (; j < GH; j++) store<f32>(at(g, j), load<f32>(at(g, j)) + load<f32>(at(xr, j)));
+    }
+  } else if (I < PROJECTION_PACKED_MAX_I) {
     // W_ihᵀ pre-packed and multiplied like a step product (gemm_packed_b): same sums in the
     // same order as gemm_f32, without its per-tile call and store overhead, which weighs at
     // small I. Raw A/B, time packed / gemm_f32 (rows x I x GH): SIMD 32x32x256 0.91,
@@ -207,11 +217,23 @@ export function rec_acc_bias_grad(rows: i32, N: i32, dg: usize, ldg: i32, db: us
 }
 
 // dx: [rows, I] = dg · w_ih (+ dx when accumulate: the second direction adds to the first).
-// dg: [rows, GH]  w_ih: [GH, I]  work: gemm_work_max_floats() floats
+// dg: [rows, GH]  w_ih: [GH, I], or 0 for a projected input (I = GH: dx = dg)
+// work: gemm_work_max_floats() floats
 // @ts-ignore: decorator
 @inline
 export function rec_input_grad(rows: i32, GH: i32, I: i32, dg: usize, w_ih: usize, dx: usize, lddx: i32, accumulate: i32, work: usize): void {
-  gemm_f32(0, 0, rows, I, GH, 1, dg, GH, w_ih, I, accumulate ? 1 : 0, dx, lddx, work);
+  if (w_ih != 0) {
+    gemm_f32(0, 0, rows, I, GH, 1, dg, GH, w_ih, I, accumulate ? 1 : 0, dx, lddx, work);
+    return;
+  }
+  // A projected input (rec_forward_prologue with w_ih = 0): dx is the input side's dgates.
+  for (let r = 0; r < rows; r++) {
+    const d = at(dx, r * lddx), g = at(dg, r * GH);
+    if (!accumulate) { memory.copy(d, g, <usize>GH << 2); continue; }
+    let j = 0;
+    for (; j + 4 <= GH; j += 4) v128.store(at(d, j), f32x4.add(v128.load(at(d, j)), v128.load(at(g, j))));
+    for (; j < GH; j++) store<f32>(at(d, j), load<f32>(at(d, j)) + load<f32>(at(g, j)));
+  }
 }
 
 // ---- The BPTT skeleton's shared steps (lstm, gru, rnn backward) -------------------------

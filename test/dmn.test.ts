@@ -223,8 +223,9 @@ describe('trainBabi renameAnswers', () => {
     const again = trainBabi(rt, { ...common, renameAnswers: true });
     const plain = trainBabi(rt, { ...common, renameAnswers: false });
     expect(renamed.training.renameAnswers).toBe(true);
-    // Renaming places in facts but not in answers (or the reverse) would leave this near chance (1/6).
-    expect(renamed.metrics.bestAccuracy).toBeGreaterThan(0.9);
+    // Renaming places in facts but not in answers (or the reverse) would leave this near chance (1/6);
+    // a consistent renaming learns it (0.83-0.94 over kernel builds that differ only in rounding).
+    expect(renamed.metrics.bestAccuracy).toBeGreaterThan(0.7);
     expect(again.model.params.valuesView()).toEqual(renamed.model.params.valuesView());
     expect(plain.model.params.valuesView()).not.toEqual(renamed.model.params.valuesView());
     for (const r of [renamed, again, plain]) r.model.dispose();

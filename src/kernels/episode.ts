@@ -351,3 +351,45 @@ export function positionEncodingBackward(rt: Runtime, args: PositionEncodingArgs
   range(rt, `${name} dTable`, args.dTable, V * D);
   rt.exports.position_encoding_backward(N, L, D, args.dOut, args.ids, args.lengths, args.dTable);
 }
+
+/**
+ * The sentence reader followed by a linear map, from word tables (assembly/episode.ts
+ * position_projection_forward): out [N, G] = Σ_j a_j P[ids[n, j]] + b_j Q[ids[n, j]], where
+ * P = table · Wᵀ and Q = positionScaleColumns(table) · Wᵀ, [V, G] each with row stride ldt
+ * (default G). Equals positionEncodingForward then · Wᵀ; `dim` is G here.
+ */
+export function positionProjectionForward(rt: Runtime, args: PositionEncodingArgs & { P: number; Q: number; ldt?: number; out: number }): void {
+  const name = 'positionProjectionForward';
+  const { N, L, D: G, V } = positionSizes(rt, name, args);
+  const ldt = tableStride(name, args.ldt, G);
+  range(rt, `${name} P`, args.P, (V - 1) * ldt + G);
+  range(rt, `${name} Q`, args.Q, (V - 1) * ldt + G);
+  range(rt, `${name} out`, args.out, N * G);
+  rt.exports.position_projection_forward(N, L, G, args.P, args.Q, ldt, args.ids, args.lengths, args.out);
+}
+
+/** Backward of positionProjectionForward: dP, dQ [V, G] (row stride ldt) += a_j dOut[n], b_j dOut[n] at each word's row. */
+export function positionProjectionBackward(rt: Runtime, args: PositionEncodingArgs & { dOut: number; dP: number; dQ: number; ldt?: number }): void {
+  const name = 'positionProjectionBackward';
+  const { N, L, D: G, V } = positionSizes(rt, name, args);
+  const ldt = tableStride(name, args.ldt, G);
+  range(rt, `${name} dOut`, args.dOut, N * G);
+  range(rt, `${name} dP`, args.dP, (V - 1) * ldt + G);
+  range(rt, `${name} dQ`, args.dQ, (V - 1) * ldt + G);
+  rt.exports.position_projection_backward(N, L, G, args.dOut, args.ids, args.lengths, args.dP, args.dQ, ldt);
+}
+
+/** dst [V, D] = c ⊙ src (+ dst when accumulate), c_k = (k+1)/D: the sentence reader's column weights. */
+export function positionScaleColumns(rt: Runtime, args: { rows: number; dim: number; src: number; dst: number; accumulate?: boolean }): void {
+  const name = 'positionScaleColumns';
+  const V = checkSize(`${name} rows`, args.rows, 1), D = checkSize(`${name} dim`, args.dim, 1);
+  range(rt, `${name} src`, args.src, V * D);
+  range(rt, `${name} dst`, args.dst, V * D);
+  rt.exports.position_scale_columns(V, D, args.src, args.dst, args.accumulate ? 1 : 0);
+}
+
+function tableStride(name: string, ldt: number | undefined, G: number): number {
+  const v = checkSize(`${name} ldt`, ldt ?? G, 1);
+  if (v < G) throw new RangeError(`${name} ldt must be >= ${G} (the columns), got ${v}`);
+  return v;
+}

@@ -22,6 +22,12 @@ export interface SequenceSizes {
   batch: number;
   inputSize: number;
   hiddenSize: number;
+  /**
+   * GRU only: x already holds the input products x · W_ihᵀ (inputSize = 3H), as a DMN's word
+   * tables make them; weightIh and gradWeightIh are then absent (0), and backward's dx gets the
+   * input side's gate gradients. Default false.
+   */
+  inputProjected?: boolean;
 }
 
 export interface SequenceForwardArgs extends SequenceSizes {
@@ -135,7 +141,9 @@ function checkCommon(rt: Runtime, fn: string, a: SequenceCommonArgs, ldy: number
   const reverse = flag(fn, 'reverse', a.reverse);
   const r = RANGES.begin(rt, fn);
   r.need('x', a.x, s.xBytes);
-  r.need('weightIh', a.weightIh, s.weightIhBytes);
+  const projected = inputProjected(fn, a, d);
+  if (projected && a.weightIh) throw new TypeError(`${fn} weightIh must be absent (0) with inputProjected: x holds the products already`);
+  if (!projected) r.need('weightIh', a.weightIh, s.weightIhBytes);
   r.need('weightHh', a.weightHh, s.weightHhBytes);
   const lengths = a.lengths ?? 0;
   if (lengths !== 0) {
@@ -148,9 +156,18 @@ function checkCommon(rt: Runtime, fn: string, a: SequenceCommonArgs, ldy: number
   r.given('extra', extra, s.rowsBytes);
   r.need('work', a.work, phase === 'forward' ? s.forwardWorkBytes : s.backwardWorkBytes);
   call.T = s.steps; call.B = s.batch; call.I = s.inputSize; call.H = s.hiddenSize;
-  call.x = a.x; call.ldx = s.ldx; call.wIh = a.weightIh; call.wHh = a.weightHh; call.lengths = lengths; call.reverse = reverse;
+  call.x = a.x; call.ldx = s.ldx; call.wIh = projected ? 0 : a.weightIh; call.wHh = a.weightHh; call.lengths = lengths; call.reverse = reverse;
   call.gates = a.gates; call.hprev = training ? a.hprev! : 0; call.cprev = cprev; call.extra = extra; call.work = a.work;
   return s;
+}
+
+/** The inputProjected flag, checked: GRU cells only, with inputSize = 3H. */
+function inputProjected(fn: string, a: SequenceSizes, d: { name: string; gates: number }): boolean {
+  const projected = flag(fn, 'inputProjected', a.inputProjected);
+  if (!projected) return false;
+  if (d.name !== 'gru') throw new TypeError(`${fn} inputProjected is only accepted for GRU cells, got ${a.cell}`);
+  if (a.inputSize !== d.gates * a.hiddenSize) throw new RangeError(`${fn} inputProjected needs inputSize = 3 * hiddenSize = ${d.gates * a.hiddenSize} (x holds x · W_ihᵀ), got ${a.inputSize}`);
+  return true;
 }
 
 /** When the kept buffers are required or refused, as the messages say it. */
@@ -208,13 +225,15 @@ export function sequenceBackward(rt: Runtime, a: SequenceBackwardArgs): void {
   r.given('dx', dx, s.dxBytes);
   r.need('dh0', a.dh0, s.stateBytes);
   r.given('dc0', dc0, s.stateBytes);
-  r.need('gradWeightIh', a.gradWeightIh, s.weightIhBytes);
+  const projected = call.wIh === 0;
+  if (projected && a.gradWeightIh) throw new TypeError(`${fn} gradWeightIh must be absent (0) with inputProjected: the caller owns W_ih's gradient`);
+  if (!projected) r.need('gradWeightIh', a.gradWeightIh, s.weightIhBytes);
   r.need('gradWeightHh', a.gradWeightHh, s.weightHhBytes);
   r.need('dgates', a.dgates, s.gatesBytes);
   r.given('dgn', dgn, s.rowsBytes);
   r.end();
   call.dout = dout; call.lddout = s.ldy; call.dhN = dhN; call.dcN = dcN; call.dx = dx; call.lddx = s.lddx; call.dxAccumulate = dxAccumulate;
-  call.dh0 = a.dh0; call.dc0 = dc0; call.gWIh = a.gradWeightIh; call.gWHh = a.gradWeightHh; call.gBIh = gBIh; call.gBHh = gBHh;
+  call.dh0 = a.dh0; call.dc0 = dc0; call.gWIh = projected ? 0 : a.gradWeightIh; call.gWHh = a.gradWeightHh; call.gBIh = gBIh; call.gBHh = gBHh;
   call.dgates = a.dgates; call.dgn = dgn;
   d.sequence!.backward(rt.exports, call);
 }

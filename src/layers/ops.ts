@@ -132,6 +132,8 @@ export interface RecurrentTapeInputs {
   c0?: Variable;
   /** [B], each in 1..T. */
   lengths?: Int32Array;
+  /** GRU only: x holds the first layer's input products x · W_ihᵀ, [T, B, D·3H] (see DeviceForwardArgs.inputProjected); its gradient is theirs. */
+  inputProjected?: boolean;
 }
 
 export interface RecurrentTapeOutputs {
@@ -157,6 +159,7 @@ export function recurrent(tape: Tape, layer: RecurrentLayer, x: Variable, inputs
     c0: inputs.c0?.value,
     lengths: inputs.lengths,
     training: tape.training,
+    ...(inputs.inputProjected ? { inputProjected: true } : {}),
     arena: tape.arena,
   });
   const wrap = (t: Tensor) => new Variable(tape, t, true);

@@ -100,6 +100,14 @@ export interface DeviceForwardArgs {
   c0?: Tensor;
   lengths?: Int32Array;
   training?: boolean;
+  /**
+   * GRU only: x holds the first layer's input products x · W_ihᵀ (+ nothing else: the biases
+   * are still the layer's) for every direction, [T, B, D·3H] (direction d at columns d·3H, the
+   * gates in weight_ih's order), as a caller with a cheaper way to make them passes them (the
+   * DMN's word tables). The layer then neither reads the first layer's W_ih nor writes its
+   * gradient, and backwardDevice's dx is [T, B, D·3H]: the gradient of those products.
+   */
+  inputProjected?: boolean;
   /** Where outputs and kept activations go; must not be reset before backwardDevice. */
   arena: Arena;
 }
@@ -166,6 +174,8 @@ export interface RecurrentContext {
   lengths: number;
   arena: Arena;
   layers: KeptLayer[];
+  /** The forward's inputProjected: layer 0's input is D·G·H products wide. */
+  inputProjected: boolean;
   /** Set by a backward without retainGraph: a second pass would add the gradients twice. */
   consumed: boolean;
 }
@@ -390,7 +400,9 @@ export class RecurrentLayer {
     const { rt, D } = this;
     const H = this.hiddenSize, L = this.numLayers;
     const mem = rt.mem;
-    const { T, B } = this.checkInputShape('x', args.x?.shape);
+    if (args.inputProjected !== undefined && typeof args.inputProjected !== 'boolean') throw new TypeError(`inputProjected must be a boolean, got ${typeof args.inputProjected}`);
+    if (args.inputProjected && this.kind.name !== 'gru') throw new TypeError(`inputProjected is only accepted by GRU layers, not ${this.kind.layerName}`);
+    const { T, B } = this.checkInputShape('x', args.x?.shape, args.inputProjected === true);
     mem.checkRange('x', args.x.ptr, args.x.bytes);
     if (args.c0 !== undefined && !this.kind.hasCellState) throw new Error('c0 is only accepted by LSTM');
     checkDeviceTensor(mem, 'h0', args.h0, L * D, B, H);
@@ -418,22 +430,26 @@ export class RecurrentLayer {
     const hN = new Tensor(mem, arena.alloc(stateBytes), stateShape);
     const cN = isLstm ? new Tensor(mem, arena.alloc(stateBytes), stateShape) : undefined;
     const lengths = this.uploadLengths(arena, args.lengths);
+    const projected = args.inputProjected === true;
+    const width0 = projected ? this.projectedInputSize : this.inputSize;
     let input = args.x.ptr;
     if (this.batchFirst) {
-      input = arena.alloc(T * B * this.inputSize * 4);
-      swapAxes01(rt, { d0: B, d1: T, features: this.inputSize, src: args.x.ptr, dst: input });
+      input = arena.alloc(T * B * width0 * 4);
+      swapAxes01(rt, { d0: B, d1: T, features: width0, src: args.x.ptr, dst: input });
     }
 
     const rows = T * B;
     const outBytes = rows * D * H * 4;
-    const work = arena.alloc(this.forwardWorkFloats(B) * 4);
+    const work = arena.alloc(this.forwardWorkFloats(B, projected) * 4);
     // Inference: one gates scratch and two ping-pong layer outputs, whatever L and D.
     const scratchGates = training ? 0 : arena.alloc(rows * G * H * 4);
     const pingPong = training ? [] : [arena.alloc(outBytes), L > 1 ? arena.alloc(outBytes) : 0];
     const kept: KeptLayer[] = [];
     let out = 0;
     for (let k = 0; k < L; k++) {
-      const inSize = k === 0 ? this.inputSize : D * H;
+      const inSize = k === 0 ? width0 : D * H;
+      // A projected first layer: each direction reads its G*H columns of the products.
+      const dirIn = k === 0 && projected ? G * H : inSize;
       let mask = 0;
       if (k > 0 && training && this.dropout > 0) {
         mask = this.dropoutMask(arena, rows * inSize);
@@ -450,9 +466,10 @@ export class RecurrentLayer {
         const keep: KeptDirection = training
           ? { gates: arena.alloc(rows * G * H * 4), hprev: arena.alloc(rowsH), cprev: isLstm ? arena.alloc(rowsH) : 0, extra: this.kind.keepsExtra ? arena.alloc(rowsH) : 0 }
           : { gates: scratchGates, hprev: 0, cprev: 0, extra: 0 };
+        const proj = k === 0 && projected;
         sequenceForward(rt, {
-          cell: this.cell, steps: T, batch: B, inputSize: inSize, hiddenSize: H, x: input, ldx: inSize,
-          weightIh: p.wIh, weightHh: p.wHh, biasIh: p.bIh, biasHh: p.bHh, h0: h0 + kd, c0: isLstm ? c0 + kd : 0, lengths, reverse: d === 1,
+          cell: this.cell, steps: T, batch: B, inputSize: dirIn, hiddenSize: H, x: proj ? input + d * dirIn * 4 : input, ldx: inSize, inputProjected: proj,
+          weightIh: proj ? 0 : p.wIh, weightHh: p.wHh, biasIh: p.bIh, biasHh: p.bHh, h0: h0 + kd, c0: isLstm ? c0 + kd : 0, lengths, reverse: d === 1,
           output: out + d * H * 4, ldout: D * H, hN: hN.ptr + kd, cN: isLstm ? cN!.ptr + kd : 0,
           gates: keep.gates, hprev: keep.hprev, cprev: keep.cprev, extra: keep.extra, work,
         });
@@ -467,7 +484,7 @@ export class RecurrentLayer {
       swapAxes01(rt, { d0: T, d1: B, features: D * H, src: out, dst: output.ptr });
     }
     if (!training) return { output, hN, ...(cN ? { cN } : {}) };
-    const context: RecurrentContext = { layer: this, T, B, lengths, arena, layers: kept, consumed: false };
+    const context: RecurrentContext = { layer: this, T, B, lengths, arena, layers: kept, inputProjected: projected, consumed: false };
     this.ctx = context;
     return { output, hN, ...(cN ? { cN } : {}), context };
   }
@@ -520,35 +537,40 @@ export class RecurrentLayer {
     const dC0 = isLstm ? new Tensor(mem, arena.alloc(stateBytes), stateShape) : undefined;
     const dHN = args.dHN ? args.dHN.ptr : 0;
     const dCN = args.dCN ? args.dCN.ptr : 0;
-    const work = arena.alloc(this.backwardWorkFloats(B) * 4);
+    const work = arena.alloc(this.backwardWorkFloats(B, ctx.inputProjected) * 4);
     const dgates = arena.alloc(rows * G * H * 4);
     const dgn = this.kind.needsDgn ? arena.alloc(rows * H * 4) : 0;
     let dIn = 0;
     for (let k = L - 1; k >= 0; k--) {
       const layer = ctx.layers[k];
       const inSize = layer.inputSize;
+      const proj = k === 0 && ctx.inputProjected;
+      const dirIn = proj ? G * H : inSize;
       dIn = k > 0 || inputGrad ? arena.alloc(rows * inSize * 4) : 0;
       for (let d = 0; d < D; d++) {
         const p = this.directionParams(k, d);
         const keep = layer.dirs[d];
         const kd = (k * D + d) * B * H * 4;
         const dO = dOut === 0 ? 0 : dOut + d * H * 4;
+        // A projected first layer: each direction's products (and their gradient) are its own columns.
+        const col = proj ? d * dirIn * 4 : 0;
         sequenceBackward(rt, {
-          cell: this.cell, steps: T, batch: B, inputSize: inSize, hiddenSize: H, x: layer.input, ldx: inSize,
-          weightIh: p.wIh, weightHh: p.wHh, lengths, reverse: d === 1, gates: keep.gates, hprev: keep.hprev, cprev: keep.cprev, extra: keep.extra,
+          cell: this.cell, steps: T, batch: B, inputSize: dirIn, hiddenSize: H, x: layer.input + col, ldx: inSize, inputProjected: proj,
+          weightIh: proj ? 0 : p.wIh, weightHh: p.wHh, lengths, reverse: d === 1, gates: keep.gates, hprev: keep.hprev, cprev: keep.cprev, extra: keep.extra,
           dOutput: dO, lddout: D * H, dhN: dHN === 0 ? 0 : dHN + kd, dcN: dCN === 0 ? 0 : dCN + kd,
-          dx: dIn, lddx: inSize, dxAccumulate: d === 1, dh0: dH0.ptr + kd, dc0: isLstm ? dC0!.ptr + kd : 0,
-          gradWeightIh: p.gWIh, gradWeightHh: p.gWHh, gradBiasIh: p.gBIh, gradBiasHh: p.gBHh, dgates, dgn, work,
+          dx: dIn === 0 ? 0 : dIn + col, lddx: inSize, dxAccumulate: d === 1 && !proj, dh0: dH0.ptr + kd, dc0: isLstm ? dC0!.ptr + kd : 0,
+          gradWeightIh: proj ? 0 : p.gWIh, gradWeightHh: p.gWHh, gradBiasIh: p.gBIh, gradBiasHh: p.gBHh, dgates, dgn, work,
         });
       }
       if (layer.mask !== 0) multiplyInto(rt, { n: rows * inSize, a: dIn, b: layer.mask, out: dIn });
       dOut = dIn;
     }
     if (!inputGrad) return { dH0, ...(dC0 ? { dC0 } : {}) };
-    let dx = new Tensor(mem, dIn, [T, B, this.inputSize]);
+    const width0 = ctx.layers[0].inputSize;
+    let dx = new Tensor(mem, dIn, [T, B, width0]);
     if (this.batchFirst) {
-      dx = new Tensor(mem, arena.alloc(rows * this.inputSize * 4), [B, T, this.inputSize]);
-      swapAxes01(rt, { d0: T, d1: B, features: this.inputSize, src: dIn, dst: dx.ptr });
+      dx = new Tensor(mem, arena.alloc(rows * width0 * 4), [B, T, width0]);
+      swapAxes01(rt, { d0: T, d1: B, features: width0, src: dIn, dst: dx.ptr });
     }
     return { dx, dH0, ...(dC0 ? { dC0 } : {}) };
   }
@@ -570,12 +592,40 @@ export class RecurrentLayer {
   /** Work sizes by batch size (fixed per layer: the kernels' formulas depend on B, H, I only). */
   private workFloats = new Map<number, { forward: number; backward: number }>();
 
-  private forwardWorkFloats(B: number): number {
-    return this.workSizes(B).forward;
+  private forwardWorkFloats(B: number, projected = false): number {
+    return projected ? this.projectedWorkSizes(B).forward : this.workSizes(B).forward;
   }
 
-  private backwardWorkFloats(B: number): number {
-    return this.workSizes(B).backward;
+  private backwardWorkFloats(B: number, projected = false): number {
+    return projected ? this.projectedWorkSizes(B).backward : this.workSizes(B).backward;
+  }
+
+  /**
+   * The first layer's W_ih [G*H, inputSize] of each direction, value and gradient byte
+   * pointers: what a caller that passes inputProjected multiplies by, and accumulates into.
+   */
+  inputWeights(): { weight: number; grad: number }[] {
+    return Array.from({ length: this.D }, (_, d) => ({ weight: this.directionParams(0, d).wIh, grad: this.directionParams(0, d).gWIh }));
+  }
+
+  /** inputProjected's x width: every direction's G*H products. */
+  get projectedInputSize(): number {
+    return this.D * this.gateCount * this.hiddenSize;
+  }
+
+  /** Work sizes of an inputProjected call (the kernels then see inputSize = G*H). */
+  private projectedWorkFloats = new Map<number, { forward: number; backward: number }>();
+
+  private projectedWorkSizes(B: number): { forward: number; backward: number } {
+    let w = this.projectedWorkFloats.get(B);
+    if (!w) {
+      const GH = this.gateCount * this.hiddenSize;
+      const floats = (I: number, phase: 'forward' | 'backward') => sequenceWorkFloats(this.rt, { cell: this.cell, phase, batch: B, inputSize: I, hiddenSize: this.hiddenSize });
+      const plain = this.workSizes(B);
+      w = { forward: Math.max(plain.forward, floats(GH, 'forward')), backward: Math.max(plain.backward, floats(GH, 'backward')) };
+      this.projectedWorkFloats.set(B, w);
+    }
+    return w;
   }
 
   private workSizes(B: number): { forward: number; backward: number } {
@@ -619,13 +669,15 @@ export class RecurrentLayer {
   }
 
   /** Validates an input shape against inputSize and batchFirst; returns T and B. */
-  private checkInputShape(name: string, shape: readonly number[] | undefined): { T: number; B: number } {
-    const layout = this.batchFirst ? '[B, T, inputSize]' : '[T, B, inputSize]';
+  private checkInputShape(name: string, shape: readonly number[] | undefined, projected = false): { T: number; B: number } {
+    const width = projected ? this.projectedInputSize : this.inputSize;
+    const what = projected ? 'D*3H (inputProjected)' : 'inputSize';
+    const layout = this.batchFirst ? `[B, T, ${what}]` : `[T, B, ${what}]`;
     if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d >= 1)) {
       throw new ShapeError(`${name} must have shape ${layout} with every dimension >= 1, got ${Array.isArray(shape) ? `[${shape.join(', ')}]` : String(shape)}`);
     }
-    if (shape[2] !== this.inputSize) {
-      throw new ShapeError(`${name} must have shape ${layout} with inputSize ${this.inputSize}, got [${shape.join(', ')}]`);
+    if (shape[2] !== width) {
+      throw new ShapeError(`${name} must have shape ${layout} with ${what} ${width}, got [${shape.join(', ')}]`);
     }
     return this.batchFirst ? { T: shape[1], B: shape[0] } : { T: shape[0], B: shape[1] };
   }

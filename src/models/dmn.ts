@@ -28,7 +28,9 @@ import { GRU } from '../layers/gru.js';
 import { Linear } from '../layers/linear.js';
 import { crossEntropyLoss } from '../layers/losses.js';
 import { add, gatherRows, reshape, split, swapLeadingAxes } from '../layers/tensor-ops.js';
-import { positionEncodingBackward, positionEncodingForward } from '../kernels/episode.js';
+import { positionEncodingBackward, positionEncodingForward, positionProjectionBackward, positionProjectionForward, positionScaleColumns } from '../kernels/episode.js';
+import { embeddingBackward, embeddingForward } from '../kernels/embedding.js';
+import { gemm } from '../kernels/gemm.js';
 import { cell, concatFeatures, recurrent, relu, selectFirstAxis } from '../layers/ops.js';
 import type { RecurrentLayer } from '../layers/recurrent.js';
 import { Model, type LayerPlan } from '../train/model.js';
@@ -63,7 +65,7 @@ export interface DMNOptions {
   hiddenSize?: number;
   /** Hidden size of the gate network (default hiddenSize). */
   gateSize?: number;
-  /** Dropout on the embeddings and on [m; q] (default 0.1). */
+  /** Dropout on the facts (the input module's output) and on [m; q] (default 0.1). */
   dropout?: number;
   /** Weight of the gate supervision by supporting facts (default 0: none). */
   gateSupervision?: number;
@@ -334,15 +336,22 @@ export class DMN extends Model {
     }
     if (this.options.input === 'words') {
       const Tw = batch.storyIds.length / B;
-      const x = this.drop.forward(tape, this.embedding.forward(tape, batch.storyIds, [Tw, B]));
-      const { output } = recurrent(tape, this.inputRnn, x, { lengths: batch.storyLengths });
-      return gatherFacts(tape, output, batch.factEnds, batch.factCounts, M);
+      const { output } = this.readWords(tape, this.inputRnn, batch.storyIds, [Tw, B], batch.storyLengths);
+      return this.drop.forward(tape, gatherFacts(tape, output, batch.factEnds, batch.factCounts, M));
     }
     const L = batch.L;
-    const sentences = this.drop.forward(tape, embedSentences(tape, this.embedding, batch.sentenceIds, [M, B, L], batch.sentenceLengths));
     // Padded facts (length 0) read as zero vectors; the GRU's lengths stop before them.
-    const { output } = recurrent(tape, this.inputRnn, sentences, { lengths: batch.factCounts });
-    return timeFirstToFacts(tape, output, this.options.fusionMerge, d);
+    const lengths = batch.factCounts;
+    const { output } = wordTablesPay(2 * this.options.vocabSize, M * B)
+      ? recurrent(tape, this.inputRnn, projectSentences(tape, this.embedding, this.inputRnn, batch.sentenceIds, [M, B, L], batch.sentenceLengths), { lengths, inputProjected: true })
+      : recurrent(tape, this.inputRnn, embedSentences(tape, this.embedding, batch.sentenceIds, [M, B, L], batch.sentenceLengths), { lengths });
+    return this.drop.forward(tape, timeFirstToFacts(tape, output, this.options.fusionMerge, d));
+  }
+
+  /** A GRU over embedded words ids [T, B]: through the word tables where they pay (projectWords), else the embedding. */
+  private readWords(tape: Tape, rnn: RecurrentLayer, ids: Int32Array, shape: [number, number], lengths: Int32Array) {
+    if (wordTablesPay(this.options.vocabSize, ids.length)) return recurrent(tape, rnn, projectWords(tape, this.embedding, rnn, ids, shape), { lengths, inputProjected: true });
+    return recurrent(tape, rnn, this.embedding.forward(tape, ids, shape), { lengths });
   }
 
   /** The final memory m, the question q [B, d] and the gates of every pass, on the model's tape. */
@@ -352,8 +361,7 @@ export class DMN extends Model {
     const { B } = batch;
     const s = this.facts(tape, batch);
     const Tq = batch.questionIds.length / B;
-    const qx = this.drop.forward(tape, this.embedding.forward(tape, batch.questionIds, [Tq, B]));
-    const { hN } = recurrent(tape, this.questionRnn, qx, { lengths: batch.questionLengths });
+    const { hN } = this.readWords(tape, this.questionRnn, batch.questionIds, [Tq, B], batch.questionLengths);
     const q = selectFirstAxis(tape, hN, 0);
     let m = q;
     const gates: Variable[] = [];
@@ -487,6 +495,95 @@ function embedSentences(tape: Tape, embedding: Embedding, ids: Int32Array, shape
   const y = tape.variable([M, B, E]);
   const dTable = embedding.block.grad(embedding.prefix + 'weight').ptr;
   readSentences(tape, y, { table: embedding.weight.ptr, vocabSize: V, ids: tape.int32(ids), shape: [M * B, L, E], lengths }, () => dTable);
+  return y;
+}
+
+/**
+ * Whether a GRU's input products go through word tables (projectSentences, projectWords):
+ * the tables' [tableRows, E] x [E, G] products must cost less than the batch's own [rows, E]
+ * x [E, G] ones (the gathers and scatters that replace those cost 2G per word, far less).
+ */
+function wordTablesPay(tableRows: number, rows: number): boolean {
+  return tableRows < rows;
+}
+
+/**
+ * The sentence reader and the input GRU's input products in one: products [M, B, D·3H] =
+ * positionalEncoding(words) · W_ihᵀ of each direction, as Σ_j a_j P[w_j] + b_j Q[w_j] from
+ * the tables P = E · W_ihᵀ and Q = (E ⊙ c) · W_ihᵀ (assembly/episode.ts
+ * position_projection_forward). Backward: the tables' gradients by scatter, then two small
+ * products each for W_ih's and the embedding's gradients (the layer leaves W_ih to us).
+ */
+export function projectSentences(tape: Tape, embedding: Embedding, rnn: RecurrentLayer, ids: Int32Array, shape: [number, number, number], lengths: Int32Array): Variable {
+  tape.checkOp('projectSentences', { layer: embedding.rt });
+  tape.checkOp('projectSentences', { layer: rnn.rt });
+  const rt = tape.rt;
+  const [M, B, L] = shape;
+  const E = embedding.embeddingDim, V = embedding.numEmbeddings;
+  const weights = rnn.inputWeights();
+  const GH = rnn.gateCount * rnn.hiddenSize, G = weights.length * GH;
+  if (rnn.inputSize !== E) throw new ShapeError(`projectSentences: the GRU reads ${rnn.inputSize} features, the embedding has ${E}`);
+  const table = embedding.weight.ptr;
+  // The tables and the products are written whole by the kernels below: no zero fill.
+  const scaled = tape.unfilledVariable([V, E], false).ptr; // E ⊙ c
+  positionScaleColumns(rt, { rows: V, dim: E, src: table, dst: scaled });
+  const P = tape.unfilledVariable([V, G], false).ptr, Q = tape.unfilledVariable([V, G], false).ptr;
+  weights.forEach((w, d) => {
+    gemm(rt, { m: V, n: GH, k: E, a: table, b: w.weight, transB: true, c: P + d * GH * 4, ldc: G });
+    gemm(rt, { m: V, n: GH, k: E, a: scaled, b: w.weight, transB: true, c: Q + d * GH * 4, ldc: G });
+  });
+  const y = tape.unfilledVariable([M, B, G]);
+  const sizes = { sentences: M * B, words: L, dim: G, vocabSize: V, ids: tape.int32(ids), lengths: tape.int32(lengths) };
+  positionProjectionForward(rt, { ...sizes, P, Q, out: y.ptr });
+  tape.record('projectSentences', () => {
+    if (!y.hasGrad) return;
+    const dTable = embedding.block.grad(embedding.prefix + 'weight').ptr;
+    const dP = tape.tensor([V, G]).ptr, dQ = tape.tensor([V, G]).ptr, dScaled = tape.tensor([V, E]).ptr;
+    positionProjectionBackward(rt, { ...sizes, dOut: y.grad().ptr, dP, dQ });
+    weights.forEach((w, d) => {
+      const o = d * GH * 4;
+      gemm(rt, { transA: true, m: GH, n: E, k: V, a: dP + o, lda: G, b: table, beta: 1, c: w.grad });
+      gemm(rt, { transA: true, m: GH, n: E, k: V, a: dQ + o, lda: G, b: scaled, beta: 1, c: w.grad });
+      gemm(rt, { m: V, n: E, k: GH, a: dP + o, lda: G, b: w.weight, beta: 1, c: dTable });
+      gemm(rt, { m: V, n: E, k: GH, a: dQ + o, lda: G, b: w.weight, beta: 1, c: dScaled });
+    });
+    positionScaleColumns(rt, { rows: V, dim: E, src: dScaled, dst: dTable, accumulate: true });
+  });
+  return y;
+}
+
+/**
+ * Embedded words ids [T, B] times a GRU's W_ihᵀ, [T, B, D·3H], gathered from the table
+ * P = E · W_ihᵀ (one row per vocabulary word, not per position). Backward: P's gradient by
+ * scatter, then dW_ih += dPᵀ E and dE += dP W_ih.
+ */
+export function projectWords(tape: Tape, embedding: Embedding, rnn: RecurrentLayer, ids: Int32Array, shape: [number, number]): Variable {
+  tape.checkOp('projectWords', { layer: embedding.rt });
+  tape.checkOp('projectWords', { layer: rnn.rt });
+  const rt = tape.rt;
+  const [T, B] = shape;
+  const E = embedding.embeddingDim, V = embedding.numEmbeddings;
+  const weights = rnn.inputWeights();
+  const GH = rnn.gateCount * rnn.hiddenSize, G = weights.length * GH;
+  if (rnn.inputSize !== E) throw new ShapeError(`projectWords: the GRU reads ${rnn.inputSize} features, the embedding has ${E}`);
+  if (ids.length !== T * B) throw new ShapeError(`projectWords: ids must hold T*B = ${T * B} values, got ${ids.length}`);
+  const table = embedding.weight.ptr;
+  const P = tape.unfilledVariable([V, G], false).ptr; // written whole by the products
+  weights.forEach((w, d) => gemm(rt, { m: V, n: GH, k: E, a: table, b: w.weight, transB: true, c: P + d * GH * 4, ldc: G }));
+  const idsPtr = tape.int32(ids);
+  const y = tape.unfilledVariable([T, B, G]);
+  embeddingForward(rt, { table: P, vocabSize: V, dim: G, ids: idsPtr, n: T * B, out: y.ptr });
+  tape.record('projectWords', () => {
+    if (!y.hasGrad) return;
+    const dTable = embedding.block.grad(embedding.prefix + 'weight').ptr;
+    const dP = tape.tensor([V, G]).ptr;
+    embeddingBackward(rt, { dout: y.grad().ptr, ids: idsPtr, n: T * B, dtable: dP, vocabSize: V, dim: G });
+    weights.forEach((w, d) => {
+      const o = d * GH * 4;
+      gemm(rt, { transA: true, m: GH, n: E, k: V, a: dP + o, lda: G, b: table, beta: 1, c: w.grad });
+      gemm(rt, { m: V, n: E, k: GH, a: dP + o, lda: G, b: w.weight, beta: 1, c: dTable });
+    });
+  });
   return y;
 }
 

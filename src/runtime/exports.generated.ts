@@ -58,6 +58,9 @@ export interface KernelExports {
   episode_gru_forward_work_floats(B: number, H: number, cell: number): number;
   position_encoding_backward(N: number, L: number, D: number, dout: number, ids: number, lengths: number, dtable: number): void;
   position_encoding_forward(N: number, L: number, D: number, table: number, ids: number, lengths: number, out: number): void;
+  position_projection_backward(N: number, L: number, G: number, dout: number, ids: number, lengths: number, dP: number, dQ: number, ldt: number): void;
+  position_projection_forward(N: number, L: number, G: number, P: number, Q: number, ldt: number, ids: number, lengths: number, out: number): void;
+  position_scale_columns(V: number, D: number, src: number, dst: number, accumulate: number): void;
   // assembly/gemm.ts
   gemm_batched_f32(transA: number, transB: number, M: number, N: number, K: number, count: number, alpha: number, A: number, lda: number, strideA: number, B: number, ldb: number, strideB: number, beta: number, C: number, ldc: number, strideC: number, work: number): void;
   gemm_f32(transA: number, transB: number, M: number, N: number, K: number, alpha: number, A: number, lda: number, B: number, ldb: number, beta: number, C: number, ldc: number, work: number): void;

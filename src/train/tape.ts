@@ -148,6 +148,16 @@ export class Tape {
     return new Variable(this, this.tensor(shape), requiresGrad);
   }
 
+  /**
+   * A new variable NOT zero-filled, for an op whose kernel writes every element next (a
+   * step's large outputs would otherwise pay for a fill they never read).
+   */
+  unfilledVariable(shape: number[], requiresGrad = true): Variable {
+    const size = shapeSize(shape);
+    if (!Number.isInteger(size) || size < 0) throw new ShapeError(`tensor shape must hold non-negative integers, got [${shape.join(', ')}]`);
+    return new Variable(this, new Tensor(this.rt.mem, this.arena.alloc(size * 4), [...shape]), requiresGrad);
+  }
+
   /** Copies host data into the arena as a constant input (no gradient unless asked). */
   input(data: ArrayLike<number>, shape: number[], requiresGrad = false): Variable {
     const n = shapeSize(shape);
