@@ -8,6 +8,8 @@ import type { Runtime } from '../src/runtime/runtime.js';
 import { positionalEncoding, projectSentences, projectWords } from '../src/models/dmn.js';
 import { Embedding } from '../src/layers/embedding.js';
 import { GRU } from '../src/layers/gru.js';
+import { LSTM } from '../src/layers/lstm.js';
+import { sequenceForward } from '../src/kernels/recurrent.js';
 import { recurrent } from '../src/layers/ops.js';
 import { reshape } from '../src/layers/tensor-ops.js';
 import { Tape, type Variable } from '../src/train/tape.js';
@@ -85,11 +87,22 @@ describe('word tables = the plain input products', () => {
     gru.dispose();
   });
 
-  it('inputProjected: refused for non-GRU layers and for a wrong width, before any kernel', () => {
+  it('inputProjected: refused for non-GRU layers, a given weightIh and a wrong width, before any kernel', () => {
     const { embedding, gru } = setup(true);
     const tape = new Tape(rt);
     const x = tape.input(randomArray(2 * 3 * E, 15), [2, 3, E]);
     expect(() => recurrent(tape, gru, x, { inputProjected: true })).toThrow(/x must have shape \[T, B, D\*3H \(inputProjected\)\] with D\*3H \(inputProjected\) 30, got \[2, 3, 6\]/);
+    const lstm = new LSTM(rt, { inputSize: E, hiddenSize: H });
+    const live = rt.liveBytes;
+    expect(() => recurrent(tape, lstm, x, { inputProjected: true })).toThrow(/inputProjected is only accepted by GRU layers, not LSTM/);
+    expect(() => sequenceForward(rt, { cell: 'lstm', steps: 1, batch: 1, inputSize: 4 * H, hiddenSize: H, x: 8, weightIh: 0, weightHh: 8, h0: 8, output: 8, hN: 8, gates: 8, work: 8, inputProjected: true }))
+      .toThrow(/inputProjected is only accepted for GRU cells, got lstm/);
+    expect(() => sequenceForward(rt, { cell: 'gru_after', steps: 1, batch: 1, inputSize: 3 * H, hiddenSize: H, x: 8, weightIh: 8, weightHh: 8, h0: 8, output: 8, hN: 8, gates: 8, work: 8, inputProjected: true }))
+      .toThrow(/weightIh must be absent \(0\) with inputProjected/);
+    expect(() => sequenceForward(rt, { cell: 'gru_after', steps: 1, batch: 1, inputSize: H, hiddenSize: H, x: 8, weightIh: 0, weightHh: 8, h0: 8, output: 8, hN: 8, gates: 8, work: 8, inputProjected: true }))
+      .toThrow(/inputProjected needs inputSize = 3 \* hiddenSize = 15/);
+    expect(rt.liveBytes).toBe(live);
+    lstm.dispose();
     tape.reset();
     embedding.block.dispose();
     gru.dispose();

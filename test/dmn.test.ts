@@ -6,7 +6,7 @@ import { runtimeFor } from './helpers.js';
 import { checkDMNGradient } from './dmn-helpers.js';
 import type { Runtime } from '../src/runtime/runtime.js';
 import { babiVocabulary, encodeBabi, generateBabi, parseBabi } from '../src/data/babi.js';
-import { DMN, gatherFacts, makeDMNBatch, positionalEncoding, timeFirstToFacts, type DMNOptions } from '../src/models/dmn.js';
+import { DMN, gatherFacts, makeDMNBatch, positionalEncoding, timeFirstToFacts, wordTablesPay, type DMNOptions } from '../src/models/dmn.js';
 import { Tape, type Variable } from '../src/train/tape.js';
 import { maxRelError, randomArray } from './helpers.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -35,6 +35,19 @@ describe('DMN gradient = central differences of its loss', () => {
     const data = smallData(2, 3, 7).slice(0, 5);
     const vocab = babiVocabulary(data);
     const batch = makeDMNBatch(data.map((e) => encodeBabi(e, vocab)));
+    const model = new DMN(rt, { vocabSize: vocab.size, embeddingDim: 6, hiddenSize: 5, gateSize: 4, dropout: 0, seed: 3, ...config });
+    checkDMNGradient(model, batch);
+    model.dispose();
+  });
+
+  // A small vocabulary and a larger batch: the input GRUs read their products from word tables
+  // (projectSentences, projectWords; test/dmn-word-tables.test.ts compares them with the plain path).
+  it.each([['dmn+', { variant: 'dmn+' }], ['dmn', { variant: 'dmn' }]] as const)('%s through the word tables', (_name, config) => {
+    const data = smallData(1, 8, 7).slice(0, 24);
+    const vocab = babiVocabulary(data);
+    const batch = makeDMNBatch(data.map((e) => encodeBabi(e, vocab)));
+    expect(wordTablesPay(2 * vocab.size, batch.M * batch.B) && wordTablesPay(vocab.size, batch.questionIds.length)).toBe(true);
+    if (config.variant === 'dmn') expect(wordTablesPay(vocab.size, batch.storyIds.length)).toBe(true);
     const model = new DMN(rt, { vocabSize: vocab.size, embeddingDim: 6, hiddenSize: 5, gateSize: 4, dropout: 0, seed: 3, ...config });
     checkDMNGradient(model, batch);
     model.dispose();

@@ -139,10 +139,10 @@ function checkCommon(rt: Runtime, fn: string, a: SequenceCommonArgs, ldy: number
   const cprev = presentWhen(fn, 'cprev', a.cprev, d.hasCellState && training, d.hasCellState ? why.lstm : 'for LSTM');
   const extra = presentWhen(fn, 'extra', a.extra, d.keepsExtra && training, d.keepsExtra ? why.gru : 'for GRU');
   const reverse = flag(fn, 'reverse', a.reverse);
-  const r = RANGES.begin(rt, fn);
-  r.need('x', a.x, s.xBytes);
   const projected = inputProjected(fn, a, d);
   if (projected && a.weightIh) throw new TypeError(`${fn} weightIh must be absent (0) with inputProjected: x holds the products already`);
+  const r = RANGES.begin(rt, fn);
+  r.need('x', a.x, s.xBytes);
   if (!projected) r.need('weightIh', a.weightIh, s.weightIhBytes);
   r.need('weightHh', a.weightHh, s.weightHhBytes);
   const lengths = a.lengths ?? 0;

@@ -503,7 +503,7 @@ function embedSentences(tape: Tape, embedding: Embedding, ids: Int32Array, shape
  * the tables' [tableRows, E] x [E, G] products must cost less than the batch's own [rows, E]
  * x [E, G] ones (the gathers and scatters that replace those cost 2G per word, far less).
  */
-function wordTablesPay(tableRows: number, rows: number): boolean {
+export function wordTablesPay(tableRows: number, rows: number): boolean {
   return tableRows < rows;
 }
 
