@@ -65,7 +65,7 @@ export interface DMNOptions {
   hiddenSize?: number;
   /** Hidden size of the gate network (default hiddenSize). */
   gateSize?: number;
-  /** Dropout on the facts (the input module's output) and on [m; q] (default 0.1). */
+  /** Dropout on the facts (the input module's output; visual input: on the projected regions) and on [m; q] (default 0.1). */
   dropout?: number;
   /** Weight of the gate supervision by supporting facts (default 0: none). */
   gateSupervision?: number;
