@@ -1,9 +1,11 @@
 // Markdown tables from the JSON lines in this directory: node results/babi/table.mjs
-// tta.jsonl (time-to-accuracy rows), the 20-task table (TABLE=file, default tasks20-s9e.jsonl: session 9,
-// build 50ded77; tasks20-s9.jsonl build 5386c85, tasks20-s7.jsonl session 7, all 5-minute limits;
-// tasks20.jsonl holds session 6's 3-minute rows), the same beside strong supervision
-// (STRONG=file, default supervised-s8.jsonl) and beside renaming (RENAMED=file, default
-// tasks20-s10-rename.jsonl: session 10's --rename-answers/--rename-names rows), ab.jsonl (questions/s A/B).
+// tta.jsonl (time-to-accuracy rows), the 20-task table (TABLE=file, default tasks20-s11.jsonl: session 11,
+// build a4d04e5, for DMN+; DMN_TABLE=file, default tasks20-s9e.jsonl: session 9, build 50ded77, for the
+// lecture DMN, whose training has not changed since; tasks20-s9e.jsonl also holds session 9's DMN+ rows,
+// tasks20-s9.jsonl build 5386c85, tasks20-s7.jsonl session 7, all 5-minute limits; tasks20.jsonl holds
+// session 6's 3-minute rows), the same beside strong supervision (STRONG=file, default
+// supervised-s8.jsonl) and beside renaming (RENAMED=file, default tasks20-s11-rename.jsonl: session 11's
+// --rename-answers/--rename-names rows; session 10's are tasks20-s10-rename.jsonl), ab.jsonl (questions/s A/B).
 import fs from 'node:fs';
 const dir = new URL('.', import.meta.url).pathname;
 const read = (f) => (fs.existsSync(dir + f) ? fs.readFileSync(dir + f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
@@ -15,7 +17,10 @@ for (const r of read('tta.jsonl')) {
   console.log(`| qa${r.task} | ${r.seed} | ${pct(r.bestAccuracy)} | ${r.secondsToTarget !== null ? r.secondsToTarget.toFixed(1) : `not reached in ${r.seconds.toFixed(0)}`} | ${r.steps} | ${Math.round(r.questionsPerSecond)} | ${[60, 120, 300].map((s) => (r.seconds >= s ? at(r.history, s) : "-")).join(" / ")} | ${r.commit} |`);
 }
 console.log('');
-const rows = read(process.env.TABLE ?? 'tasks20-s9e.jsonl');
+const rows = [
+  ...read(process.env.TABLE ?? 'tasks20-s11.jsonl').filter((r) => r.variant === 'dmn+'),
+  ...read(process.env.DMN_TABLE ?? 'tasks20-s9e.jsonl').filter((r) => r.variant === 'dmn'),
+];
 // One row per task and variant: the latest run.
 const byVariant = (v) => [...new Map(rows.filter((r) => r.variant === v).map((r) => [r.task, r])).values()].sort((a, b) => a.task - b.task);
 const dmn = new Map(byVariant('dmn').map((r) => [r.task, r]));
@@ -37,7 +42,7 @@ const strongRows = read(process.env.STRONG ?? 'supervised-s8.jsonl');
 if (strongRows.length) {
   const latest = (rs, v) => new Map(rs.filter((r) => r.variant === v).map((r) => [r.task, r]));
   // Weak with renaming: the renamed run where there is one, else the plain weak run.
-  const renamed = latest(read(process.env.RENAMED ?? 'tasks20-s10-rename.jsonl'), 'dmn+');
+  const renamed = latest(read(process.env.RENAMED ?? 'tasks20-s11-rename.jsonl'), 'dmn+');
   const weakPlus = latest(rows, 'dmn+');
   const withRenaming = new Map([...weakPlus].map(([t, r]) => [t, renamed.get(t) ?? r]));
   const cols = [weakPlus, withRenaming, latest(strongRows, 'dmn+'), latest(rows, 'dmn'), latest(strongRows, 'dmn')];
