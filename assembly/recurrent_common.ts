@@ -108,22 +108,24 @@ export function rec_forward_prologue(
   const GH = G * H;
   const rows = T * B;
   if (b_ih != 0) {
-    // Row 0 holds the summed bias; every other row is a copy of it.
+    // Row 0 holds the summed bias; every other row is a copy of it (a projected input adds
+    // the bias to each row of x itself, in one pass).
     for (let j = 0; j < GH; j++) {
       let v = load<f32>(at(b_ih, j));
       if (j < mergeCols) v += load<f32>(at(b_hh, j));
       store<f32>(at(gates, j), v);
     }
-    for (let r = 1; r < rows; r++) memory.copy(at(gates, r * GH), gates, <usize>GH << 2);
+    if (w_ih != 0) for (let r = 1; r < rows; r++) memory.copy(at(gates, r * GH), gates, <usize>GH << 2);
   }
   if (w_ih == 0) {
     // x already holds x · w_ihᵀ (I = GH): the caller projected it (a DMN's word tables).
-    for (let r = 0; r < rows; r++) {
+    // Rows from the last down, so row 0's bias is read by every row before it is overwritten.
+    for (let r = rows - 1; r >= 0; r--) {
       const g = at(gates, r * GH), xr = at(x, r * ldx);
       if (b_ih == 0) { memory.copy(g, xr, <usize>GH << 2); continue; }
       let j = 0;
-      for (; j + 4 <= GH; j += 4) v128.store(at(g, j), f32x4.add(v128.load(at(g, j)), v128.load(at(xr, j))));
-      for (; j < GH; j++) store<f32>(at(g, j), load<f32>(at(g, j)) + load<f32>(at(xr, j)));
+      for (; j + 4 <= GH; j += 4) v128.store(at(g, j), f32x4.add(v128.load(at(gates, j)), v128.load(at(xr, j))));
+      for (; j < GH; j++) store<f32>(at(g, j), load<f32>(at(gates, j)) + load<f32>(at(xr, j)));
     }
   } else if (I < PROJECTION_PACKED_MAX_I) {
     // W_ihᵀ pre-packed and multiplied like a step product (gemm_packed_b): same sums in the

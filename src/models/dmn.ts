@@ -525,39 +525,23 @@ export function wordTablesPay(tableRows: number, rows: number): boolean {
  * products each for W_ih's and the embedding's gradients (the layer leaves W_ih to us).
  */
 export function projectSentences(tape: Tape, embedding: Embedding, rnn: RecurrentLayer, ids: Int32Array, shape: [number, number, number], lengths: Int32Array): Variable {
-  tape.checkOp('projectSentences', { layer: embedding.rt });
-  tape.checkOp('projectSentences', { layer: rnn.rt });
-  const rt = tape.rt;
+  const t = wordTables(tape, 'projectSentences', embedding, rnn);
   const [M, B, L] = shape;
-  const E = embedding.embeddingDim, V = embedding.numEmbeddings;
-  const weights = rnn.inputWeights();
-  const GH = rnn.gateCount * rnn.hiddenSize, G = weights.length * GH;
-  if (rnn.inputSize !== E) throw new ShapeError(`projectSentences: the GRU reads ${rnn.inputSize} features, the embedding has ${E}`);
-  const table = embedding.weight.ptr;
+  const rt = tape.rt;
   // The tables and the products are written whole by the kernels below: no zero fill.
-  const scaled = tape.unfilledVariable([V, E], false).ptr; // E ⊙ c
-  positionScaleColumns(rt, { rows: V, dim: E, src: table, dst: scaled });
-  const P = tape.unfilledVariable([V, G], false).ptr, Q = tape.unfilledVariable([V, G], false).ptr;
-  weights.forEach((w, d) => {
-    gemm(rt, { m: V, n: GH, k: E, a: table, b: w.weight, transB: true, c: P + d * GH * 4, ldc: G });
-    gemm(rt, { m: V, n: GH, k: E, a: scaled, b: w.weight, transB: true, c: Q + d * GH * 4, ldc: G });
-  });
-  const y = tape.unfilledVariable([M, B, G]);
-  const sizes = { sentences: M * B, words: L, dim: G, vocabSize: V, ids: tape.int32(ids), lengths: tape.int32(lengths) };
+  const scaled = tape.unfilledVariable([t.V, t.E], false).ptr; // E ⊙ c
+  positionScaleColumns(rt, { rows: t.V, dim: t.E, src: t.table, dst: scaled });
+  const P = t.products(t.table), Q = t.products(scaled);
+  const y = tape.unfilledVariable([M, B, t.G]);
+  const sizes = { sentences: M * B, words: L, dim: t.G, vocabSize: t.V, ids: tape.int32(ids), lengths: tape.int32(lengths) };
   positionProjectionForward(rt, { ...sizes, P, Q, out: y.ptr });
   tape.record('projectSentences', () => {
     if (!y.hasGrad) return;
-    const dTable = embedding.block.grad(embedding.prefix + 'weight').ptr;
-    const dP = tape.tensor([V, G]).ptr, dQ = tape.tensor([V, G]).ptr, dScaled = tape.tensor([V, E]).ptr;
+    const dP = tape.tensor([t.V, t.G]).ptr, dQ = tape.tensor([t.V, t.G]).ptr, dScaled = tape.tensor([t.V, t.E]).ptr;
     positionProjectionBackward(rt, { ...sizes, dOut: y.grad().ptr, dP, dQ });
-    weights.forEach((w, d) => {
-      const o = d * GH * 4;
-      gemm(rt, { transA: true, m: GH, n: E, k: V, a: dP + o, lda: G, b: table, beta: 1, c: w.grad });
-      gemm(rt, { transA: true, m: GH, n: E, k: V, a: dQ + o, lda: G, b: scaled, beta: 1, c: w.grad });
-      gemm(rt, { m: V, n: E, k: GH, a: dP + o, lda: G, b: w.weight, beta: 1, c: dTable });
-      gemm(rt, { m: V, n: E, k: GH, a: dQ + o, lda: G, b: w.weight, beta: 1, c: dScaled });
-    });
-    positionScaleColumns(rt, { rows: V, dim: E, src: dScaled, dst: dTable, accumulate: true });
+    t.productsBackward(dP, t.table, t.dTable());
+    t.productsBackward(dQ, scaled, dScaled);
+    positionScaleColumns(rt, { rows: t.V, dim: t.E, src: dScaled, dst: t.dTable(), accumulate: true });
   });
   return y;
 }
@@ -568,33 +552,54 @@ export function projectSentences(tape: Tape, embedding: Embedding, rnn: Recurren
  * scatter, then dW_ih += dPᵀ E and dE += dP W_ih.
  */
 export function projectWords(tape: Tape, embedding: Embedding, rnn: RecurrentLayer, ids: Int32Array, shape: [number, number]): Variable {
-  tape.checkOp('projectWords', { layer: embedding.rt });
-  tape.checkOp('projectWords', { layer: rnn.rt });
-  const rt = tape.rt;
+  const t = wordTables(tape, 'projectWords', embedding, rnn);
   const [T, B] = shape;
-  const E = embedding.embeddingDim, V = embedding.numEmbeddings;
-  const weights = rnn.inputWeights();
-  const GH = rnn.gateCount * rnn.hiddenSize, G = weights.length * GH;
-  if (rnn.inputSize !== E) throw new ShapeError(`projectWords: the GRU reads ${rnn.inputSize} features, the embedding has ${E}`);
+  const rt = tape.rt;
   if (ids.length !== T * B) throw new ShapeError(`projectWords: ids must hold T*B = ${T * B} values, got ${ids.length}`);
-  const table = embedding.weight.ptr;
-  const P = tape.unfilledVariable([V, G], false).ptr; // written whole by the products
-  weights.forEach((w, d) => gemm(rt, { m: V, n: GH, k: E, a: table, b: w.weight, transB: true, c: P + d * GH * 4, ldc: G }));
+  const P = t.products(t.table);
   const idsPtr = tape.int32(ids);
-  const y = tape.unfilledVariable([T, B, G]);
-  embeddingForward(rt, { table: P, vocabSize: V, dim: G, ids: idsPtr, n: T * B, out: y.ptr });
+  const y = tape.unfilledVariable([T, B, t.G]); // every row gathered
+  embeddingForward(rt, { table: P, vocabSize: t.V, dim: t.G, ids: idsPtr, n: T * B, out: y.ptr });
   tape.record('projectWords', () => {
     if (!y.hasGrad) return;
-    const dTable = embedding.block.grad(embedding.prefix + 'weight').ptr;
-    const dP = tape.tensor([V, G]).ptr;
-    embeddingBackward(rt, { dout: y.grad().ptr, ids: idsPtr, n: T * B, dtable: dP, vocabSize: V, dim: G });
-    weights.forEach((w, d) => {
-      const o = d * GH * 4;
-      gemm(rt, { transA: true, m: GH, n: E, k: V, a: dP + o, lda: G, b: table, beta: 1, c: w.grad });
-      gemm(rt, { m: V, n: E, k: GH, a: dP + o, lda: G, b: w.weight, beta: 1, c: dTable });
-    });
+    const dP = tape.tensor([t.V, t.G]).ptr;
+    embeddingBackward(rt, { dout: y.grad().ptr, ids: idsPtr, n: T * B, dtable: dP, vocabSize: t.V, dim: t.G });
+    t.productsBackward(dP, t.table, t.dTable());
   });
   return y;
+}
+
+/**
+ * What both table ops share: the checks, the sizes, and the products of a [V, E] table with
+ * every direction's W_ihᵀ into one [V, D·3H] table (direction d at columns d·3H), with their
+ * backward (dW_ih += dTᵀ src, dSrc += dT W_ih).
+ */
+function wordTables(tape: Tape, op: string, embedding: Embedding, rnn: RecurrentLayer) {
+  tape.checkOp(op, { layer: embedding.rt });
+  tape.checkOp(op, { layer: rnn.rt });
+  const rt = tape.rt;
+  const E = embedding.embeddingDim, V = embedding.numEmbeddings;
+  if (rnn.inputSize !== E) throw new ShapeError(`${op}: the GRU reads ${rnn.inputSize} features, the embedding has ${E}`);
+  const weights = rnn.inputWeights();
+  const GH = rnn.gateCount * rnn.hiddenSize, G = weights.length * GH;
+  return {
+    E, V, G, table: embedding.weight.ptr,
+    dTable: () => embedding.block.grad(embedding.prefix + 'weight').ptr,
+    /** [V, G] = src [V, E] · W_ihᵀ of each direction (written whole: not zero-filled). */
+    products(src: number): number {
+      const out = tape.unfilledVariable([V, G], false).ptr;
+      weights.forEach((w, d) => gemm(rt, { m: V, n: GH, k: E, a: src, b: w.weight, transB: true, c: out + d * GH * 4, ldc: G }));
+      return out;
+    },
+    /** Backward of products(src) for dOut [V, G]: dW_ih += dOutᵀ src, dSrc += dOut W_ih. */
+    productsBackward(dOut: number, src: number, dSrc: number): void {
+      weights.forEach((w, d) => {
+        const o = d * GH * 4;
+        gemm(rt, { transA: true, m: GH, n: E, k: V, a: dOut + o, lda: G, b: src, beta: 1, c: w.grad });
+        gemm(rt, { m: V, n: E, k: GH, a: dOut + o, lda: G, b: w.weight, beta: 1, c: dSrc });
+      });
+    },
+  };
 }
 
 function readSentences(tape: Tape, y: Variable, a: { table: number; vocabSize: number; ids: number; shape: number[]; lengths: Int32Array }, dTable: () => number): void {

@@ -136,11 +136,7 @@ export class Tape {
 
   /** A zero-filled arena tensor of this shape. */
   tensor(shape: number[]): Tensor {
-    for (const d of shape) {
-      if (!Number.isInteger(d) || d < 0) throw new ShapeError(`tensor shape must hold non-negative integers, got [${shape.join(', ')}]`);
-    }
-    const bytes = shapeSize(shape) * 4;
-    return new Tensor(this.rt.mem, this.arena.allocZeroed(bytes), [...shape]);
+    return new Tensor(this.rt.mem, this.arena.allocZeroed(checkedBytes(shape)), [...shape]);
   }
 
   /** A new variable (zero-filled) produced by an op. */
@@ -153,9 +149,7 @@ export class Tape {
    * step's large outputs would otherwise pay for a fill they never read).
    */
   unfilledVariable(shape: number[], requiresGrad = true): Variable {
-    const size = shapeSize(shape);
-    if (!Number.isInteger(size) || size < 0) throw new ShapeError(`tensor shape must hold non-negative integers, got [${shape.join(', ')}]`);
-    return new Variable(this, new Tensor(this.rt.mem, this.arena.alloc(size * 4), [...shape]), requiresGrad);
+    return new Variable(this, new Tensor(this.rt.mem, this.arena.alloc(checkedBytes(shape)), [...shape]), requiresGrad);
   }
 
   /** Copies host data into the arena as a constant input (no gradient unless asked). */
@@ -192,4 +186,12 @@ export class Tape {
     this.entries = [];
     for (let i = entries.length - 1; i >= 0; i--) entries[i].backward();
   }
+}
+
+/** Bytes of a float32 tensor of this shape, which must hold non-negative integers. */
+function checkedBytes(shape: number[]): number {
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`tensor shape must hold non-negative integers, got [${shape.join(', ')}]`);
+  }
+  return shapeSize(shape) * 4;
 }
